@@ -1,0 +1,30 @@
+# Secure Personal Profile. `make run` starts the app, `make test` runs the
+# whole test suite; both install missing build dependencies first.
+export LANG ?= en_US.UTF-8
+GO ?= go
+ARGS ?=
+
+.PHONY: run serve build test bench vet fmt deps test-deps
+
+run: deps
+	$(GO) run . $(ARGS)
+
+serve: deps
+	$(GO) run . serve $(ARGS)
+
+build: deps
+	$(GO) build -o spp .
+
+# -tags ci selects Fyne's headless driver, so GUI tests need no display.
+test: test-deps
+	$(GO) vet -tags ci ./...
+	$(GO) test -tags ci -timeout 45m ./...
+
+bench: test-deps
+	$(GO) test -tags ci -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+deps:
+	@.ci/deps build
+
+test-deps:
+	@.ci/deps test

@@ -1,0 +1,66 @@
+// Package app is the domain of Secure Personal Profile: its types, the
+// services that carry out each use case, and the errors they return.
+// Storage sits behind the Store interface it defines; of this module it
+// imports only crypto.
+package app
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/secure-personal-profile/spp/crypto"
+)
+
+// Config tunes the use cases; zero values take the defaults.
+type Config struct {
+	KDF       crypto.KDFParams // Argon2id cost for new passwords (DefaultKDF)
+	TokenTTL  time.Duration    // 24 h
+	PublicURL string           // base of links and QR codes
+	Now       func() time.Time // time.Now
+	Log       *slog.Logger     // slog.Default(); never given a secret
+}
+
+// App carries out the use cases over a Store.
+type App struct {
+	store Store
+	cfg   Config
+	// dummyKDF is spent on logins for unknown e-mails, so that a wrong
+	// e-mail and a wrong password take the same time.
+	dummyKDF crypto.KDFParams
+}
+
+// New returns an App over store.
+func New(store Store, cfg Config) (*App, error) {
+	if cfg.KDF.Time == 0 {
+		cfg.KDF = crypto.DefaultKDF
+	}
+	if cfg.TokenTTL == 0 {
+		cfg.TokenTTL = 24 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://127.0.0.1:8000"
+	}
+	dummy, err := crypto.NewKDFParams(cfg.KDF)
+	if err != nil {
+		return nil, err
+	}
+	return &App{store: store, cfg: cfg, dummyKDF: dummy}, nil
+}
+
+// Config returns the configuration in force.
+func (a *App) Config() Config { return a.cfg }
+
+func (a *App) now() time.Time { return a.cfg.Now().UTC() }
+
+// NewID returns a new id, unique across all of a user's devices (UUIDv7).
+func NewID() string {
+	return uuid.Must(uuid.NewV7()).String()
+}

@@ -1,0 +1,76 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Kind classifies an Error; app/httpapi maps each Kind to one HTTP status.
+type Kind int
+
+// The kinds of error a use case can end in.
+const (
+	KindInternal      Kind = iota // 500: details go to the log only
+	KindInvalid                   // 400: missing or malformed parameter
+	KindUnauthorized              // 401: token or credentials missing, unknown, expired
+	KindForbidden                 // 403: not allowed
+	KindNotFound                  // 404
+	KindConflict                  // 409
+	KindGone                      // 410: expired or revoked
+	KindTooLarge                  // 413
+	KindUnsupported               // 415
+	KindUnprocessable             // 422
+	KindRateLimited               // 429
+)
+
+// Error is the one error type use cases return to their callers. Message is
+// what the client sees in "status" (legacy strings are byte-exact); Code is
+// the stable snake_case identifier.
+type Error struct {
+	Kind       Kind
+	Code       string
+	Message    string
+	RetryAfter time.Duration // for KindRateLimited
+	Err        error         // the cause, for the log; never shown to a client
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s (%s): %v", e.Message, e.Code, e.Err)
+	}
+	return fmt.Sprintf("%s (%s)", e.Message, e.Code)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// E returns an *Error of the given kind, code and message.
+func E(kind Kind, code, message string) *Error {
+	return &Error{Kind: kind, Code: code, Message: message}
+}
+
+// Internal wraps an unexpected failure; its message is never the cause.
+func Internal(err error) *Error {
+	return &Error{Kind: KindInternal, Code: "internal", Message: "internal error", Err: err}
+}
+
+// AsError returns err as an *Error, wrapping anything else as internal.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return Internal(err)
+}
+
+// ErrNotFound is returned by a Store when a record does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrExists is returned by a Store when a unique record already exists.
+var ErrExists = errors.New("already exists")
+
+// Errors shared by several use cases, with their legacy messages.
+var (
+	ErrTokenMissing = E(KindUnauthorized, "token_missing", "token must exist!")
+	ErrTokenExpired = E(KindUnauthorized, "token_expired", "token has expired!")
+)

@@ -1,0 +1,241 @@
+// Package httpapi is the embedded HTTP listener: the API of API.md over the
+// app's use cases. One place (writeError) maps app errors to the status
+// string, code and HTTP status a client sees.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/secure-personal-profile/spp/app"
+)
+
+// Body caps: uploads may be larger than everything else.
+const (
+	MaxBody   = 1 << 20
+	MaxUpload = 16 << 20
+)
+
+// Server serves the API over an *app.App.
+type Server struct {
+	app    *app.App
+	log    *slog.Logger
+	mux    *http.ServeMux
+	routes []Route
+}
+
+// Route is one registered path and the methods it answers, with a summary
+// for the OpenAPI document.
+type Route struct {
+	Path    string // ServeMux pattern path, e.g. /api/v1/users/register
+	Methods []string
+	Summary string
+}
+
+// New returns a Server over a.
+func New(a *app.App, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{app: a, log: log, mux: http.NewServeMux()}
+	s.registerUsers()
+	return s
+}
+
+// Routes lists every registered route.
+func (s *Server) Routes() []Route {
+	out := append([]Route(nil), s.routes...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// handlerFunc is an API handler: it returns the response object or an error.
+type handlerFunc func(r *http.Request, p *params) (status int, body any, err error)
+
+// handle registers an API route. The first method names the legacy
+// "<method> required" message a wrong method gets.
+func (s *Server) handle(path, summary string, limit int64, h handlerFunc, methods ...string) {
+	s.routes = append(s.routes, Route{Path: path, Methods: methods, Summary: summary})
+	allow := strings.Join(methods, ", ")
+	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		if !contains(methods, r.Method) {
+			w.Header().Set("Allow", allow)
+			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{
+				"status": strings.ToLower(methods[0]) + " required",
+				"code":   "method_not_allowed",
+			})
+			return
+		}
+		p, err := parseParams(r, limit)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		status, body, err := h(r, p)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, status, body)
+	})
+}
+
+// page registers a route answered by a plain http.Handler (HTML pages,
+// PNGs), still with the method check.
+func (s *Server) page(path, summary string, h http.HandlerFunc, methods ...string) {
+	s.routes = append(s.routes, Route{Path: path, Methods: methods, Summary: summary})
+	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		if !contains(methods, r.Method) {
+			w.Header().Set("Allow", strings.Join(methods, ", "))
+			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{
+				"status": strings.ToLower(methods[0]) + " required",
+				"code":   "method_not_allowed",
+			})
+			return
+		}
+		h(w, r)
+	})
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// ServeHTTP serves the API: security headers, a recover that turns any panic
+// into a plain 500, and the routes; an unknown path gets a JSON 404.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic serving request", "method", r.Method, "path", routePath(r), "panic", v)
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"status": "internal error", "code": "internal"})
+		}
+	}()
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		writeJSON(w, http.StatusNotFound, map[string]string{"status": "not found!", "code": "not_found"})
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// routePath is the request path with anything after /api/v1/verify/ and
+// similar token-bearing segments cut, for logs that must not hold secrets.
+func routePath(r *http.Request) string {
+	if r.Pattern != "" {
+		return r.Pattern
+	}
+	return "(unmatched)"
+}
+
+var kindStatus = map[app.Kind]int{
+	app.KindInternal:      http.StatusInternalServerError,
+	app.KindInvalid:       http.StatusBadRequest,
+	app.KindUnauthorized:  http.StatusUnauthorized,
+	app.KindForbidden:     http.StatusForbidden,
+	app.KindNotFound:      http.StatusNotFound,
+	app.KindConflict:      http.StatusConflict,
+	app.KindGone:          http.StatusGone,
+	app.KindTooLarge:      http.StatusRequestEntityTooLarge,
+	app.KindUnsupported:   http.StatusUnsupportedMediaType,
+	app.KindUnprocessable: http.StatusUnprocessableEntity,
+	app.KindRateLimited:   http.StatusTooManyRequests,
+}
+
+// HTTPStatus is the HTTP status for an error of kind k.
+func HTTPStatus(k app.Kind) int { return kindStatus[k] }
+
+// writeError is the one place an error becomes a response. Internal errors
+// are logged with their cause and answered with "internal error" only.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e := app.AsError(err)
+	status := HTTPStatus(e.Kind)
+	if e.Kind == app.KindInternal {
+		s.log.Error("internal error", "method", r.Method, "path", routePath(r), "err", e.Err)
+	}
+	if e.Kind == app.KindRateLimited && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	}
+	writeJSON(w, status, map[string]string{"status": e.Message, "code": e.Code})
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"code":"internal","status":"internal error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// bearer returns the user's token from the Authorization header or the
+// legacy token parameter.
+func bearer(r *http.Request, p *params) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		if t, ok := strings.CutPrefix(h, "Bearer "); ok {
+			return strings.TrimSpace(t)
+		}
+	}
+	return p.String("token")
+}
+
+// auth checks the request's token.
+func (s *Server) auth(r *http.Request, p *params) (*app.Principal, error) {
+	return s.app.Authenticate(r.Context(), bearer(r, p))
+}
+
+// clientIP is the remote address without its port.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// ListenAndServe serves on addr until ctx ends, then shuts down gracefully.
+func (s *Server) ListenAndServe(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err := srv.Shutdown(shut)
+		if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
+			err = e
+		}
+		return err
+	}
+}

@@ -1,0 +1,123 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"regexp"
+)
+
+// Entity kinds stored in the synced cells.
+const (
+	EntityProfile = "profile" // one per user: keys and secrets given at registration
+	EntityField   = "field"   // one per profile field, id = field name
+)
+
+// Ring levels, from least to most protected.
+const (
+	RingPublic      = "public"
+	RingSemiPrivate = "semi-private"
+	RingPrivate     = "private"
+	RingRestricted  = "restricted"
+)
+
+// fieldNameRE is the shape of a profile field name (after lower-casing).
+var fieldNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
+// ValidFieldName reports whether name is a valid profile field name.
+func ValidFieldName(name string) bool { return fieldNameRE.MatchString(name) }
+
+// DefaultRing is where a field sits until the user moves it.
+func DefaultRing(field string) string {
+	switch field {
+	case "name", "handle":
+		return RingPublic
+	case "email":
+		return RingSemiPrivate
+	case "home_address", "address", "phone", "date_of_birth", "dob":
+		return RingPrivate
+	default:
+		return RingPrivate
+	}
+}
+
+// putField writes a profile field's value (as JSON) and its ring.
+func putField(tx Tx, name string, value any, ring string) error {
+	b, err := json.Marshal(value)
+	if err != nil {
+		return err
+	}
+	if err := tx.Put(Cell{Entity: EntityField, ID: name, Field: "value", Value: b}); err != nil {
+		return err
+	}
+	return tx.Put(Cell{Entity: EntityField, ID: name, Field: "ring", Value: []byte(ring)})
+}
+
+// Field is one profile field as the user sees it.
+type Field struct {
+	Name  string          `json:"name"`
+	Value json.RawMessage `json:"value"`
+	Ring  string          `json:"ring"`
+}
+
+// fieldValue reads a field's current value (JSON) and ring.
+func fieldValue(tx Tx, name string) (Field, bool, error) {
+	cells, err := tx.Entity(EntityField, name)
+	if err != nil || len(cells) == 0 {
+		return Field{}, false, err
+	}
+	f := Field{Name: name, Value: json.RawMessage("null"), Ring: DefaultRing(name)}
+	if c, ok := cells["value"]; ok {
+		f.Value = c.Value
+	}
+	if c, ok := cells["ring"]; ok {
+		f.Ring = string(c.Value)
+	}
+	return f, true, nil
+}
+
+// Fields lists the principal's profile fields with their rings, by name.
+func (a *App) Fields(ctx context.Context, p *Principal) ([]Field, error) {
+	var out []Field
+	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
+		names, err := tx.IDs(EntityField)
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			f, ok, err := fieldValue(tx, n)
+			if err != nil {
+				return err
+			}
+			if ok {
+				out = append(out, f)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, Internal(err)
+	}
+	return out, nil
+}
+
+// Text returns a field's value as display text: a JSON string
+// unquoted, anything else as JSON, "" when unset.
+func (f Field) Text() string {
+	var s string
+	if json.Unmarshal(f.Value, &s) == nil {
+		return s
+	}
+	if string(f.Value) == "null" {
+		return ""
+	}
+	return string(f.Value)
+}
+
+// HasAccounts reports whether any profile exists on this device.
+func (a *App) HasAccounts(ctx context.Context) (bool, error) {
+	accts, err := a.store.Accounts(ctx)
+	if err != nil {
+		return false, Internal(err)
+	}
+	return len(accts) > 0, nil
+}

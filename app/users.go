@@ -1,0 +1,412 @@
+package app
+
+import (
+	"context"
+	"crypto/ed25519"
+	_ "embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/secure-personal-profile/spp/crypto"
+)
+
+//go:embed common-passwords.txt
+var commonPasswordsText string
+
+var commonPasswords = func() map[string]struct{} {
+	m := map[string]struct{}{}
+	for _, l := range strings.Split(commonPasswordsText, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			m[strings.ToLower(l)] = struct{}{}
+		}
+	}
+	return m
+}()
+
+// Login rate limit: this many failures for one e-mail within the window
+// refuse further attempts until the oldest failure leaves the window.
+const (
+	LoginFailureLimit  = 5
+	LoginFailureWindow = 15 * time.Minute
+	ChallengeTTL       = 5 * time.Minute
+)
+
+// Registration is what a new user gives.
+type Registration struct {
+	Name, Email, Handle, Password string
+	Biometrics                    string // opaque; kept sealed, never returned
+	PublicKey                     string // public_private_key_pair / public_key
+}
+
+// Auth is the result of a successful register or login.
+type Auth struct {
+	UserID    string
+	ProfileID string
+	Token     string
+	ExpiresAt time.Time
+}
+
+// Principal is an authenticated user acting through a valid token: the
+// user's data key is unwrapped for the request and forgotten after.
+type Principal struct {
+	UserID    string
+	ProfileID string
+	DEK       []byte
+	TokenHash []byte
+	ExpiresAt time.Time
+}
+
+var (
+	errCredentialsMissing = E(KindInvalid, "missing_parameter", "email and password must exist!")
+	errEmailFormat        = E(KindInvalid, "invalid_email", "email format error!")
+	errWeakPassword       = E(KindInvalid, "weak_password", "password is too weak!")
+	errEmailExists        = E(KindConflict, "email_exists", "the email exists!")
+	errHandleExists       = E(KindConflict, "handle_exists", "the handle exists!")
+	errPrivateKey         = E(KindInvalid, "private_key", "never send a private key!")
+	errWrongLogin         = E(KindUnauthorized, "invalid_credentials", "email or password is wrong!")
+	errHandleFormat       = E(KindInvalid, "invalid_handle", "handle format error!")
+)
+
+// ValidEmail reports whether s is a plain e-mail address (no display name).
+func ValidEmail(s string) bool {
+	if len(s) > 254 || strings.ContainsAny(s, " <>\"\r\n") {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" {
+		return false
+	}
+	_, domain, ok := strings.Cut(s, "@")
+	return ok && strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
+}
+
+func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+func normHandle(s string) string {
+	return strings.ToLower(strings.TrimPrefix(strings.TrimSpace(s), "@"))
+}
+
+// weakPassword applies API.md's rule.
+func weakPassword(pw, email, handle string) bool {
+	n := utf8.RuneCountInString(pw)
+	if n < 8 || n > 1024 {
+		return true
+	}
+	low := strings.ToLower(pw)
+	if low == normEmail(email) || (handle != "" && low == normHandle(handle)) {
+		return true
+	}
+	_, common := commonPasswords[low]
+	return common
+}
+
+func (a *App) emailMAC(email string) []byte {
+	return crypto.KeyedHash(a.store.InstallationKey(), "email:"+normEmail(email))
+}
+
+func (a *App) handleMAC(handle string) []byte {
+	return crypto.KeyedHash(a.store.InstallationKey(), "handle:"+normHandle(handle))
+}
+
+// Register creates a user and their profile, and signs them in.
+func (a *App) Register(ctx context.Context, r Registration) (*Auth, error) {
+	if r.Email == "" || r.Password == "" {
+		return nil, errCredentialsMissing
+	}
+	if !ValidEmail(r.Email) {
+		return nil, errEmailFormat
+	}
+	if r.Handle != "" && !ValidFieldName(strings.ReplaceAll(normHandle(r.Handle), ".", "_")) {
+		return nil, errHandleFormat
+	}
+	if weakPassword(r.Password, r.Email, r.Handle) {
+		return nil, errWeakPassword
+	}
+	if _, err := a.store.AccountByEmail(ctx, a.emailMAC(r.Email)); err == nil {
+		return nil, errEmailExists
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, Internal(err)
+	}
+	var handleMAC []byte
+	if r.Handle != "" {
+		handleMAC = a.handleMAC(r.Handle)
+		if _, err := a.store.AccountByHandle(ctx, handleMAC); err == nil {
+			return nil, errHandleExists
+		} else if !errors.Is(err, ErrNotFound) {
+			return nil, Internal(err)
+		}
+	}
+	var loginKey ed25519.PublicKey
+	if r.PublicKey != "" {
+		k, err := crypto.ParsePublicKey(r.PublicKey)
+		switch {
+		case errors.Is(err, crypto.ErrPrivateKey):
+			return nil, errPrivateKey
+		case err == nil:
+			loginKey = k
+		}
+	}
+
+	dek, err := crypto.NewKey()
+	if err != nil {
+		return nil, Internal(err)
+	}
+	kdf, err := crypto.NewKDFParams(a.cfg.KDF)
+	if err != nil {
+		return nil, Internal(err)
+	}
+	pwKey, err := crypto.DeriveKey([]byte(r.Password), kdf)
+	if err != nil {
+		return nil, Internal(err)
+	}
+	acct := &Account{
+		UserID:    NewID(),
+		ProfileID: NewID(),
+		EmailMAC:  a.emailMAC(r.Email),
+		HandleMAC: handleMAC,
+		KDF:       kdf.String(),
+		CreatedAt: a.now(),
+	}
+	if acct.WrappedDEK, err = crypto.Wrap(pwKey, dek, "dek/password/"+acct.UserID); err != nil {
+		return nil, Internal(err)
+	}
+	if loginKey != nil {
+		if acct.LoginKey, err = crypto.Seal(a.store.InstallationKey(), loginKey, []byte("login-key/"+acct.UserID)); err != nil {
+			return nil, Internal(err)
+		}
+		if acct.KeyWrappedDEK, err = crypto.Wrap(a.store.InstallationKey(), dek, "dek/key-login/"+acct.UserID); err != nil {
+			return nil, Internal(err)
+		}
+	}
+	signPub, signPriv, err := crypto.NewSigningKey()
+	if err != nil {
+		return nil, Internal(err)
+	}
+	err = a.store.CreateAccount(ctx, acct, dek, func(tx Tx) error {
+		p := func(field string, value []byte) error {
+			return tx.Put(Cell{Entity: EntityProfile, ID: acct.ProfileID, Field: field, Value: value})
+		}
+		if err := p("signing_key", signPriv.Seed()); err != nil {
+			return err
+		}
+		if err := tx.Put(Cell{Entity: EntityProfile, ID: acct.ProfileID, Field: "signing_public", Clear: signPub}); err != nil {
+			return err
+		}
+		if err := p("user_id", []byte(acct.UserID)); err != nil {
+			return err
+		}
+		if r.Biometrics != "" {
+			if err := p("biometrics", []byte(r.Biometrics)); err != nil {
+				return err
+			}
+		}
+		if r.PublicKey != "" {
+			if err := p("public_private_key_pair", []byte(r.PublicKey)); err != nil {
+				return err
+			}
+		}
+		for _, f := range []struct{ name, value string }{{"name", r.Name}, {"email", r.Email}, {"handle", r.Handle}} {
+			if f.value == "" {
+				continue
+			}
+			if err := putField(tx, f.name, f.value, DefaultRing(f.name)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, ErrExists) {
+		return nil, errEmailExists
+	}
+	if err != nil {
+		return nil, Internal(err)
+	}
+	a.cfg.Log.Info("user registered", "user_id", acct.UserID)
+	return a.newSession(ctx, acct, dek)
+}
+
+func (a *App) newSession(ctx context.Context, acct *Account, dek []byte) (*Auth, error) {
+	token, err := crypto.NewToken()
+	if err != nil {
+		return nil, Internal(err)
+	}
+	now := a.now()
+	s := &Session{TokenHash: crypto.HashToken(token), UserID: acct.UserID, CreatedAt: now, ExpiresAt: now.Add(a.cfg.TokenTTL)}
+	if s.WrappedDEK, err = crypto.Wrap(crypto.TokenKey(token), dek, "dek/session"); err != nil {
+		return nil, Internal(err)
+	}
+	if err := a.store.CreateSession(ctx, s); err != nil {
+		return nil, Internal(err)
+	}
+	return &Auth{UserID: acct.UserID, ProfileID: acct.ProfileID, Token: token, ExpiresAt: s.ExpiresAt}, nil
+}
+
+// loginLimit refuses an attempt while the e-mail has too many recent failures.
+func (a *App) loginLimit(ctx context.Context, key []byte) error {
+	now := a.now()
+	n, oldest, err := a.store.Failures(ctx, key, now.Add(-LoginFailureWindow))
+	if err != nil {
+		return Internal(err)
+	}
+	if n >= LoginFailureLimit {
+		e := E(KindRateLimited, "rate_limited", "too many attempts, try again later!")
+		e.RetryAfter = max(oldest.Add(LoginFailureWindow).Sub(now), time.Second)
+		return e
+	}
+	return nil
+}
+
+func (a *App) loginFailed(ctx context.Context, key []byte) error {
+	if err := a.store.AddFailure(ctx, key, a.now()); err != nil {
+		return Internal(err)
+	}
+	return errWrongLogin
+}
+
+// Login signs a user in with e-mail and password. A wrong e-mail and a wrong
+// password give the same error in the same time.
+func (a *App) Login(ctx context.Context, email, password string) (*Auth, error) {
+	if email == "" || password == "" {
+		return nil, errCredentialsMissing
+	}
+	limitKey := crypto.KeyedHash(a.store.InstallationKey(), "login:"+normEmail(email))
+	if err := a.loginLimit(ctx, limitKey); err != nil {
+		return nil, err
+	}
+	acct, err := a.store.AccountByEmail(ctx, a.emailMAC(email))
+	if errors.Is(err, ErrNotFound) {
+		crypto.DeriveKey([]byte(password), a.dummyKDF) // same cost as a real check
+		return nil, a.loginFailed(ctx, limitKey)
+	}
+	if err != nil {
+		return nil, Internal(err)
+	}
+	kdf, err := crypto.ParseKDFParams(acct.KDF)
+	if err != nil {
+		return nil, Internal(err)
+	}
+	pwKey, err := crypto.DeriveKey([]byte(password), kdf)
+	if err != nil {
+		return nil, Internal(err)
+	}
+	dek, err := crypto.Unwrap(pwKey, acct.WrappedDEK, "dek/password/"+acct.UserID)
+	if err != nil {
+		return nil, a.loginFailed(ctx, limitKey)
+	}
+	if err := a.store.ClearFailures(ctx, limitKey); err != nil {
+		return nil, Internal(err)
+	}
+	return a.newSession(ctx, acct, dek)
+}
+
+// Challenge issues a single-use key-login challenge, valid ChallengeTTL. An
+// unknown e-mail gets a challenge too, which can never succeed, so the
+// answer does not tell who is registered.
+func (a *App) Challenge(ctx context.Context, email string) (string, time.Time, error) {
+	if email == "" {
+		return "", time.Time{}, E(KindInvalid, "missing_parameter", "email must exist!")
+	}
+	c, err := crypto.NewToken()
+	if err != nil {
+		return "", time.Time{}, Internal(err)
+	}
+	challenge := "spp-login:" + c
+	expires := a.now().Add(ChallengeTTL)
+	userID := ""
+	if acct, err := a.store.AccountByEmail(ctx, a.emailMAC(email)); err == nil {
+		userID = acct.UserID
+	} else if !errors.Is(err, ErrNotFound) {
+		return "", time.Time{}, Internal(err)
+	}
+	if err := a.store.PutChallenge(ctx, crypto.HashToken(challenge), userID, expires); err != nil {
+		return "", time.Time{}, Internal(err)
+	}
+	return challenge, expires, nil
+}
+
+// KeyLogin signs a user in with the Ed25519 signature (standard base64) of
+// a challenge from Challenge.
+func (a *App) KeyLogin(ctx context.Context, email, challenge, signature string) (*Auth, error) {
+	if email == "" || challenge == "" || signature == "" {
+		return nil, E(KindInvalid, "missing_parameter", "email,challenge,signature must exist!")
+	}
+	limitKey := crypto.KeyedHash(a.store.InstallationKey(), "login:"+normEmail(email))
+	if err := a.loginLimit(ctx, limitKey); err != nil {
+		return nil, err
+	}
+	userID, expires, err := a.store.TakeChallenge(ctx, crypto.HashToken(challenge))
+	if errors.Is(err, ErrNotFound) {
+		return nil, a.loginFailed(ctx, limitKey)
+	}
+	if err != nil {
+		return nil, Internal(err)
+	}
+	acct, err := a.store.AccountByEmail(ctx, a.emailMAC(email))
+	if err != nil || acct.UserID != userID || !a.now().Before(expires) || acct.LoginKey == nil {
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, Internal(err)
+		}
+		return nil, a.loginFailed(ctx, limitKey)
+	}
+	pub, err := crypto.Open(a.store.InstallationKey(), acct.LoginKey, []byte("login-key/"+acct.UserID))
+	if err != nil {
+		return nil, Internal(fmt.Errorf("opening login key: %w", err))
+	}
+	sig, err := base64.StdEncoding.DecodeString(signature)
+	if err != nil || !crypto.Verify(pub, []byte(challenge), sig) {
+		return nil, a.loginFailed(ctx, limitKey)
+	}
+	dek, err := crypto.Unwrap(a.store.InstallationKey(), acct.KeyWrappedDEK, "dek/key-login/"+acct.UserID)
+	if err != nil {
+		return nil, Internal(fmt.Errorf("unwrapping key-login data key: %w", err))
+	}
+	if err := a.store.ClearFailures(ctx, limitKey); err != nil {
+		return nil, Internal(err)
+	}
+	return a.newSession(ctx, acct, dek)
+}
+
+// Authenticate checks a token: unknown or revoked and expired tokens give
+// the legacy errors; a valid one unwraps the user's data key.
+func (a *App) Authenticate(ctx context.Context, token string) (*Principal, error) {
+	if token == "" {
+		return nil, ErrTokenMissing
+	}
+	hash := crypto.HashToken(token)
+	s, err := a.store.SessionByHash(ctx, hash)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrTokenMissing
+	}
+	if err != nil {
+		return nil, Internal(err)
+	}
+	// The lookup is by hash; compare again in constant time all the same.
+	if !crypto.Equal(s.TokenHash, hash) {
+		return nil, ErrTokenMissing
+	}
+	if !a.now().Before(s.ExpiresAt) {
+		return nil, ErrTokenExpired
+	}
+	dek, err := crypto.Unwrap(crypto.TokenKey(token), s.WrappedDEK, "dek/session")
+	if err != nil {
+		return nil, ErrTokenMissing
+	}
+	acct, err := a.store.Account(ctx, s.UserID)
+	if err != nil {
+		return nil, Internal(err)
+	}
+	return &Principal{UserID: s.UserID, ProfileID: acct.ProfileID, DEK: dek, TokenHash: hash, ExpiresAt: s.ExpiresAt}, nil
+}
+
+// Logout revokes the principal's token.
+func (a *App) Logout(ctx context.Context, p *Principal) error {
+	if err := a.store.DeleteSession(ctx, p.TokenHash); err != nil {
+		return Internal(err)
+	}
+	return nil
+}

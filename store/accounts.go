@@ -1,0 +1,160 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/secure-personal-profile/spp/app"
+)
+
+const accountCols = `user_id, profile_id, email_mac, handle_mac, kdf, wrapped_dek, login_key, key_wrapped_dek, created_at`
+
+func scanAccount(row interface{ Scan(...any) error }) (*app.Account, error) {
+	var a app.Account
+	var created int64
+	err := row.Scan(&a.UserID, &a.ProfileID, &a.EmailMAC, &a.HandleMAC, &a.KDF, &a.WrappedDEK, &a.LoginKey, &a.KeyWrappedDEK, &created)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	a.CreatedAt = fromMS(created)
+	return &a, nil
+}
+
+// CreateAccount inserts an account and, in the same transaction, the first
+// profile data that fill writes. A taken e-mail or handle gives app.ErrExists.
+func (db *DB) CreateAccount(ctx context.Context, a *app.Account, dek []byte, fill func(app.Tx) error) error {
+	return db.update(ctx, a.UserID, dek, func(t *tx) error {
+		_, err := t.sql.ExecContext(ctx, `INSERT INTO accounts(`+accountCols+`) VALUES (?,?,?,?,?,?,?,?,?)`,
+			a.UserID, a.ProfileID, a.EmailMAC, nullBytes(a.HandleMAC), a.KDF, a.WrappedDEK,
+			nullBytes(a.LoginKey), nullBytes(a.KeyWrappedDEK), ms(a.CreatedAt))
+		if isUnique(err) {
+			return app.ErrExists
+		}
+		if err != nil {
+			return fmt.Errorf("store: inserting account: %w", err)
+		}
+		if fill == nil {
+			return nil
+		}
+		return fill(t)
+	})
+}
+
+func nullBytes(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return b
+}
+
+// AccountByEmail finds an account by the keyed hash of its e-mail.
+func (db *DB) AccountByEmail(ctx context.Context, mac []byte) (*app.Account, error) {
+	return scanAccount(db.r.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE email_mac = ?`, mac))
+}
+
+// AccountByHandle finds an account by the keyed hash of its handle.
+func (db *DB) AccountByHandle(ctx context.Context, mac []byte) (*app.Account, error) {
+	return scanAccount(db.r.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE handle_mac = ?`, mac))
+}
+
+// Account finds an account by user id.
+func (db *DB) Account(ctx context.Context, userID string) (*app.Account, error) {
+	return scanAccount(db.r.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE user_id = ?`, userID))
+}
+
+// Accounts lists every account on this device, oldest first.
+func (db *DB) Accounts(ctx context.Context) ([]*app.Account, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT `+accountCols+` FROM accounts ORDER BY created_at`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*app.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// CreateSession stores a session (its token only as a hash).
+func (db *DB) CreateSession(ctx context.Context, s *app.Session) error {
+	_, err := db.w.ExecContext(ctx, `INSERT INTO sessions(token_hash, user_id, wrapped_dek, created_at, expires_at) VALUES (?,?,?,?,?)`,
+		s.TokenHash, s.UserID, s.WrappedDEK, ms(s.CreatedAt), ms(s.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("store: inserting session: %w", err)
+	}
+	// Expired sessions open nothing without their token; they are kept a
+	// week so that a late client is told "expired", then dropped.
+	_, err = db.w.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < ?`, ms(db.now().Add(-7*24*time.Hour)))
+	return err
+}
+
+// SessionByHash finds a session by its token's hash.
+func (db *DB) SessionByHash(ctx context.Context, hash []byte) (*app.Session, error) {
+	var s app.Session
+	var created, expires int64
+	err := db.r.QueryRowContext(ctx, `SELECT token_hash, user_id, wrapped_dek, created_at, expires_at FROM sessions WHERE token_hash = ?`, hash).
+		Scan(&s.TokenHash, &s.UserID, &s.WrappedDEK, &created, &expires)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	s.CreatedAt, s.ExpiresAt = fromMS(created), fromMS(expires)
+	return &s, nil
+}
+
+// DeleteSession removes a session; removing an unknown one is no error.
+func (db *DB) DeleteSession(ctx context.Context, hash []byte) error {
+	_, err := db.w.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, hash)
+	return err
+}
+
+// PutChallenge stores a key-login challenge by its hash.
+func (db *DB) PutChallenge(ctx context.Context, hash []byte, userID string, expires time.Time) error {
+	_, err := db.w.ExecContext(ctx, `INSERT INTO challenges(hash, user_id, expires_at) VALUES (?,?,?)`, hash, userID, ms(expires))
+	if err != nil {
+		return fmt.Errorf("store: inserting challenge: %w", err)
+	}
+	_, err = db.w.ExecContext(ctx, `DELETE FROM challenges WHERE expires_at < ?`, ms(db.now()))
+	return err
+}
+
+// TakeChallenge removes a challenge and returns what it was issued for: a
+// challenge can be used once only.
+func (db *DB) TakeChallenge(ctx context.Context, hash []byte) (string, time.Time, error) {
+	var user string
+	var expires int64
+	err := db.w.QueryRowContext(ctx, `DELETE FROM challenges WHERE hash = ? RETURNING user_id, expires_at`, hash).Scan(&user, &expires)
+	if err != nil {
+		return "", time.Time{}, notFound(err)
+	}
+	return user, fromMS(expires), nil
+}
+
+// AddFailure records one failed attempt under key.
+func (db *DB) AddFailure(ctx context.Context, key []byte, at time.Time) error {
+	_, err := db.w.ExecContext(ctx, `INSERT INTO failures(key, at) VALUES (?, ?)`, key, ms(at))
+	return err
+}
+
+// Failures counts the failures under key since a time, with the oldest.
+func (db *DB) Failures(ctx context.Context, key []byte, since time.Time) (int, time.Time, error) {
+	var n int
+	var oldest sql.NullInt64
+	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*), MIN(at) FROM failures WHERE key = ? AND at >= ?`, key, ms(since)).Scan(&n, &oldest)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	return n, fromMS(oldest.Int64), nil
+}
+
+// ClearFailures forgets the failures under key (after a success).
+func (db *DB) ClearFailures(ctx context.Context, key []byte) error {
+	_, err := db.w.ExecContext(ctx, `DELETE FROM failures WHERE key = ?`, key)
+	return err
+}

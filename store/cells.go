@@ -1,0 +1,198 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/secure-personal-profile/spp/app"
+	"github.com/secure-personal-profile/spp/crypto"
+)
+
+// tx is one transaction over one user's cells.
+type tx struct {
+	db    *DB
+	ctx   context.Context
+	sql   *sql.Tx
+	user  string
+	dek   []byte
+	write bool
+}
+
+var _ app.Tx = (*tx)(nil)
+
+// cellAD binds a sealed value to its place, so it cannot be moved to another
+// user, entity, id or field.
+func cellAD(user, entity, id, field string) []byte {
+	return []byte("cell\x00" + user + "\x00" + entity + "\x00" + id + "\x00" + field)
+}
+
+// Update runs fn in a write transaction over the user's profile data.
+func (db *DB) Update(ctx context.Context, userID string, dek []byte, fn func(app.Tx) error) error {
+	return db.update(ctx, userID, dek, func(t *tx) error { return fn(t) })
+}
+
+func (db *DB) update(ctx context.Context, userID string, dek []byte, fn func(*tx) error) error {
+	s, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	t := &tx{db: db, ctx: ctx, sql: s, user: userID, dek: dek, write: true}
+	if err := fn(t); err != nil {
+		s.Rollback()
+		return err
+	}
+	if err := s.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// View runs fn in a read transaction over the user's profile data.
+func (db *DB) View(ctx context.Context, userID string, dek []byte, fn func(app.Tx) error) error {
+	s, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer s.Rollback()
+	return fn(&tx{db: db, ctx: ctx, sql: s, user: userID, dek: dek})
+}
+
+// FindClear finds, across users, the entity whose field holds clear.
+func (db *DB) FindClear(ctx context.Context, entity, field string, clear []byte) (string, string, error) {
+	var user, id string
+	err := db.r.QueryRowContext(ctx, `SELECT user_id, id FROM cells WHERE entity = ? AND field = ? AND clear = ? AND deleted = 0 LIMIT 1`,
+		entity, field, clear).Scan(&user, &id)
+	if err != nil {
+		return "", "", notFound(err)
+	}
+	return user, id, nil
+}
+
+func (t *tx) open(entity, id, field string, value, clear []byte) (app.Cell, error) {
+	c := app.Cell{Entity: entity, ID: id, Field: field, Clear: clear}
+	if value != nil {
+		pt, err := crypto.Open(t.dek, value, cellAD(t.user, entity, id, field))
+		if err != nil {
+			return app.Cell{}, fmt.Errorf("store: opening %s/%s/%s: %w", entity, id, field, err)
+		}
+		c.Value = pt
+	}
+	return c, nil
+}
+
+func (t *tx) Get(entity, id, field string) (app.Cell, bool, error) {
+	var value, clear []byte
+	err := t.sql.QueryRowContext(t.ctx, `SELECT value, clear FROM cells WHERE user_id = ? AND entity = ? AND id = ? AND field = ? AND deleted = 0`,
+		t.user, entity, id, field).Scan(&value, &clear)
+	if errors.Is(err, sql.ErrNoRows) {
+		return app.Cell{}, false, nil
+	}
+	if err != nil {
+		return app.Cell{}, false, err
+	}
+	c, err := t.open(entity, id, field, value, clear)
+	return c, err == nil, err
+}
+
+func (t *tx) Entity(entity, id string) (map[string]app.Cell, error) {
+	rows, err := t.sql.QueryContext(t.ctx, `SELECT field, value, clear FROM cells WHERE user_id = ? AND entity = ? AND id = ? AND deleted = 0`,
+		t.user, entity, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]app.Cell{}
+	for rows.Next() {
+		var field string
+		var value, clear []byte
+		if err := rows.Scan(&field, &value, &clear); err != nil {
+			return nil, err
+		}
+		c, err := t.open(entity, id, field, value, clear)
+		if err != nil {
+			return nil, err
+		}
+		out[field] = c
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) IDs(entity string) ([]string, error) {
+	rows, err := t.sql.QueryContext(t.ctx, `SELECT DISTINCT id FROM cells WHERE user_id = ? AND entity = ? AND deleted = 0 ORDER BY id`, t.user, entity)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+func (t *tx) Put(c app.Cell) error {
+	if !t.write {
+		return errors.New("store: write in a read transaction")
+	}
+	var sealed []byte
+	if c.Value != nil {
+		var err error
+		if sealed, err = crypto.Seal(t.dek, c.Value, cellAD(t.user, c.Entity, c.ID, c.Field)); err != nil {
+			return err
+		}
+	}
+	return t.write1(c.Entity, c.ID, c.Field, sealed, c.Clear, false)
+}
+
+func (t *tx) Delete(entity, id string) error {
+	if !t.write {
+		return errors.New("store: write in a read transaction")
+	}
+	fields, err := t.sql.QueryContext(t.ctx, `SELECT field FROM cells WHERE user_id = ? AND entity = ? AND id = ? AND deleted = 0`, t.user, entity, id)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for fields.Next() {
+		var f string
+		if err := fields.Scan(&f); err != nil {
+			fields.Close()
+			return err
+		}
+		names = append(names, f)
+	}
+	fields.Close()
+	for _, f := range names {
+		if err := t.write1(entity, id, f, nil, nil, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// write1 appends one operation to the log and applies it to the cells, in
+// the caller's transaction. A local write is always the newest: the clock
+// has observed every time it has seen.
+func (t *tx) write1(entity, id, field string, sealed, clear []byte, deleted bool) error {
+	hlc := t.db.clock.Now()
+	var counter int64
+	if err := t.sql.QueryRowContext(t.ctx, `SELECT COALESCE(MAX(counter), 0) + 1 FROM ops WHERE device = ?`, t.db.device).Scan(&counter); err != nil {
+		return fmt.Errorf("store: op counter: %w", err)
+	}
+	if _, err := t.sql.ExecContext(t.ctx, `INSERT INTO ops(device, counter, hlc, user_id, entity, id, field, value, clear, deleted) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+		t.db.device, counter, int64(hlc), t.user, entity, id, field, sealed, clear, deleted); err != nil {
+		return fmt.Errorf("store: writing op: %w", err)
+	}
+	if _, err := t.sql.ExecContext(t.ctx, `INSERT INTO cells(user_id, entity, id, field, value, clear, deleted, hlc, device) VALUES (?,?,?,?,?,?,?,?,?)
+		ON CONFLICT(user_id, entity, id, field) DO UPDATE SET value = excluded.value, clear = excluded.clear, deleted = excluded.deleted, hlc = excluded.hlc, device = excluded.device`,
+		t.user, entity, id, field, sealed, clear, deleted, int64(hlc), t.db.device); err != nil {
+		return fmt.Errorf("store: writing cell: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,246 @@
+// Package store keeps the profile in SQLite (mattn/go-sqlite3): schema
+// migrations embedded and applied at Open, every sensitive value sealed
+// under the user's data key, and the operation log that sync replicates,
+// written in the same transaction as every change of synced data.
+package store
+
+import (
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+
+	"github.com/secure-personal-profile/spp/app"
+	"github.com/secure-personal-profile/spp/crypto"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// File names inside the data directory.
+const (
+	DBFile              = "profile.db"
+	InstallationKeyFile = "installation.key"
+)
+
+// DB is the store of one data directory. It implements app.Store.
+type DB struct {
+	dir        string
+	w          *sql.DB // the one writer connection: writes are serialised
+	r          *sql.DB // readers (WAL lets them run beside the writer)
+	installKey []byte
+	device     string
+	clock      *HLC
+	now        func() time.Time
+}
+
+var _ app.Store = (*DB)(nil)
+
+// Options tune Open; the zero value is right for the app.
+type Options struct {
+	Now func() time.Time // wall clock; time.Now when nil
+}
+
+// Open opens (creating when needed) the store in dir: the directory with
+// mode 0700, the installation key file with mode 0600, the database in WAL
+// mode with foreign keys on, and every pending migration applied.
+func Open(dir string, opt Options) (*DB, error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: creating data directory: %w", err)
+	}
+	key, err := loadOrCreateKey(filepath.Join(dir, InstallationKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, DBFile)
+	dsn := func(lock string) string {
+		q := url.Values{}
+		q.Set("_journal_mode", "WAL")
+		q.Set("_foreign_keys", "on")
+		q.Set("_busy_timeout", "10000")
+		q.Set("_synchronous", "NORMAL")
+		q.Set("_txlock", lock)
+		return "file:" + path + "?" + q.Encode()
+	}
+	w, err := sql.Open("sqlite3", dsn("immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("store: opening database: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	db := &DB{dir: dir, w: w, installKey: key, clock: NewHLC(opt.Now), now: opt.Now}
+	if err := db.migrate(); err != nil {
+		w.Close()
+		return nil, err
+	}
+	// The database file exists now; restrict it (and its WAL) to the owner.
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(f, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			w.Close()
+			return nil, fmt.Errorf("store: restricting %s: %w", filepath.Base(f), err)
+		}
+	}
+	r, err := sql.Open("sqlite3", dsn("deferred"))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: opening database: %w", err)
+	}
+	r.SetMaxOpenConns(4)
+	db.r = r
+	if err := db.loadDevice(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	var errs []error
+	if db.r != nil {
+		errs = append(errs, db.r.Close())
+	}
+	errs = append(errs, db.w.Close())
+	return errors.Join(errs...)
+}
+
+// Dir is the data directory.
+func (db *DB) Dir() string { return db.dir }
+
+// DeviceID is this device's id, created at first open; operations written
+// here carry it.
+func (db *DB) DeviceID() string { return db.device }
+
+// Clock is the store's hybrid logical clock.
+func (db *DB) Clock() *HLC { return db.clock }
+
+// InstallationKey is this device's own random key (never synced).
+func (db *DB) InstallationKey() []byte { return db.installKey }
+
+func loadOrCreateKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if len(b) != crypto.KeySize {
+			return nil, fmt.Errorf("store: %s is damaged (%d bytes, want %d)", filepath.Base(path), len(b), crypto.KeySize)
+		}
+		return b, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("store: reading installation key: %w", err)
+	}
+	key, err := crypto.NewKey()
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: creating installation key: %w", err)
+	}
+	if _, err := f.Write(key); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("store: writing installation key: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("store: writing installation key: %w", err)
+	}
+	return key, f.Close()
+}
+
+// migrate applies, in order and each in its own transaction, every embedded
+// migration newer than the database's user_version.
+func (db *DB) migrate() error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	var current int
+	if err := db.w.QueryRow("PRAGMA user_version").Scan(&current); err != nil {
+		return fmt.Errorf("store: reading schema version: %w", err)
+	}
+	for _, name := range names {
+		n, err := strconv.Atoi(strings.SplitN(filepath.Base(name), "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("store: migration %s has no number", name)
+		}
+		if n <= current {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		tx, err := db.w.Begin()
+		if err != nil {
+			return fmt.Errorf("store: migration %s: %w", name, err)
+		}
+		if _, err := tx.Exec(string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("store: migration %s: %w", name, err)
+		}
+		if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", n)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("store: migration %s: %w", name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("store: migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) loadDevice() error {
+	var id []byte
+	err := db.w.QueryRow(`SELECT value FROM meta WHERE key = 'device_id'`).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		u, err := uuid.NewV7()
+		if err != nil {
+			return fmt.Errorf("store: device id: %w", err)
+		}
+		id = []byte(u.String())
+		if _, err := db.w.Exec(`INSERT INTO meta(key, value) VALUES ('device_id', ?)`, id); err != nil {
+			return fmt.Errorf("store: saving device id: %w", err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("store: reading device id: %w", err)
+	}
+	db.device = string(id)
+	// Never issue a time before one already written here.
+	var last sql.NullInt64
+	if err := db.w.QueryRow(`SELECT MAX(hlc) FROM ops`).Scan(&last); err != nil {
+		return fmt.Errorf("store: reading clock: %w", err)
+	}
+	if last.Valid {
+		db.clock.Observe(uint64(last.Int64))
+	}
+	return nil
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return app.ErrNotFound
+	}
+	return err
+}
+
+func isUnique(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
