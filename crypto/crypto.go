@@ -147,6 +147,19 @@ type KDFParams struct {
 // DefaultKDF is at least Bitwarden's default: 64 MiB, 3 passes, 4 lanes.
 var DefaultKDF = KDFParams{Time: 3, Memory: 64 * 1024, Threads: 4}
 
+// Upper bounds on Argon2id's cost: parameters read back from storage or
+// another device must not be able to exhaust memory or time.
+const (
+	MaxKDFMemory  = 2 << 20 // KiB: 2 GiB
+	MaxKDFTime    = 32
+	MaxKDFThreads = 64
+)
+
+func (p KDFParams) usable() bool {
+	return p.Time >= 1 && p.Time <= MaxKDFTime && p.Threads >= 1 && p.Threads <= MaxKDFThreads &&
+		p.Memory >= 8*uint32(p.Threads) && p.Memory <= MaxKDFMemory && len(p.Salt) >= 8
+}
+
 // NewKDFParams returns p with a fresh random 16-byte salt.
 func NewKDFParams(p KDFParams) (KDFParams, error) {
 	p.Salt = make([]byte, 16)
@@ -158,7 +171,7 @@ func NewKDFParams(p KDFParams) (KDFParams, error) {
 
 // DeriveKey derives a KeySize key from a password with Argon2id.
 func DeriveKey(password []byte, p KDFParams) ([]byte, error) {
-	if p.Time < 1 || p.Memory < 8*uint32(max(p.Threads, 1)) || p.Threads < 1 || len(p.Salt) < 8 {
+	if !p.usable() {
 		return nil, errors.New("crypto: unusable argon2id parameters")
 	}
 	return argon2.IDKey(password, p.Salt, p.Time, p.Memory, p.Threads, KeySize), nil
@@ -212,7 +225,7 @@ func ParseKDFParams(s string) (KDFParams, error) {
 		return bad("have a bad salt")
 	}
 	p.Salt = salt
-	if p.Time < 1 || p.Threads < 1 || p.Memory < 8*uint32(p.Threads) {
+	if !p.usable() {
 		return bad("are out of range")
 	}
 	return p, nil

@@ -32,12 +32,24 @@ type Server struct {
 	routes []Route
 }
 
-// Route is one registered path and the methods it answers, with a summary
-// for the OpenAPI document.
+// Route is one registered path and the methods it answers, with its
+// documentation: the OpenAPI document is generated from the routes, so a
+// route cannot be served undocumented.
 type Route struct {
 	Path    string // ServeMux pattern path, e.g. /api/v1/users/register
 	Methods []string
+	Doc     Doc
+}
+
+// Doc documents a route for the OpenAPI document.
+type Doc struct {
 	Summary string
+	Auth    bool     // takes the user's token
+	Params  []string // parameter names; a trailing "!" marks a required one
+	Success int      // HTTP status of success (200 when zero)
+	Returns []string // members of a success response besides status
+	Errors  []int    // HTTP statuses of the errors it can answer
+	Content string   // media type of a non-JSON success (text/html, image/png)
 }
 
 // New returns a Server over a.
@@ -47,6 +59,7 @@ func New(a *app.App, log *slog.Logger) *Server {
 	}
 	s := &Server{app: a, log: log, mux: http.NewServeMux()}
 	s.registerUsers()
+	s.registerOpenAPI()
 	return s
 }
 
@@ -62,8 +75,8 @@ type handlerFunc func(r *http.Request, p *params) (status int, body any, err err
 
 // handle registers an API route. The first method names the legacy
 // "<method> required" message a wrong method gets.
-func (s *Server) handle(path, summary string, limit int64, h handlerFunc, methods ...string) {
-	s.routes = append(s.routes, Route{Path: path, Methods: methods, Summary: summary})
+func (s *Server) handle(path string, doc Doc, limit int64, h handlerFunc, methods ...string) {
+	s.routes = append(s.routes, Route{Path: path, Methods: methods, Doc: doc})
 	allow := strings.Join(methods, ", ")
 	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 		if !contains(methods, r.Method) {
@@ -90,8 +103,8 @@ func (s *Server) handle(path, summary string, limit int64, h handlerFunc, method
 
 // page registers a route answered by a plain http.Handler (HTML pages,
 // PNGs), still with the method check.
-func (s *Server) page(path, summary string, h http.HandlerFunc, methods ...string) {
-	s.routes = append(s.routes, Route{Path: path, Methods: methods, Summary: summary})
+func (s *Server) page(path string, doc Doc, h http.HandlerFunc, methods ...string) {
+	s.routes = append(s.routes, Route{Path: path, Methods: methods, Doc: doc})
 	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 		if !contains(methods, r.Method) {
 			w.Header().Set("Allow", strings.Join(methods, ", "))

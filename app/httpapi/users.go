@@ -10,12 +10,27 @@ import (
 const api = "/api/v1"
 
 func (s *Server) registerUsers() {
-	s.handle(api+"/users/register", "Create a user and profile; returns a token.", MaxBody, s.register, http.MethodPost)
-	s.handle(api+"/users/login", "Sign in with password, or with a signed challenge.", MaxBody, s.login, http.MethodPost)
-	s.handle(api+"/users/challenge", "Issue a single-use key-login challenge.", MaxBody, s.challenge, http.MethodPost)
-	s.handle(api+"/users/logout", "Revoke the token.", MaxBody, s.logout, http.MethodPost)
-	s.handle(api+"/healthz", "Liveness check.", MaxBody, s.healthz, http.MethodGet)
-	s.handle(api+"/profile", "The signed-in user's own profile: every field with its ring.", MaxBody, s.profile, http.MethodGet)
+	authReturns := []string{"user_id", "token", "profile_id", "expires_at"}
+	s.handle(api+"/users/register", Doc{
+		Summary: "Create a user and profile; returns a token.",
+		Params:  []string{"email!", "password!", "name", "handle", "biometrics", "public_private_key_pair", "public_key"},
+		Success: 201, Returns: authReturns, Errors: []int{400, 409},
+	}, MaxBody, s.register, http.MethodPost)
+	s.handle(api+"/users/login", Doc{
+		Summary: "Sign in with e-mail and password, or with a signed challenge (email, challenge, signature).",
+		Params:  []string{"email!", "password", "challenge", "signature"},
+		Returns: authReturns, Errors: []int{400, 401, 429},
+	}, MaxBody, s.login, http.MethodPost)
+	s.handle(api+"/users/challenge", Doc{
+		Summary: "Issue a single-use key-login challenge, valid 5 minutes.",
+		Params:  []string{"email!"}, Returns: []string{"challenge", "expires_at"}, Errors: []int{400},
+	}, MaxBody, s.challenge, http.MethodPost)
+	s.handle(api+"/users/logout", Doc{Summary: "Revoke the token.", Auth: true, Errors: []int{401}}, MaxBody, s.logout, http.MethodPost)
+	s.handle(api+"/healthz", Doc{Summary: "Liveness check."}, MaxBody, s.healthz, http.MethodGet)
+	s.handle(api+"/profile", Doc{
+		Summary: "The signed-in user's own profile: every field with its value and ring.",
+		Auth:    true, Returns: []string{"user_id", "profile_id", "fields"}, Errors: []int{401},
+	}, MaxBody, s.profile, http.MethodGet)
 }
 
 func authBody(a *app.Auth) map[string]any {
