@@ -6,6 +6,7 @@ package app
 
 import (
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -29,6 +30,7 @@ type App struct {
 	// dummyKDF is spent on logins for unknown e-mails, so that a wrong
 	// e-mail and a wrong password take the same time.
 	dummyKDF crypto.KDFParams
+	outbox   atomic.Pointer[Outbox]
 }
 
 // New returns an App over store.

@@ -57,6 +57,9 @@ type Tx interface {
 	Put(c Cell) error
 	// Delete tombstones every field of an entity.
 	Delete(entity, id string) error
+	// Enqueue adds a message to this device's outbox, in the same
+	// transaction as the change it reports (device-local, never synced).
+	Enqueue(m *Message) error
 }
 
 // Store is what the use cases need from storage. store.DB implements it.
@@ -93,4 +96,6 @@ type Store interface {
 	// value, across all users: the way an unauthenticated request (a
 	// verification token, a link) finds what it names.
 	FindClear(ctx context.Context, entity, field string, clear []byte) (userID, id string, err error)
+
+	OutboxStore
 }

@@ -248,17 +248,30 @@ func (a *App) newSession(ctx context.Context, acct *Account, dek []byte) (*Auth,
 
 // loginLimit refuses an attempt while the e-mail has too many recent failures.
 func (a *App) loginLimit(ctx context.Context, key []byte) error {
+	return a.RateLimit(ctx, key, LoginFailureLimit, LoginFailureWindow)
+}
+
+// RateLimit refuses (429, with Retry-After) while key has limit or more
+// failures recorded (AddFailure) within window. Keys are keyed hashes,
+// never the e-mail or address itself.
+func (a *App) RateLimit(ctx context.Context, key []byte, limit int, window time.Duration) error {
 	now := a.now()
-	n, oldest, err := a.store.Failures(ctx, key, now.Add(-LoginFailureWindow))
+	n, oldest, err := a.store.Failures(ctx, key, now.Add(-window))
 	if err != nil {
 		return Internal(err)
 	}
-	if n >= LoginFailureLimit {
+	if n >= limit {
 		e := E(KindRateLimited, "rate_limited", "too many attempts, try again later!")
-		e.RetryAfter = max(oldest.Add(LoginFailureWindow).Sub(now), time.Second)
+		e.RetryAfter = max(oldest.Add(window).Sub(now), time.Second)
 		return e
 	}
 	return nil
+}
+
+// LimitKey is the rate-limit key for a purpose and a subject (an e-mail,
+// an address): a keyed hash under the installation key.
+func (a *App) LimitKey(purpose, subject string) []byte {
+	return crypto.KeyedHash(a.store.InstallationKey(), "limit:"+purpose+":"+subject)
 }
 
 func (a *App) loginFailed(ctx context.Context, key []byte) error {
@@ -274,7 +287,7 @@ func (a *App) Login(ctx context.Context, email, password string) (*Auth, error) 
 	if email == "" || password == "" {
 		return nil, errCredentialsMissing
 	}
-	limitKey := crypto.KeyedHash(a.store.InstallationKey(), "login:"+normEmail(email))
+	limitKey := a.LimitKey("login", normEmail(email))
 	if err := a.loginLimit(ctx, limitKey); err != nil {
 		return nil, err
 	}
@@ -335,7 +348,7 @@ func (a *App) KeyLogin(ctx context.Context, email, challenge, signature string) 
 	if email == "" || challenge == "" || signature == "" {
 		return nil, E(KindInvalid, "missing_parameter", "email,challenge,signature must exist!")
 	}
-	limitKey := crypto.KeyedHash(a.store.InstallationKey(), "login:"+normEmail(email))
+	limitKey := a.LimitKey("login", normEmail(email))
 	if err := a.loginLimit(ctx, limitKey); err != nil {
 		return nil, err
 	}

@@ -233,7 +233,6 @@ func TestNoPanicOnOddRequests(t *testing.T) {
 	}
 }
 
-
 func TestOwnProfile(t *testing.T) {
 	e := newEnv(t)
 	r := e.register(t, "ada@example.org", "handle", "ada")

@@ -1,0 +1,186 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// Message is one outbox entry: something this device must deliver (a
+// webhook event, an e-mail), kept until it is delivered.
+type Message struct {
+	ID          string
+	UserID      string
+	Kind        string // a Sender's kind: "webhook", "email"
+	Payload     []byte // the sender's own encoding; sealed at rest
+	Attempts    int
+	NextAt      time.Time
+	CreatedAt   time.Time
+	DeliveredAt time.Time // zero while pending
+	LastError   string
+}
+
+// Sender delivers the messages of one kind. An error leaves the message in
+// the outbox for another attempt after a backoff.
+type Sender interface {
+	Kind() string
+	Send(ctx context.Context, m *Message) error
+}
+
+// Outbox backoff: attempt n waits min(base·2ⁿ, cap), with ±20 % jitter.
+const (
+	outboxBackoffBase = 2 * time.Second
+	outboxBackoffCap  = time.Hour
+	outboxBatch       = 32
+)
+
+// OutboxStore is the part of a Store that keeps the outbox.
+type OutboxStore interface {
+	DueMessages(ctx context.Context, now time.Time, limit int) ([]*Message, error)
+	MarkDelivered(ctx context.Context, id string, at time.Time) error
+	MarkFailed(ctx context.Context, id string, attempts int, next time.Time, lastError string) error
+	Messages(ctx context.Context, userID string) ([]*Message, error)
+}
+
+// Outbox delivers queued messages through their senders until ctx ends.
+type Outbox struct {
+	app     *App
+	senders map[string]Sender
+	kick    chan struct{}
+	mu      sync.Mutex
+}
+
+// NewMessage returns a message to queue with Tx.Enqueue.
+func (a *App) NewMessage(userID, kind string, payload []byte) *Message {
+	now := a.now()
+	return &Message{ID: NewID(), UserID: userID, Kind: kind, Payload: payload, NextAt: now, CreatedAt: now}
+}
+
+// StartOutbox starts delivering queued messages with the given senders; it
+// returns at once, and delivery stops when ctx ends. Kinds without a sender
+// wait in the outbox (the user sees them there).
+func (a *App) StartOutbox(ctx context.Context, senders ...Sender) *Outbox {
+	o := &Outbox{app: a, senders: map[string]Sender{}, kick: make(chan struct{}, 1)}
+	for _, s := range senders {
+		o.senders[s.Kind()] = s
+	}
+	a.outbox.Store(o)
+	go o.loop(ctx)
+	return o
+}
+
+// Kick asks the outbox to look for due messages now (after an enqueue).
+func (o *Outbox) Kick() {
+	select {
+	case o.kick <- struct{}{}:
+	default:
+	}
+}
+
+// kickOutbox wakes the running outbox, if any.
+func (a *App) kickOutbox() {
+	if o := a.outbox.Load(); o != nil {
+		o.Kick()
+	}
+}
+
+func (o *Outbox) loop(ctx context.Context) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-o.kick:
+		}
+		o.Flush(ctx)
+		t.Reset(time.Second)
+	}
+}
+
+// Flush attempts every due message once, now.
+func (o *Outbox) Flush(ctx context.Context) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	a := o.app
+	for {
+		due, err := a.outboxStore().DueMessages(ctx, a.now(), outboxBatch)
+		if err != nil {
+			if !errors.Is(err, context.Canceled) {
+				a.cfg.Log.Error("outbox: reading due messages", "err", err)
+			}
+			return
+		}
+		sent := 0
+		for _, m := range due {
+			s, ok := o.senders[m.Kind]
+			if !ok {
+				// Nobody can deliver it on this run: look again later.
+				a.outboxStore().MarkFailed(ctx, m.ID, m.Attempts, a.now().Add(time.Minute), "no "+m.Kind+" delivery configured")
+				continue
+			}
+			sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			err := s.Send(sctx, m)
+			cancel()
+			if err == nil {
+				if err := a.outboxStore().MarkDelivered(ctx, m.ID, a.now()); err != nil {
+					a.cfg.Log.Error("outbox: marking delivered", "id", m.ID, "err", err)
+				}
+				sent++
+				continue
+			}
+			m.Attempts++
+			next := a.now().Add(backoff(m.Attempts))
+			a.cfg.Log.Warn("outbox: delivery failed", "id", m.ID, "kind", m.Kind, "attempts", m.Attempts, "err", err)
+			if err := a.outboxStore().MarkFailed(ctx, m.ID, m.Attempts, next, err.Error()); err != nil {
+				a.cfg.Log.Error("outbox: marking failed", "id", m.ID, "err", err)
+			}
+		}
+		if len(due) < outboxBatch || sent == 0 {
+			return
+		}
+	}
+}
+
+func backoff(attempts int) time.Duration {
+	d := outboxBackoffCap
+	if attempts < 20 {
+		d = min(outboxBackoffBase<<(attempts-1), outboxBackoffCap)
+	}
+	jitter := 0.8 + 0.4*rand.Float64()
+	return time.Duration(float64(d) * jitter)
+}
+
+// Outbox lists the principal's messages, newest first: what was sent and
+// what still waits (and why).
+func (a *App) Outbox(ctx context.Context, p *Principal) ([]*Message, error) {
+	ms, err := a.outboxStore().Messages(ctx, p.UserID)
+	if err != nil {
+		return nil, Internal(err)
+	}
+	return ms, nil
+}
+
+func (a *App) outboxStore() OutboxStore { return a.store }
+
+// update runs fn over the user's data in one transaction and, once it has
+// committed, wakes the outbox for anything fn queued.
+func (a *App) update(ctx context.Context, userID string, dek []byte, fn func(Tx) error) error {
+	if err := a.store.Update(ctx, userID, dek, fn); err != nil {
+		return err
+	}
+	a.kickOutbox()
+	return nil
+}
+
+// Enqueue queues a message of a kind for the principal, on its own.
+func (a *App) Enqueue(ctx context.Context, p *Principal, kind string, payload []byte) error {
+	m := a.NewMessage(p.UserID, kind, payload)
+	if err := a.update(ctx, p.UserID, p.DEK, func(tx Tx) error { return tx.Enqueue(m) }); err != nil {
+		return Internal(err)
+	}
+	return nil
+}
