@@ -59,6 +59,7 @@ func New(a *app.App, log *slog.Logger) *Server {
 	}
 	s := &Server{app: a, log: log, mux: http.NewServeMux()}
 	s.registerUsers()
+	s.registerQR()
 	s.registerOpenAPI()
 	return s
 }
