@@ -4,6 +4,8 @@
 //
 //	spp [flags]            the window (where there is a display) and the listener
 //	spp serve [flags]      the listener alone
+//	spp import [flags]     restore an exported profile container
+//	spp responders …       the registry of verified emergency responders
 package main
 
 import (
@@ -25,6 +27,7 @@ import (
 
 	"github.com/secure-personal-profile/spp/app"
 	"github.com/secure-personal-profile/spp/app/httpapi"
+	"github.com/secure-personal-profile/spp/app/webhook"
 	"github.com/secure-personal-profile/spp/assets"
 	"github.com/secure-personal-profile/spp/store"
 	"github.com/secure-personal-profile/spp/ui"
@@ -48,6 +51,9 @@ const usage = `Secure Personal Profile
 Usage:
   spp [flags]          open the window (where a display exists) and start the API listener
   spp serve [flags]    start the API listener alone, no window
+  spp import [flags]   restore an exported profile container into --data (spp import --help)
+  spp responders add|list|remove --data DIR …
+                       the registry of verified emergency responders (spp responders --help)
 
 Flags:
 `
@@ -57,6 +63,8 @@ type options struct {
 	data      string
 	addr      string
 	publicURL string
+	smtp      smtpOptions
+	p2p       p2pOptions // device sync (p2p.go)
 }
 
 func parseFlags(name string, args []string, stderr io.Writer) (*options, error) {
@@ -66,6 +74,8 @@ func parseFlags(name string, args []string, stderr io.Writer) (*options, error) 
 	fs.StringVar(&o.data, "data", defaultDataDir(), "data `DIR`: the encrypted profile database and this device's key")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8000", "API listen address `HOST:PORT`; binding beyond loopback exposes the API to the network")
 	fs.StringVar(&o.publicURL, "public-url", "", "base `URL` used in links and QR codes (default http://ADDR)")
+	o.smtp.register(fs)
+	o.p2p.register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -76,6 +86,9 @@ func parseFlags(name string, args []string, stderr io.Writer) (*options, error) 
 	if fs.NArg() > 0 {
 		fs.Usage()
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := o.smtp.check(); err != nil {
+		return nil, err
 	}
 	if o.publicURL == "" {
 		o.publicURL = "http://" + o.addr
@@ -114,6 +127,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		return start(ctx, o, cmd == "app" && hasDisplay(), stderr)
+	case "import":
+		return runImport(ctx, args, os.Stdin, stdout, stderr)
+	case "responders":
+		return runResponders(ctx, args, stdout, stderr)
 	case "help":
 		_, err := parseFlags(cmd, []string{"-h"}, stderr)
 		return err
@@ -144,12 +161,29 @@ func start(ctx context.Context, o *options, window bool, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	senders := []app.Sender{webhook.New(nil)}
+	if mailer, err := o.smtp.sender(); err != nil {
+		return err
+	} else if mailer != nil {
+		senders = append(senders, mailer)
+	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", o.addr, err)
 	}
+	// Device sync: the libp2p host, pairing and replication; stopped
+	// (deferred) before the store closes.
+	if svc, err := o.p2p.start(a, db, log); err != nil {
+		ln.Close()
+		return err
+	} else if svc != nil {
+		defer svc.Close()
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// The outbox delivers what use cases queued (webhook events, e-mail),
+	// retrying with backoff; what was queued before a restart goes too.
+	a.StartOutbox(ctx, senders...)
 	api := httpapi.New(a, log)
 	served := make(chan error, 1)
 	go func() { served <- api.ListenAndServe(ctx, ln) }()

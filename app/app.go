@@ -31,6 +31,8 @@ type App struct {
 	// e-mail and a wrong password take the same time.
 	dummyKDF crypto.KDFParams
 	outbox   atomic.Pointer[Outbox]
+	syncer   atomic.Pointer[syncerBox] // the sync service, once started (devices.go)
+	caches   caches                    // keys kept between requests (caches.go)
 }
 
 // New returns an App over store.

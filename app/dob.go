@@ -30,18 +30,31 @@ func DateOfBirth(tx Tx) (dob time.Time, fromCredential bool, ok bool, err error)
 	}
 	var newest string
 	for _, id := range ids {
-		c, err := tx.Entity(EntityCredential, id)
+		// Field by field: the entity also holds the document's image.
+		get := func(field string) (string, error) {
+			c, _, err := tx.Get(EntityCredential, id, field)
+			return string(c.Value), err
+		}
+		status, err := get("status")
 		if err != nil {
 			return time.Time{}, false, false, err
 		}
-		if string(c["status"].Value) != CredentialConfirmed {
+		if status != CredentialConfirmed {
 			continue
 		}
-		d, err := time.Parse(DateLayout, string(c["date_of_birth"].Value))
+		born, err := get("date_of_birth")
 		if err != nil {
+			return time.Time{}, false, false, err
+		}
+		d, perr := time.Parse(DateLayout, born)
+		if perr != nil {
 			continue
 		}
-		if at := string(c["confirmed_at"].Value); at >= newest {
+		at, err := get("confirmed_at")
+		if err != nil {
+			return time.Time{}, false, false, err
+		}
+		if at >= newest {
 			newest, dob, ok = at, d, true
 		}
 	}

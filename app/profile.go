@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
+	"strings"
 )
 
 // Entity kinds stored in the synced cells.
@@ -35,6 +36,10 @@ func DefaultRing(field string) string {
 		return RingSemiPrivate
 	case "home_address", "address", "phone", "date_of_birth", "dob":
 		return RingPrivate
+	case "credentials", "credential", "health_records", "health_record":
+		// Default placement of API.md: credentials and health records
+		// leave only through the emergency set, a health link or an export.
+		return RingRestricted
 	default:
 		return RingPrivate
 	}
@@ -120,4 +125,21 @@ func (a *App) HasAccounts(ctx context.Context) (bool, error) {
 		return false, Internal(err)
 	}
 	return len(accts) > 0, nil
+}
+
+// RemoveField removes a profile field: its value is cleared as by
+// UpdateInfo (services that could see it are told) and the field itself,
+// ring placement included, is deleted.
+func (a *App) RemoveField(ctx context.Context, p *Principal, name string) error {
+	name = strings.ToLower(strings.TrimSpace(name))
+	if !ValidFieldName(name) {
+		return errUpdatedName
+	}
+	if _, err := a.UpdateInfo(ctx, p, json.RawMessage(`{"`+name+`":null}`)); err != nil {
+		return err
+	}
+	if err := a.update(ctx, p.UserID, p.DEK, func(tx Tx) error { return tx.Delete(EntityField, name) }); err != nil {
+		return Internal(err)
+	}
+	return nil
 }

@@ -15,6 +15,7 @@ const (
 	QRShare     = "share"
 	QREmergency = "emergency"
 	QRLink      = "link"
+	QRPair      = "pair" // a device pairing code, not a URL
 )
 
 var errQRKind = E(KindInvalid, "invalid_kind", "kind must be one of share, emergency, link!")
@@ -24,6 +25,16 @@ var errQRKind = E(KindInvalid, "invalid_kind", "kind must be one of share, emerg
 // names the share or link (the emergency page needs none).
 func (a *App) QRURL(ctx context.Context, p *Principal, kind, id string) (string, error) {
 	switch kind {
+	case QRShare:
+		return a.shareVerifyURL(ctx, p, id)
+	case QREmergency:
+		return a.EmergencyURL(ctx, p)
+	case QRLink:
+		return a.LinkURL(ctx, p, id)
+	case QRPair:
+		// A fresh one-time pairing code (devices.go); the QR carries its text.
+		code, _, err := a.PairCode(ctx, p, "")
+		return code, err
 	default:
 		return "", errQRKind
 	}

@@ -53,6 +53,9 @@ type Tx interface {
 	Entity(entity, id string) (map[string]Cell, error)
 	// IDs lists the ids of an entity kind that have at least one live field.
 	IDs(entity string) ([]string, error)
+	// Kinds lists the entity kinds that have at least one live field: how
+	// export walks every entity of the user, whatever features exist.
+	Kinds() ([]string, error)
 	// Put writes a field (Value sealed, or Clear as is).
 	Put(c Cell) error
 	// Delete tombstones every field of an entity.
@@ -90,6 +93,9 @@ type Store interface {
 
 	// Update and View run fn over a user's profile data with the user's data
 	// key; Update commits fn's writes (and their operations) atomically.
+	// Writes are serialised over one connection: inside Update's fn, use
+	// only the Tx, never another Store method that writes (it would wait
+	// for the connection fn holds, for ever).
 	Update(ctx context.Context, userID string, dek []byte, fn func(Tx) error) error
 	View(ctx context.Context, userID string, dek []byte, fn func(Tx) error) error
 	// FindClear finds the entities of a kind whose field holds a clear
@@ -98,4 +104,7 @@ type Store interface {
 	FindClear(ctx context.Context, entity, field string, clear []byte) (userID, id string, err error)
 
 	OutboxStore
+	RequestStore   // third parties' requests (requests.go)
+	SyncStore      // operation log replication, device-local sync records (app/sync.go)
+	EmergencyStore // emergency keys, access logs, responders (app/emergency.go)
 }

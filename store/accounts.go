@@ -51,17 +51,17 @@ func nullBytes(b []byte) any {
 
 // AccountByEmail finds an account by the keyed hash of its e-mail.
 func (db *DB) AccountByEmail(ctx context.Context, mac []byte) (*app.Account, error) {
-	return scanAccount(db.r.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE email_mac = ?`, mac))
+	return scanAccount(db.queryRow(ctx, db.r, `SELECT `+accountCols+` FROM accounts WHERE email_mac = ?`, mac))
 }
 
 // AccountByHandle finds an account by the keyed hash of its handle.
 func (db *DB) AccountByHandle(ctx context.Context, mac []byte) (*app.Account, error) {
-	return scanAccount(db.r.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE handle_mac = ?`, mac))
+	return scanAccount(db.queryRow(ctx, db.r, `SELECT `+accountCols+` FROM accounts WHERE handle_mac = ?`, mac))
 }
 
 // Account finds an account by user id.
 func (db *DB) Account(ctx context.Context, userID string) (*app.Account, error) {
-	return scanAccount(db.r.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE user_id = ?`, userID))
+	return scanAccount(db.queryRow(ctx, db.r, `SELECT `+accountCols+` FROM accounts WHERE user_id = ?`, userID))
 }
 
 // Accounts lists every account on this device, oldest first.
@@ -99,7 +99,7 @@ func (db *DB) CreateSession(ctx context.Context, s *app.Session) error {
 func (db *DB) SessionByHash(ctx context.Context, hash []byte) (*app.Session, error) {
 	var s app.Session
 	var created, expires int64
-	err := db.r.QueryRowContext(ctx, `SELECT token_hash, user_id, wrapped_dek, created_at, expires_at FROM sessions WHERE token_hash = ?`, hash).
+	err := db.queryRow(ctx, db.r, `SELECT token_hash, user_id, wrapped_dek, created_at, expires_at FROM sessions WHERE token_hash = ?`, hash).
 		Scan(&s.TokenHash, &s.UserID, &s.WrappedDEK, &created, &expires)
 	if err != nil {
 		return nil, notFound(err)
@@ -146,7 +146,7 @@ func (db *DB) AddFailure(ctx context.Context, key []byte, at time.Time) error {
 func (db *DB) Failures(ctx context.Context, key []byte, since time.Time) (int, time.Time, error) {
 	var n int
 	var oldest sql.NullInt64
-	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*), MIN(at) FROM failures WHERE key = ? AND at >= ?`, key, ms(since)).Scan(&n, &oldest)
+	err := db.queryRow(ctx, db.r, `SELECT COUNT(*), MIN(at) FROM failures WHERE key = ? AND at >= ?`, key, ms(since)).Scan(&n, &oldest)
 	if err != nil {
 		return 0, time.Time{}, err
 	}

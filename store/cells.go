@@ -10,6 +10,20 @@ import (
 	"github.com/secure-personal-profile/spp/crypto"
 )
 
+// The statements transactions run, prepared once at Open.
+const (
+	qGet         = `SELECT value, clear FROM cells WHERE user_id = ? AND entity = ? AND id = ? AND field = ? AND deleted = 0`
+	qEntity      = `SELECT field, value, clear FROM cells WHERE user_id = ? AND entity = ? AND id = ? AND deleted = 0`
+	qIDs         = `SELECT DISTINCT id FROM cells WHERE user_id = ? AND entity = ? AND deleted = 0 ORDER BY id`
+	qFields      = `SELECT field FROM cells WHERE user_id = ? AND entity = ? AND id = ? AND deleted = 0`
+	qNextCounter = `SELECT COALESCE(MAX(counter), 0) + 1 FROM ops WHERE device = ?`
+	qInsertOp    = `INSERT INTO ops(device, counter, hlc, user_id, entity, id, field, value, clear, deleted) VALUES (?,?,?,?,?,?,?,?,?,?)`
+	qUpsertCell  = `INSERT INTO cells(user_id, entity, id, field, value, clear, deleted, hlc, device) VALUES (?,?,?,?,?,?,?,?,?)
+		ON CONFLICT(user_id, entity, id, field) DO UPDATE SET value = excluded.value, clear = excluded.clear, deleted = excluded.deleted, hlc = excluded.hlc, device = excluded.device`
+)
+
+var txQueries = []string{qGet, qEntity, qIDs, qFields, qNextCounter, qInsertOp, qUpsertCell}
+
 // tx is one transaction over one user's cells.
 type tx struct {
 	db    *DB
@@ -18,6 +32,7 @@ type tx struct {
 	user  string
 	dek   []byte
 	write bool
+	wrote bool // a cell changed: commit hooks run after the commit
 }
 
 var _ app.Tx = (*tx)(nil)
@@ -46,6 +61,9 @@ func (db *DB) update(ctx context.Context, userID string, dek []byte, fn func(*tx
 	if err := s.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
+	if t.wrote {
+		db.hooks.fire(userID)
+	}
 	return nil
 }
 
@@ -62,12 +80,42 @@ func (db *DB) View(ctx context.Context, userID string, dek []byte, fn func(app.T
 // FindClear finds, across users, the entity whose field holds clear.
 func (db *DB) FindClear(ctx context.Context, entity, field string, clear []byte) (string, string, error) {
 	var user, id string
-	err := db.r.QueryRowContext(ctx, `SELECT user_id, id FROM cells WHERE entity = ? AND field = ? AND clear = ? AND deleted = 0 LIMIT 1`,
+	err := db.queryRow(ctx, db.r, `SELECT user_id, id FROM cells WHERE entity = ? AND field = ? AND clear = ? AND deleted = 0 LIMIT 1`,
 		entity, field, clear).Scan(&user, &id)
 	if err != nil {
 		return "", "", notFound(err)
 	}
 	return user, id, nil
+}
+
+// query and queryRow run SQL in the transaction through the statement cache.
+func (t *tx) pool() *sql.DB {
+	if t.write {
+		return t.db.w
+	}
+	return t.db.r
+}
+
+// A query not in txQueries runs unprepared (correct, only slower).
+func (t *tx) query(q string, args ...any) (*sql.Rows, error) {
+	if s := t.db.cachedStmt(t.pool(), q); s != nil {
+		return t.sql.StmtContext(t.ctx, s).QueryContext(t.ctx, args...)
+	}
+	return t.sql.QueryContext(t.ctx, q, args...)
+}
+
+func (t *tx) queryRow(q string, args ...any) *sql.Row {
+	if s := t.db.cachedStmt(t.pool(), q); s != nil {
+		return t.sql.StmtContext(t.ctx, s).QueryRowContext(t.ctx, args...)
+	}
+	return t.sql.QueryRowContext(t.ctx, q, args...)
+}
+
+func (t *tx) exec(q string, args ...any) (sql.Result, error) {
+	if s := t.db.cachedStmt(t.pool(), q); s != nil {
+		return t.sql.StmtContext(t.ctx, s).ExecContext(t.ctx, args...)
+	}
+	return t.sql.ExecContext(t.ctx, q, args...)
 }
 
 func (t *tx) open(entity, id, field string, value, clear []byte) (app.Cell, error) {
@@ -84,7 +132,7 @@ func (t *tx) open(entity, id, field string, value, clear []byte) (app.Cell, erro
 
 func (t *tx) Get(entity, id, field string) (app.Cell, bool, error) {
 	var value, clear []byte
-	err := t.sql.QueryRowContext(t.ctx, `SELECT value, clear FROM cells WHERE user_id = ? AND entity = ? AND id = ? AND field = ? AND deleted = 0`,
+	err := t.queryRow(qGet,
 		t.user, entity, id, field).Scan(&value, &clear)
 	if errors.Is(err, sql.ErrNoRows) {
 		return app.Cell{}, false, nil
@@ -97,7 +145,7 @@ func (t *tx) Get(entity, id, field string) (app.Cell, bool, error) {
 }
 
 func (t *tx) Entity(entity, id string) (map[string]app.Cell, error) {
-	rows, err := t.sql.QueryContext(t.ctx, `SELECT field, value, clear FROM cells WHERE user_id = ? AND entity = ? AND id = ? AND deleted = 0`,
+	rows, err := t.query(qEntity,
 		t.user, entity, id)
 	if err != nil {
 		return nil, err
@@ -120,7 +168,7 @@ func (t *tx) Entity(entity, id string) (map[string]app.Cell, error) {
 }
 
 func (t *tx) IDs(entity string) ([]string, error) {
-	rows, err := t.sql.QueryContext(t.ctx, `SELECT DISTINCT id FROM cells WHERE user_id = ? AND entity = ? AND deleted = 0 ORDER BY id`, t.user, entity)
+	rows, err := t.query(qIDs, t.user, entity)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +202,7 @@ func (t *tx) Delete(entity, id string) error {
 	if !t.write {
 		return errors.New("store: write in a read transaction")
 	}
-	fields, err := t.sql.QueryContext(t.ctx, `SELECT field FROM cells WHERE user_id = ? AND entity = ? AND id = ? AND deleted = 0`, t.user, entity, id)
+	fields, err := t.query(qFields, t.user, entity, id)
 	if err != nil {
 		return err
 	}
@@ -180,17 +228,17 @@ func (t *tx) Delete(entity, id string) error {
 // the caller's transaction. A local write is always the newest: the clock
 // has observed every time it has seen.
 func (t *tx) write1(entity, id, field string, sealed, clear []byte, deleted bool) error {
+	t.wrote = true
 	hlc := t.db.clock.Now()
 	var counter int64
-	if err := t.sql.QueryRowContext(t.ctx, `SELECT COALESCE(MAX(counter), 0) + 1 FROM ops WHERE device = ?`, t.db.device).Scan(&counter); err != nil {
+	if err := t.queryRow(qNextCounter, t.db.device).Scan(&counter); err != nil {
 		return fmt.Errorf("store: op counter: %w", err)
 	}
-	if _, err := t.sql.ExecContext(t.ctx, `INSERT INTO ops(device, counter, hlc, user_id, entity, id, field, value, clear, deleted) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+	if _, err := t.exec(qInsertOp,
 		t.db.device, counter, int64(hlc), t.user, entity, id, field, sealed, clear, deleted); err != nil {
 		return fmt.Errorf("store: writing op: %w", err)
 	}
-	if _, err := t.sql.ExecContext(t.ctx, `INSERT INTO cells(user_id, entity, id, field, value, clear, deleted, hlc, device) VALUES (?,?,?,?,?,?,?,?,?)
-		ON CONFLICT(user_id, entity, id, field) DO UPDATE SET value = excluded.value, clear = excluded.clear, deleted = excluded.deleted, hlc = excluded.hlc, device = excluded.device`,
+	if _, err := t.exec(qUpsertCell,
 		t.user, entity, id, field, sealed, clear, deleted, int64(hlc), t.db.device); err != nil {
 		return fmt.Errorf("store: writing cell: %w", err)
 	}

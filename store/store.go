@@ -5,6 +5,7 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	"embed"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -43,6 +45,59 @@ type DB struct {
 	device     string
 	clock      *HLC
 	now        func() time.Time
+	stmts      sync.Map    // *sql.DB → query → *sql.Stmt
+	hooks      commitHooks // called after commits that change cells (ops.go)
+}
+
+// stmt returns query prepared on pool, once: go-sqlite3 would otherwise
+// compile the SQL on every call. Inside a transaction, tx.StmtContext
+// reuses the statement already prepared on the transaction's connection.
+//
+// Preparing needs a free connection of the pool, so a transaction (which
+// holds one, and the writer pool has only one) must never prepare: it uses
+// cachedStmt, and the statements transactions run are prepared at Open
+// (txQueries).
+func (db *DB) stmt(pool *sql.DB, query string) (*sql.Stmt, error) {
+	if s := db.cachedStmt(pool, query); s != nil {
+		return s, nil
+	}
+	s, err := pool.Prepare(query)
+	if err != nil {
+		return nil, fmt.Errorf("store: preparing statement: %w", err)
+	}
+	if prev, loaded := db.stmts.LoadOrStore([2]any{pool, query}, s); loaded {
+		s.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return s, nil
+}
+
+// cachedStmt returns query's statement if it was prepared on pool, else nil.
+func (db *DB) cachedStmt(pool *sql.DB, query string) *sql.Stmt {
+	if s, ok := db.stmts.Load([2]any{pool, query}); ok {
+		return s.(*sql.Stmt)
+	}
+	return nil
+}
+
+// queryRow runs a single-row query on pool through the statement cache.
+func (db *DB) queryRow(ctx context.Context, pool *sql.DB, query string, args ...any) *sql.Row {
+	s, err := db.stmt(pool, query)
+	if err != nil {
+		// Surface the error through a Row: QueryRowContext on a failed
+		// query reports it at Scan.
+		return pool.QueryRowContext(ctx, query, args...)
+	}
+	return s.QueryRowContext(ctx, args...)
+}
+
+// exec runs a statement on pool through the statement cache.
+func (db *DB) exec(ctx context.Context, pool *sql.DB, query string, args ...any) (sql.Result, error) {
+	s, err := db.stmt(pool, query)
+	if err != nil {
+		return nil, err
+	}
+	return s.ExecContext(ctx, args...)
 }
 
 var _ app.Store = (*DB)(nil)
@@ -100,6 +155,14 @@ func Open(dir string, opt Options) (*DB, error) {
 	}
 	r.SetMaxOpenConns(4)
 	db.r = r
+	for _, q := range txQueries {
+		for _, pool := range []*sql.DB{db.w, db.r} {
+			if _, err := db.stmt(pool, q); err != nil {
+				db.Close()
+				return nil, err
+			}
+		}
+	}
 	if err := db.loadDevice(); err != nil {
 		db.Close()
 		return nil, err
@@ -110,6 +173,10 @@ func Open(dir string, opt Options) (*DB, error) {
 // Close closes the database.
 func (db *DB) Close() error {
 	var errs []error
+	db.stmts.Range(func(_, s any) bool {
+		s.(*sql.Stmt).Close()
+		return true
+	})
 	if db.r != nil {
 		errs = append(errs, db.r.Close())
 	}

@@ -10,7 +10,7 @@ import (
 
 func (s *Server) registerQR() {
 	s.page(api+"/profile/qr", Doc{
-		Summary: "A QR code PNG for a share (kind=share, id=verification token or share id), the emergency page (kind=emergency) or a health link (kind=link, id).",
+		Summary: "A QR code PNG for a share (kind=share, id=verification token or share id), the emergency page (kind=emergency), a health link (kind=link, id) or a fresh device pairing code (kind=pair).",
 		Auth:    true, Params: []string{"kind!", "id", "size"}, Content: "image/png", Errors: []int{400, 401, 404},
 	}, s.qrPNG, http.MethodGet)
 }

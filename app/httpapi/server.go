@@ -60,6 +60,13 @@ func New(a *app.App, log *slog.Logger) *Server {
 	s := &Server{app: a, log: log, mux: http.NewServeMux()}
 	s.registerUsers()
 	s.registerQR()
+	s.registerCredentials()
+	s.registerExport()
+	s.registerEmergency()
+	s.registerHealth()
+	s.registerOutbox()
+	s.registerShares()
+	s.registerDevices()
 	s.registerOpenAPI()
 	return s
 }

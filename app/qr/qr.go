@@ -19,14 +19,22 @@ import (
 // the app makes, small enough to scan from a phone screen.
 const MaxText = 2048
 
-// PNG renders text as a QR code PNG of size×size pixels (at least 128),
-// with medium error correction and the standard quiet zone.
+// PNG renders text as a QR code PNG about size×size pixels (at least 128),
+// with medium error correction and the standard quiet zone. Every module
+// is a whole number of pixels (at least 3), so that a code stays crisp and
+// readable however many modules a long text needs; the image is then the
+// nearest such size, never blurred by scaling.
 func PNG(text string, size int) ([]byte, error) {
 	if text == "" || len(text) > MaxText {
 		return nil, fmt.Errorf("qr: text must be 1 to %d bytes", MaxText)
 	}
-	size = max(size, 128)
-	b, err := qrcode.Encode(text, qrcode.Medium, size)
+	q, err := qrcode.New(text, qrcode.Medium)
+	if err != nil {
+		return nil, fmt.Errorf("qr: %w", err)
+	}
+	modules := len(q.Bitmap()) // includes the quiet zone
+	scale := max(max(size, 128)/modules, 3)
+	b, err := q.PNG(-scale)
 	if err != nil {
 		return nil, fmt.Errorf("qr: %w", err)
 	}

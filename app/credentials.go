@@ -1,0 +1,519 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"sort"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/secure-personal-profile/spp/app/idscan"
+)
+
+// Credential kinds whose photo carries an AAMVA PDF417 barcode; every other
+// credential_type is kept as an unverified document (image only).
+const (
+	CredentialDriversLicense = "drivers_license"
+	CredentialIDCard         = "id_card"
+)
+
+// Verification outcomes of a credential.
+const (
+	VerificationVerified   = idscan.StatusVerified // barcode decoded and every check passed
+	VerificationExpired    = idscan.StatusExpired  // as verified, but past its expiry date
+	VerificationFailed     = idscan.StatusFailed   // decoded, but a check failed (see Problems)
+	VerificationUnverified = "unverified"          // no barcode standard for the type
+)
+
+// Limits of add-credential.
+const (
+	// MaxCredentialImage is the largest image accepted, in bytes (the
+	// upload cap of the HTTP API).
+	MaxCredentialImage = 16 << 20
+	// MaxCredentialPixels is the largest image accepted, width × height,
+	// checked from the image header before any pixel is decoded.
+	MaxCredentialPixels = idscan.MaxPixels
+	// CredentialScanLimit uploads per user within CredentialScanWindow;
+	// more are refused (429) because reading a photo is CPU-heavy.
+	CredentialScanLimit  = 30
+	CredentialScanWindow = 10 * time.Minute
+	// maxTypeLen bounds credential_type (bytes).
+	maxTypeLen = 64
+)
+
+// scanSlots bounds the photos decoded at once on this device: decoding a
+// 40-megapixel photo takes a few hundred MB and a CPU for up to seconds.
+var scanSlots = make(chan struct{}, 2)
+
+// Errors of the credential use cases.
+var (
+	ErrCredentialMissing  = E(KindInvalid, "missing_parameter", "credential_type,credential_image must exist!")
+	errCredentialType     = E(KindInvalid, "invalid_credential_type", "credential_type format error!")
+	errNotImage           = E(KindUnsupported, "not_an_image", "credential_image must be an image!")
+	errImageTooLarge      = E(KindTooLarge, "image_too_large", "credential_image is too large!")
+	errNoBarcode          = E(KindUnprocessable, "unreadable_barcode", "credential_image could not be read!")
+	errNotAAMVA           = E(KindUnprocessable, "not_aamva", "credential_image could not be read!")
+	errCredentialNotFound = E(KindNotFound, "credential_not_found", "credential_id does not exist!")
+	errScanBusy           = E(KindRateLimited, "busy", "too many attempts, try again later!")
+)
+
+// Credential is a credential as its owner sees it: never the image or the
+// full document number.
+type Credential struct {
+	ID           string          `json:"credential_id"`
+	Type         string          `json:"type"`
+	Status       string          `json:"status"`       // pending | confirmed
+	Verification string          `json:"verification"` // verified | expired | failed | unverified
+	Problems     []string        `json:"problems"`
+	Extracted    json.RawMessage `json:"extracted"`
+	CreatedAt    time.Time       `json:"created_at"`
+	ConfirmedAt  *time.Time      `json:"confirmed_at"`
+}
+
+// storedVerification is the JSON kept in a credential's "verification" cell.
+type storedVerification struct {
+	Status   string   `json:"status"`
+	Problems []string `json:"problems"`
+}
+
+// timeLayout keeps times fixed-width, so that their text sorts in time
+// order (DateOfBirth picks the newest confirmation by comparing text).
+const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// CredentialKind returns the canonical kind of a barcode-bearing credential
+// type (drivers_license for "Driver's License", "Driver's Licence" or
+// "drivers_license"; id_card for "id_card"; case-insensitive), or "" for
+// any other type.
+func CredentialKind(typ string) string {
+	s := strings.ToLower(strings.TrimSpace(typ))
+	s = strings.ReplaceAll(s, "\u2019", "'")
+	switch s {
+	case "driver's license", "driver's licence", "drivers_license":
+		return CredentialDriversLicense
+	case "id_card":
+		return CredentialIDCard
+	}
+	return ""
+}
+
+// validType reports whether a credential type is short printable text.
+func validType(s string) bool {
+	if len(s) > maxTypeLen || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// ImageContentType is the media type of an accepted credential image
+// (image/png, image/jpeg, image/gif or image/webp) by its signature, or ""
+// for anything else.
+func ImageContentType(b []byte) string {
+	switch {
+	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
+		return "image/png"
+	case bytes.HasPrefix(b, []byte("\xff\xd8\xff")):
+		return "image/jpeg"
+	case bytes.HasPrefix(b, []byte("GIF87a")), bytes.HasPrefix(b, []byte("GIF89a")):
+		return "image/gif"
+	case len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WEBP":
+		return "image/webp"
+	}
+	return ""
+}
+
+// AddCredential stores a credential from a photo. For a driver's licence or
+// ID card the PDF417 barcode is read and verified (against the profile's
+// name too); any other type is kept as an unverified document after the
+// image is checked to decode. The credential is pending until confirmed.
+// The image, the decoded fields and the full document number are sealed.
+func (a *App) AddCredential(ctx context.Context, p *Principal, typ string, image []byte) (*Credential, error) {
+	typ = strings.TrimSpace(typ)
+	if typ == "" || len(image) == 0 {
+		return nil, ErrCredentialMissing
+	}
+	if !validType(typ) {
+		return nil, errCredentialType
+	}
+	if len(image) > MaxCredentialImage {
+		return nil, errImageTooLarge
+	}
+	kind := CredentialKind(typ)
+	if kind != "" {
+		typ = kind
+	}
+	// Every upload counts, readable or not: decoding is what costs.
+	limitKey := a.LimitKey("credential-scan", p.UserID)
+	if err := a.RateLimit(ctx, limitKey, CredentialScanLimit, CredentialScanWindow); err != nil {
+		return nil, err
+	}
+	if err := a.store.AddFailure(ctx, limitKey, a.now()); err != nil {
+		return nil, Internal(err)
+	}
+	// The header first: format and pixel count, before any pixel.
+	if err := imageError(idscan.CheckImage(image)); err != nil {
+		return nil, err
+	}
+	var lic *idscan.License
+	if err := withScanSlot(ctx, func() error {
+		if kind == "" {
+			_, err := idscan.DecodeImage(image)
+			return imageError(err)
+		}
+		payload, err := idscan.ScanImage(image)
+		if err != nil {
+			return imageError(err)
+		}
+		if lic, err = idscan.ParseAAMVA(payload); err != nil {
+			if !errors.Is(err, idscan.ErrNotAAMVA) {
+				a.cfg.Log.Warn("credential barcode not parsed", "user_id", p.UserID, "err", err)
+			}
+			return errNotAAMVA
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+
+	now := a.now()
+	c := &Credential{
+		ID:           NewID(),
+		Type:         typ,
+		Status:       CredentialPending,
+		Verification: VerificationUnverified,
+		Problems:     []string{},
+		Extracted:    json.RawMessage("{}"),
+		CreatedAt:    now,
+	}
+	err := a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
+		cells := map[string][]byte{
+			"type":       []byte(c.Type),
+			"status":     []byte(c.Status),
+			"image":      image,
+			"created_at": []byte(now.Format(timeLayout)),
+		}
+		if lic != nil {
+			name, _, err := fieldValue(tx, "name")
+			if err != nil {
+				return err
+			}
+			v := idscan.Verify(lic, now, name.Text())
+			c.Verification = v.Status
+			if len(v.Problems) > 0 {
+				c.Problems = v.Problems
+			}
+			if c.Extracted, err = json.Marshal(lic.Extracted()); err != nil {
+				return err
+			}
+			cells["extracted"] = c.Extracted
+			if lic.DocumentNumber != "" {
+				cells["document_number"] = []byte(lic.DocumentNumber)
+			}
+			// Only a verified document vouches for a date of birth.
+			if c.Verification == VerificationVerified && !lic.DateOfBirth.IsZero() {
+				cells["date_of_birth"] = []byte(lic.DateOfBirth.Format(DateLayout))
+			}
+		} else {
+			cells["extracted"] = c.Extracted
+		}
+		v, err := json.Marshal(storedVerification{Status: c.Verification, Problems: c.Problems})
+		if err != nil {
+			return err
+		}
+		cells["verification"] = v
+		for field, value := range cells {
+			if err := tx.Put(Cell{Entity: EntityCredential, ID: c.ID, Field: field, Value: value}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, Internal(err)
+	}
+	a.cfg.Log.Info("credential added", "user_id", p.UserID, "credential_id", c.ID, "verification", c.Verification)
+	return c, nil
+}
+
+// imageError maps an idscan error to the client's error.
+func imageError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, idscan.ErrTooLarge):
+		return errImageTooLarge
+	case errors.Is(err, idscan.ErrNotImage):
+		return errNotImage
+	default: // ErrNoBarcode, or the reader failing on this image
+		return errNoBarcode
+	}
+}
+
+// withScanSlot runs fn once one of the scan slots is free.
+func withScanSlot(ctx context.Context, fn func() error) error {
+	select {
+	case scanSlots <- struct{}{}:
+	case <-ctx.Done():
+		e := *errScanBusy
+		e.RetryAfter = time.Second
+		return &e
+	}
+	defer func() { <-scanSlots }()
+	return fn()
+}
+
+// readCredential reads a credential's listed fields (never the image).
+func readCredential(tx Tx, id string) (*Credential, bool, error) {
+	get := func(field string) ([]byte, bool, error) {
+		c, ok, err := tx.Get(EntityCredential, id, field)
+		return c.Value, ok, err
+	}
+	typ, ok, err := get("type")
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	c := &Credential{ID: id, Type: string(typ), Problems: []string{}, Extracted: json.RawMessage("{}")}
+	status, _, err := get("status")
+	if err != nil {
+		return nil, false, err
+	}
+	c.Status = string(status)
+	if v, ok, err := get("verification"); err != nil {
+		return nil, false, err
+	} else if ok {
+		var sv storedVerification
+		if json.Unmarshal(v, &sv) == nil {
+			c.Verification = sv.Status
+			if len(sv.Problems) > 0 {
+				c.Problems = sv.Problems
+			}
+		}
+	}
+	if v, ok, err := get("extracted"); err != nil {
+		return nil, false, err
+	} else if ok && json.Valid(v) {
+		c.Extracted = json.RawMessage(v)
+	}
+	if v, ok, err := get("created_at"); err != nil {
+		return nil, false, err
+	} else if ok {
+		c.CreatedAt, _ = time.Parse(time.RFC3339Nano, string(v))
+	}
+	if v, ok, err := get("confirmed_at"); err != nil {
+		return nil, false, err
+	} else if ok {
+		if t, err := time.Parse(time.RFC3339Nano, string(v)); err == nil {
+			c.ConfirmedAt = &t
+		}
+	}
+	return c, true, nil
+}
+
+// Credentials lists the principal's credentials, oldest first.
+func (a *App) Credentials(ctx context.Context, p *Principal) ([]*Credential, error) {
+	var out []*Credential
+	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
+		ids, err := tx.IDs(EntityCredential)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			c, ok, err := readCredential(tx, id)
+			if err != nil {
+				return err
+			}
+			if ok {
+				out = append(out, c)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, Internal(err)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	if out == nil {
+		out = []*Credential{}
+	}
+	return out, nil
+}
+
+// CredentialImage returns a credential's image and its media type.
+func (a *App) CredentialImage(ctx context.Context, p *Principal, id string) (contentType string, image []byte, err error) {
+	err = a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
+		c, ok, err := tx.Get(EntityCredential, id, "image")
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errCredentialNotFound
+		}
+		image = c.Value
+		return nil
+	})
+	if errors.Is(err, errCredentialNotFound) {
+		return "", nil, errCredentialNotFound
+	}
+	if err != nil {
+		return "", nil, Internal(err)
+	}
+	contentType = ImageContentType(image)
+	if contentType == "" {
+		contentType = "application/octet-stream"
+	}
+	return contentType, image, nil
+}
+
+// Profile fields that confirming a licence with fill_profile writes.
+const (
+	FillName    = "name"    // given, middle and family names
+	FillAddress = "address" // street, city, state and postal code, one line
+)
+
+// ConfirmCredential marks a pending credential confirmed (a confirmed one
+// stays as it is, with its first confirmation time). From then on a
+// verified credential's date of birth is the one age claims use. With fill,
+// the document's name and address are written to the profile's "name" and
+// "address" fields (each kept in its ring, or its default ring when new:
+// name public, address private); filled lists the fields written.
+func (a *App) ConfirmCredential(ctx context.Context, p *Principal, id string, fill bool) (c *Credential, filled []string, err error) {
+	filled = []string{}
+	err = a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
+		var ok bool
+		var err error
+		if c, ok, err = readCredential(tx, id); err != nil {
+			return err
+		} else if !ok {
+			return errCredentialNotFound
+		}
+		if c.Status != CredentialConfirmed {
+			now := a.now()
+			c.Status, c.ConfirmedAt = CredentialConfirmed, &now
+			if err := tx.Put(Cell{Entity: EntityCredential, ID: id, Field: "status", Value: []byte(CredentialConfirmed)}); err != nil {
+				return err
+			}
+			if err := tx.Put(Cell{Entity: EntityCredential, ID: id, Field: "confirmed_at", Value: []byte(now.Format(timeLayout))}); err != nil {
+				return err
+			}
+		}
+		if !fill {
+			return nil
+		}
+		var ex extractedFields
+		if json.Unmarshal(c.Extracted, &ex) != nil {
+			return nil
+		}
+		for _, f := range []struct{ name, value string }{{FillName, ex.name()}, {FillAddress, ex.address()}} {
+			if f.value == "" {
+				continue
+			}
+			ring := DefaultRing(f.name)
+			if cur, ok, err := fieldValue(tx, f.name); err != nil {
+				return err
+			} else if ok {
+				ring = cur.Ring
+			}
+			if err := putField(tx, f.name, f.value, ring); err != nil {
+				return err
+			}
+			filled = append(filled, f.name)
+		}
+		return nil
+	})
+	if errors.Is(err, errCredentialNotFound) {
+		return nil, nil, errCredentialNotFound
+	}
+	if err != nil {
+		return nil, nil, Internal(err)
+	}
+	return c, filled, nil
+}
+
+// RejectCredential deletes a credential, pending or confirmed, with its
+// image and fields.
+func (a *App) RejectCredential(ctx context.Context, p *Principal, id string) error {
+	err := a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
+		if _, ok, err := tx.Get(EntityCredential, id, "type"); err != nil {
+			return err
+		} else if !ok {
+			return errCredentialNotFound
+		}
+		return tx.Delete(EntityCredential, id)
+	})
+	if errors.Is(err, errCredentialNotFound) {
+		return errCredentialNotFound
+	}
+	if err != nil {
+		return Internal(err)
+	}
+	return nil
+}
+
+// extractedFields is the part of a licence's extracted fields that can fill
+// the profile.
+type extractedFields struct {
+	First   string `json:"first_name"`
+	Middle  string `json:"middle_name"`
+	Last    string `json:"last_name"`
+	Address struct {
+		Street     string `json:"street"`
+		City       string `json:"city"`
+		State      string `json:"state"`
+		PostalCode string `json:"postal_code"`
+	} `json:"address"`
+}
+
+// name is the holder's full name, given names first; a name printed in
+// capitals (as on most cards) is written in title case.
+func (e extractedFields) name() string {
+	var parts []string
+	for _, s := range []string{e.First, e.Middle, e.Last} {
+		if s = strings.TrimSpace(s); s != "" {
+			parts = append(parts, titleCase(s))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// address is the one-line postal address as on the document:
+// "STREET, CITY, ST POSTAL".
+func (e extractedFields) address() string {
+	var parts []string
+	for _, s := range []string{e.Address.Street, e.Address.City} {
+		if s = strings.TrimSpace(s); s != "" {
+			parts = append(parts, s)
+		}
+	}
+	if tail := strings.TrimSpace(strings.TrimSpace(e.Address.State) + " " + strings.TrimSpace(e.Address.PostalCode)); tail != "" {
+		parts = append(parts, tail)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// titleCase turns an all-capitals name into title case ("O'BRIEN" →
+// "O'Brien", "SMITH-JONES" → "Smith-Jones"); a name already in mixed case
+// is kept as it is.
+func titleCase(s string) string {
+	if strings.ToUpper(s) != s {
+		return s
+	}
+	var b strings.Builder
+	up := true
+	for _, r := range s {
+		if up {
+			b.WriteRune(unicode.ToUpper(r))
+		} else {
+			b.WriteRune(unicode.ToLower(r))
+		}
+		up = !unicode.IsLetter(r)
+	}
+	return b.String()
+}

@@ -1,0 +1,778 @@
+package app
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"os"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/secure-personal-profile/spp/crypto"
+)
+
+// Devices and pairing: a user's profile lives on each of their devices and
+// syncs between them (the sync service does the networking; this file is
+// the domain: pairing codes, the signed device list, the use cases).
+
+// Entity kinds of the device list (synced like every cell).
+const (
+	// EntityDevice: one per paired device, id = device id; fields
+	// peer_id (clear), name (sealed), added_at (clear, RFC 3339).
+	EntityDevice = "device"
+	// EntityDeviceList: one per profile, id = profile id; field signed
+	// (clear): the device list signed by the profile's signing key.
+	EntityDeviceList = "device_list"
+)
+
+// PairCodeTTL is how long a pairing code can be used.
+const PairCodeTTL = 10 * time.Minute
+
+// PairCodePrefix starts the text form of a pairing code.
+const PairCodePrefix = "spp-pair:"
+
+// deviceListContext separates device-list signatures from every other use
+// of the profile's signing key.
+const deviceListContext = "spp-device-list-v1\x00"
+
+var (
+	errSyncOff        = E(KindConflict, "sync_off", "sync is not running on this device!")
+	errPairMissing    = E(KindInvalid, "missing_parameter", "code,password must exist!")
+	errCodeMalformed  = E(KindInvalid, "invalid_code", "pairing code is malformed!")
+	ErrCodeExpired    = E(KindGone, "code_expired", "pairing code has expired!")
+	ErrPairingFailed  = E(KindForbidden, "pairing_failed", "pairing code is wrong!")
+	ErrPeerUnreached  = E(KindUnprocessable, "peer_unreachable", "the pairing device could not be reached!")
+	errWrongPassword  = E(KindUnauthorized, "invalid_credentials", "password is wrong!")
+	errAlreadyPaired  = E(KindConflict, "already_paired", "this device already holds the profile!")
+	errDeviceNotFound = E(KindNotFound, "device_not_found", "device does not exist!")
+	errOwnDevice      = E(KindConflict, "own_device", "this device cannot remove itself!")
+	errJoinIncomplete = E(KindUnprocessable, "pairing_incomplete", "pairing did not finish, try again!")
+	errDeviceName     = E(KindInvalid, "invalid_name", "name must be at most 64 characters!")
+	errDeviceRemoved  = E(KindConflict, "device_removed", "this device was removed from the profile!")
+)
+
+// PairCode is what a pairing QR code carries: how to reach the device
+// that holds the profile, and a one-time secret that never crosses the
+// network (both sides prove they know it).
+type PairCode struct {
+	V       int      `json:"v"`
+	PeerID  string   `json:"p"` // the host's libp2p peer id
+	Addrs   []string `json:"a"` // its multiaddrs
+	Offer   string   `json:"o"` // names the offer on the host
+	Secret  []byte   `json:"s"` // 256-bit one-time secret
+	Expires int64    `json:"e"` // Unix seconds
+}
+
+// String is the text form: "spp-pair:" and base64url of the JSON.
+func (c *PairCode) String() string {
+	b, _ := json.Marshal(c)
+	return PairCodePrefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// ParsePairCode reads a pairing code's text form.
+func ParsePairCode(s string) (*PairCode, error) {
+	s = strings.TrimSpace(s)
+	rest, ok := strings.CutPrefix(s, PairCodePrefix)
+	if !ok || len(rest) > 8192 {
+		return nil, errCodeMalformed
+	}
+	b, err := base64.RawURLEncoding.DecodeString(rest)
+	if err != nil {
+		return nil, errCodeMalformed
+	}
+	var c PairCode
+	if err := json.Unmarshal(b, &c); err != nil || c.V != 1 || c.PeerID == "" || c.Offer == "" ||
+		len(c.Secret) != crypto.KeySize || c.Expires <= 0 || len(c.Addrs) > 64 {
+		return nil, errCodeMalformed
+	}
+	return &c, nil
+}
+
+// PairOffer is a pairing code's secret half, held by the host's sync
+// service until the code is used or expires.
+type PairOffer struct {
+	ID      string
+	UserID  string
+	Secret  []byte
+	Expires time.Time
+}
+
+// PairBundle is what the host sends, sealed under a key derived from the
+// secret, once both sides proved they know it: the account record a new
+// device needs. The data key in it is wrapped under the password, so the
+// code alone opens nothing.
+type PairBundle struct {
+	UserID       string
+	ProfileID    string
+	KDF          string
+	WrappedDEK   []byte
+	HostDeviceID string
+}
+
+// Joined is the outcome of the pairing protocol on the new device.
+type Joined struct {
+	HostDeviceID string
+	HostPeerID   string
+	List         []byte // the signed device list, this device included
+}
+
+// PeerStatus is what the sync service knows of another device now.
+type PeerStatus struct {
+	Connected bool
+	LastSync  time.Time
+}
+
+// Syncer is what the app needs of the sync service (p2psync.Service).
+type Syncer interface {
+	// PeerID and Addrs say how other devices reach this one.
+	PeerID() string
+	Addrs() []string
+	// Offer accepts one pairing with the offer's secret until it expires.
+	Offer(o PairOffer)
+	// Join runs the pairing protocol as the new device. unlock turns the
+	// host's bundle into the data key (checking the password); Join then
+	// proves the key to the host, which lists this device.
+	Join(ctx context.Context, code *PairCode, deviceName string, unlock func(*PairBundle) ([]byte, error)) (*Joined, error)
+	// SyncOnce exchanges operations with one peer until both are caught up.
+	SyncOnce(ctx context.Context, userID string, dek []byte, peerID string) error
+	// Refresh tells the service that a user's devices or sync key changed.
+	Refresh(userID string)
+	// Status reports, per device id, the live state of the user's devices.
+	Status(userID string) map[string]PeerStatus
+}
+
+type syncerBox struct{ s Syncer }
+
+// SetSyncer connects the running sync service.
+func (a *App) SetSyncer(s Syncer) { a.syncer.Store(&syncerBox{s}) }
+
+func (a *App) sync() Syncer {
+	if b := a.syncer.Load(); b != nil {
+		return b.s
+	}
+	return nil
+}
+
+// Now is the app's clock (UTC).
+func (a *App) Now() time.Time { return a.now() }
+
+// DeviceID is this device's id.
+func (a *App) DeviceID() string { return a.store.DeviceID() }
+
+// Device is one of a user's paired devices.
+type Device struct {
+	ID        string
+	PeerID    string
+	Name      string
+	AddedAt   time.Time
+	LastSync  time.Time // zero: never (always zero for this device)
+	Current   bool      // the device answering
+	Connected bool
+}
+
+// ListedDevice is one entry of a device list.
+type ListedDevice struct {
+	DeviceID string `json:"device_id"`
+	PeerID   string `json:"peer_id"`
+}
+
+// DeviceList is the set of a profile's paired devices, signed by the
+// profile's key: a device accepts a sync stream only from a peer it lists.
+type DeviceList struct {
+	UserID    string         `json:"user_id"`
+	ProfileID string         `json:"profile_id"`
+	Version   uint64         `json:"version"` // grows with every change
+	Devices   []ListedDevice `json:"devices"` // by device id
+}
+
+// Has reports whether the list holds the device with that peer.
+func (l *DeviceList) Has(deviceID, peerID string) bool {
+	for _, d := range l.Devices {
+		if d.DeviceID == deviceID && d.PeerID == peerID {
+			return true
+		}
+	}
+	return false
+}
+
+// sameDevices reports whether two lists name the same devices.
+func (l *DeviceList) sameDevices(o *DeviceList) bool {
+	if l.UserID != o.UserID || l.ProfileID != o.ProfileID || len(l.Devices) != len(o.Devices) {
+		return false
+	}
+	for i := range l.Devices {
+		if l.Devices[i] != o.Devices[i] {
+			return false
+		}
+	}
+	return true
+}
+
+type signedList struct {
+	List []byte `json:"list"`
+	Sig  []byte `json:"sig"`
+}
+
+// SignDeviceList signs a list with the profile's key.
+func SignDeviceList(l *DeviceList, priv ed25519.PrivateKey) ([]byte, error) {
+	body, err := json.Marshal(l)
+	if err != nil {
+		return nil, err
+	}
+	sig := ed25519.Sign(priv, append([]byte(deviceListContext), body...))
+	return json.Marshal(signedList{List: body, Sig: sig})
+}
+
+// OpenDeviceList verifies a signed list against the profile's public key.
+func OpenDeviceList(signed []byte, pub ed25519.PublicKey) (*DeviceList, error) {
+	var s signedList
+	if len(signed) > 1<<20 || json.Unmarshal(signed, &s) != nil {
+		return nil, errors.New("device list: malformed")
+	}
+	if !crypto.Verify(pub, append([]byte(deviceListContext), s.List...), s.Sig) {
+		return nil, errors.New("device list: bad signature")
+	}
+	var l DeviceList
+	if err := json.Unmarshal(s.List, &l); err != nil {
+		return nil, errors.New("device list: malformed")
+	}
+	return &l, nil
+}
+
+// profileKey finds the user's profile id and signing key.
+func profileKey(tx Tx) (string, ed25519.PrivateKey, error) {
+	ids, err := tx.IDs(EntityProfile)
+	if err != nil {
+		return "", nil, err
+	}
+	for _, id := range ids {
+		c, ok, err := tx.Get(EntityProfile, id, "signing_key")
+		if err != nil {
+			return "", nil, err
+		}
+		if ok && len(c.Value) == ed25519.SeedSize {
+			return id, ed25519.NewKeyFromSeed(c.Value), nil
+		}
+	}
+	return "", nil, errNoProfile
+}
+
+// errNoProfile: the user's profile has not arrived on this device yet.
+var errNoProfile = errors.New("profile has no signing key")
+
+// listedDevices reads the device cells, by device id.
+func listedDevices(tx Tx) ([]ListedDevice, error) {
+	ids, err := tx.IDs(EntityDevice)
+	if err != nil {
+		return nil, err
+	}
+	var out []ListedDevice
+	for _, id := range ids {
+		c, ok, err := tx.Get(EntityDevice, id, "peer_id")
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, ListedDevice{DeviceID: id, PeerID: string(c.Clear)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].DeviceID < out[j].DeviceID })
+	return out, nil
+}
+
+// storedList reads and verifies the stored signed list (nil when absent or
+// not verifiable), with the profile id and key.
+func storedList(tx Tx, userID string) (*DeviceList, []byte, string, ed25519.PrivateKey, error) {
+	profileID, priv, err := profileKey(tx)
+	if err != nil {
+		return nil, nil, "", nil, err
+	}
+	c, ok, err := tx.Get(EntityDeviceList, profileID, "signed")
+	if err != nil || !ok {
+		return nil, nil, profileID, priv, err
+	}
+	l, err := OpenDeviceList(c.Clear, priv.Public().(ed25519.PublicKey))
+	if err != nil || l.UserID != userID || l.ProfileID != profileID {
+		return nil, nil, profileID, priv, nil
+	}
+	return l, c.Clear, profileID, priv, nil
+}
+
+// resign writes a fresh signed list from the device cells when the stored
+// one does not name exactly those devices; it returns the list in force.
+func (a *App) resign(tx Tx, userID string) (*DeviceList, []byte, error) {
+	cur, signed, profileID, priv, err := storedList(tx, userID)
+	if err != nil {
+		return nil, nil, err
+	}
+	devices, err := listedDevices(tx)
+	if err != nil {
+		return nil, nil, err
+	}
+	want := &DeviceList{UserID: userID, ProfileID: profileID, Devices: devices}
+	if cur != nil && cur.sameDevices(want) {
+		return cur, signed, nil
+	}
+	want.Version = uint64(a.now().UnixMilli())
+	if cur != nil && cur.Version >= want.Version {
+		want.Version = cur.Version + 1
+	}
+	if signed, err = SignDeviceList(want, priv); err != nil {
+		return nil, nil, err
+	}
+	if err := tx.Put(Cell{Entity: EntityDeviceList, ID: profileID, Field: "signed", Clear: signed}); err != nil {
+		return nil, nil, err
+	}
+	return want, signed, nil
+}
+
+// putDevice writes a device's cells.
+func (a *App) putDevice(tx Tx, deviceID, peerID, name string) error {
+	if err := tx.Put(Cell{Entity: EntityDevice, ID: deviceID, Field: "peer_id", Clear: []byte(peerID)}); err != nil {
+		return err
+	}
+	if err := tx.Put(Cell{Entity: EntityDevice, ID: deviceID, Field: "name", Value: []byte(name)}); err != nil {
+		return err
+	}
+	return tx.Put(Cell{Entity: EntityDevice, ID: deviceID, Field: "added_at", Clear: []byte(a.now().Format(time.RFC3339))})
+}
+
+// DefaultDeviceName names a device that was given no name.
+func DefaultDeviceName() string {
+	if h, err := os.Hostname(); err == nil && h != "" && utf8.RuneCountInString(h) <= 64 {
+		return h
+	}
+	return "device"
+}
+
+func checkDeviceName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return DefaultDeviceName(), nil
+	}
+	if utf8.RuneCountInString(name) > 64 || !utf8.ValidString(name) {
+		return "", errDeviceName
+	}
+	return name, nil
+}
+
+// keepSyncKey lets the sync service open the user's data on this device
+// in the background: the data key wrapped under the installation key
+// (docs/security.md weighs this).
+func (a *App) keepSyncKey(ctx context.Context, userID string, dek []byte) error {
+	w, err := crypto.Wrap(a.store.InstallationKey(), dek, "dek/sync/"+userID)
+	if err != nil {
+		return err
+	}
+	return a.store.PutSyncAccount(ctx, userID, w)
+}
+
+// SyncDEK is the data key of a user synced in the background here
+// (ErrNotFound when this device does not sync the user).
+func (a *App) SyncDEK(ctx context.Context, userID string) ([]byte, error) {
+	w, err := a.store.SyncAccount(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	return crypto.Unwrap(a.store.InstallationKey(), w, "dek/sync/"+userID)
+}
+
+// SyncUsers lists the users this device syncs in the background.
+func (a *App) SyncUsers(ctx context.Context) ([]string, error) { return a.store.SyncAccounts(ctx) }
+
+// StopSync stops syncing a user on this device (after it was removed).
+func (a *App) StopSync(ctx context.Context, userID string) error {
+	return a.store.DeleteSyncAccount(ctx, userID)
+}
+
+// PairCode makes a one-time pairing code for the principal's profile,
+// valid PairCodeTTL, and lists this device (named name) if it is not yet.
+func (a *App) PairCode(ctx context.Context, p *Principal, name string) (string, time.Time, error) {
+	s := a.sync()
+	if s == nil {
+		return "", time.Time{}, errSyncOff
+	}
+	name, err := checkDeviceName(name)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	self, peerID := a.store.DeviceID(), s.PeerID()
+	err = a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
+		if l, _, _, _, err := storedList(tx, p.UserID); err != nil {
+			return err
+		} else if l != nil && len(l.Devices) > 0 && !l.Has(self, peerID) {
+			// Listed devices exist and this is not one of them: it was
+			// removed, and does not get to bring devices back in.
+			return errDeviceRemoved
+		}
+		c, ok, err := tx.Get(EntityDevice, self, "peer_id")
+		if err != nil {
+			return err
+		}
+		if !ok || string(c.Clear) != peerID {
+			if err := a.putDevice(tx, self, peerID, name); err != nil {
+				return err
+			}
+		}
+		_, _, err = a.resign(tx, p.UserID)
+		return err
+	})
+	if errors.Is(err, errDeviceRemoved) {
+		return "", time.Time{}, errDeviceRemoved
+	}
+	if err != nil {
+		return "", time.Time{}, Internal(err)
+	}
+	if err := a.keepSyncKey(ctx, p.UserID, p.DEK); err != nil {
+		return "", time.Time{}, Internal(err)
+	}
+	secret, err := crypto.NewKey()
+	if err != nil {
+		return "", time.Time{}, Internal(err)
+	}
+	offer, err := crypto.NewToken()
+	if err != nil {
+		return "", time.Time{}, Internal(err)
+	}
+	expires := a.now().Add(PairCodeTTL).Truncate(time.Second)
+	s.Offer(PairOffer{ID: offer, UserID: p.UserID, Secret: secret, Expires: expires})
+	s.Refresh(p.UserID)
+	code := &PairCode{V: 1, PeerID: peerID, Addrs: s.Addrs(), Offer: offer, Secret: secret, Expires: expires.Unix()}
+	return code.String(), expires, nil
+}
+
+// PairBundle is the account record the host sends a new device.
+func (a *App) PairBundle(ctx context.Context, userID string) (*PairBundle, error) {
+	acct, err := a.store.Account(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	return &PairBundle{UserID: acct.UserID, ProfileID: acct.ProfileID, KDF: acct.KDF, WrappedDEK: acct.WrappedDEK, HostDeviceID: a.store.DeviceID()}, nil
+}
+
+// AddDevice lists a newly paired device (on the host, once the device has
+// proved the data key) and returns the re-signed list.
+func (a *App) AddDevice(ctx context.Context, userID string, dek []byte, deviceID, peerID, name string) ([]byte, error) {
+	name, err := checkDeviceName(name)
+	if err != nil {
+		name = DefaultDeviceName()
+	}
+	var signed []byte
+	err = a.update(ctx, userID, dek, func(tx Tx) error {
+		if err := a.putDevice(tx, deviceID, peerID, name); err != nil {
+			return err
+		}
+		_, signed, err = a.resign(tx, userID)
+		return err
+	})
+	return signed, err
+}
+
+// DeviceList returns the user's verified device list and its signed form
+// (nil when there is none yet).
+func (a *App) DeviceList(ctx context.Context, userID string, dek []byte) (*DeviceList, []byte, error) {
+	var l *DeviceList
+	var signed []byte
+	err := a.store.View(ctx, userID, dek, func(tx Tx) error {
+		var err error
+		l, signed, _, _, err = storedList(tx, userID)
+		if errors.Is(err, errNoProfile) {
+			return nil
+		}
+		return err
+	})
+	return l, signed, err
+}
+
+// VerifyDeviceList checks a list a peer presents: signed by this user's
+// profile key, for this user.
+func (a *App) VerifyDeviceList(ctx context.Context, userID string, dek, signed []byte) (*DeviceList, error) {
+	var l *DeviceList
+	err := a.store.View(ctx, userID, dek, func(tx Tx) error {
+		profileID, priv, err := profileKey(tx)
+		if err != nil {
+			return err
+		}
+		l, err = OpenDeviceList(signed, priv.Public().(ed25519.PublicKey))
+		if err != nil {
+			return err
+		}
+		if l.UserID != userID || l.ProfileID != profileID {
+			return errors.New("device list: another profile's")
+		}
+		return nil
+	})
+	return l, err
+}
+
+// ReconcileDevices runs after remote operations were applied: when the
+// signed list no longer names exactly the devices of the device cells (two
+// devices changed it at once), it signs a fresh one. It returns the list in
+// force.
+func (a *App) ReconcileDevices(ctx context.Context, userID string, dek []byte) (*DeviceList, error) {
+	var l *DeviceList
+	var need bool
+	err := a.store.View(ctx, userID, dek, func(tx Tx) error {
+		cur, _, profileID, _, err := storedList(tx, userID)
+		if err != nil {
+			return err
+		}
+		devices, err := listedDevices(tx)
+		if err != nil {
+			return err
+		}
+		l = cur
+		need = cur == nil || !cur.sameDevices(&DeviceList{UserID: userID, ProfileID: profileID, Devices: devices})
+		return nil
+	})
+	if err != nil || !need {
+		return l, err
+	}
+	err = a.update(ctx, userID, dek, func(tx Tx) error {
+		var err error
+		l, _, err = a.resign(tx, userID)
+		return err
+	})
+	return l, err
+}
+
+// Join pairs this device with the device that showed code: it fetches
+// the profile, checks the password, syncs, and signs the user in here.
+func (a *App) Join(ctx context.Context, code, password, name string) (*Auth, error) {
+	if code == "" || password == "" {
+		return nil, errPairMissing
+	}
+	pc, err := ParsePairCode(code)
+	if err != nil {
+		return nil, err
+	}
+	if !a.now().Before(time.Unix(pc.Expires, 0)) {
+		return nil, ErrCodeExpired
+	}
+	if name, err = checkDeviceName(name); err != nil {
+		return nil, err
+	}
+	s := a.sync()
+	if s == nil {
+		return nil, errSyncOff
+	}
+	var bundle *PairBundle
+	var dek []byte
+	joined, err := s.Join(ctx, pc, name, func(b *PairBundle) ([]byte, error) {
+		if _, err := a.store.Account(ctx, b.UserID); err == nil {
+			return nil, errAlreadyPaired
+		} else if !errors.Is(err, ErrNotFound) {
+			return nil, Internal(err)
+		}
+		kdf, err := crypto.ParseKDFParams(b.KDF)
+		if err != nil {
+			return nil, ErrPairingFailed
+		}
+		pwKey, err := crypto.DeriveKey([]byte(password), kdf)
+		if err != nil {
+			return nil, ErrPairingFailed
+		}
+		k, err := crypto.Unwrap(pwKey, b.WrappedDEK, "dek/password/"+b.UserID)
+		if err != nil {
+			return nil, errWrongPassword
+		}
+		bundle, dek = b, k
+		return k, nil
+	})
+	if err != nil {
+		return nil, AsError(err)
+	}
+	fail := func(e *Error) (*Auth, error) {
+		if err := a.store.ForgetUser(context.WithoutCancel(ctx), bundle.UserID); err != nil {
+			a.cfg.Log.Error("join: cleaning up", "err", err)
+		}
+		return nil, e
+	}
+	// The first sync; a stream that broke off is tried again (what arrived
+	// stays: delivery is idempotent).
+	for try := 1; ; try++ {
+		err := s.SyncOnce(ctx, bundle.UserID, dek, joined.HostPeerID)
+		if err == nil {
+			break
+		}
+		a.cfg.Log.Warn("join: first sync failed", "try", try, "err", err)
+		if try == 3 || ctx.Err() != nil {
+			return fail(errJoinIncomplete)
+		}
+		time.Sleep(time.Duration(try) * 200 * time.Millisecond)
+	}
+	acct := &Account{UserID: bundle.UserID, ProfileID: bundle.ProfileID, KDF: bundle.KDF, WrappedDEK: bundle.WrappedDEK, CreatedAt: a.now()}
+	var email, handle, loginKey string
+	err = a.store.View(ctx, bundle.UserID, dek, func(tx Tx) error {
+		for name, dst := range map[string]*string{"email": &email, "handle": &handle} {
+			f, ok, err := fieldValue(tx, name)
+			if err != nil {
+				return err
+			}
+			if ok {
+				*dst = f.Text()
+			}
+		}
+		c, ok, err := tx.Get(EntityProfile, bundle.ProfileID, "public_private_key_pair")
+		if ok {
+			loginKey = string(c.Value)
+		}
+		return err
+	})
+	if err != nil {
+		return fail(Internal(err))
+	}
+	if email == "" {
+		return fail(errJoinIncomplete)
+	}
+	acct.EmailMAC = a.emailMAC(email)
+	if handle != "" {
+		acct.HandleMAC = a.handleMAC(handle)
+	}
+	if k, err := crypto.ParsePublicKey(loginKey); loginKey != "" && err == nil {
+		// Key login works here too: the key and a data key copy under
+		// this device's own installation key.
+		if acct.LoginKey, err = crypto.Seal(a.store.InstallationKey(), k, []byte("login-key/"+acct.UserID)); err != nil {
+			return fail(Internal(err))
+		}
+		if acct.KeyWrappedDEK, err = crypto.Wrap(a.store.InstallationKey(), dek, "dek/key-login/"+acct.UserID); err != nil {
+			return fail(Internal(err))
+		}
+	}
+	if err := a.store.CreateAccount(ctx, acct, dek, nil); errors.Is(err, ErrExists) {
+		return fail(errEmailExists)
+	} else if err != nil {
+		return fail(Internal(err))
+	}
+	if err := a.keepSyncKey(ctx, acct.UserID, dek); err != nil {
+		return nil, Internal(err)
+	}
+	a.afterEmergencyChange(ctx, acct.UserID, acct.ProfileID, dek)
+	s.Refresh(acct.UserID)
+	a.cfg.Log.Info("device joined a profile", "user_id", acct.UserID, "host_device", joined.HostDeviceID)
+	return a.newSession(ctx, acct, dek)
+}
+
+// Devices lists the principal's paired devices, oldest first, with their
+// last sync as this device knows it.
+func (a *App) Devices(ctx context.Context, p *Principal) ([]Device, error) {
+	var out []Device
+	self := a.store.DeviceID()
+	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
+		ids, err := tx.IDs(EntityDevice)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			cells, err := tx.Entity(EntityDevice, id)
+			if err != nil {
+				return err
+			}
+			d := Device{ID: id, PeerID: string(cells["peer_id"].Clear), Name: string(cells["name"].Value), Current: id == self}
+			d.AddedAt, _ = time.Parse(time.RFC3339, string(cells["added_at"].Clear))
+			out = append(out, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, Internal(err)
+	}
+	peers, err := a.store.Peers(ctx, p.UserID)
+	if err != nil {
+		return nil, Internal(err)
+	}
+	last := map[string]time.Time{}
+	for _, pr := range peers {
+		last[pr.DeviceID] = pr.LastSync
+	}
+	var live map[string]PeerStatus
+	if s := a.sync(); s != nil {
+		live = s.Status(p.UserID)
+	}
+	for i := range out {
+		d := &out[i]
+		d.LastSync = last[d.ID]
+		if st, ok := live[d.ID]; ok {
+			d.Connected = st.Connected
+			if st.LastSync.After(d.LastSync) {
+				d.LastSync = st.LastSync
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].AddedAt.Equal(out[j].AddedAt) {
+			return out[i].AddedAt.Before(out[j].AddedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// RemoveDevice unpairs a device: its cells are tombstoned and the list is
+// re-signed without it; every device refuses it from then on.
+func (a *App) RemoveDevice(ctx context.Context, p *Principal, deviceID string) error {
+	if deviceID == "" {
+		return E(KindInvalid, "missing_parameter", "device_id must exist!")
+	}
+	if deviceID == a.store.DeviceID() {
+		return errOwnDevice
+	}
+	err := a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
+		cells, err := tx.Entity(EntityDevice, deviceID)
+		if err != nil {
+			return err
+		}
+		if len(cells) == 0 {
+			return errDeviceNotFound
+		}
+		if err := tx.Delete(EntityDevice, deviceID); err != nil {
+			return err
+		}
+		_, _, err = a.resign(tx, p.UserID)
+		return err
+	})
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			return e
+		}
+		return Internal(err)
+	}
+	if err := a.store.DeletePeer(ctx, p.UserID, deviceID); err != nil {
+		return Internal(err)
+	}
+	if s := a.sync(); s != nil {
+		s.Refresh(p.UserID)
+	}
+	a.cfg.Log.Info("device removed", "user_id", p.UserID, "device", deviceID)
+	return nil
+}
+
+// AfterRemoteChanges is what sync calls once operations of other devices
+// were applied, with the entity kinds they touched: the emergency key is
+// wrapped for this device as soon as a configuration arrives (so a grant
+// works here before the user signs in), and the device list is re-signed
+// if two devices changed it at once (ReconcileDevices).
+func (a *App) AfterRemoteChanges(ctx context.Context, userID string, dek []byte, kinds map[string]bool) {
+	if kinds[EntityEmergency] {
+		acct, err := a.store.Account(ctx, userID)
+		if err == nil {
+			a.afterEmergencyChange(ctx, userID, acct.ProfileID, dek)
+		}
+	}
+	if kinds[EntityDevice] || kinds[EntityDeviceList] {
+		if _, err := a.ReconcileDevices(ctx, userID, dek); err != nil && ctx.Err() == nil {
+			a.cfg.Log.Warn("sync: reconciling the device list", "user_id", userID, "err", err)
+		}
+	}
+}
+
+func (a *App) afterEmergencyChange(ctx context.Context, userID, profileID string, dek []byte) {
+	if err := a.UnlockEmergency(ctx, &Principal{UserID: userID, ProfileID: profileID, DEK: dek}); err != nil {
+		a.cfg.Log.Warn("emergency access not yet usable on this device", "user_id", userID, "err", AsError(err).Err)
+	}
+}

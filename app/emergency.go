@@ -1,0 +1,990 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/secure-personal-profile/spp/crypto"
+)
+
+// Emergency access (use cases 4 and 5). One configuration per user, in the
+// synced cells of entity "emergency" (id = access_id):
+//
+//	key         the emergency key (EK), sealed under the user's data key:
+//	            another device of the user re-wraps it under its own
+//	            installation key when the user signs in there
+//	dek         clear: the data key wrapped under EK, so that a grant can
+//	            read the live profile fields of info_field (and only those:
+//	            the restriction is in code, see docs/security.md)
+//	criteria    clear: the criteria, sealed under EK
+//	contacts    clear: the trusted contacts, sealed under EK
+//	info        clear: emergency_info and info_field, sealed under EK
+//	token_hash  clear: SHA-256 of the emergency page's token
+//	token       the emergency page's token (for its QR code), sealed
+//	created_at, updated_at
+//
+// EK wrapped under this device's installation key lives in the
+// device-local table emergency_keys: that wrap is what lets a grant open
+// the emergency information without the user's password.
+const (
+	EntityEmergency      = "emergency"
+	EntityEmergencyGrant = "emergency_grant" // id = log_id; field "record" (JSON): a grant, synced to the user's devices
+)
+
+// Rate limits of the grant (and of the emergency page's form).
+const (
+	// Every attempt from one client address counts.
+	GrantAddressLimit = 20
+	// Refused attempts on one profile count (guessing responder ids).
+	GrantProfileLimit = 10
+	GrantWindow       = 15 * time.Minute
+)
+
+// Limits on what a configuration holds.
+const (
+	maxContacts       = 20
+	maxEmergencyInfo  = 64 << 10
+	maxEmergencyField = 64
+	maxReason         = 1000
+)
+
+// Responder policies of the criteria.
+const (
+	RespondersVerified = "verified"
+	RespondersAny      = "any"
+)
+
+// Outcomes of a grant attempt, as logged.
+const (
+	OutcomeGranted       = "granted"
+	OutcomeNotVerified   = "not_verified"
+	OutcomeNotConfigured = "not_configured"
+	OutcomeUnavailable   = "unavailable"
+	OutcomeRateLimited   = "rate_limited"
+)
+
+var (
+	errEmergencyInfoMissing = E(KindInvalid, "missing_parameter", "emergency_info must exist!")
+	errContacts             = E(KindInvalid, "invalid_contact", "trusted_contacts must be e-mail addresses or phone numbers!")
+	errTooManyContacts      = E(KindInvalid, "too_many_contacts", fmt.Sprintf("at most %d trusted contacts!", maxContacts))
+	errEmergencyField       = E(KindInvalid, "invalid_field", "info_field is not shareable!")
+	errEmergencyInfoSize    = E(KindTooLarge, "emergency_info_too_large", "emergency_info is too large!")
+	errCriteria             = E(KindInvalid, "invalid_criteria", "criteria must be a JSON object!")
+	errCriteriaResponders   = E(KindInvalid, "invalid_criteria", "criteria responders must be verified or any!")
+	errGrantMissing         = E(KindInvalid, "missing_parameter", "responder_id,reason,email must exist!")
+	errPageGrantMissing     = E(KindInvalid, "missing_parameter", "responder_id,reason must exist!")
+	errReasonTooLong        = E(KindInvalid, "invalid_reason", fmt.Sprintf("reason must be at most %d characters!", maxReason))
+	errGrantEmail           = E(KindNotFound, "unknown_email", "email must exist!")
+	errNoEmergency          = E(KindNotFound, "no_emergency_access", "this user hasn\u2019t set emergency access!")
+	errNotVerified          = E(KindForbidden, "responder_not_verified", "responder is not verified!")
+	errEmergencyPage        = E(KindNotFound, "unknown_emergency_token", "emergency_url does not exist!")
+	errEmergencyUnavailable = E(KindConflict, "emergency_key_unavailable", "emergency access is not yet available on this device; the user must sign in here once!")
+)
+
+// EmergencySetup is a user's emergency configuration as sent. Raw values
+// are JSON (a form field's text that is not JSON arrives as a JSON string).
+type EmergencySetup struct {
+	TrustedContacts json.RawMessage // array of e-mail addresses / E.164 numbers, or one, or comma-separated
+	EmergencyInfo   json.RawMessage // any JSON value, kept exactly
+	Criteria        json.RawMessage // object, e.g. {"conditions":[…],"responders":"verified"}
+	InfoField       json.RawMessage // field names: array, comma-separated string or one name
+}
+
+// EmergencyAccess is the result of setting emergency access up.
+type EmergencyAccess struct {
+	AccessID string
+	URL      string // the emergency page a QR code opens
+	Created  bool   // false when an existing configuration was updated
+}
+
+// emergencyInfo is what is sealed in the "info" cell.
+type emergencyInfo struct {
+	EmergencyInfo json.RawMessage `json:"emergency_info"` // null when only fields were chosen
+	InfoField     []string        `json:"info_field"`
+}
+
+// emergencyCriteria is what is sealed in the "criteria" cell.
+type emergencyCriteria struct {
+	Responders string          `json:"responders"`
+	Conditions []string        `json:"conditions,omitempty"`
+	Raw        json.RawMessage `json:"raw"` // the criteria as sent
+}
+
+func emergencyAD(userID, accessID, part string) []byte {
+	return []byte("emergency\x00" + userID + "\x00" + accessID + "\x00" + part)
+}
+
+func emergencyKeyPurpose(userID, accessID string) string {
+	return "emergency-key/" + userID + "/" + accessID
+}
+
+func emergencyDEKPurpose(userID, accessID string) string {
+	return "dek/emergency/" + userID + "/" + accessID
+}
+
+// listParam reads a list parameter: a JSON array of strings, or a string
+// holding one item or comma-separated items. ok is false for any other
+// JSON (a number, an object, an array of non-strings).
+func listParam(raw json.RawMessage) (items []string, ok bool) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, true
+	}
+	var arr []string
+	if json.Unmarshal(raw, &arr) == nil {
+		for _, s := range arr {
+			if s = strings.TrimSpace(s); s != "" {
+				items = append(items, s)
+			}
+		}
+		return items, true
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return nil, false
+	}
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			items = append(items, part)
+		}
+	}
+	return items, true
+}
+
+// normContact normalises a trusted contact: an e-mail address as given, a
+// phone number without spaces, dots, dashes or parentheses.
+func normContact(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	if ValidEmail(s) {
+		return s, true
+	}
+	p := strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '-', '.', '(', ')':
+			return -1
+		}
+		return r
+	}, s)
+	if ValidPhone(p) {
+		return p, true
+	}
+	return "", false
+}
+
+func parseCriteria(raw json.RawMessage) (*emergencyCriteria, error) {
+	c := &emergencyCriteria{Responders: RespondersVerified, Raw: json.RawMessage(`{}`)}
+	if len(raw) == 0 || string(raw) == "null" {
+		return c, nil
+	}
+	c.Raw = raw
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		// A plain text (a legacy client's description): the conditions.
+		if s = strings.TrimSpace(s); s != "" {
+			c.Conditions = []string{s}
+		}
+		return c, nil
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil || obj == nil {
+		return nil, errCriteria
+	}
+	if r, ok := obj["responders"]; ok {
+		var v string
+		if json.Unmarshal(r, &v) != nil {
+			return nil, errCriteriaResponders
+		}
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case RespondersVerified:
+		case RespondersAny:
+			c.Responders = RespondersAny
+		default:
+			return nil, errCriteriaResponders
+		}
+	}
+	if cond, ok := obj["conditions"]; ok {
+		list, ok := listParam(cond)
+		if !ok {
+			return nil, E(KindInvalid, "invalid_criteria", "criteria conditions must be a list of strings!")
+		}
+		c.Conditions = list
+	}
+	return c, nil
+}
+
+// SetupEmergency sets up (or updates, keeping the access id and the page's
+// address) the principal's emergency access.
+func (a *App) SetupEmergency(ctx context.Context, p *Principal, s EmergencySetup) (*EmergencyAccess, error) {
+	fields, ok := listParam(s.InfoField)
+	if !ok {
+		return nil, errEmergencyField
+	}
+	info := s.EmergencyInfo
+	if len(info) == 0 || string(info) == "null" || string(info) == `""` {
+		info = nil
+	}
+	if info == nil && len(fields) == 0 {
+		return nil, errEmergencyInfoMissing
+	}
+	contacts, ok := listParam(s.TrustedContacts)
+	if !ok {
+		return nil, errContacts
+	}
+	seen := map[string]bool{}
+	var clean []string
+	for _, c := range contacts {
+		n, ok := normContact(c)
+		if !ok {
+			return nil, errContacts
+		}
+		if !seen[strings.ToLower(n)] {
+			seen[strings.ToLower(n)] = true
+			clean = append(clean, n)
+		}
+	}
+	if len(clean) > maxContacts {
+		return nil, errTooManyContacts
+	}
+	var names []string
+	seenField := map[string]bool{}
+	for _, f := range fields {
+		f = strings.ToLower(f)
+		if !ValidFieldName(f) {
+			return nil, errEmergencyField
+		}
+		if !seenField[f] {
+			seenField[f] = true
+			names = append(names, f)
+		}
+	}
+	if len(names) > maxEmergencyField {
+		return nil, errEmergencyField
+	}
+	if len(info) > maxEmergencyInfo {
+		return nil, errEmergencyInfoSize
+	}
+	crit, err := parseCriteria(s.Criteria)
+	if err != nil {
+		return nil, err
+	}
+
+	infoJSON, err := json.Marshal(emergencyInfo{EmergencyInfo: info, InfoField: names})
+	if err != nil {
+		return nil, Internal(err)
+	}
+	critJSON, err := json.Marshal(crit)
+	if err != nil {
+		return nil, Internal(err)
+	}
+	if clean == nil {
+		clean = []string{}
+	}
+	contactsJSON, err := json.Marshal(clean)
+	if err != nil {
+		return nil, Internal(err)
+	}
+
+	out := &EmergencyAccess{}
+	var ek []byte
+	err = a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
+		ids, err := tx.IDs(EntityEmergency)
+		if err != nil {
+			return err
+		}
+		now := []byte(a.now().Format(time.RFC3339Nano))
+		var token string
+		if len(ids) > 0 {
+			out.AccessID = ids[0]
+			k, ok, err := tx.Get(EntityEmergency, out.AccessID, "key")
+			if err != nil {
+				return err
+			}
+			t, ok2, err := tx.Get(EntityEmergency, out.AccessID, "token")
+			if err != nil {
+				return err
+			}
+			if !ok || !ok2 {
+				return fmt.Errorf("emergency configuration %s lacks its key or token", out.AccessID)
+			}
+			ek, token = k.Value, string(t.Value)
+		} else {
+			out.AccessID, out.Created = NewID(), true
+			if ek, err = crypto.NewKey(); err != nil {
+				return err
+			}
+			if token, err = crypto.NewToken(); err != nil {
+				return err
+			}
+			put := []Cell{
+				{Field: "key", Value: ek},
+				{Field: "token", Value: []byte(token)},
+				{Field: "token_hash", Clear: crypto.HashToken(token)},
+				{Field: "created_at", Value: now},
+			}
+			wrapped, err := crypto.Wrap(ek, p.DEK, emergencyDEKPurpose(p.UserID, out.AccessID))
+			if err != nil {
+				return err
+			}
+			put = append(put, Cell{Field: "dek", Clear: wrapped})
+			for _, c := range put {
+				c.Entity, c.ID = EntityEmergency, out.AccessID
+				if err := tx.Put(c); err != nil {
+					return err
+				}
+			}
+		}
+		out.URL = a.emergencyPageURL(token)
+		for part, plain := range map[string][]byte{"info": infoJSON, "criteria": critJSON, "contacts": contactsJSON} {
+			sealed, err := crypto.Seal(ek, plain, emergencyAD(p.UserID, out.AccessID, part))
+			if err != nil {
+				return err
+			}
+			if err := tx.Put(Cell{Entity: EntityEmergency, ID: out.AccessID, Field: part, Clear: sealed}); err != nil {
+				return err
+			}
+		}
+		return tx.Put(Cell{Entity: EntityEmergency, ID: out.AccessID, Field: "updated_at", Value: now})
+	})
+	if err != nil {
+		return nil, Internal(err)
+	}
+	if err := a.wrapEmergencyKey(ctx, p.UserID, out.AccessID, ek); err != nil {
+		return nil, Internal(err)
+	}
+	a.cfg.Log.Info("emergency access set up", "user_id", p.UserID, "access_id", out.AccessID, "created", out.Created)
+	return out, nil
+}
+
+func (a *App) wrapEmergencyKey(ctx context.Context, userID, accessID string, ek []byte) error {
+	w, err := crypto.Wrap(a.store.InstallationKey(), ek, emergencyKeyPurpose(userID, accessID))
+	if err != nil {
+		return err
+	}
+	return a.store.PutEmergencyKey(ctx, userID, w, a.now())
+}
+
+func (a *App) emergencyPageURL(token string) string { return a.URL("/api/v1/emergency/" + token) }
+
+// UnlockEmergency makes a user's emergency access usable on this device:
+// when the configuration arrived by sync and this device has no wrap of
+// the emergency key yet, it wraps the key (from its copy sealed under the
+// user's data key) under this device's installation key. Called whenever
+// the user acts here with a token; harmless when there is nothing to do.
+func (a *App) UnlockEmergency(ctx context.Context, p *Principal) error {
+	var accessID string
+	var ek []byte
+	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
+		ids, err := tx.IDs(EntityEmergency)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		accessID = ids[0]
+		k, ok, err := tx.Get(EntityEmergency, accessID, "key")
+		if err != nil || !ok {
+			return err
+		}
+		ek = k.Value
+		return nil
+	})
+	if err != nil {
+		return Internal(err)
+	}
+	if ek == nil {
+		return nil
+	}
+	w, err := a.store.EmergencyKey(ctx, p.UserID)
+	if err == nil {
+		if _, err := crypto.Unwrap(a.store.InstallationKey(), w, emergencyKeyPurpose(p.UserID, accessID)); err == nil {
+			return nil
+		}
+	} else if !errors.Is(err, ErrNotFound) {
+		return Internal(err)
+	}
+	if err := a.wrapEmergencyKey(ctx, p.UserID, accessID, ek); err != nil {
+		return Internal(err)
+	}
+	return nil
+}
+
+// DeleteEmergency turns the principal's emergency access off: the
+// configuration is deleted (on every device, by sync) and this device's
+// wrap of the key dropped. The log stays. deleted is false when there was
+// nothing to delete.
+func (a *App) DeleteEmergency(ctx context.Context, p *Principal) (deleted bool, err error) {
+	err = a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
+		ids, err := tx.IDs(EntityEmergency)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := tx.Delete(EntityEmergency, id); err != nil {
+				return err
+			}
+			deleted = true
+		}
+		return nil
+	})
+	if err != nil {
+		return false, Internal(err)
+	}
+	if err := a.store.DeleteEmergencyKey(ctx, p.UserID); err != nil {
+		return false, Internal(err)
+	}
+	return deleted, nil
+}
+
+// EmergencyURL returns the principal's emergency page address (what the
+// emergency QR code carries).
+func (a *App) EmergencyURL(ctx context.Context, p *Principal) (string, error) {
+	var token string
+	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
+		ids, err := tx.IDs(EntityEmergency)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		c, ok, err := tx.Get(EntityEmergency, ids[0], "token")
+		if ok {
+			token = string(c.Value)
+		}
+		return err
+	})
+	if err != nil {
+		return "", Internal(err)
+	}
+	if token == "" {
+		return "", errNoEmergency
+	}
+	return a.emergencyPageURL(token), nil
+}
+
+// EmergencyPageExists checks an emergency page token (the page's form is
+// shown only for a known one).
+func (a *App) EmergencyPageExists(ctx context.Context, token string) error {
+	if token == "" {
+		return errEmergencyPage
+	}
+	_, _, err := a.store.FindClear(ctx, EntityEmergency, "token_hash", crypto.HashToken(token))
+	if errors.Is(err, ErrNotFound) {
+		return errEmergencyPage
+	}
+	if err != nil {
+		return Internal(err)
+	}
+	return nil
+}
+
+// GrantRequest is a responder's request for a user's emergency
+// information: by the user's e-mail (the API) or by the emergency page's
+// token (the page a QR code opens).
+type GrantRequest struct {
+	ResponderID string
+	Reason      string
+	Email       string
+	PageToken   string
+	Client      string // the client's address, for the log and the rate limit
+}
+
+// EmergencyGrant is what a granted responder sees.
+type EmergencyGrant struct {
+	LogID         string
+	At            time.Time
+	EmergencyInfo json.RawMessage // exactly as stored; null when none
+	Fields        []Field         // the info_field fields, current values, in the user's order
+	Responder     *Responder      // the registry's entry; nil when not registered
+}
+
+// ProfileFields is the grant's profile_fields member: name → current value.
+func (g *EmergencyGrant) ProfileFields() map[string]json.RawMessage {
+	m := make(map[string]json.RawMessage, len(g.Fields))
+	for _, f := range g.Fields {
+		m[f.Name] = f.Value
+	}
+	return m
+}
+
+// attempt is one grant attempt as it is logged.
+type attempt struct {
+	userID, responderID, reason, client, via string
+	responder                                *Responder
+}
+
+// GrantEmergency carries out a responder's request. Every attempt that
+// names a known user lands in that user's tamper-evident log before
+// anything is answered; a grant is logged before the information is
+// opened, and notifies every trusted contact.
+func (a *App) GrantEmergency(ctx context.Context, req GrantRequest) (*EmergencyGrant, error) {
+	req.ResponderID = strings.TrimSpace(req.ResponderID)
+	req.Reason = strings.TrimSpace(req.Reason)
+	req.Email = strings.TrimSpace(req.Email)
+	page := req.PageToken != ""
+	if req.ResponderID == "" || req.Reason == "" || (!page && req.Email == "") {
+		if page {
+			return nil, errPageGrantMissing
+		}
+		return nil, errGrantMissing
+	}
+	if !validText(req.ResponderID, 128) {
+		return nil, errResponderID
+	}
+	if len([]rune(req.Reason)) > maxReason {
+		return nil, errReasonTooLong
+	}
+
+	// Find the user (cheap lookups, no key material opened yet).
+	var userID, accessID string
+	var lookupErr error
+	if page {
+		u, id, err := a.store.FindClear(ctx, EntityEmergency, "token_hash", crypto.HashToken(req.PageToken))
+		switch {
+		case errors.Is(err, ErrNotFound):
+			lookupErr = errEmergencyPage
+		case err != nil:
+			return nil, Internal(err)
+		default:
+			userID, accessID = u, id
+		}
+	} else {
+		acct, err := a.store.AccountByEmail(ctx, a.emailMAC(req.Email))
+		switch {
+		case errors.Is(err, ErrNotFound):
+			lookupErr = errGrantEmail
+		case err != nil:
+			return nil, Internal(err)
+		default:
+			userID = acct.UserID
+			if accessID, err = a.emergencyID(ctx, userID); err != nil {
+				return nil, Internal(err)
+			}
+		}
+	}
+	at := attempt{userID: userID, responderID: req.ResponderID, reason: req.Reason, client: req.Client, via: "api"}
+	if page {
+		at.via = "page"
+	}
+
+	// Rate limit per client address: every attempt counts, known user or not.
+	addrKey := a.LimitKey("emergency-address", req.Client)
+	if err := a.RateLimit(ctx, addrKey, GrantAddressLimit, GrantWindow); err != nil {
+		if userID != "" {
+			if _, lerr := a.logAttempt(ctx, at, OutcomeRateLimited); lerr != nil {
+				return nil, lerr
+			}
+		}
+		return nil, err
+	}
+	if err := a.store.AddFailure(ctx, addrKey, a.now()); err != nil {
+		return nil, Internal(err)
+	}
+	if lookupErr != nil {
+		return nil, lookupErr
+	}
+	// Rate limit per profile: refused attempts count (so that neither
+	// guessing responder ids nor filling the log scales with addresses).
+	userKey := a.LimitKey("emergency-profile", userID)
+	if err := a.RateLimit(ctx, userKey, GrantProfileLimit, GrantWindow); err != nil {
+		if _, lerr := a.logAttempt(ctx, at, OutcomeRateLimited); lerr != nil {
+			return nil, lerr
+		}
+		return nil, err
+	}
+	refuse := func(outcome string, e error) (*EmergencyGrant, error) {
+		if err := a.store.AddFailure(ctx, userKey, a.now()); err != nil {
+			return nil, Internal(err)
+		}
+		if _, err := a.logAttempt(ctx, at, outcome); err != nil {
+			return nil, err
+		}
+		return nil, e
+	}
+	if accessID == "" {
+		return refuse(OutcomeNotConfigured, errNoEmergency)
+	}
+
+	ek, err := a.emergencyKey(ctx, userID, accessID)
+	if errors.Is(err, ErrNotFound) {
+		return refuse(OutcomeUnavailable, errEmergencyUnavailable)
+	}
+	if err != nil {
+		return nil, Internal(err)
+	}
+	var critSealed, dekWrapped, infoSealed, contactsSealed []byte
+	err = a.store.View(ctx, userID, nil, func(tx Tx) error {
+		for field, dst := range map[string]*[]byte{"criteria": &critSealed, "dek": &dekWrapped, "info": &infoSealed, "contacts": &contactsSealed} {
+			c, ok, err := tx.Get(EntityEmergency, accessID, field)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("emergency configuration lacks %s", field)
+			}
+			*dst = c.Clear
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, Internal(err)
+	}
+	critJSON, err := crypto.Open(ek, critSealed, emergencyAD(userID, accessID, "criteria"))
+	if err != nil {
+		return nil, Internal(fmt.Errorf("opening emergency criteria: %w", err))
+	}
+	var crit emergencyCriteria
+	if err := json.Unmarshal(critJSON, &crit); err != nil {
+		return nil, Internal(err)
+	}
+	if at.responder, err = a.VerifiedResponder(ctx, req.ResponderID); err != nil {
+		return nil, err
+	}
+	if at.responder == nil && crit.Responders != RespondersAny {
+		return refuse(OutcomeNotVerified, errNotVerified)
+	}
+
+	// Granted: the log entry is written before anything is opened.
+	entry, err := a.logAttempt(ctx, at, OutcomeGranted)
+	if err != nil {
+		return nil, err
+	}
+	dek, err := crypto.Unwrap(ek, dekWrapped, emergencyDEKPurpose(userID, accessID))
+	if err != nil {
+		return nil, Internal(fmt.Errorf("unwrapping emergency data key: %w", err))
+	}
+	infoJSON, err := crypto.Open(ek, infoSealed, emergencyAD(userID, accessID, "info"))
+	if err != nil {
+		return nil, Internal(fmt.Errorf("opening emergency information: %w", err))
+	}
+	contactsJSON, err := crypto.Open(ek, contactsSealed, emergencyAD(userID, accessID, "contacts"))
+	if err != nil {
+		return nil, Internal(fmt.Errorf("opening trusted contacts: %w", err))
+	}
+	var info emergencyInfo
+	var contacts []string
+	if err := json.Unmarshal(infoJSON, &info); err != nil {
+		return nil, Internal(err)
+	}
+	if err := json.Unmarshal(contactsJSON, &contacts); err != nil {
+		return nil, Internal(err)
+	}
+	g := &EmergencyGrant{LogID: entry.LogID, At: entry.At, EmergencyInfo: info.EmergencyInfo, Responder: at.responder}
+	if len(g.EmergencyInfo) == 0 {
+		g.EmergencyInfo = json.RawMessage("null")
+	}
+	err = a.update(ctx, userID, dek, func(tx Tx) error {
+		// Only the chosen fields are read with the emergency copy of the
+		// data key: the restriction docs/security.md describes.
+		for _, name := range info.InfoField {
+			f, ok, err := fieldValue(tx, name)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				f = Field{Name: name, Value: json.RawMessage("null"), Ring: DefaultRing(name)}
+			}
+			g.Fields = append(g.Fields, f)
+		}
+		// The user's own devices learn of the grant by sync.
+		rec := map[string]string{
+			"responder_id": at.responderID, "reason": at.reason, "client": at.client,
+			"at": entry.At.Format(time.RFC3339Nano), "via": at.via,
+		}
+		if at.responder != nil {
+			rec["responder_name"], rec["responder_organization"] = at.responder.Name, at.responder.Organization
+		}
+		recJSON, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		if err := tx.Put(Cell{Entity: EntityEmergencyGrant, ID: entry.LogID, Field: "record", Value: recJSON}); err != nil {
+			return err
+		}
+		name := ""
+		if f, ok, err := fieldValue(tx, "name"); err != nil {
+			return err
+		} else if ok {
+			name = f.Text()
+		}
+		return a.notifyContacts(tx, userID, name, contacts, at, entry)
+	})
+	if err != nil {
+		return nil, Internal(err)
+	}
+	a.cfg.Log.Info("emergency access granted", "user_id", userID, "log_id", entry.LogID)
+	a.publishGrant(userID, entry) // events.go: the user's UI on this device notifies at once
+	return g, nil
+}
+
+// emergencyID returns the user's emergency access id, "" when none.
+func (a *App) emergencyID(ctx context.Context, userID string) (string, error) {
+	var id string
+	err := a.store.View(ctx, userID, nil, func(tx Tx) error {
+		ids, err := tx.IDs(EntityEmergency)
+		if len(ids) > 0 {
+			id = ids[0]
+		}
+		return err
+	})
+	return id, err
+}
+
+// emergencyKey unwraps the user's emergency key with this device's
+// installation key; ErrNotFound when this device holds no wrap of it.
+func (a *App) emergencyKey(ctx context.Context, userID, accessID string) ([]byte, error) {
+	w, err := a.store.EmergencyKey(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	ek, err := crypto.Unwrap(a.store.InstallationKey(), w, emergencyKeyPurpose(userID, accessID))
+	if err != nil {
+		// A wrap of another (older) configuration's key: none usable here.
+		return nil, ErrNotFound
+	}
+	return ek, nil
+}
+
+func (a *App) notifyContacts(tx Tx, userID, name string, contacts []string, at attempt, entry *EmergencyLogEntry) error {
+	who := "a person who lists you as a trusted contact"
+	if name != "" {
+		who = name
+	}
+	responder := at.responderID
+	verified := "not in this installation's registry of verified responders (the person's criteria allow any responder)"
+	if r := at.responder; r != nil {
+		verified = "verified"
+		if r.Name != "" || r.Organization != "" {
+			responder += " (" + strings.Trim(r.Name+", "+r.Organization, ", ") + ")"
+		}
+	}
+	when := entry.At.Format("2006-01-02 15:04:05 MST")
+	text := fmt.Sprintf(`Emergency access to the Secure Personal Profile of %s was granted.
+
+Responder: %s
+Responder status: %s
+Reason given: %s
+Time: %s
+Client address: %s
+Log entry: %s
+
+You receive this message because you are one of this person's trusted
+contacts. Every access is logged; the person can review the log in the app.
+`, who, responder, verified, at.reason, when, at.client, entry.LogID)
+	for _, c := range contacts {
+		var err error
+		if ValidEmail(c) {
+			err = a.enqueueEmail(tx, userID, Email{To: c, Subject: "Emergency access granted to the profile of " + who, Text: text})
+		} else {
+			err = a.enqueueSMS(tx, userID, SMS{To: c, Text: fmt.Sprintf("Emergency access to the profile of %s was granted to responder %s at %s. Reason: %s", who, responder, when, at.reason)})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EmergencyLogRecord is one entry of a user's emergency access log as a
+// store keeps it (device-local, never synced): the entry sealed under the
+// installation key, with the chain's hashes in clear.
+type EmergencyLogRecord struct {
+	UserID   string
+	Seq      int64
+	At       time.Time
+	Sealed   []byte
+	PrevHash []byte
+	Hash     []byte
+}
+
+// EmergencyLogEntry is one attempt as the log holds it.
+type EmergencyLogEntry struct {
+	LogID                 string    `json:"log_id"`
+	Seq                   int64     `json:"seq"`
+	At                    time.Time `json:"at"`
+	ResponderID           string    `json:"responder_id"`
+	ResponderName         string    `json:"responder_name,omitempty"`
+	ResponderOrganization string    `json:"responder_organization,omitempty"`
+	Verified              bool      `json:"responder_verified"`
+	Reason                string    `json:"reason"`
+	Client                string    `json:"client"`
+	Via                   string    `json:"via"` // api | page
+	Outcome               string    `json:"outcome"`
+	Salt                  string    `json:"salt"` // random: the hash confirms no guess of the content
+	// Filled when listing, not part of the hashed body.
+	PrevHash   string `json:"-"`
+	Hash       string `json:"-"`
+	Unreadable bool   `json:"-"`
+}
+
+// logGenesis is the prev_hash of a log's first entry.
+var logGenesis = make([]byte, sha256.Size)
+
+// logHash is the chain's link: SHA-256 over a domain tag, the previous
+// entry's hash and the entry's exact JSON body.
+func logHash(prev, body []byte) []byte {
+	h := sha256.New()
+	h.Write([]byte("spp/emergency-log/v1\x00"))
+	h.Write(prev)
+	h.Write(body)
+	return h.Sum(nil)
+}
+
+func logAD(userID string, seq int64) []byte {
+	return fmt.Appendf(nil, "emergency-log\x00%s\x00%d", userID, seq)
+}
+
+// logAttempt appends an attempt to the user's log. A rate-limited attempt
+// right after another rate-limited one is not appended again, so that a
+// flood cannot grow the log without bound (the rate limit counts it).
+func (a *App) logAttempt(ctx context.Context, at attempt, outcome string) (*EmergencyLogEntry, error) {
+	var out *EmergencyLogEntry
+	key := a.store.InstallationKey()
+	err := a.store.AppendEmergencyLog(ctx, at.userID, func(last *EmergencyLogRecord) (*EmergencyLogRecord, error) {
+		prev, seq := logGenesis, int64(1)
+		if last != nil {
+			prev, seq = last.Hash, last.Seq+1
+			if outcome == OutcomeRateLimited {
+				if b, err := crypto.Open(key, last.Sealed, logAD(at.userID, last.Seq)); err == nil {
+					var e EmergencyLogEntry
+					if json.Unmarshal(b, &e) == nil && e.Outcome == OutcomeRateLimited {
+						return nil, nil
+					}
+				}
+			}
+		}
+		salt, err := crypto.NewToken()
+		if err != nil {
+			return nil, err
+		}
+		e := &EmergencyLogEntry{
+			LogID: NewID(), Seq: seq, At: a.now().Truncate(time.Millisecond),
+			ResponderID: at.responderID, Reason: at.reason, Client: at.client, Via: at.via,
+			Outcome: outcome, Salt: salt[:22],
+		}
+		if r := at.responder; r != nil {
+			e.Verified, e.ResponderName, e.ResponderOrganization = true, r.Name, r.Organization
+		}
+		body, err := json.Marshal(e)
+		if err != nil {
+			return nil, err
+		}
+		sealed, err := crypto.Seal(key, body, logAD(at.userID, seq))
+		if err != nil {
+			return nil, err
+		}
+		out = e
+		return &EmergencyLogRecord{UserID: at.userID, Seq: seq, At: e.At, Sealed: sealed, PrevHash: prev, Hash: logHash(prev, body)}, nil
+	})
+	if err != nil {
+		return nil, Internal(err)
+	}
+	return out, nil
+}
+
+// EmergencyLog is a user's log as listed: the entries, oldest first, and
+// whether the hash chain verifies.
+type EmergencyLog struct {
+	Entries  []*EmergencyLogEntry
+	Verified bool
+	BrokenAt int64 // the first entry where the chain fails; 0 when it verifies
+	// Grants are the grants of every device of the user (synced), newest
+	// first: this device's log holds only the attempts it answered.
+	Grants []map[string]string
+}
+
+// EmergencyLog lists the principal's emergency access log and checks its
+// chain: each entry must open, hash to its stored hash, carry the previous
+// entry's hash and follow it in sequence.
+func (a *App) EmergencyLog(ctx context.Context, p *Principal) (*EmergencyLog, error) {
+	if err := a.UnlockEmergency(ctx, p); err != nil {
+		return nil, err
+	}
+	recs, err := a.store.EmergencyLog(ctx, p.UserID)
+	if err != nil {
+		return nil, Internal(err)
+	}
+	out := &EmergencyLog{Verified: true, Entries: []*EmergencyLogEntry{}}
+	fail := func(seq int64) {
+		if out.Verified {
+			out.Verified, out.BrokenAt = false, seq
+		}
+	}
+	prev := logGenesis
+	for i, r := range recs {
+		e := &EmergencyLogEntry{Seq: r.Seq, At: r.At, PrevHash: hex.EncodeToString(r.PrevHash), Hash: hex.EncodeToString(r.Hash)}
+		if r.Seq != int64(i+1) || !crypto.Equal(r.PrevHash, prev) {
+			fail(r.Seq)
+		}
+		body, err := crypto.Open(a.store.InstallationKey(), r.Sealed, logAD(p.UserID, r.Seq))
+		if err != nil || json.Unmarshal(body, e) != nil {
+			e.Unreadable = true
+			fail(r.Seq)
+		} else if !crypto.Equal(logHash(r.PrevHash, body), r.Hash) || e.Seq != r.Seq || !e.At.Equal(r.At) {
+			fail(r.Seq)
+		}
+		e.Seq, e.At = r.Seq, r.At // the stored columns, as listed
+		out.Entries = append(out.Entries, e)
+		prev = r.Hash
+	}
+	err = a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
+		ids, err := tx.IDs(EntityEmergencyGrant)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			c, ok, err := tx.Get(EntityEmergencyGrant, id, "record")
+			if err != nil {
+				return err
+			}
+			g := map[string]string{}
+			if ok {
+				if err := json.Unmarshal(c.Value, &g); err != nil {
+					return fmt.Errorf("emergency grant %s: %w", id, err)
+				}
+			}
+			g["log_id"] = id
+			out.Grants = append(out.Grants, g)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, Internal(err)
+	}
+	sort.SliceStable(out.Grants, func(i, j int) bool {
+		ti, _ := time.Parse(time.RFC3339Nano, out.Grants[i]["at"])
+		tj, _ := time.Parse(time.RFC3339Nano, out.Grants[j]["at"])
+		if !ti.Equal(tj) {
+			return ti.After(tj)
+		}
+		return out.Grants[i]["log_id"] > out.Grants[j]["log_id"]
+	})
+	return out, nil
+}
+
+// EmergencyStore is the device-local part of a Store for emergency
+// access: this device's wrap of each user's emergency key, the users'
+// tamper-evident access logs, and the registry of verified responders.
+// None of it is synced.
+type EmergencyStore interface {
+	PutEmergencyKey(ctx context.Context, userID string, wrapped []byte, at time.Time) error
+	// EmergencyKey returns the wrap, or ErrNotFound.
+	EmergencyKey(ctx context.Context, userID string) ([]byte, error)
+	DeleteEmergencyKey(ctx context.Context, userID string) error
+
+	// AppendEmergencyLog runs fn with the user's last entry (nil when the
+	// log is empty) in a write transaction and appends what fn returns
+	// (nothing when nil): entries are appended one at a time, in order.
+	AppendEmergencyLog(ctx context.Context, userID string, fn func(last *EmergencyLogRecord) (*EmergencyLogRecord, error)) error
+	// EmergencyLog lists a user's entries by sequence number.
+	EmergencyLog(ctx context.Context, userID string) ([]*EmergencyLogRecord, error)
+
+	// PutResponder adds or replaces a responder (by MAC).
+	PutResponder(ctx context.Context, r *ResponderRecord) error
+	// Responder finds one by MAC, or ErrNotFound.
+	Responder(ctx context.Context, mac []byte) (*ResponderRecord, error)
+	ResponderList(ctx context.Context) ([]*ResponderRecord, error)
+	// DeleteResponder reports whether there was one to delete.
+	DeleteResponder(ctx context.Context, mac []byte) (bool, error)
+}

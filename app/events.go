@@ -1,0 +1,104 @@
+package app
+
+import (
+	"sync"
+	"time"
+)
+
+// Events tell a user interface on this device, at once, of what happened
+// to a user's profile without the user acting: a responder was granted
+// emergency access. Delivery is in-process and best-effort: a subscriber
+// that falls behind loses events rather than slowing the use case (the
+// emergency log stays the record), and the user's other devices learn of
+// a grant by sync.
+
+// Event kinds.
+const (
+	EventEmergencyGrant = "emergency_grant"
+)
+
+// Event is one thing that happened to a user's profile. It carries no
+// profile value and no secret.
+type Event struct {
+	Kind                  string
+	UserID                string
+	At                    time.Time
+	LogID                 string // the emergency log entry (emergency_grant)
+	ResponderID           string
+	ResponderName         string
+	ResponderOrganization string
+	ResponderVerified     bool
+	Via                   string // api | page
+}
+
+// eventBuffer is how many events a subscriber may have unread before
+// newer ones are dropped for it.
+const eventBuffer = 16
+
+type subscription struct {
+	userID string
+	ch     chan Event
+}
+
+// subscribers are the open subscriptions of each App. A package variable
+// rather than a field: an App without subscribers holds no entry.
+var subscribers struct {
+	sync.Mutex
+	byApp map[*App]map[*subscription]struct{}
+}
+
+// Subscribe returns a channel of the user's events on this device and a
+// function that ends the subscription and closes the channel (calling it
+// again does nothing).
+func (a *App) Subscribe(userID string) (<-chan Event, func()) {
+	s := &subscription{userID: userID, ch: make(chan Event, eventBuffer)}
+	subscribers.Lock()
+	if subscribers.byApp == nil {
+		subscribers.byApp = map[*App]map[*subscription]struct{}{}
+	}
+	if subscribers.byApp[a] == nil {
+		subscribers.byApp[a] = map[*subscription]struct{}{}
+	}
+	subscribers.byApp[a][s] = struct{}{}
+	subscribers.Unlock()
+	return s.ch, func() {
+		subscribers.Lock()
+		defer subscribers.Unlock()
+		subs := subscribers.byApp[a]
+		if _, ok := subs[s]; !ok {
+			return
+		}
+		delete(subs, s)
+		close(s.ch)
+		if len(subs) == 0 {
+			delete(subscribers.byApp, a)
+		}
+	}
+}
+
+// publish hands e to every subscriber of its user without waiting: a
+// subscriber whose buffer is full misses it.
+func (a *App) publish(e Event) {
+	subscribers.Lock()
+	defer subscribers.Unlock()
+	for s := range subscribers.byApp[a] {
+		if s.userID != e.UserID {
+			continue
+		}
+		select {
+		case s.ch <- e:
+		default:
+			a.cfg.Log.Warn("event dropped: subscriber not reading", "kind", e.Kind, "user_id", e.UserID)
+		}
+	}
+}
+
+// publishGrant tells the user's subscribers that a responder was granted
+// emergency access (the logged entry).
+func (a *App) publishGrant(userID string, entry *EmergencyLogEntry) {
+	a.publish(Event{
+		Kind: EventEmergencyGrant, UserID: userID, At: entry.At, LogID: entry.LogID,
+		ResponderID: entry.ResponderID, ResponderName: entry.ResponderName,
+		ResponderOrganization: entry.ResponderOrganization, ResponderVerified: entry.Verified, Via: entry.Via,
+	})
+}

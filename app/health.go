@@ -1,0 +1,883 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/secure-personal-profile/spp/crypto"
+)
+
+// Health records and the links that share them with a doctor (use case 10).
+//
+//	health_record/{record_id}: type, data (JSON, exactly as sent),
+//	    created_at, updated_at — all sealed
+//	health_link/{link_id}: token_hash and dek (the data key wrapped under
+//	    the link token's key) in clear; token, doctor_email, records (the
+//	    chosen ids and types), created_at, expires_at, passcode (Argon2id
+//	    parameters and hash), failures, revoked_at, locked_at — sealed
+//	link_opening/{id}: record — sealed JSON of link_id, at, client,
+//	    user_agent, outcome and record_ids (what it showed); every opening
+//	    of a link and every wrong passcode
+const (
+	EntityHealthRecord = "health_record"
+	EntityHealthLink   = "health_link"
+	EntityLinkOpening  = "link_opening"
+)
+
+// Limits of health records and links.
+const (
+	maxRecordData      = 256 << 10
+	DefaultLinkTTL     = 7 * 24 * time.Hour
+	MaxLinkTTL         = 365 * 24 * time.Hour
+	LinkPasscodeTries  = 10 // wrong passcodes after which a link dies
+	minPasscode        = 4
+	maxPasscode        = 256
+	maxLinkSelectors   = 100
+	linkOpeningsListed = 200 // per link, newest first
+)
+
+// Link opening outcomes, as logged.
+const (
+	LinkOpened        = "opened"
+	LinkWrongPasscode = "wrong_passcode"
+	LinkLockedNow     = "locked"
+)
+
+var (
+	errRecordMissing   = E(KindInvalid, "missing_parameter", "record_type,record_data must exist!")
+	errRecordType      = E(KindInvalid, "invalid_record_type", "record_type must match [a-z][a-z0-9_]{0,63}!")
+	errRecordTooLarge  = E(KindTooLarge, "record_too_large", "record_data is too large!")
+	errRecordNotFound  = E(KindNotFound, "unknown_record", "record_id does not exist!")
+	errLinkMissing     = E(KindInvalid, "missing_parameter", "doctor_email,health_records_info must exist!")
+	errDoctorEmail     = E(KindInvalid, "invalid_email", "doctor_email format error!")
+	errExpiration      = E(KindInvalid, "invalid_expiration", "expiration_date must be a future date!")
+	errLinkRecords     = E(KindInvalid, "invalid_records", "health_records_info must name health records or record types!")
+	errPasscodeFormat  = E(KindInvalid, "invalid_passcode", fmt.Sprintf("passcode must be %d to %d characters!", minPasscode, maxPasscode))
+	errLinkUnknown     = E(KindNotFound, "unknown_link", "access_link does not exist!")
+	errLinkExpired     = E(KindGone, "link_expired", "access_link has expired!")
+	errLinkRevoked     = E(KindGone, "link_revoked", "access_link has been revoked!")
+	errLinkLocked      = E(KindGone, "link_locked", "access_link has been locked after too many wrong passcodes!")
+	errPasscodeMissing = E(KindUnauthorized, "passcode_required", "passcode must exist!")
+	errPasscodeWrong   = E(KindForbidden, "wrong_passcode", "passcode is wrong!")
+)
+
+// HealthRecord is one health record.
+type HealthRecord struct {
+	ID        string          `json:"record_id"`
+	Type      string          `json:"record_type"`
+	Data      json.RawMessage `json:"record_data"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+func readRecord(tx Tx, id string) (*HealthRecord, bool, error) {
+	c, err := tx.Entity(EntityHealthRecord, id)
+	if err != nil || len(c) == 0 {
+		return nil, false, err
+	}
+	r := &HealthRecord{ID: id, Type: string(c["type"].Value), Data: json.RawMessage(c["data"].Value)}
+	r.CreatedAt, _ = time.Parse(time.RFC3339Nano, string(c["created_at"].Value))
+	r.UpdatedAt, _ = time.Parse(time.RFC3339Nano, string(c["updated_at"].Value))
+	if len(r.Data) == 0 {
+		r.Data = json.RawMessage("null")
+	}
+	return r, true, nil
+}
+
+func sortRecords(rs []*HealthRecord) {
+	sort.SliceStable(rs, func(i, j int) bool {
+		if !rs[i].CreatedAt.Equal(rs[j].CreatedAt) {
+			return rs[i].CreatedAt.Before(rs[j].CreatedAt)
+		}
+		return rs[i].ID < rs[j].ID
+	})
+}
+
+// PutHealthRecord adds a health record, or, with recordID, replaces the
+// type and data of an existing one. created is true for a new record.
+func (a *App) PutHealthRecord(ctx context.Context, p *Principal, recordID, recordType string, data json.RawMessage) (rec *HealthRecord, created bool, err error) {
+	recordType = strings.ToLower(strings.TrimSpace(recordType))
+	if recordType == "" || len(data) == 0 || string(data) == "null" || string(data) == `""` {
+		return nil, false, errRecordMissing
+	}
+	if !ValidFieldName(recordType) {
+		return nil, false, errRecordType
+	}
+	if len(data) > maxRecordData {
+		return nil, false, errRecordTooLarge
+	}
+	now := a.now()
+	err = a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
+		rec = &HealthRecord{ID: recordID, Type: recordType, Data: data, CreatedAt: now, UpdatedAt: now}
+		if recordID == "" {
+			rec.ID, created = NewID(), true
+		} else {
+			old, ok, err := readRecord(tx, recordID)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errRecordNotFound
+			}
+			rec.CreatedAt = old.CreatedAt
+		}
+		cells := []Cell{
+			{Field: "type", Value: []byte(rec.Type)},
+			{Field: "data", Value: rec.Data},
+			{Field: "updated_at", Value: []byte(now.Format(time.RFC3339Nano))},
+		}
+		if created {
+			cells = append(cells, Cell{Field: "created_at", Value: []byte(now.Format(time.RFC3339Nano))})
+		}
+		for _, c := range cells {
+			c.Entity, c.ID = EntityHealthRecord, rec.ID
+			if err := tx.Put(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			return nil, false, e
+		}
+		return nil, false, Internal(err)
+	}
+	return rec, created, nil
+}
+
+// HealthRecords lists the principal's health records, oldest first; with
+// recordType, only records of that type.
+func (a *App) HealthRecords(ctx context.Context, p *Principal, recordType string) ([]*HealthRecord, error) {
+	recordType = strings.ToLower(strings.TrimSpace(recordType))
+	out := []*HealthRecord{}
+	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
+		ids, err := tx.IDs(EntityHealthRecord)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			r, ok, err := readRecord(tx, id)
+			if err != nil {
+				return err
+			}
+			if ok && (recordType == "" || r.Type == recordType) {
+				out = append(out, r)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, Internal(err)
+	}
+	sortRecords(out)
+	return out, nil
+}
+
+// DeleteHealthRecord deletes a record; links that named it show it no more.
+func (a *App) DeleteHealthRecord(ctx context.Context, p *Principal, recordID string) error {
+	if recordID == "" {
+		return E(KindInvalid, "missing_parameter", "record_id must exist!")
+	}
+	err := a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
+		if _, ok, err := readRecord(tx, recordID); err != nil {
+			return err
+		} else if !ok {
+			return errRecordNotFound
+		}
+		return tx.Delete(EntityHealthRecord, recordID)
+	})
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	if err != nil {
+		return Internal(err)
+	}
+	return nil
+}
+
+// LinkSelector names what a link shares: one record (by id) or every
+// record of a type, resolved whenever the link is opened.
+type LinkSelector struct {
+	RecordID string `json:"record_id,omitempty"`
+	Type     string `json:"record_type,omitempty"`
+}
+
+// LinkRequest is what share-create-link receives.
+type LinkRequest struct {
+	Records     json.RawMessage // ids or types: array, comma-separated string, or one
+	DoctorEmail string
+	Expiration  string // ISO 8601 date or date-time; "" for the default
+	Passcode    string // "" for none
+}
+
+// HealthLink is a created link.
+type HealthLink struct {
+	ID        string
+	URL       string
+	ExpiresAt time.Time
+}
+
+// ParseExpiration reads an expiration_date: an ISO 8601 date (the link
+// lives through that day, UTC) or date-time (without an offset: UTC). ok
+// is false when it is unparsable or not in the future.
+func ParseExpiration(s string, now time.Time) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(DateLayout, s); err == nil {
+		t = t.Add(24 * time.Hour)
+		return t, t.After(now)
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02 15:04"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			t = t.UTC()
+			return t, t.After(now)
+		}
+	}
+	return time.Time{}, false
+}
+
+func linkDEKPurpose(linkID string) string { return "dek/link/" + linkID }
+
+func (a *App) linkURL(token string) string { return a.URL("/api/v1/health-link/" + token) }
+
+type passcodeHash struct {
+	KDF  string `json:"kdf"`
+	Hash []byte `json:"hash"`
+}
+
+// CreateLink creates a time-limited link to chosen health records and
+// queues an e-mail with it to the doctor.
+func (a *App) CreateLink(ctx context.Context, p *Principal, req LinkRequest) (*HealthLink, error) {
+	req.DoctorEmail = strings.TrimSpace(req.DoctorEmail)
+	items, ok := listParam(req.Records)
+	if req.DoctorEmail == "" || (ok && len(items) == 0) {
+		return nil, errLinkMissing
+	}
+	if !ValidEmail(req.DoctorEmail) {
+		return nil, errDoctorEmail
+	}
+	now := a.now()
+	expires := now.Add(DefaultLinkTTL)
+	if strings.TrimSpace(req.Expiration) != "" {
+		t, ok := ParseExpiration(req.Expiration, now)
+		if !ok {
+			return nil, errExpiration
+		}
+		expires = t
+	}
+	if expires.After(now.Add(MaxLinkTTL)) {
+		expires = now.Add(MaxLinkTTL)
+	}
+	if !ok || len(items) > maxLinkSelectors {
+		return nil, errLinkRecords
+	}
+	var pc *passcodeHash
+	if req.Passcode != "" {
+		if n := utf8.RuneCountInString(req.Passcode); n < minPasscode || n > maxPasscode {
+			return nil, errPasscodeFormat
+		}
+		kdf, err := crypto.NewKDFParams(a.cfg.KDF)
+		if err != nil {
+			return nil, Internal(err)
+		}
+		h, err := crypto.DeriveKey([]byte(req.Passcode), kdf)
+		if err != nil {
+			return nil, Internal(err)
+		}
+		pc = &passcodeHash{KDF: kdf.String(), Hash: h}
+	}
+	token, err := crypto.NewToken()
+	if err != nil {
+		return nil, Internal(err)
+	}
+	link := &HealthLink{ID: NewID(), URL: a.linkURL(token), ExpiresAt: expires}
+	err = a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
+		var sel []LinkSelector
+		seen := map[LinkSelector]bool{}
+		for _, it := range items {
+			var s LinkSelector
+			if _, found, err := readRecord(tx, it); err != nil {
+				return err
+			} else if found {
+				s.RecordID = it
+			} else if t := strings.ToLower(it); ValidFieldName(t) {
+				s.Type = t
+			} else {
+				return errLinkRecords
+			}
+			if !seen[s] {
+				seen[s] = true
+				sel = append(sel, s)
+			}
+		}
+		selJSON, err := json.Marshal(sel)
+		if err != nil {
+			return err
+		}
+		wrapped, err := crypto.Wrap(crypto.TokenKey(token), p.DEK, linkDEKPurpose(link.ID))
+		if err != nil {
+			return err
+		}
+		cells := []Cell{
+			{Field: "token_hash", Clear: crypto.HashToken(token)},
+			{Field: "dek", Clear: wrapped},
+			{Field: "token", Value: []byte(token)},
+			{Field: "doctor_email", Value: []byte(req.DoctorEmail)},
+			{Field: "records", Value: selJSON},
+			{Field: "created_at", Value: []byte(now.Format(time.RFC3339Nano))},
+			{Field: "expires_at", Value: []byte(expires.Format(time.RFC3339Nano))},
+		}
+		if pc != nil {
+			b, err := json.Marshal(pc)
+			if err != nil {
+				return err
+			}
+			cells = append(cells, Cell{Field: "passcode", Value: b})
+		}
+		for _, c := range cells {
+			c.Entity, c.ID = EntityHealthLink, link.ID
+			if err := tx.Put(c); err != nil {
+				return err
+			}
+		}
+		name := ""
+		if f, ok, err := fieldValue(tx, "name"); err != nil {
+			return err
+		} else if ok {
+			name = f.Text()
+		}
+		return a.enqueueEmail(tx, p.UserID, linkEmail(req.DoctorEmail, name, link, pc != nil))
+	})
+	var e *Error
+	if errors.As(err, &e) {
+		return nil, e
+	}
+	if err != nil {
+		return nil, Internal(err)
+	}
+	a.cfg.Log.Info("health link created", "user_id", p.UserID, "link_id", link.ID)
+	return link, nil
+}
+
+func linkEmail(to, name string, l *HealthLink, passcode bool) Email {
+	who := "A patient"
+	if name != "" {
+		who = name
+	}
+	pc := ""
+	if passcode {
+		pc = "\nThe page asks for a passcode, which the patient gives you separately.\nAfter 10 wrong passcodes the link stops working.\n"
+	}
+	return Email{
+		To:      to,
+		Subject: who + " shared health records with you",
+		Text: fmt.Sprintf(`%s shared health records with you through Secure Personal Profile.
+
+Open them here (the link works until %s):
+
+%s
+%s
+Every opening is logged and shown to the patient, who can revoke the link
+at any time. Do not forward this message.
+`, who, l.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"), l.URL, pc),
+	}
+}
+
+// linkState is a link as read with its data key.
+type linkState struct {
+	userID, id  string
+	dek         []byte
+	selectors   []LinkSelector
+	expiresAt   time.Time
+	revoked     bool
+	locked      bool
+	passcode    *passcodeHash
+	failures    int
+	doctorEmail string
+	createdAt   time.Time
+	revokedAt   time.Time
+	lockedAt    time.Time
+	token       string
+}
+
+func readLink(tx Tx, id string) (*linkState, bool, error) {
+	c, err := tx.Entity(EntityHealthLink, id)
+	if err != nil || len(c) == 0 {
+		return nil, false, err
+	}
+	l := &linkState{id: id, doctorEmail: string(c["doctor_email"].Value), token: string(c["token"].Value)}
+	if err := json.Unmarshal(c["records"].Value, &l.selectors); err != nil {
+		return nil, false, fmt.Errorf("link %s: records: %w", id, err)
+	}
+	l.createdAt, _ = time.Parse(time.RFC3339Nano, string(c["created_at"].Value))
+	if l.expiresAt, err = time.Parse(time.RFC3339Nano, string(c["expires_at"].Value)); err != nil {
+		return nil, false, fmt.Errorf("link %s: expires_at: %w", id, err)
+	}
+	if v, ok := c["revoked_at"]; ok {
+		l.revoked = true
+		l.revokedAt, _ = time.Parse(time.RFC3339Nano, string(v.Value))
+	}
+	if v, ok := c["locked_at"]; ok {
+		l.locked = true
+		l.lockedAt, _ = time.Parse(time.RFC3339Nano, string(v.Value))
+	}
+	if v, ok := c["passcode"]; ok {
+		l.passcode = &passcodeHash{}
+		if err := json.Unmarshal(v.Value, l.passcode); err != nil {
+			return nil, false, fmt.Errorf("link %s: passcode: %w", id, err)
+		}
+	}
+	if v, ok := c["failures"]; ok {
+		l.failures, _ = strconv.Atoi(string(v.Value))
+	}
+	return l, true, nil
+}
+
+// resolve reads the link's records now: each chosen record that still
+// exists, then every record of each chosen type, without repeats.
+func (l *linkState) resolve(tx Tx) ([]*HealthRecord, error) {
+	var out []*HealthRecord
+	seen := map[string]bool{}
+	var byType map[string][]*HealthRecord
+	for _, s := range l.selectors {
+		if s.RecordID != "" {
+			r, ok, err := readRecord(tx, s.RecordID)
+			if err != nil {
+				return nil, err
+			}
+			if ok && !seen[r.ID] {
+				seen[r.ID] = true
+				out = append(out, r)
+			}
+			continue
+		}
+		if byType == nil {
+			byType = map[string][]*HealthRecord{}
+			ids, err := tx.IDs(EntityHealthRecord)
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range ids {
+				r, ok, err := readRecord(tx, id)
+				if err != nil {
+					return nil, err
+				}
+				if ok {
+					byType[r.Type] = append(byType[r.Type], r)
+				}
+			}
+			for _, rs := range byType {
+				sortRecords(rs)
+			}
+		}
+		for _, r := range byType[s.Type] {
+			if !seen[r.ID] {
+				seen[r.ID] = true
+				out = append(out, r)
+			}
+		}
+	}
+	if out == nil {
+		out = []*HealthRecord{}
+	}
+	return out, nil
+}
+
+// LinkOpen is a request to open a link.
+type LinkOpen struct {
+	Token     string
+	Passcode  string // "" when none was sent
+	Client    string
+	UserAgent string
+}
+
+// LinkView is what an opened link shows.
+type LinkView struct {
+	LinkID    string
+	Records   []*HealthRecord
+	ExpiresAt time.Time
+	Patient   string // the profile's name field, when set
+}
+
+// linkLocks serialise the passcode checks of one link on this device, so
+// that concurrent guesses cannot pass the count of wrong tries.
+var linkLocks [64]sync.Mutex
+
+func linkLock(id string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return &linkLocks[h.Sum32()%uint32(len(linkLocks))]
+}
+
+// findLink finds a link by its token and unwraps its data key.
+func (a *App) findLink(ctx context.Context, token string) (*linkState, error) {
+	if token == "" || len(token) > 128 {
+		return nil, errLinkUnknown
+	}
+	userID, id, err := a.store.FindClear(ctx, EntityHealthLink, "token_hash", crypto.HashToken(token))
+	if errors.Is(err, ErrNotFound) {
+		return nil, errLinkUnknown
+	}
+	if err != nil {
+		return nil, Internal(err)
+	}
+	var wrapped []byte
+	err = a.store.View(ctx, userID, nil, func(tx Tx) error {
+		c, ok, err := tx.Get(EntityHealthLink, id, "dek")
+		if ok {
+			wrapped = c.Clear
+		}
+		return err
+	})
+	if err != nil {
+		return nil, Internal(err)
+	}
+	dek, err := crypto.Unwrap(crypto.TokenKey(token), wrapped, linkDEKPurpose(id))
+	if err != nil {
+		return nil, errLinkUnknown
+	}
+	var l *linkState
+	err = a.store.View(ctx, userID, dek, func(tx Tx) error {
+		var ok bool
+		l, ok, err = readLink(tx, id)
+		if err == nil && !ok {
+			return ErrNotFound
+		}
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil, errLinkUnknown
+	}
+	if err != nil {
+		return nil, Internal(err)
+	}
+	l.userID, l.dek = userID, dek
+	return l, nil
+}
+
+// LinkNeedsPasscode reports whether a live link asks for a passcode (how
+// the doctor's page decides to show the passcode form); a dead or unknown
+// link gives its error.
+func (a *App) LinkNeedsPasscode(ctx context.Context, token string) (bool, error) {
+	l, err := a.findLink(ctx, token)
+	if err != nil {
+		return false, err
+	}
+	if err := a.linkAlive(l); err != nil {
+		return false, err
+	}
+	return l.passcode != nil, nil
+}
+
+func (a *App) linkAlive(l *linkState) error {
+	switch {
+	case l.revoked:
+		return errLinkRevoked
+	case l.locked:
+		return errLinkLocked
+	case !a.now().Before(l.expiresAt):
+		return errLinkExpired
+	}
+	return nil
+}
+
+// OpenLink opens a link: the chosen records, read now. Expired, revoked
+// and locked links answer 410; a link with a passcode needs it, and dies
+// after LinkPasscodeTries wrong ones. Every opening and every wrong
+// passcode is logged for the user.
+func (a *App) OpenLink(ctx context.Context, req LinkOpen) (*LinkView, error) {
+	l, err := a.findLink(ctx, req.Token)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.linkAlive(l); err != nil {
+		return nil, err
+	}
+	if l.passcode != nil {
+		if req.Passcode == "" {
+			return nil, errPasscodeMissing
+		}
+		mu := linkLock(l.id)
+		mu.Lock()
+		err := a.checkPasscode(ctx, l, req)
+		mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+	}
+	v := &LinkView{LinkID: l.id, ExpiresAt: l.expiresAt}
+	err = a.update(ctx, l.userID, l.dek, func(tx Tx) error {
+		var err error
+		if v.Records, err = l.resolve(tx); err != nil {
+			return err
+		}
+		if f, ok, err := fieldValue(tx, "name"); err != nil {
+			return err
+		} else if ok {
+			v.Patient = f.Text()
+		}
+		ids := make([]string, len(v.Records))
+		for i, r := range v.Records {
+			ids[i] = r.ID
+		}
+		return a.logOpening(tx, l.id, req, LinkOpened, ids)
+	})
+	if err != nil {
+		return nil, Internal(err)
+	}
+	return v, nil
+}
+
+// checkPasscode checks a passcode under the link's lock: the count of
+// wrong tries is re-read, and a wrong try counted, logged and, at the
+// limit, the link locked.
+func (a *App) checkPasscode(ctx context.Context, l *linkState, req LinkOpen) error {
+	// Re-read the count: another request may have counted a try meanwhile.
+	err := a.store.View(ctx, l.userID, l.dek, func(tx Tx) error {
+		cur, ok, err := readLink(tx, l.id)
+		if err == nil && ok {
+			l.failures, l.locked, l.revoked = cur.failures, cur.locked, cur.revoked
+		}
+		return err
+	})
+	if err != nil {
+		return Internal(err)
+	}
+	if err := a.linkAlive(l); err != nil {
+		return err
+	}
+	kdf, err := crypto.ParseKDFParams(l.passcode.KDF)
+	if err != nil {
+		return Internal(err)
+	}
+	h, err := crypto.DeriveKey([]byte(req.Passcode), kdf)
+	if err != nil {
+		return Internal(err)
+	}
+	if crypto.Equal(h, l.passcode.Hash) {
+		return nil
+	}
+	failures := l.failures + 1
+	outcome := LinkWrongPasscode
+	err = a.update(ctx, l.userID, l.dek, func(tx Tx) error {
+		if err := tx.Put(Cell{Entity: EntityHealthLink, ID: l.id, Field: "failures", Value: []byte(strconv.Itoa(failures))}); err != nil {
+			return err
+		}
+		if failures >= LinkPasscodeTries {
+			outcome = LinkLockedNow
+			if err := tx.Put(Cell{Entity: EntityHealthLink, ID: l.id, Field: "locked_at", Value: []byte(a.now().Format(time.RFC3339Nano))}); err != nil {
+				return err
+			}
+		}
+		return a.logOpening(tx, l.id, req, outcome, nil)
+	})
+	if err != nil {
+		return Internal(err)
+	}
+	if outcome == LinkLockedNow {
+		a.cfg.Log.Warn("health link locked after wrong passcodes", "user_id", l.userID, "link_id", l.id)
+		return errLinkLocked
+	}
+	return errPasscodeWrong
+}
+
+func (a *App) logOpening(tx Tx, linkID string, req LinkOpen, outcome string, records []string) error {
+	ua := req.UserAgent
+	if len(ua) > 256 {
+		ua = ua[:256]
+	}
+	if !utf8.ValidString(ua) {
+		ua = strings.ToValidUTF8(ua, "?")
+	}
+	if records == nil {
+		records = []string{}
+	}
+	id := NewID()
+	rec, err := json.Marshal(linkOpeningRecord{
+		LinkID: linkID,
+		LinkOpening: LinkOpening{
+			At: a.now(), Client: req.Client, UserAgent: ua, Outcome: outcome, Records: records,
+		},
+	})
+	if err != nil {
+		return err
+	}
+	return tx.Put(Cell{Entity: EntityLinkOpening, ID: id, Field: "record", Value: rec})
+}
+
+// linkOpeningRecord is the one sealed cell of a link_opening.
+type linkOpeningRecord struct {
+	LinkID string `json:"link_id"`
+	LinkOpening
+}
+
+// LinkOpening is one logged opening (or wrong passcode) of a link.
+type LinkOpening struct {
+	ID        string    `json:"opening_id"`
+	At        time.Time `json:"at"`
+	Client    string    `json:"client"`
+	UserAgent string    `json:"user_agent"`
+	Outcome   string    `json:"outcome"`
+	Records   []string  `json:"record_ids"`
+}
+
+// HealthLinkInfo is a link as its owner sees it.
+type HealthLinkInfo struct {
+	ID             string         `json:"link_id"`
+	URL            string         `json:"access_link"`
+	DoctorEmail    string         `json:"doctor_email"`
+	Records        []LinkSelector `json:"health_records_info"`
+	State          string         `json:"state"` // active | expired | revoked | locked
+	Passcode       bool           `json:"passcode"`
+	WrongPasscodes int            `json:"wrong_passcodes"`
+	CreatedAt      time.Time      `json:"created_at"`
+	ExpiresAt      time.Time      `json:"expires_at"`
+	RevokedAt      time.Time      `json:"revoked_at,omitzero"`
+	LockedAt       time.Time      `json:"locked_at,omitzero"`
+	Openings       []LinkOpening  `json:"openings"` // newest first
+}
+
+// HealthLinks lists the principal's links, newest first, each with who
+// opened it, when, and what it showed.
+func (a *App) HealthLinks(ctx context.Context, p *Principal) ([]*HealthLinkInfo, error) {
+	out := []*HealthLinkInfo{}
+	byID := map[string]*HealthLinkInfo{}
+	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
+		ids, err := tx.IDs(EntityHealthLink)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			l, ok, err := readLink(tx, id)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			info := &HealthLinkInfo{
+				ID: id, URL: a.linkURL(l.token), DoctorEmail: l.doctorEmail, Records: l.selectors,
+				State: "active", Passcode: l.passcode != nil, WrongPasscodes: l.failures,
+				CreatedAt: l.createdAt, ExpiresAt: l.expiresAt, RevokedAt: l.revokedAt, LockedAt: l.lockedAt,
+				Openings: []LinkOpening{},
+			}
+			switch err := a.linkAlive(l); err {
+			case errLinkRevoked:
+				info.State = "revoked"
+			case errLinkLocked:
+				info.State = "locked"
+			case errLinkExpired:
+				info.State = "expired"
+			}
+			out = append(out, info)
+			byID[id] = info
+		}
+		oids, err := tx.IDs(EntityLinkOpening)
+		if err != nil {
+			return err
+		}
+		for _, id := range oids {
+			c, ok, err := tx.Get(EntityLinkOpening, id, "record")
+			if err != nil {
+				return err
+			}
+			var rec linkOpeningRecord
+			if !ok || json.Unmarshal(c.Value, &rec) != nil {
+				continue
+			}
+			info := byID[rec.LinkID]
+			if info == nil {
+				continue
+			}
+			rec.LinkOpening.ID = id
+			if rec.Records == nil {
+				rec.Records = []string{}
+			}
+			info.Openings = append(info.Openings, rec.LinkOpening)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, Internal(err)
+	}
+	for _, l := range out {
+		sort.Slice(l.Openings, func(i, j int) bool {
+			a, b := l.Openings[i], l.Openings[j]
+			if !a.At.Equal(b.At) {
+				return a.At.After(b.At)
+			}
+			return a.ID > b.ID // ids are UUIDv7: later is greater
+		})
+		if len(l.Openings) > linkOpeningsListed {
+			l.Openings = l.Openings[:linkOpeningsListed]
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.After(out[j].CreatedAt)
+		}
+		return out[i].ID > out[j].ID
+	})
+	return out, nil
+}
+
+// RevokeLink revokes a link at once (idempotent); 404 for an unknown id.
+func (a *App) RevokeLink(ctx context.Context, p *Principal, linkID string) error {
+	err := a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
+		l, ok, err := readLink(tx, linkID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errLinkID
+		}
+		if l.revoked {
+			return nil
+		}
+		return tx.Put(Cell{Entity: EntityHealthLink, ID: linkID, Field: "revoked_at", Value: []byte(a.now().Format(time.RFC3339Nano))})
+	})
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	if err != nil {
+		return Internal(err)
+	}
+	return nil
+}
+
+var errLinkID = E(KindNotFound, "unknown_link", "link_id does not exist!")
+
+// LinkURL returns the address of one of the principal's links (what its
+// QR code carries).
+func (a *App) LinkURL(ctx context.Context, p *Principal, linkID string) (string, error) {
+	if linkID == "" {
+		return "", E(KindInvalid, "missing_parameter", "id must exist!")
+	}
+	var token string
+	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
+		c, ok, err := tx.Get(EntityHealthLink, linkID, "token")
+		if ok {
+			token = string(c.Value)
+		}
+		return err
+	})
+	if err != nil {
+		return "", Internal(err)
+	}
+	if token == "" {
+		return "", errLinkID
+	}
+	return a.linkURL(token), nil
+}

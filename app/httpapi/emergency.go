@@ -1,0 +1,221 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/secure-personal-profile/spp/app"
+)
+
+func (s *Server) registerEmergency() {
+	s.handle(api+"/profile/emergency-access", Doc{
+		Summary: "Set up (POST; a second call updates and keeps access_id) or turn off (DELETE) emergency access: trusted contacts, the emergency information, criteria and the live profile fields a responder sees.",
+		Auth:    true, Params: []string{"trusted_contacts", "emergency_info", "criteria", "info_field"},
+		Success: 201, Returns: []string{"access_id", "emergency_url", "deleted"}, Errors: []int{400, 401, 413},
+	}, MaxBody, s.emergencySetup, http.MethodPost, http.MethodDelete)
+	s.handle(api+"/profile/emergency-access/grant", Doc{
+		Summary: "A responder asks for a user's emergency information (no token). Every attempt is logged; a grant notifies the trusted contacts.",
+		Params:  []string{"responder_id!", "reason!", "email!"},
+		Returns: []string{"emergency_info", "profile_fields", "log_id"}, Errors: []int{400, 403, 404, 409, 429},
+	}, MaxBody, s.emergencyGrant, http.MethodPost)
+	s.handle(api+"/profile/emergency-access/log", Doc{
+		Summary: "The emergency access log (every attempt answered here, with hash and prev_hash), whether its hash chain verifies, and the grants of all the user's devices.",
+		Auth:    true, Returns: []string{"entries", "verified", "broken_at", "grants"}, Errors: []int{401},
+	}, MaxBody, s.emergencyLog, http.MethodGet)
+	s.page(api+"/emergency/{token}", Doc{
+		Summary: "The page an emergency QR code opens: a form for responder_id and reason (GET), whose POST runs the grant and shows the information (HTML; JSON for JSON clients).",
+		Params:  []string{"responder_id", "reason"}, Content: "text/html", Errors: []int{400, 403, 404, 409, 429},
+	}, s.emergencyPage, http.MethodGet, http.MethodPost)
+}
+
+func (s *Server) emergencySetup(r *http.Request, p *params) (int, any, error) {
+	pr, err := s.auth(r, p)
+	if err != nil {
+		return 0, nil, err
+	}
+	if r.Method == http.MethodDelete {
+		deleted, err := s.app.DeleteEmergency(r.Context(), pr)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, map[string]any{"status": "success", "deleted": deleted}, nil
+	}
+	acc, err := s.app.SetupEmergency(r.Context(), pr, app.EmergencySetup{
+		TrustedContacts: p.JSON("trusted_contacts"),
+		EmergencyInfo:   p.JSON("emergency_info"),
+		Criteria:        p.JSON("criteria"),
+		InfoField:       p.JSON("info_field"),
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	status := http.StatusOK
+	if acc.Created {
+		status = http.StatusCreated
+	}
+	return status, map[string]any{"access_id": acc.AccessID, "status": "success", "emergency_url": acc.URL}, nil
+}
+
+func grantBody(g *app.EmergencyGrant) map[string]any {
+	return map[string]any{
+		"emergency_info": g.EmergencyInfo,
+		"profile_fields": g.ProfileFields(),
+		"status":         "success",
+		"log_id":         g.LogID,
+	}
+}
+
+func (s *Server) emergencyGrant(r *http.Request, p *params) (int, any, error) {
+	g, err := s.app.GrantEmergency(r.Context(), app.GrantRequest{
+		ResponderID: p.String("responder_id"),
+		Reason:      p.String("reason"),
+		Email:       p.String("email"),
+		Client:      clientIP(r),
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, grantBody(g), nil
+}
+
+func (s *Server) emergencyLog(r *http.Request, p *params) (int, any, error) {
+	pr, err := s.auth(r, p)
+	if err != nil {
+		return 0, nil, err
+	}
+	l, err := s.app.EmergencyLog(r.Context(), pr)
+	if err != nil {
+		return 0, nil, err
+	}
+	entries := make([]map[string]any, 0, len(l.Entries))
+	for _, e := range l.Entries {
+		m := map[string]any{
+			"seq": e.Seq, "at": e.At.UTC().Format(time.RFC3339Nano), "hash": e.Hash, "prev_hash": e.PrevHash,
+		}
+		if e.Unreadable {
+			m["unreadable"] = true
+		} else {
+			m["log_id"], m["responder_id"], m["reason"], m["client"], m["via"], m["outcome"] = e.LogID, e.ResponderID, e.Reason, e.Client, e.Via, e.Outcome
+			m["responder_verified"], m["salt"] = e.Verified, e.Salt
+			if e.ResponderName != "" {
+				m["responder_name"] = e.ResponderName
+			}
+			if e.ResponderOrganization != "" {
+				m["responder_organization"] = e.ResponderOrganization
+			}
+		}
+		entries = append(entries, m)
+	}
+	body := map[string]any{"status": "success", "entries": entries, "verified": l.Verified, "grants": l.Grants}
+	if l.Grants == nil {
+		body["grants"] = []any{}
+	}
+	if !l.Verified {
+		body["broken_at"] = l.BrokenAt
+	}
+	return http.StatusOK, body, nil
+}
+
+var emergencyFormPage = template.Must(template.New("emergency-form").Parse(`
+<p>You are asking for a person's emergency information. Every request is
+logged, and the person's trusted contacts are told when access is granted.</p>
+{{if .Error}}<p class="error" role="alert" id="error">{{.Error}}</p>{{end}}
+<form method="post">
+<label for="responder_id">Responder ID</label>
+<input id="responder_id" name="responder_id" type="text" required maxlength="128" autocomplete="off" value="{{.ResponderID}}">
+<label for="reason">Reason for access</label>
+<textarea id="reason" name="reason" required maxlength="1000" rows="3">{{.Reason}}</textarea>
+<button type="submit" id="submit">Request emergency information</button>
+</form>
+`))
+
+var emergencyInfoPage = template.Must(template.New("emergency-info").Parse(`
+<p class="ok" role="status">Access granted and logged at {{.At}} (entry <span id="log-id">{{.LogID}}</span>).</p>
+<h2>Emergency information</h2>
+<div id="emergency-info">{{.Info}}</div>
+{{if .Fields}}<h2>From the profile</h2>
+<dl id="profile-fields">{{range .Fields}}<dt>{{.Label}}</dt><dd>{{.Value}}</dd>
+{{end}}</dl>{{end}}
+<p class="muted">The person's trusted contacts have been told of this access.</p>
+`))
+
+var errorPageBody = template.Must(template.New("error").Parse(`<p class="error" role="alert" id="error">{{.}}</p>`))
+
+type fieldView struct {
+	Label string
+	Value template.HTML
+}
+
+// failPage answers a page request with an error: an HTML page for a
+// browser, the usual JSON error otherwise. Internal causes go to the log
+// only.
+func (s *Server) failPage(w http.ResponseWriter, r *http.Request, title string, err error) {
+	if !wantsHTML(r) {
+		s.writeError(w, r, err)
+		return
+	}
+	e := app.AsError(err)
+	if e.Kind == app.KindInternal {
+		s.log.Error("internal error", "method", r.Method, "path", routePath(r), "err", e.Err)
+	}
+	if e.Kind == app.KindRateLimited && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	}
+	s.writePage(w, r, HTTPStatus(e.Kind), title, errorPageBody, e.Message)
+}
+
+func (s *Server) emergencyPage(w http.ResponseWriter, r *http.Request) {
+	const title = "Emergency information"
+	token := r.PathValue("token")
+	html := wantsHTML(r)
+	if r.Method == http.MethodGet {
+		if err := s.app.EmergencyPageExists(r.Context(), token); err != nil {
+			s.failPage(w, r, title, err)
+			return
+		}
+		if !html {
+			writeJSON(w, http.StatusOK, map[string]any{"status": "success", "form": []string{"responder_id", "reason"}})
+			return
+		}
+		s.writePage(w, r, http.StatusOK, title, emergencyFormPage, map[string]string{})
+		return
+	}
+	p, err := parseParams(r, MaxBody)
+	if err != nil {
+		s.failPage(w, r, title, err)
+		return
+	}
+	req := app.GrantRequest{ResponderID: p.String("responder_id"), Reason: p.String("reason"), PageToken: token, Client: clientIP(r)}
+	g, err := s.app.GrantEmergency(r.Context(), req)
+	if err != nil {
+		e := app.AsError(err)
+		if !html || e.Kind == app.KindNotFound || e.Kind == app.KindInternal {
+			s.failPage(w, r, title, err)
+			return
+		}
+		if e.Kind == app.KindRateLimited && e.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+		}
+		// The form again, with what was typed and why it was refused.
+		s.writePage(w, r, HTTPStatus(e.Kind), title, emergencyFormPage, map[string]string{
+			"Error": e.Message, "ResponderID": req.ResponderID, "Reason": req.Reason,
+		})
+		return
+	}
+	if !html {
+		writeJSON(w, http.StatusOK, grantBody(g))
+		return
+	}
+	fields := make([]fieldView, len(g.Fields))
+	for i, f := range g.Fields {
+		fields[i] = fieldView{Label: strings.ReplaceAll(f.Name, "_", " "), Value: valueHTML(f.Value)}
+	}
+	s.writePage(w, r, http.StatusOK, title, emergencyInfoPage, map[string]any{
+		"At": g.At.UTC().Format("2006-01-02 15:04:05 UTC"), "LogID": g.LogID,
+		"Info": valueHTML(json.RawMessage(g.EmergencyInfo)), "Fields": fields,
+	})
+}

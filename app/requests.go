@@ -1,0 +1,274 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/secure-personal-profile/spp/crypto"
+)
+
+// Request states.
+const (
+	RequestPending  = "pending"
+	RequestApproved = "approved"
+	RequestDenied   = "denied"
+	RequestExpired  = "expired" // pending past its expiry (never stored)
+)
+
+// Third-party requests: how long one waits for the user, and how many one
+// client address may make per window.
+const (
+	RequestTTL         = 7 * 24 * time.Hour
+	RequestLimit       = 30
+	RequestLimitWindow = time.Hour
+)
+
+// Request is a third party's request for one value of a user (POST
+// /requests), kept device-local until the user decides. ID names it to the
+// user; the third party holds request_id, a 256-bit token stored only as
+// PollHash, and polls with it. Payload (service_id, info_field) is sealed
+// by the store under the installation key; Result, the approved share's
+// verification token, is sealed to BoxKey (crypto.TokenBoxKey of the
+// request_id), so only the third party can open it.
+type Request struct {
+	ID        string
+	UserID    string
+	PollHash  []byte
+	BoxKey    []byte
+	Payload   []byte
+	Status    string
+	Result    []byte
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	DecidedAt time.Time
+}
+
+// RequestStore keeps third parties' requests (device-local).
+type RequestStore interface {
+	PutRequest(ctx context.Context, r *Request) error
+	RequestByPollHash(ctx context.Context, hash []byte) (*Request, error)
+	UserRequest(ctx context.Context, userID, id string) (*Request, error)
+	UserRequests(ctx context.Context, userID string) ([]*Request, error)
+	// DecideRequest moves a pending request to status; ErrNotFound when it
+	// is not pending (any more).
+	DecideRequest(ctx context.Context, userID, id, status string, result []byte, at time.Time) error
+}
+
+type requestPayload struct {
+	ServiceID string `json:"service_id"`
+	InfoField string `json:"info_field"`
+}
+
+type requestResult struct {
+	Token     string    `json:"verification_token"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+var (
+	errRequestMissing = E(KindInvalid, "missing_parameter", "service_id,info_field,handle must exist!")
+	errHandleUnknown  = E(KindNotFound, "unknown_handle", "handle must exist!")
+	errRequestUnknown = E(KindNotFound, "unknown_request", "request does not exist!")
+	errRequestDecided = E(KindConflict, "request_decided", "request has already been decided!")
+	errRequestExpired = E(KindGone, "request_expired", "request has expired!")
+)
+
+// NewRequest records a third party's request for one value of the user
+// with the given handle. It returns the request_id the third party polls
+// with. client is the caller's address, for the rate limit.
+func (a *App) NewRequest(ctx context.Context, client, serviceID, infoField, handle string) (string, time.Time, error) {
+	if serviceID == "" || infoField == "" || handle == "" {
+		return "", time.Time{}, errRequestMissing
+	}
+	claim, ok := ClaimName(infoField)
+	if !ok {
+		return "", time.Time{}, errNotShareable
+	}
+	if !validServiceID(serviceID) {
+		return "", time.Time{}, errServiceID
+	}
+	key := a.LimitKey("requests", client)
+	if err := a.RateLimit(ctx, key, RequestLimit, RequestLimitWindow); err != nil {
+		return "", time.Time{}, err
+	}
+	now := a.now()
+	if err := a.store.AddFailure(ctx, key, now); err != nil {
+		return "", time.Time{}, Internal(err)
+	}
+	acct, err := a.store.AccountByHandle(ctx, a.handleMAC(handle))
+	if errors.Is(err, ErrNotFound) {
+		return "", time.Time{}, errHandleUnknown
+	}
+	if err != nil {
+		return "", time.Time{}, Internal(err)
+	}
+	token, err := crypto.NewToken()
+	if err != nil {
+		return "", time.Time{}, Internal(err)
+	}
+	payload, _ := json.Marshal(requestPayload{ServiceID: serviceID, InfoField: claim})
+	r := &Request{
+		ID: NewID(), UserID: acct.UserID, PollHash: crypto.HashToken(token), BoxKey: crypto.TokenBoxKey(token),
+		Payload: payload, Status: RequestPending, CreatedAt: now, ExpiresAt: now.Add(RequestTTL),
+	}
+	if err := a.store.PutRequest(ctx, r); err != nil {
+		return "", time.Time{}, Internal(err)
+	}
+	a.cfg.Log.Info("third-party request recorded", "user_id", acct.UserID, "request", r.ID)
+	return token, r.ExpiresAt, nil
+}
+
+// RequestView is a request as the user or the third party sees it.
+type RequestView struct {
+	ID        string    `json:"id,omitempty"`
+	ServiceID string    `json:"service_id"`
+	InfoField string    `json:"info_field"`
+	State     string    `json:"request_status"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	DecidedAt time.Time `json:"decided_at,omitzero"`
+	// Set for the third party once approved.
+	VerificationToken string    `json:"verification_token,omitempty"`
+	VerifyURL         string    `json:"verify_url,omitempty"`
+	ShareExpiresAt    time.Time `json:"share_expires_at,omitzero"`
+}
+
+func (a *App) requestView(r *Request) (*RequestView, error) {
+	var p requestPayload
+	if err := json.Unmarshal(r.Payload, &p); err != nil {
+		return nil, err
+	}
+	v := &RequestView{ID: r.ID, ServiceID: p.ServiceID, InfoField: p.InfoField, State: r.Status, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, DecidedAt: r.DecidedAt}
+	if r.Status == RequestPending && !a.now().Before(r.ExpiresAt) {
+		v.State = RequestExpired
+	}
+	return v, nil
+}
+
+// PollRequest is the third party asking after its request: its state and,
+// once approved, the verification token.
+func (a *App) PollRequest(ctx context.Context, requestID string) (*RequestView, error) {
+	if requestID == "" || len(requestID) > 256 {
+		return nil, errRequestUnknown
+	}
+	r, err := a.store.RequestByPollHash(ctx, crypto.HashToken(requestID))
+	if errors.Is(err, ErrNotFound) {
+		return nil, errRequestUnknown
+	}
+	if err != nil {
+		return nil, Internal(err)
+	}
+	v, err := a.requestView(r)
+	if err != nil {
+		return nil, Internal(err)
+	}
+	v.ID = "" // the user's name for it; the third party has its own
+	if r.Status == RequestApproved {
+		pt, err := crypto.OpenWithToken(requestID, r.Result)
+		if err != nil {
+			return nil, Internal(err)
+		}
+		var res requestResult
+		if err := json.Unmarshal(pt, &res); err != nil {
+			return nil, Internal(err)
+		}
+		v.VerificationToken, v.VerifyURL, v.ShareExpiresAt = res.Token, a.URL(VerifyPath(res.Token)), res.ExpiresAt
+	}
+	return v, nil
+}
+
+// Requests lists the principal's requests from third parties, newest
+// first.
+func (a *App) Requests(ctx context.Context, p *Principal) ([]*RequestView, error) {
+	rs, err := a.store.UserRequests(ctx, p.UserID)
+	if err != nil {
+		return nil, Internal(err)
+	}
+	out := make([]*RequestView, 0, len(rs))
+	for _, r := range rs {
+		v, err := a.requestView(r)
+		if err != nil {
+			return nil, Internal(err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func (a *App) pendingRequest(ctx context.Context, p *Principal, id string) (*Request, *RequestView, error) {
+	if id == "" || len(id) > 128 {
+		return nil, nil, errRequestUnknown
+	}
+	r, err := a.store.UserRequest(ctx, p.UserID, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, errRequestUnknown
+	}
+	if err != nil {
+		return nil, nil, Internal(err)
+	}
+	v, err := a.requestView(r)
+	if err != nil {
+		return nil, nil, Internal(err)
+	}
+	switch v.State {
+	case RequestPending:
+		return r, v, nil
+	case RequestExpired:
+		return nil, nil, errRequestExpired
+	default:
+		return nil, nil, errRequestDecided
+	}
+}
+
+// ApproveRequest shares what the request asks for (as share-create would,
+// with its checks) and hands the verification token to the third party.
+func (a *App) ApproveRequest(ctx context.Context, p *Principal, id string, expiresIn time.Duration) (*Share, error) {
+	r, v, err := a.pendingRequest(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	sh, err := a.CreateShare(ctx, p, ShareRequest{ServiceID: v.ServiceID, InfoField: v.InfoField, ExpiresIn: expiresIn})
+	if err != nil {
+		return nil, err
+	}
+	res, _ := json.Marshal(requestResult{Token: sh.VerificationToken, ExpiresAt: sh.ExpiresAt})
+	sealed, err := crypto.SealToToken(r.BoxKey, res)
+	if err == nil {
+		err = a.store.DecideRequest(ctx, p.UserID, id, RequestApproved, sealed, a.now())
+	}
+	if err != nil {
+		// Decided elsewhere meanwhile (or failed): the share just made
+		// must not outlive the decision.
+		if rerr := a.revokeShare(ctx, p, sh.ShareID); rerr != nil {
+			a.cfg.Log.Error("revoking a share of a request decided twice", "err", rerr)
+		}
+		if errors.Is(err, ErrNotFound) {
+			return nil, errRequestDecided
+		}
+		return nil, Internal(err)
+	}
+	return sh, nil
+}
+
+// DenyRequest refuses a request; the third party's poll says so.
+func (a *App) DenyRequest(ctx context.Context, p *Principal, id string) error {
+	if _, _, err := a.pendingRequest(ctx, p, id); err != nil {
+		return err
+	}
+	err := a.store.DecideRequest(ctx, p.UserID, id, RequestDenied, nil, a.now())
+	if errors.Is(err, ErrNotFound) {
+		return errRequestDecided
+	}
+	if err != nil {
+		return Internal(err)
+	}
+	return nil
+}
+
+// revokeShare revokes one share of the principal.
+func (a *App) revokeShare(ctx context.Context, p *Principal, shareID string) error {
+	return a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
+		return tx.Put(Cell{Entity: EntityShare, ID: shareID, Field: "revoked_at", Clear: timeText(a.now())})
+	})
+}

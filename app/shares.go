@@ -1,0 +1,441 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/secure-personal-profile/spp/crypto"
+)
+
+// EntityShare is one value shared with a service (share-create); id = a
+// new id; fields: "token_hash" (clear: SHA-256 of the verification
+// token), "token_dek" (clear: the data key wrapped under
+// crypto.TokenKey(verification token)), "data" (sealed JSON: service_id,
+// service entity id, info_field, the verification token itself so the
+// user can show its QR code again, issued_at, expires_at) and
+// "revoked_at" (clear). The value is never copied: it is read from the
+// field on every request.
+const EntityShare = "share"
+
+// Share lifetimes.
+const (
+	DefaultShareTTL = 7 * 24 * time.Hour
+	MaxShareTTL     = 90 * 24 * time.Hour
+)
+
+var (
+	errShareMissing    = E(KindInvalid, "missing_parameter", "service_id,info_field must exist!")
+	errNotShareable    = E(KindInvalid, "not_shareable", "info_field is not shareable!")
+	errRestricted      = E(KindForbidden, "field_restricted", "info_field is restricted!")
+	errNoDOB           = E(KindUnprocessable, "no_date_of_birth", "no confirmed date of birth!")
+	errExpiresIn       = E(KindInvalid, "invalid_expires_in", "expires_in must be a number of seconds from 1 to 7776000!")
+	errVTUnknown       = E(KindNotFound, "unknown_verification_token", "verification_token does not exist!")
+	errVTExpired       = E(KindGone, "verification_token_expired", "verification_token has expired!")
+	errVTRevoked       = E(KindGone, "verification_token_revoked", "verification_token has been revoked!")
+	errGetShareMissing = E(KindInvalid, "missing_parameter", "service_id,verification_token must exist!")
+	errNotAgreed       = E(KindForbidden, "not_agreed", "this user hasn\u2019t agreed to share information!")
+	errShareUnknown    = E(KindNotFound, "unknown_share", "share does not exist!")
+)
+
+// ageOverRE matches the derived claim age_over_NN (ISO 18013-5).
+var ageOverRE = regexp.MustCompile(`^age_over_([0-9]{1,3})$`)
+
+// ClaimName normalises an info_field: lower-cased and trimmed; ok is false
+// when it is neither a derived claim (age, age_over_NN) nor a valid field
+// name. Derived claims have the shape of field names, so one check does.
+func ClaimName(s string) (string, bool) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	return s, ValidFieldName(s)
+}
+
+// claimValue is a claim's current value, read live: a derived age claim
+// from the date of birth, any other name from the profile field (null
+// while unset). A claim whose field sits in the restricted ring is refused.
+func claimValue(tx Tx, name string, now time.Time) (json.RawMessage, error) {
+	cells, err := tx.Entity(EntityField, name)
+	if err != nil {
+		return nil, err
+	}
+	ring := DefaultRing(name)
+	if c, ok := cells["ring"]; ok && len(c.Value) > 0 {
+		ring = string(c.Value)
+	}
+	level, err := ringLevel(tx, ring)
+	if err != nil {
+		return nil, err
+	}
+	if level == RingRestricted {
+		return nil, errRestricted
+	}
+	over := ageOverRE.FindStringSubmatch(name)
+	if name == "age" || over != nil {
+		dob, _, ok, err := DateOfBirth(tx)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, errNoDOB
+		}
+		age := AgeOn(dob, now)
+		if over == nil {
+			return json.RawMessage(strconv.Itoa(age)), nil
+		}
+		n, _ := strconv.Atoi(over[1])
+		return json.RawMessage(strconv.FormatBool(age >= n)), nil
+	}
+	if c, ok := cells["value"]; ok && len(c.Value) > 0 {
+		return c.Value, nil
+	}
+	return json.RawMessage("null"), nil
+}
+
+// derivedClaim reports whether a claim is computed from the date of birth.
+func derivedClaim(name string) bool { return name == "age" || ageOverRE.MatchString(name) }
+
+// shareData is a share's sealed record.
+type shareData struct {
+	ServiceID string    `json:"service_id"`
+	Service   string    `json:"service"`
+	Field     string    `json:"info_field"`
+	Token     string    `json:"token"`
+	IssuedAt  time.Time `json:"issued_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+type share struct {
+	ID string
+	shareData
+	TokenHash []byte
+	RevokedAt time.Time
+}
+
+func readShare(tx Tx, id string) (*share, bool, error) {
+	c, err := tx.Entity(EntityShare, id)
+	if err != nil || len(c) == 0 {
+		return nil, false, err
+	}
+	sh := &share{ID: id, TokenHash: c["token_hash"].Clear, RevokedAt: parseTimeText(c["revoked_at"].Clear)}
+	if err := json.Unmarshal(c["data"].Value, &sh.shareData); err != nil {
+		return nil, false, err
+	}
+	return sh, true, nil
+}
+
+func (sh *share) active(now time.Time) bool {
+	return sh.RevokedAt.IsZero() && now.Before(sh.ExpiresAt)
+}
+
+// check gives the legacy error of a share that is no longer usable.
+func (sh *share) check(now time.Time) error {
+	if !sh.RevokedAt.IsZero() {
+		return errVTRevoked
+	}
+	if !now.Before(sh.ExpiresAt) {
+		return errVTExpired
+	}
+	return nil
+}
+
+func (sh *share) view(now time.Time) ShareView {
+	v := ShareView{ShareID: sh.ID, InfoField: sh.Field, IssuedAt: sh.IssuedAt, ExpiresAt: sh.ExpiresAt, RevokedAt: sh.RevokedAt, State: "active"}
+	switch {
+	case !sh.RevokedAt.IsZero():
+		v.State = "revoked"
+	case !now.Before(sh.ExpiresAt):
+		v.State = "expired"
+	}
+	return v
+}
+
+// ShareRequest asks to share one value with a service.
+type ShareRequest struct {
+	ServiceID string
+	InfoField string
+	ExpiresIn time.Duration // 0: DefaultShareTTL
+}
+
+// ParseExpiresIn reads an expires_in parameter (whole seconds, at most
+// MaxShareTTL); "" gives 0, the default.
+func ParseExpiresIn(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n < 1 || time.Duration(n)*time.Second > MaxShareTTL {
+		return 0, errExpiresIn
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+// Share is a created share, as its creator sees it once.
+type Share struct {
+	ShareID           string
+	ServiceID         string
+	InfoField         string
+	VerificationToken string
+	VerifyURL         string
+	Credential        string
+	IssuedAt          time.Time
+	ExpiresAt         time.Time
+}
+
+// VerifyPath is the API path of a verification token.
+func VerifyPath(token string) string { return "/api/v1/verify/" + token }
+
+// CreateShare shares one value with a service as a temporary verifiable
+// credential: a verification token (its QR code carries the verify URL)
+// and a compact JWS signed by the profile's key, carrying only that claim,
+// the audience, the times and a unique id.
+func (a *App) CreateShare(ctx context.Context, p *Principal, r ShareRequest) (*Share, error) {
+	if r.ServiceID == "" || r.InfoField == "" {
+		return nil, errShareMissing
+	}
+	claim, ok := ClaimName(r.InfoField)
+	if !ok {
+		return nil, errNotShareable
+	}
+	if !validServiceID(r.ServiceID) {
+		return nil, errServiceID
+	}
+	ttl := r.ExpiresIn
+	if ttl == 0 {
+		ttl = DefaultShareTTL
+	}
+	if ttl < 0 || ttl > MaxShareTTL {
+		return nil, errExpiresIn
+	}
+	token, err := crypto.NewToken()
+	if err != nil {
+		return nil, Internal(err)
+	}
+	now := a.now()
+	sh := &share{ID: NewID(), shareData: shareData{ServiceID: r.ServiceID, Field: claim, Token: token, IssuedAt: now, ExpiresAt: now.Add(ttl)}}
+	wrapped, err := crypto.Wrap(crypto.TokenKey(token), p.DEK, "dek/share/"+sh.ID)
+	if err != nil {
+		return nil, Internal(err)
+	}
+	var credential string
+	err = a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
+		value, err := claimValue(tx, claim, now)
+		if err != nil {
+			return err
+		}
+		svc, err := a.ensureService(tx, p.DEK, r.ServiceID, now)
+		if err != nil {
+			return err
+		}
+		sh.Service = svc.ID
+		if err := putShare(tx, sh, wrapped); err != nil {
+			return err
+		}
+		if err := tx.Put(Cell{Entity: EntityServiceShares, ID: svc.ID, Field: sh.ID, Clear: []byte{1}}); err != nil {
+			return err
+		}
+		is, err := a.issuerFor(tx, p.ProfileID)
+		if err != nil {
+			return err
+		}
+		credential, err = is.sign(r.ServiceID, claim, value, now, sh.ExpiresAt)
+		return err
+	})
+	if err != nil {
+		return nil, AsError(err)
+	}
+	return &Share{
+		ShareID: sh.ID, ServiceID: r.ServiceID, InfoField: claim, VerificationToken: token,
+		VerifyURL: a.URL(VerifyPath(token)), Credential: credential, IssuedAt: now, ExpiresAt: sh.ExpiresAt,
+	}, nil
+}
+
+func putShare(tx Tx, sh *share, wrappedDEK []byte) error {
+	data, err := json.Marshal(sh.shareData)
+	if err != nil {
+		return err
+	}
+	for _, c := range []Cell{
+		{Entity: EntityShare, ID: sh.ID, Field: "token_hash", Clear: crypto.HashToken(sh.Token)},
+		{Entity: EntityShare, ID: sh.ID, Field: "token_dek", Clear: wrappedDEK},
+		{Entity: EntityShare, ID: sh.ID, Field: "data", Value: data},
+	} {
+		if err := tx.Put(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openCapability finds what a capability token names (entity kind, by
+// the SHA-256 in its "token_hash" cell) and unwraps the data key copy in
+// its "token_dek" cell, bound to purpose+id. Unknown tokens give
+// ErrNotFound.
+func (a *App) openCapability(ctx context.Context, entity, purpose, token string) (*capability, []byte, error) {
+	hash := crypto.HashToken(token)
+	if c := a.caches.caps.get(hash); c != nil {
+		return c, hash, nil
+	}
+	userID, id, err := a.store.FindClear(ctx, entity, "token_hash", hash)
+	if err != nil {
+		return nil, nil, err
+	}
+	var wrapped []byte
+	err = a.store.View(ctx, userID, nil, func(tx Tx) error {
+		c, ok, err := tx.Get(entity, id, "token_dek")
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrNotFound
+		}
+		wrapped = c.Clear
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	dek, err := crypto.Unwrap(crypto.TokenKey(token), wrapped, purpose+id)
+	if err != nil {
+		return nil, nil, ErrNotFound
+	}
+	acct, err := a.store.Account(ctx, userID)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := &capability{UserID: userID, ID: id, ProfileID: acct.ProfileID, DEK: dek}
+	a.caches.caps.put(hash, c)
+	return c, hash, nil
+}
+
+// Verification is what a third party holding a verification token gets:
+// the shared claim's current value and a freshly signed credential.
+type Verification struct {
+	ServiceID  string
+	Claims     map[string]json.RawMessage
+	IssuedAt   time.Time
+	ExpiresAt  time.Time
+	Credential string
+	Issuer     string
+	IssuerKey  JWK
+}
+
+// Verify answers a verification token (no session): unknown 404, revoked
+// or expired 410; else the claim's live value, signed afresh.
+func (a *App) Verify(ctx context.Context, token string) (*Verification, error) {
+	if token == "" || len(token) > 256 {
+		return nil, errVTUnknown
+	}
+	c, hash, err := a.openCapability(ctx, EntityShare, "dek/share/", token)
+	if errors.Is(err, ErrNotFound) {
+		return nil, errVTUnknown
+	}
+	if err != nil {
+		return nil, Internal(err)
+	}
+	var v *Verification
+	err = a.store.View(ctx, c.UserID, c.DEK, func(tx Tx) error {
+		sh, ok, err := readShare(tx, c.ID)
+		if err != nil {
+			return err
+		}
+		if !ok || !crypto.Equal(sh.TokenHash, hash) {
+			a.caches.caps.drop(hash)
+			return errVTUnknown
+		}
+		now := a.now()
+		if err := sh.check(now); err != nil {
+			return err
+		}
+		value, err := claimValue(tx, sh.Field, now)
+		if err != nil {
+			return err
+		}
+		is, err := a.issuerFor(tx, c.ProfileID)
+		if err != nil {
+			return err
+		}
+		cred, err := is.sign(sh.ServiceID, sh.Field, value, now, sh.ExpiresAt)
+		if err != nil {
+			return err
+		}
+		v = &Verification{
+			ServiceID: sh.ServiceID, Claims: map[string]json.RawMessage{sh.Field: value},
+			IssuedAt: sh.IssuedAt, ExpiresAt: sh.ExpiresAt, Credential: cred, Issuer: is.did, IssuerKey: is.jwk,
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, AsError(err)
+	}
+	return v, nil
+}
+
+// GetShare is the user reading, with their own token, what a share of
+// theirs gives a service now: {field: value}. A token that is not the
+// user's active share for that service gets the legacy not-agreed error.
+func (a *App) GetShare(ctx context.Context, p *Principal, serviceID, token string) (map[string]json.RawMessage, error) {
+	if serviceID == "" || token == "" {
+		return nil, errGetShareMissing
+	}
+	userID, id, err := a.store.FindClear(ctx, EntityShare, "token_hash", crypto.HashToken(token))
+	if errors.Is(err, ErrNotFound) || (err == nil && userID != p.UserID) {
+		return nil, errNotAgreed
+	}
+	if err != nil {
+		return nil, Internal(err)
+	}
+	var out map[string]json.RawMessage
+	err = a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
+		sh, ok, err := readShare(tx, id)
+		if err != nil {
+			return err
+		}
+		now := a.now()
+		if !ok || sh.ServiceID != serviceID || !sh.active(now) {
+			return errNotAgreed
+		}
+		value, err := claimValue(tx, sh.Field, now)
+		if err != nil {
+			return err
+		}
+		out = map[string]json.RawMessage{sh.Field: value}
+		return nil
+	})
+	if err != nil {
+		return nil, AsError(err)
+	}
+	return out, nil
+}
+
+// shareVerifyURL is the verify URL of one of the principal's shares, named
+// by its share id or its verification token (for its QR code).
+func (a *App) shareVerifyURL(ctx context.Context, p *Principal, id string) (string, error) {
+	if id == "" {
+		return "", E(KindInvalid, "missing_parameter", "id must exist!")
+	}
+	shareID := id
+	if userID, sid, err := a.store.FindClear(ctx, EntityShare, "token_hash", crypto.HashToken(id)); err == nil && userID == p.UserID {
+		shareID = sid
+	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return "", Internal(err)
+	}
+	var token string
+	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
+		sh, ok, err := readShare(tx, shareID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errShareUnknown
+		}
+		token = sh.Token
+		return nil
+	})
+	if err != nil {
+		return "", AsError(err)
+	}
+	return a.URL(VerifyPath(token)), nil
+}

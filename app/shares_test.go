@@ -1,0 +1,200 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/secure-personal-profile/spp/app"
+	"github.com/secure-personal-profile/spp/store/storetest"
+)
+
+func newUser(t *testing.T, env *storetest.Env, email string) *app.Principal {
+	t.Helper()
+	ctx := context.Background()
+	auth, err := env.App.Register(ctx, app.Registration{Email: email, Password: "a long enough password", Name: "Grace Hopper", Handle: "grace"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := env.App.Authenticate(ctx, auth.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func kind(err error) app.Kind { return app.AsError(err).Kind }
+
+// TestShareKeepsNoCopyOfTheValue: a share stores which field it names,
+// never the value, so an update cannot leave a stale copy anywhere.
+func TestShareKeepsNoCopyOfTheValue(t *testing.T) {
+	env := storetest.New(t, app.Config{})
+	ctx := context.Background()
+	p := newUser(t, env, "copy@example.org")
+	if _, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"phone":"+15550009999"}`)); err != nil {
+		t.Fatal(err)
+	}
+	sh, err := env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "acme", InfoField: "phone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = env.DB.View(ctx, p.UserID, p.DEK, func(tx app.Tx) error {
+		cells, err := tx.Entity(app.EntityShare, sh.ShareID)
+		if err != nil {
+			return err
+		}
+		var names []string
+		for f, c := range cells {
+			names = append(names, f)
+			if bytes.Contains(c.Value, []byte("+1555")) || bytes.Contains(c.Clear, []byte("+1555")) {
+				t.Errorf("share cell %s holds the value", f)
+			}
+		}
+		slices.Sort(names)
+		if !slices.Equal(names, []string{"data", "token_dek", "token_hash"}) {
+			t.Errorf("share cells %v", names)
+		}
+		if bytes.Contains(cells["token_hash"].Clear, []byte(sh.VerificationToken)) || bytes.Contains(cells["token_dek"].Clear, []byte(sh.VerificationToken)) {
+			t.Error("verification token in clear")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"phone":"+15550001234"}`)); err != nil {
+		t.Fatal(err)
+	}
+	v, err := env.App.Verify(ctx, sh.VerificationToken)
+	if err != nil || string(v.Claims["phone"]) != `"+15550001234"` {
+		t.Fatalf("verify: %+v %v", v, err)
+	}
+}
+
+// TestVerifyAfterRestart: a new app over the same directory (no cache)
+// opens the share with the token alone.
+func TestVerifyAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	env := storetest.Open(t, dir, app.Config{})
+	ctx := context.Background()
+	p := newUser(t, env, "restart@example.org")
+	sh, err := env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "acme", InfoField: "name"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.Verify(ctx, sh.VerificationToken); err != nil {
+		t.Fatal(err)
+	}
+	env.DB.Close()
+	env2 := storetest.Open(t, dir, app.Config{Now: env.Clock.Now})
+	v, err := env2.App.Verify(ctx, sh.VerificationToken)
+	if err != nil || string(v.Claims["name"]) != `"Grace Hopper"` {
+		t.Fatalf("after restart: %+v %v", v, err)
+	}
+	// A token that differs in one character opens nothing.
+	bad := []byte(sh.VerificationToken)
+	bad[3] ^= 1
+	if _, err := env2.App.Verify(ctx, string(bad)); kind(err) != app.KindNotFound {
+		t.Fatalf("altered token: %v", err)
+	}
+}
+
+func TestAgeClaimsFollowTheCalendar(t *testing.T) {
+	env := storetest.New(t, app.Config{})
+	env.Clock.T = time.Date(2026, 3, 9, 12, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	p := newUser(t, env, "age@example.org")
+	if _, err := env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "bar", InfoField: "age"}); kind(err) != app.KindUnprocessable {
+		t.Fatalf("age without a date of birth: %v", err)
+	}
+	if _, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"date_of_birth":"2008-03-10"}`)); err != nil {
+		t.Fatal(err)
+	}
+	age, _ := env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "bar", InfoField: "age"})
+	over, _ := env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "bar", InfoField: "age_over_18"})
+	check := func(wantAge, wantOver string) {
+		t.Helper()
+		a, err := env.App.Verify(ctx, age.VerificationToken)
+		if err != nil || string(a.Claims["age"]) != wantAge {
+			t.Fatalf("age %s, want %s (%v)", a.Claims["age"], wantAge, err)
+		}
+		o, err := env.App.Verify(ctx, over.VerificationToken)
+		if err != nil || string(o.Claims["age_over_18"]) != wantOver {
+			t.Fatalf("age_over_18 %s, want %s (%v)", o.Claims["age_over_18"], wantOver, err)
+		}
+	}
+	check("17", "false")
+	env.Clock.Advance(24 * time.Hour) // the 18th birthday
+	check("18", "true")
+	// The date of birth goes away: the claim cannot be made.
+	if _, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"date_of_birth":null}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.Verify(ctx, age.VerificationToken); kind(err) != app.KindUnprocessable {
+		t.Fatalf("age without a date of birth: %v", err)
+	}
+}
+
+// TestUnknownRingFailsClosed: a field placed in a ring this device does
+// not know (not synced yet, damaged) is treated as restricted.
+func TestUnknownRingFailsClosed(t *testing.T) {
+	env := storetest.New(t, app.Config{})
+	ctx := context.Background()
+	p := newUser(t, env, "closed@example.org")
+	err := env.DB.Update(ctx, p.UserID, p.DEK, func(tx app.Tx) error {
+		return tx.Put(app.Cell{Entity: app.EntityField, ID: "name", Field: "ring", Value: []byte("no-such-ring")})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "acme", InfoField: "name"}); kind(err) != app.KindForbidden {
+		t.Fatalf("share of a field in an unknown ring: %v", err)
+	}
+}
+
+// TestOneUserNeverTouchesAnother: the same service_id at two users is two
+// services; revoking at one leaves the other's shares alone.
+func TestOneUserNeverTouchesAnother(t *testing.T) {
+	env := storetest.New(t, app.Config{})
+	ctx := context.Background()
+	a := newUser(t, env, "a@example.org")
+	auth, err := env.App.Register(ctx, app.Registration{Email: "b@example.org", Password: "another long password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := env.App.Authenticate(ctx, auth.Token)
+	sa, _ := env.App.CreateShare(ctx, a, app.ShareRequest{ServiceID: "acme", InfoField: "email"})
+	sb, _ := env.App.CreateShare(ctx, b, app.ShareRequest{ServiceID: "acme", InfoField: "email"})
+	if n, err := env.App.RevokeAccess(ctx, a, "acme"); err != nil || n != 1 {
+		t.Fatalf("revoke: %d %v", n, err)
+	}
+	if _, err := env.App.Verify(ctx, sa.VerificationToken); kind(err) != app.KindGone {
+		t.Fatalf("a's share: %v", err)
+	}
+	v, err := env.App.Verify(ctx, sb.VerificationToken)
+	if err != nil || string(v.Claims["email"]) != `"b@example.org"` {
+		t.Fatalf("b's share: %+v %v", v, err)
+	}
+	if _, err := env.App.GetShare(ctx, a, "acme", sb.VerificationToken); kind(err) != app.KindForbidden {
+		t.Fatalf("a reads b's share: %v", err)
+	}
+	acc, _ := env.App.Access(ctx, b)
+	if len(acc) != 1 || !acc[0].RevokedAt.IsZero() || len(acc[0].Shares) != 1 || acc[0].Shares[0].State != "active" {
+		t.Fatalf("b's access: %+v", acc)
+	}
+}
+
+func TestDIDKey(t *testing.T) {
+	// Key bytes 0x00…0x1f; the expected identifier was computed apart
+	// (multicodec 0xed 0x01, base58btc by long division, multibase "z").
+	key := make([]byte, 32)
+	for i := range key {
+		key[i] = byte(i)
+	}
+	if got, want := app.DIDKey(key), "did:key:z6MkeTGwHmLmuCmgg4ABYhzWVh6ZX7hTwWt8gguAretUfc9c"; got != want {
+		t.Fatalf("DIDKey = %q, want %q", got, want)
+	}
+}
