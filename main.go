@@ -22,15 +22,18 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"text/tabwriter"
+	"time"
 
 	fyneapp "fyne.io/fyne/v2/app"
-
 	"github.com/secure-personal-profile/spp/app"
 	"github.com/secure-personal-profile/spp/app/httpapi"
+	"github.com/secure-personal-profile/spp/app/mail"
 	"github.com/secure-personal-profile/spp/app/webhook"
 	"github.com/secure-personal-profile/spp/assets"
 	"github.com/secure-personal-profile/spp/store"
 	"github.com/secure-personal-profile/spp/ui"
+	"golang.org/x/term"
 )
 
 func main() {
@@ -209,4 +212,292 @@ func start(ctx context.Context, o *options, window bool, stderr io.Writer) error
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// smtpOptions are the flags of outgoing e-mail (trusted contacts told of
+// an emergency grant, doctors sent their links).
+type smtpOptions struct {
+	addr, from, user, passwordFile string
+	plaintext                      bool
+}
+
+func (o *smtpOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.addr, "smtp-addr", "", "SMTP relay `HOST:PORT` for outgoing e-mail (STARTTLS when offered); without it e-mail waits in the outbox")
+	fs.StringVar(&o.from, "smtp-from", "", "sender `ADDRESS` of outgoing e-mail (required with --smtp-addr)")
+	fs.StringVar(&o.user, "smtp-user", "", "SMTP `USER` for AUTH PLAIN (sent only over TLS or to a relay on this host)")
+	fs.StringVar(&o.passwordFile, "smtp-password-file", "", "`FILE` holding the SMTP password (or set SPP_SMTP_PASSWORD)")
+	fs.BoolVar(&o.plaintext, "smtp-plaintext", false, "allow e-mail in plain text to a relay beyond this host that offers no STARTTLS")
+}
+
+// check validates the flags without reading any file.
+func (o *smtpOptions) check() error {
+	if o.addr == "" {
+		if o.from != "" || o.user != "" || o.passwordFile != "" {
+			return errors.New("--smtp-from, --smtp-user and --smtp-password-file need --smtp-addr")
+		}
+		return nil
+	}
+	if o.from == "" {
+		return errors.New("--smtp-addr needs --smtp-from")
+	}
+	return nil
+}
+
+// sender returns the e-mail sender the flags describe, or nil without
+// --smtp-addr. The password comes from --smtp-password-file or the
+// SPP_SMTP_PASSWORD environment variable, never from the command line.
+func (o *smtpOptions) sender() (app.Sender, error) {
+	if o.addr == "" {
+		return nil, nil
+	}
+	password := os.Getenv("SPP_SMTP_PASSWORD")
+	if o.passwordFile != "" {
+		b, err := os.ReadFile(o.passwordFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading --smtp-password-file: %w", err)
+		}
+		password = strings.TrimRight(string(b), "\r\n")
+	}
+	s, err := mail.New(mail.Config{Addr: o.addr, From: o.from, User: o.user, Password: password, AllowPlaintext: o.plaintext})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+const respondersUsage = `Usage:
+  spp responders add --data DIR [--name N] [--organization O] RESPONDER_ID
+  spp responders list --data DIR
+  spp responders remove --data DIR RESPONDER_ID
+
+The registry of verified emergency responders of this installation: while a
+user's criteria ask for verified responders (the default), only a responder
+listed here gets the user's emergency information. The registry is kept on
+this device only (ids as keyed hashes, details sealed).
+
+Flags:
+`
+
+// runResponders is the responders subcommand.
+func runResponders(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprint(stderr, respondersUsage)
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+			return flag.ErrHelp
+		}
+		return errors.New("responders: add, list or remove?")
+	}
+	sub, args := args[0], args[1:]
+	fs := flag.NewFlagSet("responders "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", defaultDataDir(), "data `DIR` of the installation")
+	var name, org *string
+	if sub == "add" {
+		name = fs.String("name", "", "the responder's `NAME`")
+		org = fs.String("organization", "", "the responder's `ORGANIZATION`")
+	}
+	fs.Usage = func() {
+		fmt.Fprint(stderr, respondersUsage)
+		fs.PrintDefaults()
+	}
+	// Flags may come before or after the responder id.
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
+	}
+	want := 1
+	switch sub {
+	case "add", "remove":
+	case "list":
+		want = 0
+	default:
+		fs.Usage()
+		return fmt.Errorf("responders: unknown subcommand %q", sub)
+	}
+	if len(pos) != want {
+		fs.Usage()
+		return fmt.Errorf("responders %s: want %d RESPONDER_ID, got %d arguments", sub, want, len(pos))
+	}
+
+	db, err := store.Open(*data, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	a, err := app.New(db, app.Config{Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "add":
+		r, err := a.AddResponder(ctx, app.Responder{ID: pos[0], Name: *name, Organization: *org})
+		if err != nil {
+			return fmt.Errorf("responders add: %s", app.AsError(err).Message)
+		}
+		fmt.Fprintf(stdout, "verified responder %s added\n", r.ID)
+	case "remove":
+		if err := a.RemoveResponder(ctx, pos[0]); err != nil {
+			return fmt.Errorf("responders remove: %s", app.AsError(err).Message)
+		}
+		fmt.Fprintf(stdout, "verified responder %s removed\n", strings.TrimSpace(pos[0]))
+	case "list":
+		rs, err := a.Responders(ctx)
+		if err != nil {
+			return fmt.Errorf("responders list: %s", app.AsError(err).Message)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "RESPONDER_ID\tNAME\tORGANIZATION\tADDED")
+		for _, r := range rs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ID, r.Name, r.Organization, r.AddedAt.UTC().Format(time.RFC3339))
+		}
+		return tw.Flush()
+	}
+	return nil
+}
+
+const importUsage = `Restore a profile container (POST /profile/export with format=container)
+as a working account in a data directory.
+
+Usage:
+  spp import --data DIR [--file FILE] [--passphrase-file FILE] [--password-file FILE]
+
+The container is read from --file (raw, base64, or the export's JSON answer),
+else from standard input. The container's passphrase comes from
+--passphrase-file, else $SPP_PASSPHRASE, else a prompt on the terminal; the
+new account's sign-in password from --password-file, else $SPP_PASSWORD,
+else a prompt. A profile, e-mail or handle that already exists in DIR is
+refused.
+
+Flags:
+`
+
+// runImport is the import subcommand.
+func runImport(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", defaultDataDir(), "data `DIR` to restore the profile into")
+	file := fs.String("file", "", "read the container from `FILE` (\"-\" or none: standard input)")
+	passFile := fs.String("passphrase-file", "", "read the container's passphrase from `FILE` (else $SPP_PASSPHRASE, else a prompt)")
+	pwFile := fs.String("password-file", "", "read the new account's password from `FILE` (else $SPP_PASSWORD, else a prompt)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, importUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+
+	in := stdin
+	if *file != "" && *file != "-" {
+		f, err := os.Open(*file)
+		if err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	container, err := io.ReadAll(io.LimitReader(in, 2*app.MaxContainer+1))
+	if err != nil {
+		return fmt.Errorf("import: reading the container: %w", err)
+	}
+	if len(container) == 0 {
+		return errors.New("import: no container given (--file FILE or standard input)")
+	}
+	passphrase, err := secretInput(*passFile, "SPP_PASSPHRASE", "Container passphrase: ", false)
+	if err != nil {
+		return fmt.Errorf("import: passphrase: %w", err)
+	}
+	password, err := secretInput(*pwFile, "SPP_PASSWORD", "New password for this device: ", true)
+	if err != nil {
+		return fmt.Errorf("import: password: %w", err)
+	}
+
+	db, err := store.Open(*data, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	a, err := app.New(db, app.Config{Log: log})
+	if err != nil {
+		return err
+	}
+	im, err := a.Import(ctx, container, passphrase, password)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	fmt.Fprintf(stdout, "imported profile %s (user %s) into %s; sign in as %s with the new password\n",
+		im.ProfileID, im.UserID, *data, im.Email)
+	return nil
+}
+
+// secretInput reads a secret from a file (its first line), else from an
+// environment variable, else from a prompt on the terminal (asked twice
+// when confirm is set). It never echoes or prints the secret.
+func secretInput(file, env, prompt string, confirm bool) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", err
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		line = strings.TrimSuffix(line, "\r")
+		if line == "" {
+			return "", fmt.Errorf("%s is empty", file)
+		}
+		return line, nil
+	}
+	if v := os.Getenv(env); v != "" {
+		return v, nil
+	}
+	s, err := promptSecret(prompt)
+	if err != nil {
+		return "", err
+	}
+	if confirm {
+		again, err := promptSecret("Again: ")
+		if err != nil {
+			return "", err
+		}
+		if again != s {
+			return "", errors.New("the two entries differ")
+		}
+	}
+	return s, nil
+}
+
+// errNoTerminal: a secret was not given and there is no terminal to ask on.
+var errNoTerminal = errors.New("not given (use the flag or environment variable) and no terminal to ask on")
+
+// promptSecret asks on the controlling terminal with echo off (standard
+// input may be carrying the container).
+func promptSecret(prompt string) (string, error) {
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return "", errNoTerminal
+	}
+	defer tty.Close()
+	if !term.IsTerminal(int(tty.Fd())) {
+		return "", errNoTerminal
+	}
+	fmt.Fprint(tty, prompt)
+	b, err := term.ReadPassword(int(tty.Fd()))
+	fmt.Fprintln(tty)
+	if err != nil {
+		return "", fmt.Errorf("reading from the terminal: %w", err)
+	}
+	if len(b) == 0 {
+		return "", errors.New("nothing entered")
+	}
+	return string(b), nil
 }

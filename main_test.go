@@ -3,16 +3,26 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/secure-personal-profile/spp/app"
+	"github.com/secure-personal-profile/spp/app/httpapi"
+	"github.com/secure-personal-profile/spp/app/mail/mailtest"
+	"github.com/secure-personal-profile/spp/store/storetest"
 )
 
 func freeAddr(t *testing.T) string {
@@ -101,5 +111,324 @@ func TestServeRefusesABusyAddress(t *testing.T) {
 	err = run(context.Background(), []string{"serve", "--data", t.TempDir(), "--addr", ln.Addr().String()}, &out, &out)
 	if err == nil || !strings.Contains(err.Error(), "listening on") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestRespondersSubcommand(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	ctx := context.Background()
+	cmd := func(args ...string) (string, error) {
+		var out, errb bytes.Buffer
+		err := run(ctx, append([]string{"responders"}, args...), &out, &errb)
+		return out.String() + errb.String(), err
+	}
+	if out, err := cmd("add", "--data", dir, "--name", "Ana Ruiz", "--organization", "City EMS", "EMT-4471"); err != nil || !strings.Contains(out, "EMT-4471 added") {
+		t.Fatalf("add: %v %s", err, out)
+	}
+	// Flags may follow the id.
+	if out, err := cmd("add", "MEDIC-9", "--data", dir, "--name", "Lee Park"); err != nil {
+		t.Fatalf("add: %v %s", err, out)
+	}
+	// Adding again updates the entry.
+	if _, err := cmd("add", "--data", dir, "--name", "Lee Park-Smith", "--organization", "Harbour Ambulance", "MEDIC-9"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd("list", "--data", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "RESPONDER_ID") ||
+		!strings.Contains(lines[1], "EMT-4471") || !strings.Contains(lines[1], "Ana Ruiz") || !strings.Contains(lines[1], "City EMS") ||
+		!strings.Contains(lines[2], "MEDIC-9") || !strings.Contains(lines[2], "Lee Park-Smith") || !strings.Contains(lines[2], "Harbour Ambulance") {
+		t.Fatalf("list:\n%s", out)
+	}
+	if out, err := cmd("remove", "--data", dir, "MEDIC-9"); err != nil || !strings.Contains(out, "MEDIC-9 removed") {
+		t.Fatalf("remove: %v %s", err, out)
+	}
+	if out, _ := cmd("list", "--data", dir); strings.Contains(out, "MEDIC-9") {
+		t.Fatalf("removed responder listed:\n%s", out)
+	}
+	for _, bad := range [][]string{
+		{"remove", "--data", dir, "MEDIC-9"},       // not there
+		{"add", "--data", dir},                     // no id
+		{"add", "--data", dir, "a", "b"},           // two ids
+		{"add", "--data", dir, "--name", "x", " "}, // blank id
+		{"frobnicate", "--data", dir},
+		{},
+	} {
+		if out, err := cmd(bad...); err == nil {
+			t.Errorf("%q accepted: %s", bad, out)
+		}
+	}
+	if out, err := cmd("remove", "--data", dir, "MEDIC-9"); err == nil || !strings.Contains(err.Error(), "responder does not exist!") {
+		t.Fatalf("remove unknown: %v %s", err, out)
+	}
+
+	// The app of that data directory knows the registry; the names are
+	// sealed, not in the database in clear.
+	env := storetest.Open(t, dir, app.Config{})
+	r, err := env.App.VerifiedResponder(ctx, " emt-4471")
+	if err != nil || r == nil || r.Name != "Ana Ruiz" {
+		t.Fatalf("registry: %+v %v", r, err)
+	}
+	for _, f := range []string{"profile.db", "profile.db-wal"} {
+		b, _ := os.ReadFile(filepath.Join(dir, f))
+		if bytes.Contains(b, []byte("Ana Ruiz")) || bytes.Contains(b, []byte("EMT-4471")) {
+			t.Fatalf("responder in clear in %s", f)
+		}
+	}
+}
+
+func TestSMTPFlags(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"serve", "--help"}, &out, &out)
+	for _, s := range []string{"-smtp-addr", "-smtp-from", "-smtp-user", "-smtp-password-file", "SPP_SMTP_PASSWORD"} {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("help lacks %q (err %v)", s, err)
+		}
+	}
+	for _, args := range [][]string{
+		{"serve", "--smtp-addr", "127.0.0.1:25"},
+		{"serve", "--smtp-from", "a@example.org"},
+		{"serve", "--smtp-addr", "127.0.0.1:25", "--smtp-from", "a@example.org", "--smtp-password-file", filepath.Join(t.TempDir(), "missing")},
+	} {
+		out.Reset()
+		if err := run(context.Background(), append(args, "--data", t.TempDir(), "--addr", freeAddr(t)), &out, &out); err == nil {
+			t.Errorf("%q accepted", args)
+		}
+	}
+}
+
+// TestServeMailsTrustedContacts runs serve with a real SMTP relay on this
+// host: a grant through the API reaches the trusted contact by e-mail.
+func TestServeMailsTrustedContacts(t *testing.T) {
+	relay := mailtest.Start(t, mailtest.Options{})
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--data", dir, "--addr", addr, "--smtp-addr", relay.Addr, "--smtp-from", "profile@example.org"}, &logs, &logs)
+	}()
+	base := "http://" + addr + "/api/v1"
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		res, err := http.Get(base + "/healthz")
+		if err == nil {
+			res.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("listener never answered: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	post := func(path string, body map[string]any) map[string]any {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		res, err := http.Post(base+path, "application/json", bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		raw, _ := io.ReadAll(res.Body)
+		var got map[string]any
+		json.Unmarshal(raw, &got)
+		if got["status"] != "success" {
+			t.Fatalf("%s: %d %s", path, res.StatusCode, raw)
+		}
+		return got
+	}
+	reg := post("/users/register", map[string]any{"email": "serve-em@example.org", "password": "a long enough password", "name": "Mina Serve"})
+	post("/profile/emergency-access", map[string]any{"token": reg["token"], "emergency_info": "epileptic", "trusted_contacts": []string{"kin@example.org"}, "criteria": map[string]any{"responders": "any"}})
+	post("/profile/emergency-access/grant", map[string]any{"responder_id": "bystander-1", "reason": "seizure in the street", "email": "serve-em@example.org"})
+	m := relay.Wait(t, 1, 10*time.Second)[0]
+	if m.To[0] != "kin@example.org" || m.From != "profile@example.org" || !strings.Contains(m.Text(), "seizure in the street") || !strings.Contains(m.Text(), "Mina Serve") {
+		t.Fatalf("mail: %+v\n%s", m, m.Text())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "epileptic") || strings.Contains(logs.String(), "seizure") {
+		t.Fatalf("a secret in the log:\n%s", logs.String())
+	}
+}
+
+// apiServer is the API over a store in dir, on a test server.
+func apiServer(t *testing.T, dir string) (*storetest.Env, *httptest.Server) {
+	t.Helper()
+	env := storetest.Open(t, dir, app.Config{})
+	srv := httptest.NewServer(httpapi.New(env.App, nil))
+	t.Cleanup(srv.Close)
+	return env, srv
+}
+
+func call(t *testing.T, srv *httptest.Server, method, path string, form url.Values) map[string]any {
+	t.Helper()
+	var res *http.Response
+	var err error
+	if method == http.MethodGet {
+		res, err = srv.Client().Get(srv.URL + path + "?" + form.Encode())
+	} else {
+		res, err = srv.Client().PostForm(srv.URL+path, form)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if body["status"] != "success" {
+		t.Fatalf("%s %s: %d %v", method, path, res.StatusCode, body)
+	}
+	return body
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestImportRestoresAnExportedContainer: a profile registered and filled
+// in directory A is exported as a container over HTTP, imported with
+// `spp import` into directory B, and B then signs in with the new password
+// and shows the same fields; every cell written on B is in B's op log.
+func TestImportRestoresAnExportedContainer(t *testing.T) {
+	ctx := context.Background()
+	tmp := t.TempDir()
+	dirA, dirB := filepath.Join(tmp, "a"), filepath.Join(tmp, "b")
+	envA, srvA := apiServer(t, dirA)
+	reg := call(t, srvA, "POST", "/api/v1/users/register", url.Values{
+		"name": {"Grace Hopper"}, "email": {"grace@example.org"}, "handle": {"grace"}, "password": {"device A password"},
+	})
+	tokA := reg["token"].(string)
+	p, err := envA.App.Authenticate(ctx, tokA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = envA.DB.Update(ctx, p.UserID, p.DEK, func(tx app.Tx) error {
+		for _, c := range []app.Cell{
+			{Entity: app.EntityField, ID: "blood_type", Field: "value", Value: []byte(`"B+"`)},
+			{Entity: app.EntityField, ID: "blood_type", Field: "ring", Value: []byte(app.RingRestricted)},
+			{Entity: app.EntityField, ID: "home_address", Field: "value", Value: []byte(`{"city":"Arlington"}`)},
+			{Entity: app.EntityField, ID: "home_address", Field: "ring", Value: []byte(app.RingPrivate)},
+		} {
+			if err := tx.Put(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := call(t, srvA, "GET", "/api/v1/profile", url.Values{"token": {tokA}})
+	const passphrase = "navy compiler cobol 1952"
+	exp := call(t, srvA, "POST", "/api/v1/profile/export", url.Values{"token": {tokA}, "format": {"container"}, "passphrase": {passphrase}})
+
+	const newPassword = "device B password"
+	file := writeFile(t, tmp, "profile.spp", exp["exported_data"].(string)+"\n")
+	passFile := writeFile(t, tmp, "passphrase", passphrase+"\n")
+	pwFile := writeFile(t, tmp, "password", newPassword+"\n")
+	var out bytes.Buffer
+	args := []string{"import", "--data", dirB, "--file", file, "--passphrase-file", passFile, "--password-file", pwFile}
+	if err := run(ctx, args, &out, &out); err != nil {
+		t.Fatalf("import: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), p.ProfileID) || strings.Contains(out.String(), passphrase) || strings.Contains(out.String(), newPassword) {
+		t.Fatalf("import output: %s", out.String())
+	}
+
+	// A second import into B is refused, clearly.
+	out.Reset()
+	err = run(ctx, args, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "this profile already exists here!") {
+		t.Fatalf("second import: %v", err)
+	}
+	// A wrong passphrase fails cleanly.
+	bad := writeFile(t, tmp, "bad-passphrase", "not the passphrase\n")
+	err = run(ctx, []string{"import", "--data", filepath.Join(tmp, "c"), "--file", file, "--passphrase-file", bad, "--password-file", pwFile}, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "the passphrase is wrong or the container is damaged!") {
+		t.Fatalf("wrong passphrase: %v", err)
+	}
+
+	// Every cell of the user on B was written through the op log.
+	db, err := sql.Open("sqlite3", filepath.Join(dirB, "profile.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cells, unlogged int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM cells WHERE user_id = ? AND deleted = 0`, p.UserID).Scan(&cells); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(`SELECT COUNT(*) FROM cells c WHERE c.user_id = ? AND NOT EXISTS (SELECT 1 FROM ops o
+		WHERE o.user_id = c.user_id AND o.entity = c.entity AND o.id = c.id AND o.field = c.field AND o.hlc = c.hlc)`, p.UserID).Scan(&unlogged); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if cells < 10 || unlogged != 0 {
+		t.Fatalf("B holds %d cells of the user, %d of them not in the op log", cells, unlogged)
+	}
+
+	// B signs in with the new password (not A's) and shows the same profile.
+	_, srvB := apiServer(t, dirB)
+	login := call(t, srvB, "POST", "/api/v1/users/login", url.Values{"email": {"grace@example.org"}, "password": {newPassword}})
+	after := call(t, srvB, "GET", "/api/v1/profile", url.Values{"token": {login["token"].(string)}})
+	for _, k := range []string{"user_id", "profile_id", "fields"} {
+		if !reflect.DeepEqual(before[k], after[k]) {
+			t.Errorf("%s on B = %v, on A = %v", k, after[k], before[k])
+		}
+	}
+	if f := after["fields"].(map[string]any)["blood_type"].(map[string]any); f["value"] != "B+" || f["ring"] != "restricted" {
+		t.Errorf("restricted field on B: %v", f)
+	}
+}
+
+// TestImportReadsStandardInputAndEnvironment: the container on standard
+// input, the passphrase and password from the environment.
+func TestImportReadsStandardInputAndEnvironment(t *testing.T) {
+	ctx := context.Background()
+	tmp := t.TempDir()
+	_, srvA := apiServer(t, filepath.Join(tmp, "a"))
+	reg := call(t, srvA, "POST", "/api/v1/users/register", url.Values{"email": {"stdin@example.org"}, "password": {"device A password"}})
+	exp := call(t, srvA, "POST", "/api/v1/profile/export", url.Values{"token": {reg["token"].(string)}, "format": {"container"}, "passphrase": {"from the environment"}})
+	raw, _ := json.Marshal(exp) // the export's whole JSON answer is accepted too
+	t.Setenv("SPP_PASSPHRASE", "from the environment")
+	t.Setenv("SPP_PASSWORD", "the new password here")
+	var out bytes.Buffer
+	dirB := filepath.Join(tmp, "b")
+	if err := runImport(ctx, []string{"--data", dirB}, bytes.NewReader(raw), &out, &out); err != nil {
+		t.Fatalf("import: %v\n%s", err, out.String())
+	}
+	_, srvB := apiServer(t, dirB)
+	call(t, srvB, "POST", "/api/v1/users/login", url.Values{"email": {"stdin@example.org"}, "password": {"the new password here"}})
+
+	if err := runImport(ctx, []string{"--data", filepath.Join(tmp, "c")}, strings.NewReader(""), &out, &out); err == nil || !strings.Contains(err.Error(), "no container") {
+		t.Fatalf("empty input: %v", err)
+	}
+	if err := runImport(ctx, []string{"--data", dirB, "extra"}, strings.NewReader(""), &out, &out); err == nil {
+		t.Fatal("stray argument accepted")
+	}
+}
+
+func TestImportHelpExplainsTheSources(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"import", "--help"}, &out, &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, s := range []string{"-data", "-file", "-passphrase-file", "-password-file", "SPP_PASSPHRASE", "SPP_PASSWORD", "standard input"} {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("import help lacks %q:\n%s", s, out.String())
+		}
 	}
 }
