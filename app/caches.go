@@ -5,10 +5,12 @@ import "sync"
 // caches are what the app keeps in memory between requests to spare a
 // store round trip or a key unwrap. None holds anything that can change
 // under it: a share's revocation, expiry and value are read live on every
-// request; only keys (which never change for a given token) are cached.
+// request; what is cached is keys (which never change for a given token)
+// and, within one second, a credential for the same value (issuer.go).
 type caches struct {
 	issuers issuers
 	caps    capabilities
+	creds   credentials
 }
 
 // capability is what a capability token (a share's verification token,

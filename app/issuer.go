@@ -2,6 +2,7 @@ package app
 
 import (
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/google/uuid"
 	"github.com/mr-tron/base58"
 )
 
@@ -77,12 +79,25 @@ type credentialPayload struct {
 	} `json:"vc"`
 }
 
-// sign returns a compact JWS (EdDSA) of a credential for one claim, to
-// audience, valid from now until expires, with a fresh unique id.
-func (is *issuer) sign(audience, claim string, value json.RawMessage, now, expires time.Time) (string, error) {
+// credentialNS is the UUID namespace of credential ids.
+var credentialNS = uuid.MustParse("5d0c3a52-8f1e-4c6b-9a57-2f0e6b1d7c34")
+
+// credentialID is a credential's unique id: a name-based UUID (version 8,
+// SHA-256) of everything the credential says. Two credentials differ in
+// id whenever they differ in anything else; signing the same content in
+// the same second gives the same credential, byte for byte (Ed25519 is
+// deterministic), which is what lets /verify reuse it within that second.
+func credentialID(shareID, audience, claim string, value json.RawMessage, iat, exp int64) string {
+	data := fmt.Sprintf("%s\x00%s\x00%s\x00%d\x00%d\x00%s", shareID, audience, claim, iat, exp, value)
+	return "urn:uuid:" + uuid.NewHash(sha256.New(), credentialNS, []byte(data), 8).String()
+}
+
+// sign returns a compact JWS (EdDSA) of a credential for one claim of a
+// share, to audience, valid from now (to the second) until expires.
+func (is *issuer) sign(shareID, audience, claim string, value json.RawMessage, now, expires time.Time) (string, error) {
 	var p credentialPayload
-	p.Iss, p.Aud, p.Jti = is.did, audience, "urn:uuid:"+NewID()
 	p.Iat, p.Nbf, p.Exp = now.Unix(), now.Unix(), expires.Unix()
+	p.Iss, p.Aud, p.Jti = is.did, audience, credentialID(shareID, audience, claim, value, p.Iat, p.Exp)
 	p.VC.Context = []string{credentialContext}
 	p.VC.Type = []string{"VerifiableCredential", "ProfileClaimCredential"}
 	p.VC.Subject = map[string]json.RawMessage{claim: value}
@@ -141,4 +156,60 @@ func (a *App) issuerFor(tx Tx, profileID string) (*issuer, error) {
 	}
 	a.caches.issuers.put(profileID, is)
 	return is, nil
+}
+
+// credentials keeps, per share, the last credential /verify signed, to
+// hand out again while nothing it says has changed: same second (iat),
+// same value, same audience and expiry. It is exactly what signing again
+// would give (see credentialID); the share's state and value are still read
+// live first, so a revoked, expired or changed share is never answered from
+// here.
+type credentials struct {
+	mu sync.Mutex
+	m  map[string]signedCredential
+}
+
+type signedCredential struct {
+	key string // everything the credential says
+	jws string
+}
+
+const credentialCacheMax = 8192
+
+func credentialKey(audience, claim string, value json.RawMessage, iat, exp int64) string {
+	return fmt.Sprintf("%s\x00%s\x00%d\x00%d\x00%s", audience, claim, iat, exp, value)
+}
+
+func (c *credentials) get(shareID, key string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[shareID]
+	if !ok || e.key != key {
+		return "", false
+	}
+	return e.jws, true
+}
+
+func (c *credentials) put(shareID, key, jws string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= credentialCacheMax {
+		c.m = map[string]signedCredential{}
+	}
+	c.m[shareID] = signedCredential{key: key, jws: jws}
+}
+
+// credential returns the share's credential for the claim's current
+// value, signed now (or the identical one signed earlier this second).
+func (a *App) credential(is *issuer, sh *share, value json.RawMessage, now time.Time) (string, error) {
+	key := credentialKey(sh.ServiceID, sh.Field, value, now.Unix(), sh.ExpiresAt.Unix())
+	if jws, ok := a.caches.creds.get(sh.ID, key); ok {
+		return jws, nil
+	}
+	jws, err := is.sign(sh.ID, sh.ServiceID, sh.Field, value, now, sh.ExpiresAt)
+	if err != nil {
+		return "", err
+	}
+	a.caches.creds.put(sh.ID, key, jws)
+	return jws, nil
 }

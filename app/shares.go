@@ -240,7 +240,7 @@ func (a *App) CreateShare(ctx context.Context, p *Principal, r ShareRequest) (*S
 		if err != nil {
 			return err
 		}
-		credential, err = is.sign(r.ServiceID, claim, value, now, sh.ExpiresAt)
+		credential, err = is.sign(sh.ID, r.ServiceID, claim, value, now, sh.ExpiresAt)
 		return err
 	})
 	if err != nil {
@@ -357,7 +357,7 @@ func (a *App) Verify(ctx context.Context, token string) (*Verification, error) {
 		if err != nil {
 			return err
 		}
-		cred, err := is.sign(sh.ServiceID, sh.Field, value, now, sh.ExpiresAt)
+		cred, err := a.credential(is, sh, value, now)
 		if err != nil {
 			return err
 		}

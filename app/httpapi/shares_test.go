@@ -238,13 +238,31 @@ func TestShareDisclosesOneValueAsVerifiableCredential(t *testing.T) {
 			}
 		}
 	}
-	// Each credential has its own id.
+	// Each credential has its own id: another share, another second or
+	// another value is another credential. The same content signed in the
+	// same second is the same credential, byte for byte.
 	r := e.share(t, tok, "bar.example", "age")
-	a := verifyCredential(t, e, e.verify(t, r.str("verification_token")).str("credential"), e.verify(t, r.str("verification_token")), "bar.example")
-	b := verifyCredential(t, e, r.str("credential"), e.verify(t, r.str("verification_token")), "bar.example")
-	if a["jti"] == b["jti"] || a["jti"] == "" {
-		t.Fatalf("jti not unique: %v %v", a["jti"], b["jti"])
+	vtok := r.str("verification_token")
+	v1 := e.verify(t, vtok)
+	first := verifyCredential(t, e, v1.str("credential"), v1, "bar.example")
+	if again := e.verify(t, vtok); again.str("credential") != v1.str("credential") {
+		t.Fatal("same second, same value: a different credential")
 	}
+	other := verifyCredential(t, e, e.share(t, tok, "bar.example", "age").str("credential"), v1, "bar.example")
+	e.Clock.Advance(time.Second)
+	v2 := e.verify(t, vtok)
+	later := verifyCredential(t, e, v2.str("credential"), v2, "bar.example")
+	e.setFields(t, tok, map[string]any{"date_of_birth": e.Clock.Now().UTC().AddDate(-40, 0, 0).Format(app.DateLayout)})
+	v3 := e.verify(t, vtok)
+	changed := verifyCredential(t, e, v3.str("credential"), v3, "bar.example")
+	if subject(changed)["age"] != float64(40) {
+		t.Fatalf("credential after the change: %v", changed)
+	}
+	ids := map[any]bool{first["jti"]: true, other["jti"]: true, later["jti"]: true, changed["jti"]: true}
+	if len(ids) != 4 || ids[""] || ids[nil] {
+		t.Fatalf("jti not unique: %v", ids)
+	}
+	a := first
 	// A credential for another audience does not validate for this one.
 	tk, _ := jwt.ParseSigned(r.str("credential"), []jose.SignatureAlgorithm{jose.EdDSA})
 	var std jwt.Claims
