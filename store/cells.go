@@ -12,17 +12,16 @@ import (
 
 // The statements transactions run, prepared once at Open.
 const (
-	qGet         = `SELECT value, clear FROM cells WHERE user_id = ? AND entity = ? AND id = ? AND field = ? AND deleted = 0`
-	qEntity      = `SELECT field, value, clear FROM cells WHERE user_id = ? AND entity = ? AND id = ? AND deleted = 0`
-	qIDs         = `SELECT DISTINCT id FROM cells WHERE user_id = ? AND entity = ? AND deleted = 0 ORDER BY id`
-	qFields      = `SELECT field FROM cells WHERE user_id = ? AND entity = ? AND id = ? AND deleted = 0`
-	qNextCounter = `SELECT COALESCE(MAX(counter), 0) + 1 FROM ops WHERE device = ?`
-	qInsertOp    = `INSERT INTO ops(device, counter, hlc, user_id, entity, id, field, value, clear, deleted) VALUES (?,?,?,?,?,?,?,?,?,?)`
-	qUpsertCell  = `INSERT INTO cells(user_id, entity, id, field, value, clear, deleted, hlc, device) VALUES (?,?,?,?,?,?,?,?,?)
+	qGet        = `SELECT value, clear FROM cells WHERE user_id = ? AND entity = ? AND id = ? AND field = ? AND deleted = 0`
+	qEntity     = `SELECT field, value, clear FROM cells WHERE user_id = ? AND entity = ? AND id = ? AND deleted = 0`
+	qIDs        = `SELECT DISTINCT id FROM cells WHERE user_id = ? AND entity = ? AND deleted = 0 ORDER BY id`
+	qFields     = `SELECT field FROM cells WHERE user_id = ? AND entity = ? AND id = ? AND deleted = 0`
+	qInsertOp   = `INSERT INTO ops(device, counter, hlc, user_id, entity, id, field, value, clear, deleted) VALUES (?,?,?,?,?,?,?,?,?,?)`
+	qUpsertCell = `INSERT INTO cells(user_id, entity, id, field, value, clear, deleted, hlc, device) VALUES (?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(user_id, entity, id, field) DO UPDATE SET value = excluded.value, clear = excluded.clear, deleted = excluded.deleted, hlc = excluded.hlc, device = excluded.device`
 )
 
-var txQueries = []string{qGet, qEntity, qIDs, qFields, qNextCounter, qInsertOp, qUpsertCell}
+var txQueries = []string{qGet, qEntity, qIDs, qFields, qInsertOp, qUpsertCell}
 
 // tx is one transaction over one user's cells.
 type tx struct {
@@ -53,12 +52,18 @@ func (db *DB) update(ctx context.Context, userID string, dek []byte, fn func(*tx
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
+	// Write transactions are serialised (one writer connection), so the
+	// operation counter is this transaction's alone until it ends; a
+	// rollback gives back the counters it took.
+	counterAtStart := db.counter.Load()
 	t := &tx{db: db, ctx: ctx, sql: s, user: userID, dek: dek, write: true}
 	if err := fn(t); err != nil {
 		s.Rollback()
+		db.counter.Store(counterAtStart)
 		return err
 	}
 	if err := s.Commit(); err != nil {
+		db.counter.Store(counterAtStart)
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	if t.wrote {
@@ -230,10 +235,7 @@ func (t *tx) Delete(entity, id string) error {
 func (t *tx) write1(entity, id, field string, sealed, clear []byte, deleted bool) error {
 	t.wrote = true
 	hlc := t.db.clock.Now()
-	var counter int64
-	if err := t.queryRow(qNextCounter, t.db.device).Scan(&counter); err != nil {
-		return fmt.Errorf("store: op counter: %w", err)
-	}
+	counter := t.db.counter.Add(1)
 	if _, err := t.exec(qInsertOp,
 		t.db.device, counter, int64(hlc), t.user, entity, id, field, sealed, clear, deleted); err != nil {
 		return fmt.Errorf("store: writing op: %w", err)

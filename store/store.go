@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -45,8 +46,9 @@ type DB struct {
 	device     string
 	clock      *HLC
 	now        func() time.Time
-	stmts      sync.Map    // *sql.DB → query → *sql.Stmt
-	hooks      commitHooks // called after commits that change cells (ops.go)
+	stmts      sync.Map     // *sql.DB → query → *sql.Stmt
+	hooks      commitHooks  // called after commits that change cells (ops.go)
+	counter    atomic.Int64 // the last operation counter this device used
 }
 
 // stmt returns query prepared on pool, once: go-sqlite3 would otherwise
@@ -294,6 +296,11 @@ func (db *DB) loadDevice() error {
 	if last.Valid {
 		db.clock.Observe(uint64(last.Int64))
 	}
+	var counter sql.NullInt64
+	if err := db.w.QueryRow(`SELECT MAX(counter) FROM ops WHERE device = ?`, db.device).Scan(&counter); err != nil {
+		return fmt.Errorf("store: reading operation counter: %w", err)
+	}
+	db.counter.Store(counter.Int64)
 	return nil
 }
 

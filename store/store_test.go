@@ -202,3 +202,33 @@ func TestHLCNeverGoesBack(t *testing.T) {
 		t.Fatalf("HLCTime = %v", got)
 	}
 }
+
+func TestOperationCounterContinuesAfterReopen(t *testing.T) {
+	dir := t.TempDir()
+	db, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	acct, dek := newAccount(t, db, func(tx app.Tx) error {
+		return tx.Put(app.Cell{Entity: "field", ID: "a", Field: "value", Value: []byte("1")})
+	})
+	db.Close()
+	db2 := openDB(t, dir)
+	if err := db2.Update(ctx, acct.UserID, dek, func(tx app.Tx) error {
+		return tx.Put(app.Cell{Entity: "field", ID: "a", Field: "value", Value: []byte("2")})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var counters []int64
+	rows, _ := rawDB(t, dir).Query(`SELECT counter FROM ops ORDER BY counter`)
+	defer rows.Close()
+	for rows.Next() {
+		var c int64
+		rows.Scan(&c)
+		counters = append(counters, c)
+	}
+	if len(counters) != 2 || counters[0] != 1 || counters[1] != 2 {
+		t.Fatalf("counters %v, want [1 2]", counters)
+	}
+}
