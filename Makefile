@@ -4,7 +4,7 @@ export LANG ?= en_US.UTF-8
 GO ?= go
 ARGS ?=
 
-.PHONY: run serve build test bench vet fmt deps test-deps
+.PHONY: run serve build test bench screenshots deps test-deps
 
 run: deps
 	$(GO) run . $(ARGS)
@@ -22,6 +22,10 @@ test: test-deps
 
 bench: test-deps
 	$(GO) test -tags ci -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+# Screenshots of every main screen, from the real app under Xvfb.
+screenshots:
+	.ci/screenshots
 
 deps:
 	@.ci/deps build

@@ -180,18 +180,22 @@ func (s *service) setRole(tx Tx, role string, now time.Time) error {
 }
 
 // roleLevel is the level up to which a service sees fields through its
-// role: its role's level (public with no role), never restricted:
-// restricted fields leave the profile only through the emergency set, a
-// health link or the user's own export.
+// role: its role's level (public with no role), capped by roleCap.
 func (s *service) roleLevel(rs rings) string {
 	if s.Role == "" {
 		return RingPublic
 	}
-	l := rs.level(s.Role)
-	if l == RingRestricted {
+	return roleCap(rs.level(s.Role))
+}
+
+// roleCap keeps a role below restricted: restricted fields leave the
+// profile only through the emergency set, a health link or the user's own
+// export, never to a service by its role.
+func roleCap(level string) string {
+	if level == RingRestricted {
 		return RingPrivate
 	}
-	return l
+	return level
 }
 
 // RegisterService registers (or updates) a service's webhook and returns

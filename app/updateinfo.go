@@ -118,37 +118,84 @@ func setFieldValue(tx Tx, name string, value json.RawMessage) error {
 // notifyUpdated queues a profile.updated event for each service with a
 // webhook that can see one of the changed fields (or a claim derived from
 // a changed date of birth), with the values it may see. It runs after the
-// writes, in the same transaction, so placements are the new ones.
+// writes, in the same transaction, so placements are the new ones. It
+// reads only what it needs: the services, the rings of the changed
+// fields, and the shares of the services with a webhook.
 func (a *App) notifyUpdated(tx Tx, userID string, updates map[string]json.RawMessage) (int, error) {
 	ids, err := tx.IDs(EntityService)
 	if err != nil || len(ids) == 0 {
 		return 0, err
 	}
-	v, err := a.loadView(tx, func(s *service) bool { return s.WebhookURL != "" && s.RevokedAt.IsZero() })
-	if err != nil {
-		return 0, err
+	var hooked []*service
+	for _, id := range ids {
+		s, ok, err := readService(tx, id)
+		if err != nil {
+			return 0, err
+		}
+		if ok && s.WebhookURL != "" && s.RevokedAt.IsZero() {
+			hooked = append(hooked, s)
+		}
+	}
+	if len(hooked) == 0 {
+		return 0, nil
+	}
+	levels := make(map[string]string, len(updates))
+	level := func(name string) (string, error) {
+		if l, ok := levels[name]; ok {
+			return l, nil
+		}
+		r, err := fieldRing(tx, name)
+		if err != nil {
+			return "", err
+		}
+		l, err := ringLevel(tx, r)
+		levels[name] = l
+		return l, err
 	}
 	now := a.now()
 	_, dobChanged := updates["date_of_birth"]
 	n := 0
-	for _, s := range v.services {
-		sights := v.sights(s, now)
+	for _, s := range hooked {
+		role := RingPublic
+		if s.Role != "" {
+			if role, err = ringLevel(tx, s.Role); err != nil {
+				return 0, err
+			}
+		}
+		role = roleCap(role)
+		shares, err := s.shares(tx)
+		if err != nil {
+			return 0, err
+		}
+		shared := map[string]bool{}
+		for _, sh := range shares {
+			if sh.active(now) {
+				shared[sh.Field] = true
+			}
+		}
 		changed := map[string]json.RawMessage{}
 		for f, val := range updates {
-			if _, ok := sights[f]; ok {
+			l, err := level(f)
+			if err != nil {
+				return 0, err
+			}
+			if l != RingRestricted && (atOrBelow(l, role) || shared[f]) {
 				changed[f] = val
 			}
 		}
 		if dobChanged {
-			for f := range sights {
+			for f := range shared {
 				if !derivedClaim(f) {
 					continue
 				}
 				val, err := claimValue(tx, f, now)
-				if err != nil {
-					if AsError(err).Kind == KindInternal {
-						return 0, err
-					}
+				switch {
+				case err == nil:
+				case AsError(err).Kind == KindInternal:
+					return 0, err
+				case AsError(err).Kind == KindForbidden:
+					continue // restricted: not theirs to see
+				default:
 					val = json.RawMessage("null") // no date of birth any more
 				}
 				changed[f] = val
@@ -157,8 +204,7 @@ func (a *App) notifyUpdated(tx Tx, userID string, updates map[string]json.RawMes
 		if len(changed) == 0 {
 			continue
 		}
-		fields := sortedKeys(changed)
-		if err := a.enqueueEvent(tx, userID, s, EventProfileUpdated, map[string]any{"updated": changed, "fields": fields}); err != nil {
+		if err := a.enqueueEvent(tx, userID, s, EventProfileUpdated, map[string]any{"updated": changed, "fields": sortedKeys(changed)}); err != nil {
 			return 0, err
 		}
 		n++
