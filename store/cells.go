@@ -85,8 +85,16 @@ func (db *DB) View(ctx context.Context, userID string, dek []byte, fn func(app.T
 // FindClear finds, across users, the entity whose field holds clear.
 func (db *DB) FindClear(ctx context.Context, entity, field string, clear []byte) (string, string, error) {
 	var user, id string
-	err := db.queryRow(ctx, db.r, `SELECT user_id, id FROM cells WHERE entity = ? AND field = ? AND clear = ? AND deleted = 0 LIMIT 1`,
-		entity, field, clear).Scan(&user, &id)
+	// Token hashes, the usual case, are indexed (the field must be a
+	// literal for SQLite to use the partial index); any other field is
+	// found by a scan.
+	q := `SELECT user_id, id FROM cells WHERE entity = ? AND field = 'token_hash' AND clear = ? AND deleted = 0 LIMIT 1`
+	args := []any{entity, clear}
+	if field != "token_hash" {
+		q = `SELECT user_id, id FROM cells WHERE entity = ? AND field = ? AND clear = ? AND deleted = 0 LIMIT 1`
+		args = []any{entity, field, clear}
+	}
+	err := db.queryRow(ctx, db.r, q, args...).Scan(&user, &id)
 	if err != nil {
 		return "", "", notFound(err)
 	}
