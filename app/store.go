@@ -28,6 +28,7 @@ type Account struct {
 type Session struct {
 	TokenHash  []byte
 	UserID     string
+	ProfileID  string // the account's, read with the session
 	WrappedDEK []byte
 	CreatedAt  time.Time
 	ExpiresAt  time.Time

@@ -409,11 +409,7 @@ func (a *App) Authenticate(ctx context.Context, token string) (*Principal, error
 	if err != nil {
 		return nil, ErrTokenMissing
 	}
-	acct, err := a.store.Account(ctx, s.UserID)
-	if err != nil {
-		return nil, Internal(err)
-	}
-	return &Principal{UserID: s.UserID, ProfileID: acct.ProfileID, DEK: dek, TokenHash: hash, ExpiresAt: s.ExpiresAt}, nil
+	return &Principal{UserID: s.UserID, ProfileID: s.ProfileID, DEK: dek, TokenHash: hash, ExpiresAt: s.ExpiresAt}, nil
 }
 
 // Logout revokes the principal's token.

@@ -99,8 +99,9 @@ func (db *DB) CreateSession(ctx context.Context, s *app.Session) error {
 func (db *DB) SessionByHash(ctx context.Context, hash []byte) (*app.Session, error) {
 	var s app.Session
 	var created, expires int64
-	err := db.queryRow(ctx, db.r, `SELECT token_hash, user_id, wrapped_dek, created_at, expires_at FROM sessions WHERE token_hash = ?`, hash).
-		Scan(&s.TokenHash, &s.UserID, &s.WrappedDEK, &created, &expires)
+	err := db.queryRow(ctx, db.r, `SELECT s.token_hash, s.user_id, a.profile_id, s.wrapped_dek, s.created_at, s.expires_at
+		FROM sessions s JOIN accounts a ON a.user_id = s.user_id WHERE s.token_hash = ?`, hash).
+		Scan(&s.TokenHash, &s.UserID, &s.ProfileID, &s.WrappedDEK, &created, &expires)
 	if err != nil {
 		return nil, notFound(err)
 	}

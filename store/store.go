@@ -46,9 +46,12 @@ type DB struct {
 	device     string
 	clock      *HLC
 	now        func() time.Time
-	stmts      sync.Map     // *sql.DB → query → *sql.Stmt
-	hooks      commitHooks  // called after commits that change cells (ops.go)
-	counter    atomic.Int64 // the last operation counter this device used
+	stmts      sync.Map      // *sql.DB → query → *sql.Stmt
+	hooks      commitHooks   // called after commits that change cells (ops.go)
+	counter    atomic.Int64  // the last operation counter this device used
+	stop       chan struct{} // closed by Close: stops the checkpointer
+	stopped    chan struct{}
+	closeOnce  sync.Once
 }
 
 // stmt returns query prepared on pool, once: go-sqlite3 would otherwise
@@ -138,7 +141,8 @@ func Open(dir string, opt Options) (*DB, error) {
 		return nil, fmt.Errorf("store: opening database: %w", err)
 	}
 	w.SetMaxOpenConns(1)
-	db := &DB{dir: dir, w: w, installKey: key, clock: NewHLC(opt.Now), now: opt.Now}
+	w.SetMaxIdleConns(1)
+	db := &DB{dir: dir, w: w, installKey: key, clock: NewHLC(opt.Now), now: opt.Now, stop: make(chan struct{}), stopped: make(chan struct{})}
 	if err := db.migrate(); err != nil {
 		w.Close()
 		return nil, err
@@ -169,12 +173,47 @@ func Open(dir string, opt Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	// Checkpoint the WAL in the background rather than in whichever
+	// request's commit crosses the threshold: the writer connection (the
+	// only one that commits) turns automatic checkpoints off.
+	if _, err := db.w.Exec(`PRAGMA wal_autocheckpoint = 0`); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	go db.checkpointer()
 	return db, nil
+}
+
+// checkpointInterval is how often the background checkpointer copies the
+// WAL back into the database file.
+const checkpointInterval = time.Second
+
+func (db *DB) checkpointer() {
+	defer close(db.stopped)
+	t := time.NewTicker(checkpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.stop:
+			return
+		case <-t.C:
+			// PASSIVE: copy what no reader still needs; never block them.
+			db.w.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+		}
+	}
 }
 
 // Close closes the database.
 func (db *DB) Close() error {
 	var errs []error
+	db.closeOnce.Do(func() {
+		if db.stop != nil {
+			close(db.stop)
+			if db.device != "" { // the checkpointer was started
+				<-db.stopped
+			}
+		}
+	})
 	db.stmts.Range(func(_, s any) bool {
 		s.(*sql.Stmt).Close()
 		return true
