@@ -1,120 +1,220 @@
 // Package ui is the Fyne GUI of Secure Personal Profile. It talks to the
-// app's use cases only (never to HTTP or storage).
+// app's use cases only (never to HTTP or storage). Widgets change only on
+// the UI goroutine: long work runs in a goroutine and comes back through
+// fyne.Do.
 package ui
 
 import (
 	"context"
 	"errors"
-	"fmt"
+	"os"
+	"sync"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/secure-personal-profile/spp/app"
+	"github.com/secure-personal-profile/spp/app/qr"
 )
 
+// DefaultSize is the window's size on a desktop.
+var DefaultSize = fyne.NewSize(1280, 800)
+
+// DefaultAutoLock locks the profile after this much idle time; the user
+// changes it in Settings (0 turns auto-lock off).
+const DefaultAutoLock = 5 * time.Minute
+
+const prefAutoLock = "auto_lock_minutes"
+
 // UI is the app's window content and state. Tests build one with
-// test.NewApp and drive it with test.Type and test.Tap.
+// test.NewApp and drive it with test.Type and test.Tap on the exported
+// widgets.
 type UI struct {
 	app    *app.App
 	window fyne.Window
+	fyne   fyne.App
 
-	principal *app.Principal
+	mu           sync.Mutex // guards principal and lastActivity (read by the idle ticker)
+	principal    *app.Principal
+	lastActivity time.Time
 
-	// Start screen widgets (exported to tests through the struct).
+	done      chan struct{} // closed by Close
+	closeOnce sync.Once
+
+	// Now is the clock for auto-lock (tests replace it).
+	Now func() time.Time
+
+	// Start screen.
+	Start StartScreen
+	// Signed in: the shell and its screens.
+	Shell *Shell
+}
+
+// StartScreen is the first screen: unlock, create a profile, or join one
+// from another device.
+type StartScreen struct {
+	Tabs                                      *container.AppTabs
 	Email, Password                           *widget.Entry
 	NewName, NewEmail, NewHandle, NewPassword *widget.Entry
 	NewConfirm                                *widget.Entry
-	UnlockButton, CreateButton, LockButton    *widget.Button
+	JoinCode, JoinPassword, JoinName          *widget.Entry
+	UnlockButton, CreateButton, JoinButton    *widget.Button
+	JoinFromImage                             *widget.Button
 	Status                                    *widget.Label
 	Progress                                  *widget.ProgressBarInfinite
-	SignedIn                                  *widget.Label
 }
 
-// New returns the UI over a, drawing into w.
+// New returns the UI over a, drawing into w, and starts the auto-lock
+// ticker, which stops when the app quits.
 func New(a *app.App, w fyne.Window) *UI {
-	u := &UI{app: a, window: w}
+	u := &UI{app: a, window: w, fyne: fyne.CurrentApp(), Now: time.Now}
 	w.SetContent(u.startScreen())
+	if lc := u.fyne.Lifecycle(); lc != nil {
+		// A phone put away locks at once.
+		lc.SetOnExitedForeground(func() {
+			if u.fyne.Driver().Device().IsMobile() {
+				u.Lock()
+			}
+		})
+	}
+	u.done = make(chan struct{})
+	w.SetOnClosed(u.Close)
+	go u.idleTicker()
 	return u
 }
 
+// Close stops the UI's background work (the auto-lock ticker); the window
+// closing does it too.
+func (u *UI) Close() { u.closeOnce.Do(func() { close(u.done) }) }
+
 // Principal is the signed-in user, nil while locked.
-func (u *UI) Principal() *app.Principal { return u.principal }
-
-func (u *UI) startScreen() fyne.CanvasObject {
-	u.Status = widget.NewLabel("")
-	u.Status.Wrapping = fyne.TextWrapWord
-	u.Progress = widget.NewProgressBarInfinite()
-	u.Progress.Hide()
-
-	u.Email = widget.NewEntry()
-	u.Email.SetPlaceHolder("you@example.org")
-	u.Password = widget.NewPasswordEntry()
-	u.UnlockButton = widget.NewButton("Unlock", u.unlock)
-	u.UnlockButton.Importance = widget.HighImportance
-	u.Password.OnSubmitted = func(string) { u.unlock() }
-	unlock := container.NewVBox(
-		widget.NewForm(
-			widget.NewFormItem("E-mail", u.Email),
-			widget.NewFormItem("Password", u.Password),
-		),
-		u.UnlockButton,
-	)
-
-	u.NewName = widget.NewEntry()
-	u.NewEmail = widget.NewEntry()
-	u.NewHandle = widget.NewEntry()
-	u.NewPassword = widget.NewPasswordEntry()
-	u.NewConfirm = widget.NewPasswordEntry()
-	u.CreateButton = widget.NewButton("Create profile", u.create)
-	u.CreateButton.Importance = widget.HighImportance
-	create := container.NewVBox(
-		widget.NewForm(
-			widget.NewFormItem("Name", u.NewName),
-			widget.NewFormItem("E-mail", u.NewEmail),
-			widget.NewFormItem("Handle", u.NewHandle),
-			widget.NewFormItem("Password", u.NewPassword),
-			widget.NewFormItem("Repeat password", u.NewConfirm),
-		),
-		widget.NewLabel("At least 8 characters. Your password encrypts your profile: it cannot be recovered."),
-		u.CreateButton,
-	)
-
-	tabs := container.NewAppTabs(
-		container.NewTabItem("Unlock", unlock),
-		container.NewTabItem("Create profile", create),
-	)
-	if has, err := u.app.HasAccounts(context.Background()); err == nil && !has {
-		tabs.SelectIndex(1)
-	}
-	title := widget.NewLabelWithStyle("Secure Personal Profile", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
-	return container.NewPadded(container.NewVBox(title, tabs, u.Progress, u.Status))
+func (u *UI) Principal() *app.Principal {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.principal
 }
 
-// busy runs work off the UI goroutine with a progress bar, then done on it.
+// App is the app the UI drives.
+func (u *UI) App() *app.App { return u.app }
+
+// Window is the UI's window.
+func (u *UI) Window() fyne.Window { return u.window }
+
+func (u *UI) startScreen() fyne.CanvasObject {
+	s := &u.Start
+	s.Status = widget.NewLabel("")
+	s.Status.Wrapping = fyne.TextWrapWord
+	s.Progress = widget.NewProgressBarInfinite()
+	s.Progress.Stop()
+	s.Progress.Hide()
+
+	s.Email = widget.NewEntry()
+	s.Email.SetPlaceHolder("you@example.org")
+	s.Password = widget.NewPasswordEntry()
+	s.UnlockButton = widget.NewButton("Unlock", u.unlock)
+	s.UnlockButton.Importance = widget.HighImportance
+	s.Password.OnSubmitted = func(string) { u.unlock() }
+	unlock := container.NewVBox(
+		widget.NewForm(
+			widget.NewFormItem("E-mail", s.Email),
+			widget.NewFormItem("Password", s.Password),
+		),
+		s.UnlockButton,
+	)
+
+	s.NewName = widget.NewEntry()
+	s.NewEmail = widget.NewEntry()
+	s.NewHandle = widget.NewEntry()
+	s.NewPassword = widget.NewPasswordEntry()
+	s.NewConfirm = widget.NewPasswordEntry()
+	s.CreateButton = widget.NewButton("Create profile", u.create)
+	s.CreateButton.Importance = widget.HighImportance
+	hint := widget.NewLabel("At least 8 characters. Your password encrypts your profile: it cannot be recovered.")
+	hint.Wrapping = fyne.TextWrapWord
+	create := container.NewVBox(
+		widget.NewForm(
+			widget.NewFormItem("Name", s.NewName),
+			widget.NewFormItem("E-mail", s.NewEmail),
+			widget.NewFormItem("Handle", s.NewHandle),
+			widget.NewFormItem("Password", s.NewPassword),
+			widget.NewFormItem("Repeat", s.NewConfirm),
+		),
+		hint,
+		s.CreateButton,
+	)
+
+	s.JoinCode = widget.NewMultiLineEntry()
+	s.JoinCode.SetPlaceHolder("spp-pair:… (the text under the pairing QR code)")
+	s.JoinCode.Wrapping = fyne.TextWrapBreak
+	s.JoinCode.SetMinRowsVisible(3)
+	s.JoinPassword = widget.NewPasswordEntry()
+	s.JoinName = widget.NewEntry()
+	if h, err := os.Hostname(); err == nil {
+		s.JoinName.SetText(h)
+	}
+	s.JoinButton = widget.NewButton("Join", u.join)
+	s.JoinButton.Importance = widget.HighImportance
+	s.JoinFromImage = widget.NewButton("Read the QR code from an image…", u.joinFromImage)
+	joinHint := widget.NewLabel("On a device that holds your profile, open Devices and show the pairing code; scan it, or paste its text here.")
+	joinHint.Wrapping = fyne.TextWrapWord
+	join := container.NewVBox(
+		joinHint,
+		widget.NewForm(
+			widget.NewFormItem("Pairing code", s.JoinCode),
+			widget.NewFormItem("Password", s.JoinPassword),
+			widget.NewFormItem("This device", s.JoinName),
+		),
+		s.JoinFromImage,
+		s.JoinButton,
+	)
+
+	s.Tabs = container.NewAppTabs(
+		container.NewTabItem("Unlock", unlock),
+		container.NewTabItem("Create profile", create),
+		container.NewTabItem("Join", join),
+	)
+	if has, err := u.app.HasAccounts(context.Background()); err == nil && !has {
+		s.Tabs.SelectIndex(1)
+	}
+	title := widget.NewLabelWithStyle("Secure Personal Profile", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	card := container.NewVBox(title, s.Tabs, s.Progress, s.Status)
+	// Centred and no wider than a form needs on a desktop; full width on a phone.
+	return container.NewPadded(container.New(&maxWidth{Width: 560}, card))
+}
+
+// busy runs work off the UI goroutine with the start screen's progress bar,
+// then done on the UI goroutine.
 func (u *UI) busy(work func() error, done func(error)) {
-	u.Progress.Show()
-	u.Progress.Start()
-	u.UnlockButton.Disable()
-	u.CreateButton.Disable()
+	s := &u.Start
+	s.Progress.Show()
+	s.Progress.Start()
+	buttons := []*widget.Button{s.UnlockButton, s.CreateButton, s.JoinButton}
+	for _, b := range buttons {
+		b.Disable()
+	}
 	go func() {
 		err := work()
 		fyne.Do(func() {
-			u.Progress.Stop()
-			u.Progress.Hide()
-			u.UnlockButton.Enable()
-			u.CreateButton.Enable()
+			doneMu.Lock() // one callback at a time (see doneMu)
+			defer doneMu.Unlock()
+			s.Progress.Stop()
+			s.Progress.Hide()
+			for _, b := range buttons {
+				b.Enable()
+			}
 			done(err)
 		})
 	}()
 }
 
 func (u *UI) unlock() {
-	email, pw := u.Email.Text, u.Password.Text
+	email, pw := u.Start.Email.Text, u.Start.Password.Text
 	var auth *app.Auth
-	u.Status.SetText("Unlocking…")
+	u.Start.Status.SetText("Unlocking…")
 	u.busy(func() (err error) {
 		auth, err = u.app.Login(context.Background(), email, pw)
 		return err
@@ -122,17 +222,52 @@ func (u *UI) unlock() {
 }
 
 func (u *UI) create() {
-	if u.NewPassword.Text != u.NewConfirm.Text {
-		u.Status.SetText("The passwords do not match.")
+	s := &u.Start
+	if s.NewPassword.Text != s.NewConfirm.Text {
+		s.Status.SetText("The passwords do not match.")
 		return
 	}
-	r := app.Registration{Name: u.NewName.Text, Email: u.NewEmail.Text, Handle: u.NewHandle.Text, Password: u.NewPassword.Text}
+	r := app.Registration{Name: s.NewName.Text, Email: s.NewEmail.Text, Handle: s.NewHandle.Text, Password: s.NewPassword.Text}
 	var auth *app.Auth
-	u.Status.SetText("Creating your profile…")
+	s.Status.SetText("Creating your profile…")
 	u.busy(func() (err error) {
 		auth, err = u.app.Register(context.Background(), r)
 		return err
 	}, func(err error) { u.signedIn(auth, err) })
+}
+
+func (u *UI) join() {
+	s := &u.Start
+	code, pw, name := s.JoinCode.Text, s.JoinPassword.Text, s.JoinName.Text
+	var auth *app.Auth
+	s.Status.SetText("Joining: contacting your other device…")
+	u.busy(func() (err error) {
+		auth, err = u.app.Join(context.Background(), code, pw, name)
+		return err
+	}, func(err error) { u.signedIn(auth, err) })
+}
+
+// joinFromImage reads a pairing QR code from an image file (a photo or a
+// screenshot of the other device's screen).
+func (u *UI) joinFromImage() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil || r == nil {
+			return
+		}
+		defer r.Close()
+		b, err := readAllLimited(r, 16<<20)
+		if err == nil {
+			var text string
+			if text, err = qr.Decode(b); err == nil {
+				u.Start.JoinCode.SetText(text)
+				u.Start.Status.SetText("Pairing code read from the image.")
+				return
+			}
+		}
+		u.Start.Status.SetText("No pairing code could be read from that image.")
+	}, u.window)
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".png", ".jpg", ".jpeg", ".gif"}))
+	d.Show()
 }
 
 // message is what the user reads for an error: the app's message, never
@@ -147,53 +282,87 @@ func message(err error) string {
 
 func (u *UI) signedIn(auth *app.Auth, err error) {
 	if err != nil {
-		u.Status.SetText(message(err))
+		u.Start.Status.SetText(message(err))
 		return
 	}
 	p, err := u.app.Authenticate(context.Background(), auth.Token)
 	if err != nil {
-		u.Status.SetText(message(err))
+		u.Start.Status.SetText(message(err))
 		return
 	}
+	u.mu.Lock()
 	u.principal = p
-	u.Password.SetText("")
-	u.NewPassword.SetText("")
-	u.NewConfirm.SetText("")
-	u.window.SetContent(u.homeScreen())
+	u.lastActivity = u.Now()
+	u.mu.Unlock()
+	for _, e := range []*widget.Entry{u.Start.Password, u.Start.NewPassword, u.Start.NewConfirm, u.Start.JoinPassword} {
+		e.SetText("")
+	}
+	sh := newShell(u)
+	u.window.SetContent(sh.content)
+	u.Shell = sh // set once shown: tests wait for it
 }
 
-func (u *UI) homeScreen() fyne.CanvasObject {
-	fields, err := u.app.Fields(context.Background(), u.principal)
-	who := "your profile"
-	if err == nil {
-		var name, email string
-		for _, f := range fields {
-			switch f.Name {
-			case "name":
-				name = f.Text()
-			case "email":
-				email = f.Text()
+// Lock signs out: the session's token is revoked, the data key forgotten,
+// and the start screen shown.
+func (u *UI) Lock() {
+	u.mu.Lock()
+	p := u.principal
+	u.principal = nil
+	u.mu.Unlock()
+	if p != nil {
+		u.app.Logout(context.Background(), p)
+	}
+	if u.Shell != nil {
+		u.Shell.close() // screens end their subscriptions
+	}
+	u.Shell = nil
+	u.window.SetContent(u.startScreen())
+	u.Start.Tabs.SelectIndex(0)
+	u.Start.Status.SetText("Locked.")
+}
+
+// Touch records user activity, postponing auto-lock.
+func (u *UI) Touch() {
+	u.mu.Lock()
+	u.lastActivity = u.Now()
+	u.mu.Unlock()
+}
+
+// AutoLock is the idle time after which the profile locks (0: never).
+func (u *UI) AutoLock() time.Duration {
+	m := u.fyne.Preferences().IntWithFallback(prefAutoLock, int(DefaultAutoLock/time.Minute))
+	return time.Duration(m) * time.Minute
+}
+
+// SetAutoLock changes the idle time after which the profile locks.
+func (u *UI) SetAutoLock(d time.Duration) {
+	u.fyne.Preferences().SetInt(prefAutoLock, int(d/time.Minute))
+	u.Touch()
+}
+
+// CheckIdle locks the profile when it has been idle longer than AutoLock.
+// It runs on the UI goroutine.
+func (u *UI) CheckIdle() {
+	limit := u.AutoLock()
+	u.mu.Lock()
+	idle := u.principal != nil && limit > 0 && u.Now().Sub(u.lastActivity) >= limit
+	u.mu.Unlock()
+	if idle {
+		u.Lock()
+	}
+}
+
+func (u *UI) idleTicker() {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-u.done:
+			return
+		case <-t.C:
+			if u.Principal() != nil {
+				fyne.Do(u.CheckIdle)
 			}
 		}
-		who = fmt.Sprintf("%s <%s>", name, email)
 	}
-	u.SignedIn = widget.NewLabel("Signed in as " + who)
-	u.LockButton = widget.NewButton("Lock", u.lock)
-	return container.NewPadded(container.NewVBox(
-		widget.NewLabelWithStyle("Secure Personal Profile", fyne.TextAlignCenter, fyne.TextStyle{Bold: true}),
-		u.SignedIn,
-		layout.NewSpacer(),
-		u.LockButton,
-	))
 }
-
-func (u *UI) lock() {
-	if u.principal != nil {
-		u.app.Logout(context.Background(), u.principal)
-	}
-	u.principal = nil
-	u.window.SetContent(u.startScreen())
-}
-
-// DefaultSize is the window's size on a desktop.
-var DefaultSize = fyne.NewSize(1280, 800)

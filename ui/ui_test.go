@@ -1,9 +1,11 @@
 package ui_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/secure-personal-profile/spp/app"
@@ -15,7 +17,12 @@ import (
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
+	for {
+		var ok bool
+		fyne.DoAndWait(func() { ok = cond() })
+		if ok {
+			return
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
@@ -23,48 +30,64 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// signedIn returns a UI with a freshly created profile, signed in.
+func signedIn(t *testing.T) (*ui.UI, *storetest.Env, fyne.Window) {
+	t.Helper()
+	env := storetest.New(t, app.Config{})
+	a := test.NewApp()
+	t.Cleanup(a.Quit)
+	w := a.NewWindow("t")
+	w.Resize(ui.DefaultSize)
+	u := ui.New(env.App, w)
+	t.Cleanup(u.Close)
+	s := &u.Start
+	test.Type(s.NewName, "Grace Hopper")
+	test.Type(s.NewEmail, "grace@example.org")
+	test.Type(s.NewHandle, "grace")
+	test.Type(s.NewPassword, "cobol-compiler-1959")
+	test.Type(s.NewConfirm, "cobol-compiler-1959")
+	test.Tap(s.CreateButton)
+	waitFor(t, "sign-in after create", func() bool { return u.Principal() != nil && u.Shell != nil })
+	return u, env, w
+}
+
 func TestCreateLockAndUnlock(t *testing.T) {
 	env := storetest.New(t, app.Config{})
 	a := test.NewApp()
 	defer a.Quit()
-	w := a.NewWindow("t")
-	u := ui.New(env.App, w)
-
-	test.Type(u.NewName, "Grace Hopper")
-	test.Type(u.NewEmail, "grace@example.org")
-	test.Type(u.NewHandle, "grace")
-	test.Type(u.NewPassword, "cobol-compiler-1959")
-	test.Type(u.NewConfirm, "cobol-compiler-1958")
-	test.Tap(u.CreateButton)
-	if u.Status.Text != "The passwords do not match." || u.Principal() != nil {
-		t.Fatalf("mismatch accepted: %q", u.Status.Text)
+	u := ui.New(env.App, a.NewWindow("t"))
+	s := &u.Start
+	test.Type(s.NewName, "Grace Hopper")
+	test.Type(s.NewEmail, "grace@example.org")
+	test.Type(s.NewPassword, "cobol-compiler-1959")
+	test.Type(s.NewConfirm, "cobol-compiler-1958")
+	test.Tap(s.CreateButton)
+	if s.Status.Text != "The passwords do not match." || u.Principal() != nil {
+		t.Fatalf("mismatch accepted: %q", s.Status.Text)
 	}
-	u.NewConfirm.SetText("")
-	test.Type(u.NewConfirm, "cobol-compiler-1959")
-	test.Tap(u.CreateButton)
-	waitFor(t, "sign-in after create", func() bool { return u.Principal() != nil })
-	if got := u.SignedIn.Text; got != "Signed in as Grace Hopper <grace@example.org>" {
-		t.Fatalf("home shows %q", got)
-	}
+	s.NewConfirm.SetText("")
+	test.Type(s.NewConfirm, "cobol-compiler-1959")
+	test.Tap(s.CreateButton)
+	waitFor(t, "sign-in after create", func() bool { return u.Shell != nil })
+	waitFor(t, "profile shown", func() bool { return u.Shell.Profile.Who.Text == "Grace Hopper <grace@example.org>" })
 
-	test.Tap(u.LockButton)
-	if u.Principal() != nil {
+	test.Tap(u.Shell.Lock)
+	if u.Principal() != nil || u.Shell != nil {
 		t.Fatal("still signed in after lock")
 	}
-	test.Type(u.Email, "grace@example.org")
-	test.Type(u.Password, "wrong password here")
-	test.Tap(u.UnlockButton)
-	waitFor(t, "error", func() bool { return u.Status.Text == "email or password is wrong!" })
+	s = &u.Start
+	test.Type(s.Email, "grace@example.org")
+	test.Type(s.Password, "wrong password here")
+	test.Tap(s.UnlockButton)
+	waitFor(t, "error", func() bool { return s.Status.Text == "email or password is wrong!" })
 	if u.Principal() != nil {
 		t.Fatal("unlocked with a wrong password")
 	}
-	u.Password.SetText("")
-	test.Type(u.Password, "cobol-compiler-1959")
-	test.Tap(u.UnlockButton)
-	waitFor(t, "unlock", func() bool { return u.Principal() != nil })
-	if got := u.SignedIn.Text; got != "Signed in as Grace Hopper <grace@example.org>" {
-		t.Fatalf("home shows %q", got)
-	}
+	s.Password.SetText("")
+	test.Type(s.Password, "cobol-compiler-1959")
+	test.Tap(s.UnlockButton)
+	waitFor(t, "unlock "+s.Status.Text, func() bool { return u.Shell != nil && u.Shell.Profile.Who.Text == "Grace Hopper <grace@example.org>" })
+	_ = s
 }
 
 func TestCreateShowsTheAppsError(t *testing.T) {
@@ -72,9 +95,120 @@ func TestCreateShowsTheAppsError(t *testing.T) {
 	a := test.NewApp()
 	defer a.Quit()
 	u := ui.New(env.App, a.NewWindow("t"))
-	test.Type(u.NewEmail, "not-an-email")
-	test.Type(u.NewPassword, "long enough password")
-	test.Type(u.NewConfirm, "long enough password")
-	test.Tap(u.CreateButton)
-	waitFor(t, "error", func() bool { return u.Status.Text == "email format error!" })
+	test.Type(u.Start.NewEmail, "not-an-email")
+	test.Type(u.Start.NewPassword, "long enough password")
+	test.Type(u.Start.NewConfirm, "long enough password")
+	test.Tap(u.Start.CreateButton)
+	waitFor(t, "error", func() bool { return u.Start.Status.Text == "email format error!" })
+}
+
+func TestProfileEditAddMoveRemove(t *testing.T) {
+	u, env, _ := signedIn(t)
+	p := u.Shell.Profile
+	waitFor(t, "fields", func() bool { _, ok := p.Field("email"); return ok })
+
+	// Add a field in the private ring.
+	test.Tap(p.NewField)
+	test.Type(p.Name, "phone")
+	test.Type(p.Value, "+15551234567")
+	p.Ring.SetSelected(app.RingPrivate)
+	test.Tap(p.Save)
+	waitFor(t, "phone saved", func() bool {
+		f, ok := p.Field("phone")
+		return ok && f.Text() == "+15551234567" && f.Ring == app.RingPrivate
+	})
+
+	// Edit the name and move it to the restricted ring.
+	for i := 0; i < p.List.Length(); i++ {
+		p.List.Select(i)
+		if p.Name.Text == "name" {
+			break
+		}
+	}
+	if p.Name.Text != "name" || p.Value.Text != "Grace Hopper" || p.Ring.Selected != app.RingPublic {
+		t.Fatalf("editor shows %q %q %q", p.Name.Text, p.Value.Text, p.Ring.Selected)
+	}
+	p.Value.SetText("Rear Admiral Grace Hopper")
+	p.Ring.SetSelected(app.RingRestricted)
+	test.Tap(p.Save)
+	waitFor(t, "name saved", func() bool {
+		f, _ := p.Field("name")
+		return f.Text() == "Rear Admiral Grace Hopper" && f.Ring == app.RingRestricted
+	})
+	// The change is in the store, not only on screen.
+	fields, err := env.App.Fields(context.Background(), u.Principal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]app.Field{}
+	for _, f := range fields {
+		got[f.Name] = f
+	}
+	if got["name"].Text() != "Rear Admiral Grace Hopper" || got["name"].Ring != app.RingRestricted || got["phone"].Text() != "+15551234567" {
+		t.Fatalf("store has %+v", got)
+	}
+
+	// Remove the phone.
+	for i := 0; i < p.List.Length(); i++ {
+		p.List.Select(i)
+		if p.Name.Text == "phone" {
+			break
+		}
+	}
+	test.Tap(p.Remove)
+	waitFor(t, "phone removed", func() bool { _, ok := p.Field("phone"); return !ok })
+}
+
+func TestAutoLockAfterIdle(t *testing.T) {
+	u, _, _ := signedIn(t)
+	now := time.Now()
+	u.Now = func() time.Time { return now }
+	u.Touch()
+	u.SetAutoLock(2 * time.Minute)
+	now = now.Add(time.Minute)
+	fyne.DoAndWait(u.CheckIdle)
+	if u.Principal() == nil {
+		t.Fatal("locked before the idle time")
+	}
+	u.Touch() // activity postpones the lock
+	now = now.Add(90 * time.Second)
+	fyne.DoAndWait(u.CheckIdle)
+	if u.Principal() == nil {
+		t.Fatal("activity did not postpone the lock")
+	}
+	now = now.Add(time.Minute)
+	fyne.DoAndWait(u.CheckIdle)
+	if u.Principal() != nil || u.Shell != nil {
+		t.Fatal("not locked after the idle time")
+	}
+	// Off means off.
+	u.SetAutoLock(0)
+	if u.AutoLock() != 0 {
+		t.Fatal("auto-lock not off")
+	}
+}
+
+// TestLayouts renders the signed-in window at a desktop's and a phone's
+// size: everything fits the width, and the tabs move to the bottom on a
+// phone.
+func TestLayouts(t *testing.T) {
+	u, _, w := signedIn(t)
+	for _, size := range []fyne.Size{fyne.NewSize(1280, 800), fyne.NewSize(400, 800)} {
+		w.Resize(size)
+		img := w.Canvas().Capture()
+		if img.Bounds().Dx() < int(size.Width) {
+			t.Fatalf("captured %v at %v", img.Bounds(), size)
+		}
+		if min := w.Content().MinSize(); min.Width > size.Width {
+			t.Errorf("content needs %v wide, window is %v", min.Width, size.Width)
+		}
+		for _, it := range u.Shell.Tabs.Items {
+			if min := it.Content.MinSize(); min.Width > size.Width {
+				t.Errorf("%s needs %v wide at %v", it.Text, min.Width, size)
+			}
+		}
+		if u.Shell.Tabs.Size().Width < size.Width-20 {
+			t.Errorf("tabs not laid out to the width at %v: %v", size, u.Shell.Tabs.Size())
+		}
+	}
 }

@@ -32,3 +32,17 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal("decoded garbage")
 	}
 }
+
+// Many texts of many lengths: every code PNG makes must read back.
+func TestRoundTripMany(t *testing.T) {
+	for i := 0; i < 300; i++ {
+		text := "https://profile.example.org/api/v1/verify/" + strings.Repeat(string(rune('a'+i%26)), 1+i%120) + string(rune('A'+i%26))
+		png, err := qr.PNG(text, 256+i%5*64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := qr.Decode(png); err != nil || got != text {
+			t.Fatalf("#%d: decoded %q (%v), want %q", i, got, err, text)
+		}
+	}
+}

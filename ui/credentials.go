@@ -1,0 +1,480 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/secure-personal-profile/spp/app"
+)
+
+func init() {
+	registerScreen(orderCredentials, func(s *Shell) screen { return newCredentialsScreen(s) })
+}
+
+// credentialTypes are the document types offered, as shown and as sent:
+// a licence or ID card is read from its barcode and verified; the others
+// are kept as unverified documents.
+var credentialTypes = []struct{ label, typ string }{
+	{"Driver's licence", app.CredentialDriversLicense},
+	{"ID card", app.CredentialIDCard},
+	{"Passport", "passport"},
+	{"Other", "other"},
+}
+
+func credentialLabel(typ string) string {
+	for _, t := range credentialTypes {
+		if t.typ == typ {
+			return t.label
+		}
+	}
+	return typ
+}
+
+// credentialImageTypes are the file types the open dialog offers.
+var credentialImageTypes = []string{".png", ".jpg", ".jpeg", ".gif", ".webp"}
+
+// CredentialsScreen lists the user's credentials and adds one from a photo
+// of the document (an image file, or the camera on a phone): a licence's
+// barcode is read and verified, and the user sees what was read and the
+// verification's result, then confirms (optionally filling the profile's
+// name and address) or rejects it.
+type CredentialsScreen struct {
+	shell   *Shell
+	creds   []*app.Credential
+	current *app.Credential // the credential shown in the details
+
+	Type     *widget.Select
+	FromFile *widget.Button
+	Camera   *widget.Button // shown only where the device has a camera (a phone)
+	Reading  *widget.ProgressBarInfinite
+	Age      *widget.Label // the date of birth age claims use, and where it comes from
+	List     *widget.List
+
+	// Details of the chosen credential.
+	Heading      *widget.Label
+	Fields       *widget.Label // what was read from the document, one per line
+	Verification *widget.Label
+	Problems     *widget.Label
+	Fill         *widget.Check // confirm fills the profile's name and address
+	Confirm      *widget.Button
+	Reject       *widget.Button
+}
+
+func newCredentialsScreen(s *Shell) *CredentialsScreen { return &CredentialsScreen{shell: s} }
+
+func (c *CredentialsScreen) title() string       { return "Credentials" }
+func (c *CredentialsScreen) icon() fyne.Resource { return theme.DocumentIcon() }
+
+func (c *CredentialsScreen) build() fyne.CanvasObject {
+	var labels []string
+	for _, t := range credentialTypes {
+		labels = append(labels, t.label)
+	}
+	c.Type = widget.NewSelect(labels, nil)
+	c.Type.SetSelected(credentialTypes[0].label)
+	c.FromFile = widget.NewButtonWithIcon("Add from image file…", theme.FileImageIcon(), c.chooseFile)
+	c.FromFile.Importance = widget.HighImportance
+	c.Camera = widget.NewButtonWithIcon("Take a photo", theme.MediaPhotoIcon(), c.takePhoto)
+	if !fyne.CurrentDevice().IsMobile() {
+		c.Camera.Hide()
+	}
+	c.Reading = widget.NewProgressBarInfinite()
+	c.Reading.Stop()
+	c.Reading.Hide()
+	c.Age = widget.NewLabel("")
+	c.Age.Wrapping = fyne.TextWrapWord
+
+	c.List = widget.NewList(
+		func() int { return len(c.creds) },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		},
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			o.(*widget.Label).SetText(credentialSummary(c.creds[i]))
+		},
+	)
+	c.List.OnSelected = func(i widget.ListItemID) {
+		c.shell.u.Touch()
+		c.show(c.creds[i])
+	}
+
+	c.Heading = widget.NewLabelWithStyle("Choose a credential, or add one.", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	c.Heading.Wrapping = fyne.TextWrapWord
+	c.Fields = widget.NewLabel("")
+	c.Fields.Wrapping = fyne.TextWrapWord
+	c.Fields.Selectable = true
+	c.Verification = widget.NewLabel("")
+	c.Verification.Wrapping = fyne.TextWrapWord
+	c.Problems = widget.NewLabel("")
+	c.Problems.Wrapping = fyne.TextWrapWord
+	c.Fill = widget.NewCheck("Fill my profile with the name and address", nil)
+	c.Confirm = widget.NewButtonWithIcon("Confirm", theme.ConfirmIcon(), c.confirm)
+	c.Confirm.Importance = widget.HighImportance
+	c.Reject = widget.NewButtonWithIcon("Reject", theme.CancelIcon(), c.reject)
+	c.Reject.Importance = widget.DangerImportance
+	c.show(nil)
+
+	add := container.NewVBox(
+		widget.NewForm(widget.NewFormItem("Document", c.Type)),
+		c.FromFile,
+		c.Camera,
+		c.Reading,
+		c.Age,
+	)
+	details := container.NewVScroll(container.NewVBox(
+		c.Heading,
+		c.Fields,
+		c.Verification,
+		c.Problems,
+		c.Fill,
+		container.NewHBox(c.Confirm, c.Reject),
+	))
+	split := container.NewVSplit(c.List, details)
+	split.Offset = 0.35
+	return container.NewBorder(add, nil, nil, nil, split)
+}
+
+// credentialSummary is a credential's line in the list.
+func credentialSummary(cr *app.Credential) string {
+	return fmt.Sprintf("%s · %s · %s · %s", credentialLabel(cr.Type), cr.Status, cr.Verification, cr.CreatedAt.Local().Format("2006-01-02 15:04"))
+}
+
+func (c *CredentialsScreen) refresh() { c.load("") }
+
+// load reloads the list, then shows after in the status line.
+func (c *CredentialsScreen) load(after string) {
+	pr := c.shell.principal()
+	if pr == nil {
+		return
+	}
+	var creds []*app.Credential
+	var age string
+	c.shell.run("Loading your credentials", func(ctx context.Context) error {
+		var err error
+		if creds, err = c.shell.u.app.Credentials(ctx, pr); err != nil {
+			return err
+		}
+		age, err = c.ageText(ctx, pr)
+		return err
+	}, func(err error) {
+		if err != nil {
+			return
+		}
+		c.creds = creds
+		c.Age.SetText(age)
+		c.List.Refresh()
+		if c.current != nil {
+			c.show(c.find(c.current.ID))
+		}
+		if after != "" {
+			c.shell.say(after)
+		}
+	})
+}
+
+// ageText says which date of birth age claims use; it runs off the UI
+// goroutine.
+func (c *CredentialsScreen) ageText(ctx context.Context, pr *app.Principal) (string, error) {
+	a := c.shell.u.app
+	dob, fromCredential, ok, err := a.BirthDate(ctx, pr)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "Age claims: no date of birth yet (confirm a verified licence, or add date_of_birth to your profile).", nil
+	}
+	from := "your profile's date_of_birth field (self-declared)"
+	if fromCredential {
+		from = "a confirmed, verified credential"
+	}
+	return fmt.Sprintf("Age claims use the date of birth %s (age %d), from %s.", dob.Format(app.DateLayout), app.AgeOn(dob, a.Now()), from), nil
+}
+
+func (c *CredentialsScreen) find(id string) *app.Credential {
+	for _, cr := range c.creds {
+		if cr.ID == id {
+			return cr
+		}
+	}
+	return nil
+}
+
+// Credential returns the listed credential with the given id, or nil.
+func (c *CredentialsScreen) Credential(id string) *app.Credential { return c.find(id) }
+
+// Current is the credential shown in the details, or nil.
+func (c *CredentialsScreen) Current() *app.Credential { return c.current }
+
+// selectedType is the credential_type sent for the chosen document type.
+func (c *CredentialsScreen) selectedType() string {
+	for _, t := range credentialTypes {
+		if t.label == c.Type.Selected {
+			return t.typ
+		}
+	}
+	return ""
+}
+
+func (c *CredentialsScreen) chooseFile() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil {
+			c.shell.say("The file could not be opened.")
+			return
+		}
+		if r == nil {
+			return // cancelled
+		}
+		c.add(r)
+	}, c.shell.u.window)
+	d.SetFilter(storage.NewExtensionFileFilter(credentialImageTypes))
+	d.Show()
+}
+
+// takePhoto opens the phone's image picker, from which the camera or the
+// photo library gives the picture (Fyne has no direct camera API).
+func (c *CredentialsScreen) takePhoto() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil {
+			c.shell.say("The photo could not be opened.")
+			return
+		}
+		if r == nil {
+			return
+		}
+		c.add(r)
+	}, c.shell.u.window)
+	d.SetFilter(storage.NewMimeTypeFileFilter([]string{"image/*"}))
+	d.Show()
+}
+
+// AddImage adds a credential of the chosen type from an image's bytes: what
+// the file dialog and the camera feed. The photo is read off the UI
+// goroutine, with progress shown; the result is shown when done.
+func (c *CredentialsScreen) AddImage(image []byte) {
+	c.add(io.NopCloser(bytes.NewReader(image)))
+}
+
+func (c *CredentialsScreen) add(r io.ReadCloser) {
+	pr := c.shell.principal()
+	typ := c.selectedType()
+	if pr == nil || typ == "" {
+		r.Close()
+		c.shell.say("Choose the kind of document first.")
+		return
+	}
+	c.FromFile.Disable()
+	c.Camera.Disable()
+	c.Reading.Show()
+	c.Reading.Start()
+	var added *app.Credential
+	var age string
+	c.shell.run("Reading the photo of your "+strings.ToLower(c.Type.Selected), func(ctx context.Context) error {
+		defer r.Close()
+		image, err := readAllLimited(r, app.MaxCredentialImage)
+		if err == io.ErrShortBuffer {
+			return app.E(app.KindTooLarge, "image_too_large", fmt.Sprintf("The image is larger than %d MB.", app.MaxCredentialImage>>20))
+		}
+		if err != nil {
+			return app.E(app.KindInvalid, "unreadable_file", "The file could not be read.")
+		}
+		if added, err = c.shell.u.app.AddCredential(ctx, pr, typ, image); err != nil {
+			return err
+		}
+		age, err = c.ageText(ctx, pr)
+		return err
+	}, func(err error) {
+		c.Reading.Stop()
+		c.Reading.Hide()
+		c.FromFile.Enable()
+		c.Camera.Enable()
+		if err != nil || added == nil {
+			return
+		}
+		c.creds = append(c.creds, added)
+		c.Age.SetText(age)
+		c.List.Refresh()
+		c.List.Select(len(c.creds) - 1)
+		c.show(added)
+		c.shell.say("Read. Check what was found, then confirm or reject.")
+	})
+}
+
+// show puts a credential in the details (nil: none chosen).
+func (c *CredentialsScreen) show(cr *app.Credential) {
+	defer func() { c.current = cr }()
+	if cr == nil {
+		c.Heading.SetText("Choose a credential, or add one.")
+		for _, l := range []*widget.Label{c.Fields, c.Verification, c.Problems} {
+			l.SetText("")
+		}
+		c.Fill.Hide()
+		c.Confirm.Disable()
+		c.Reject.Disable()
+		return
+	}
+	heading := credentialLabel(cr.Type) + " — " + cr.Status
+	if cr.ConfirmedAt != nil {
+		heading += " on " + cr.ConfirmedAt.Local().Format("2006-01-02 15:04")
+	}
+	c.Heading.SetText(heading)
+	fields := extractedLines(cr.Extracted)
+	if fields == "" {
+		fields = "Nothing is read from this kind of document; the image is kept."
+	}
+	c.Fields.SetText(fields)
+	c.Verification.SetText("Verification: " + verificationText(cr.Verification))
+	if len(cr.Problems) > 0 {
+		c.Problems.SetText("Problems:\n• " + strings.Join(cr.Problems, "\n• "))
+	} else {
+		c.Problems.SetText("")
+	}
+	if hasFillable(cr.Extracted) && cr.Status == app.CredentialPending {
+		c.Fill.Show()
+	} else {
+		c.Fill.Hide()
+	}
+	if cr.Status == app.CredentialPending {
+		c.Confirm.Enable()
+	} else {
+		c.Confirm.Disable()
+	}
+	c.Reject.Enable()
+}
+
+func verificationText(v string) string {
+	switch v {
+	case app.VerificationVerified:
+		return "verified — the barcode was read and every check passed"
+	case app.VerificationExpired:
+		return "expired — genuine, but past its expiry date; it vouches for no age"
+	case app.VerificationFailed:
+		return "FAILED — see the problems below"
+	case app.VerificationUnverified:
+		return "unverified — this kind of document has no barcode standard to check"
+	}
+	return v
+}
+
+// extracted is what the screen shows of a document's extracted fields.
+type extracted struct {
+	First    string `json:"first_name"`
+	Middle   string `json:"middle_name"`
+	Last     string `json:"last_name"`
+	DOB      string `json:"date_of_birth"`
+	Issued   string `json:"issue_date"`
+	Expires  string `json:"expiry_date"`
+	Number   string `json:"document_number"`
+	Issuer   string `json:"issuer"`
+	Document string `json:"document_type"`
+	Address  struct {
+		Street     string `json:"street"`
+		City       string `json:"city"`
+		State      string `json:"state"`
+		PostalCode string `json:"postal_code"`
+		Country    string `json:"country"`
+	} `json:"address"`
+}
+
+func (e extracted) name() string {
+	return strings.Join(strings.Fields(e.First+" "+e.Middle+" "+e.Last), " ")
+}
+
+func (e extracted) address() string {
+	var parts []string
+	for _, s := range []string{e.Address.Street, e.Address.City, strings.TrimSpace(e.Address.State + " " + e.Address.PostalCode), e.Address.Country} {
+		if s = strings.TrimSpace(s); s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func hasFillable(raw json.RawMessage) bool {
+	var e extracted
+	return json.Unmarshal(raw, &e) == nil && (e.name() != "" || e.address() != "")
+}
+
+// extractedLines lists what was read from a document, one "Label: value"
+// per line ("" when nothing was read).
+func extractedLines(raw json.RawMessage) string {
+	var e extracted
+	if json.Unmarshal(raw, &e) != nil {
+		return ""
+	}
+	var lines []string
+	for _, kv := range [][2]string{
+		{"Name", e.name()},
+		{"Date of birth", e.DOB},
+		{"Address", e.address()},
+		{"Document number", e.Number},
+		{"Issued", e.Issued},
+		{"Expires", e.Expires},
+		{"Issuer", e.Issuer},
+	} {
+		if kv[1] != "" {
+			lines = append(lines, kv[0]+": "+kv[1])
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (c *CredentialsScreen) confirm() {
+	pr, cr := c.shell.principal(), c.current
+	if pr == nil || cr == nil {
+		return
+	}
+	fill := c.Fill.Visible() && c.Fill.Checked
+	var confirmed *app.Credential
+	var filled []string
+	var age string
+	c.shell.run("Confirming", func(ctx context.Context) error {
+		var err error
+		if confirmed, filled, err = c.shell.u.app.ConfirmCredential(ctx, pr, cr.ID, fill); err != nil {
+			return err
+		}
+		age, err = c.ageText(ctx, pr)
+		return err
+	}, func(err error) {
+		if err != nil {
+			return
+		}
+		msg := "Confirmed."
+		if len(filled) > 0 {
+			msg += " Your profile's " + strings.Join(filled, " and ") + " now come from the document."
+		}
+		c.Age.SetText(age)
+		c.Fill.SetChecked(false)
+		c.show(confirmed)
+		c.load(msg)
+	})
+}
+
+func (c *CredentialsScreen) reject() {
+	pr, cr := c.shell.principal(), c.current
+	if pr == nil || cr == nil {
+		return
+	}
+	c.shell.run("Rejecting", func(ctx context.Context) error {
+		return c.shell.u.app.RejectCredential(ctx, pr, cr.ID)
+	}, func(err error) {
+		if err != nil {
+			return
+		}
+		c.List.UnselectAll()
+		c.show(nil)
+		c.load("Rejected: the document and its image are deleted.")
+	})
+}

@@ -1,0 +1,542 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
+	"io"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/opentype"
+	"golang.org/x/image/math/fixed"
+
+	"github.com/secure-personal-profile/spp/app"
+	"github.com/secure-personal-profile/spp/app/qr"
+)
+
+func init() {
+	registerScreen(orderEmergency, func(s *Shell) screen { return newEmergencyScreen(s) })
+}
+
+// Responder choices of the criteria, as shown.
+const (
+	respondersVerifiedLabel = "Verified responders only"
+	respondersAnyLabel      = "Any responder"
+)
+
+// Texts of the card and the log's chain check.
+const (
+	CardHint     = "Scan in an emergency"
+	ChainOK      = "chain verified"
+	ChainBroken  = "chain BROKEN"
+	grantTitle   = "Emergency access granted"
+	cardFileName = "emergency-card.png"
+)
+
+// EmergencyScreen sets emergency access up (the profile fields and the
+// information a responder sees, who may see it, the trusted contacts told
+// of every grant), shows the emergency QR card to print, and the access
+// log with its hash chain checked. A grant on this device refreshes the
+// log and raises a system notification.
+type EmergencyScreen struct {
+	shell  *Shell
+	config *app.EmergencyConfig // as last loaded; nil when not set up
+	shown  string               // the configuration the form was last filled from (JSON)
+	name   string               // the profile's name, for the card
+
+	// Set-up.
+	Fields     *widget.CheckGroup // the profile fields a responder sees
+	Info       *widget.Entry      // free text (or JSON) shown to a responder
+	Responders *widget.RadioGroup
+	Conditions *widget.Entry // one per line
+	Contacts   *widget.Entry // e-mail addresses or phone numbers, one per line
+	Save       *widget.Button
+	State      *widget.Label
+
+	// The card.
+	Card     *fyne.Container // hidden until emergency access is set up
+	QR       *canvas.Image   // the QR code of the emergency page's URL
+	CardName *widget.Label
+	CardHint *widget.Label
+	URL      *widget.Label
+	SaveCard *widget.Button
+
+	// The access log.
+	Chain *widget.Label   // "chain verified" or "chain BROKEN …"
+	Log   *fyne.Container // one label per entry, newest first
+}
+
+func newEmergencyScreen(s *Shell) *EmergencyScreen { return &EmergencyScreen{shell: s} }
+
+func (e *EmergencyScreen) title() string       { return "Emergency" }
+func (e *EmergencyScreen) icon() fyne.Resource { return theme.WarningIcon() }
+
+func (e *EmergencyScreen) build() fyne.CanvasObject {
+	e.Fields = widget.NewCheckGroup(nil, nil)
+	e.Info = widget.NewMultiLineEntry()
+	e.Info.Wrapping = fyne.TextWrapWord
+	e.Info.SetMinRowsVisible(3)
+	e.Info.SetPlaceHolder("Blood type, allergies, medication, conditions…")
+	e.Responders = widget.NewRadioGroup([]string{respondersVerifiedLabel, respondersAnyLabel}, nil)
+	e.Responders.Required = true
+	e.Responders.SetSelected(respondersVerifiedLabel)
+	e.Conditions = widget.NewMultiLineEntry()
+	e.Conditions.Wrapping = fyne.TextWrapWord
+	e.Conditions.SetPlaceHolder("One condition per line, e.g. unconscious")
+	e.Contacts = widget.NewMultiLineEntry()
+	e.Contacts.Wrapping = fyne.TextWrapWord
+	e.Contacts.SetPlaceHolder("One e-mail address or phone number per line")
+	e.Save = widget.NewButtonWithIcon("Save emergency access", theme.DocumentSaveIcon(), e.save)
+	e.Save.Importance = widget.HighImportance
+	e.State = widget.NewLabel("")
+	e.State.Wrapping = fyne.TextWrapWord
+
+	e.QR = canvas.NewImageFromResource(nil)
+	e.QR.FillMode = canvas.ImageFillContain
+	e.QR.ScaleMode = canvas.ImageScalePixels
+	e.QR.SetMinSize(fyne.NewSize(240, 240))
+	e.CardName = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	e.CardName.Wrapping = fyne.TextWrapWord
+	e.CardHint = widget.NewLabelWithStyle(CardHint, fyne.TextAlignCenter, fyne.TextStyle{})
+	e.URL = widget.NewLabel("")
+	e.URL.Wrapping = fyne.TextWrapBreak
+	e.URL.Selectable = true
+	e.SaveCard = widget.NewButtonWithIcon("Save card as PNG…", theme.DownloadIcon(), e.chooseCardFile)
+	border := canvas.NewRectangle(color.Transparent)
+	border.StrokeColor = color.NRGBA{R: 0xc6, G: 0x28, B: 0x28, A: 0xff}
+	border.StrokeWidth = 3
+	border.CornerRadius = 8
+	card := container.NewStack(border, container.NewPadded(container.NewVBox(e.CardName, e.QR, e.CardHint)))
+	e.Card = container.NewVBox(
+		container.NewPadded(container.New(&maxWidth{Width: 360}, card)),
+		e.URL,
+		e.SaveCard,
+	)
+	e.Card.Hide()
+
+	e.Chain = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	e.Chain.Wrapping = fyne.TextWrapWord
+	e.Log = container.NewVBox()
+
+	heading := func(s string) fyne.CanvasObject {
+		return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	}
+	hint := widget.NewLabel("A responder who scans your card sees the information and fields chosen here, when your criteria allow; every access is logged, and your trusted contacts are told.")
+	hint.Wrapping = fyne.TextWrapWord
+
+	if pr := e.shell.principal(); pr != nil {
+		events, stop := e.shell.u.app.Subscribe(pr.UserID)
+		e.shell.onClose(stop)
+		go func() {
+			for ev := range events {
+				fyne.Do(func() {
+					doneMu.Lock()
+					defer doneMu.Unlock()
+					e.event(ev)
+				})
+			}
+		}()
+	}
+
+	return container.NewVScroll(container.NewVBox(
+		heading("Emergency card"),
+		e.State,
+		e.Card,
+		widget.NewSeparator(),
+		heading("Set up"),
+		hint,
+		widget.NewLabel("Profile fields a responder sees:"),
+		e.Fields,
+		widget.NewForm(
+			widget.NewFormItem("Information", e.Info),
+			widget.NewFormItem("Who may see it", e.Responders),
+			widget.NewFormItem("Conditions", e.Conditions),
+			widget.NewFormItem("Trusted contacts", e.Contacts),
+		),
+		e.Save,
+		widget.NewSeparator(),
+		heading("Access log"),
+		e.Chain,
+		e.Log,
+	))
+}
+
+// event handles an event of the signed-in user (on the UI goroutine).
+func (e *EmergencyScreen) event(ev app.Event) {
+	if ev.Kind != app.EventEmergencyGrant {
+		return
+	}
+	who := ev.ResponderID
+	if d := strings.Trim(ev.ResponderName+", "+ev.ResponderOrganization, ", "); d != "" {
+		who += " (" + d + ")"
+	}
+	status := "not a verified responder; your criteria allow any"
+	if ev.ResponderVerified {
+		status = "verified"
+	}
+	e.shell.u.fyne.SendNotification(fyne.NewNotification(grantTitle,
+		fmt.Sprintf("Responder %s, %s, was shown your emergency information at %s. See Emergency → Access log.", who, status, ev.At.Local().Format("15:04"))))
+	e.load(grantTitle + " to " + who + ".")
+}
+
+func isNoEmergency(err error) bool {
+	var ae *app.Error
+	return errors.As(err, &ae) && ae.Code == "no_emergency_access"
+}
+
+func (e *EmergencyScreen) refresh() { e.load("") }
+
+// load reloads the configuration and the log, then shows after in the
+// status line.
+func (e *EmergencyScreen) load(after string) {
+	pr := e.shell.principal()
+	if pr == nil {
+		return
+	}
+	var fields []app.Field
+	var cfg *app.EmergencyConfig
+	var log *app.EmergencyLog
+	e.shell.run("Loading emergency access", func(ctx context.Context) error {
+		a := e.shell.u.app
+		var err error
+		if fields, err = a.Fields(ctx, pr); err != nil {
+			return err
+		}
+		if cfg, err = a.EmergencyConfig(ctx, pr); err != nil && !isNoEmergency(err) {
+			return err
+		}
+		log, err = a.EmergencyLog(ctx, pr)
+		return err
+	}, func(err error) {
+		if err != nil {
+			return
+		}
+		var names []string
+		e.name = ""
+		for _, f := range fields {
+			names = append(names, f.Name)
+			if f.Name == "name" {
+				e.name = f.Text()
+			}
+		}
+		e.Fields.Options = names
+		e.Fields.Refresh()
+		e.showConfig(cfg)
+		e.showLog(log)
+		if after != "" {
+			e.shell.say(after)
+		}
+	})
+}
+
+// showConfig shows the card and, when the stored configuration changed
+// since the form was last filled, fills the form from it (so that edits
+// in progress survive switching tabs).
+func (e *EmergencyScreen) showConfig(cfg *app.EmergencyConfig) {
+	e.config = cfg
+	if cfg == nil {
+		e.State.SetText("Emergency access is not set up: choose what a responder sees below, then save.")
+		e.Card.Hide()
+		return
+	}
+	e.State.SetText("Print this card and keep it with your ID. It opens your emergency page.")
+	png, err := qr.PNG(cfg.URL, 512)
+	if err != nil {
+		e.shell.say("The QR code could not be drawn.")
+		return
+	}
+	e.QR.Resource = fyne.NewStaticResource("emergency-qr.png", png)
+	e.QR.Refresh()
+	e.CardName.SetText(e.name)
+	e.URL.SetText(cfg.URL)
+	e.Card.Show()
+
+	b, _ := json.Marshal(cfg)
+	if string(b) == e.shown {
+		return
+	}
+	e.shown = string(b)
+	e.Fields.SetSelected(cfg.InfoField)
+	info := ""
+	var s string
+	if json.Unmarshal(cfg.EmergencyInfo, &s) == nil {
+		info = s
+	} else if string(cfg.EmergencyInfo) != "null" {
+		info = string(cfg.EmergencyInfo)
+	}
+	e.Info.SetText(info)
+	if cfg.Responders == app.RespondersAny {
+		e.Responders.SetSelected(respondersAnyLabel)
+	} else {
+		e.Responders.SetSelected(respondersVerifiedLabel)
+	}
+	e.Conditions.SetText(strings.Join(cfg.Conditions, "\n"))
+	e.Contacts.SetText(strings.Join(cfg.TrustedContacts, "\n"))
+}
+
+// showLog lists the log's entries, newest first, under the chain's check.
+func (e *EmergencyScreen) showLog(l *app.EmergencyLog) {
+	n := len(l.Entries)
+	switch {
+	case !l.Verified:
+		e.Chain.SetText(fmt.Sprintf("%s at entry %d: the log was altered after it was written.", ChainBroken, l.BrokenAt))
+	case n == 0:
+		e.Chain.SetText(ChainOK + ": no one has asked for your emergency information on this device.")
+	case n == 1:
+		e.Chain.SetText(ChainOK + ": 1 entry, not altered.")
+	default:
+		e.Chain.SetText(fmt.Sprintf("%s: %d entries, none altered.", ChainOK, n))
+	}
+	var rows []fyne.CanvasObject
+	for i := n - 1; i >= 0; i-- {
+		l := widget.NewLabel(logLine(l.Entries[i]))
+		l.Wrapping = fyne.TextWrapWord
+		rows = append(rows, l)
+	}
+	e.Log.Objects = rows
+	e.Log.Refresh()
+}
+
+// LogLines are the log's entries as shown, newest first.
+func (e *EmergencyScreen) LogLines() []string {
+	var out []string
+	for _, o := range e.Log.Objects {
+		if l, ok := o.(*widget.Label); ok {
+			out = append(out, l.Text)
+		}
+	}
+	return out
+}
+
+func logLine(en *app.EmergencyLogEntry) string {
+	at := en.At.Local().Format("2006-01-02 15:04:05")
+	if en.Unreadable {
+		return fmt.Sprintf("#%d · %s · unreadable entry", en.Seq, at)
+	}
+	who := en.ResponderID
+	if d := strings.Trim(en.ResponderName+", "+en.ResponderOrganization, ", "); d != "" {
+		who += " (" + d + ")"
+	}
+	if en.Verified {
+		who += ", verified"
+	} else {
+		who += ", not verified"
+	}
+	return fmt.Sprintf("#%d · %s · %s · responder %s · via %s from %s · reason: %s", en.Seq, at, en.Outcome, who, en.Via, en.Client, en.Reason)
+}
+
+// lines splits a multi-line entry into its non-empty, trimmed lines.
+func lines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// infoJSON is the emergency information as sent: JSON as typed when it is
+// an object or array, else the text as a JSON string; nil when empty.
+func infoJSON(text string) json.RawMessage {
+	t := strings.TrimSpace(text)
+	if t == "" {
+		return nil
+	}
+	if (strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[")) && json.Valid([]byte(t)) {
+		return json.RawMessage(t)
+	}
+	b, _ := json.Marshal(t)
+	return b
+}
+
+func (e *EmergencyScreen) save() {
+	pr := e.shell.principal()
+	if pr == nil {
+		return
+	}
+	responders := app.RespondersVerified
+	if e.Responders.Selected == respondersAnyLabel {
+		responders = app.RespondersAny
+	}
+	conditions := lines(e.Conditions.Text)
+	if conditions == nil {
+		conditions = []string{}
+	}
+	crit, _ := json.Marshal(map[string]any{"responders": responders, "conditions": conditions})
+	contacts := lines(e.Contacts.Text)
+	if contacts == nil {
+		contacts = []string{}
+	}
+	contactsJSON, _ := json.Marshal(contacts)
+	fields := append([]string{}, e.Fields.Selected...)
+	fieldsJSON, _ := json.Marshal(fields)
+	setup := app.EmergencySetup{
+		TrustedContacts: contactsJSON,
+		EmergencyInfo:   infoJSON(e.Info.Text),
+		Criteria:        crit,
+		InfoField:       fieldsJSON,
+	}
+	var created bool
+	e.shell.run("Saving emergency access", func(ctx context.Context) error {
+		acc, err := e.shell.u.app.SetupEmergency(ctx, pr, setup)
+		if err == nil {
+			created = acc.Created
+		}
+		return err
+	}, func(err error) {
+		if err != nil {
+			return
+		}
+		e.shown = "" // fill the form from what was stored
+		if created {
+			e.load("Emergency access is set up: print your card.")
+		} else {
+			e.load("Emergency access saved; your card stays the same.")
+		}
+	})
+}
+
+func (e *EmergencyScreen) chooseCardFile() {
+	if e.config == nil {
+		e.shell.say("Set emergency access up first.")
+		return
+	}
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil {
+			e.shell.say("The file could not be created.")
+			return
+		}
+		if w == nil {
+			return // cancelled
+		}
+		e.writeCardTo(w)
+	}, e.shell.u.window)
+	d.SetFileName(cardFileName)
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".png"}))
+	d.Show()
+}
+
+// writeCardTo renders the card off the UI goroutine and writes it to w,
+// then closes w.
+func (e *EmergencyScreen) writeCardTo(w io.WriteCloser) {
+	url, name := e.config.URL, e.name
+	e.shell.run("Saving the card", func(context.Context) error {
+		err := renderCard(w, url, name)
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			e.shell.u.app.Config().Log.Warn("emergency card not saved", "err", err)
+			return app.E(app.KindUnprocessable, "card_not_saved", "The card could not be saved.")
+		}
+		return nil
+	}, func(err error) {
+		if err == nil {
+			e.shell.say("Card saved: print it at 100 % scale.")
+		}
+	})
+}
+
+// WriteCard writes the emergency card (the user's name, the QR code of the
+// emergency page, and "Scan in an emergency") as a PNG for printing.
+func (e *EmergencyScreen) WriteCard(w io.Writer) error {
+	if e.config == nil {
+		return errors.New("emergency access is not set up")
+	}
+	return renderCard(w, e.config.URL, e.name)
+}
+
+// Card geometry, in pixels: about 8.6 × 11 cm at 200 dpi.
+const (
+	cardW, cardH = 680, 880
+	cardQR       = 560
+)
+
+var cardRed = color.RGBA{0xc6, 0x28, 0x28, 0xff}
+
+// renderCard renders an emergency card for url and name as a PNG.
+func renderCard(w io.Writer, url, name string) error {
+	code, err := qr.PNG(url, cardQR)
+	if err != nil {
+		return err
+	}
+	qrImg, err := png.Decode(bytes.NewReader(code))
+	if err != nil {
+		return err
+	}
+	img := image.NewRGBA(image.Rect(0, 0, cardW, cardH))
+	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
+	// A red frame and a red band with the hint.
+	for _, r := range []image.Rectangle{
+		image.Rect(0, 0, cardW, 8), image.Rect(0, cardH-8, cardW, cardH),
+		image.Rect(0, 0, 8, cardH), image.Rect(cardW-8, 0, cardW, cardH),
+		image.Rect(0, 0, cardW, 120),
+	} {
+		draw.Draw(img, r, image.NewUniform(cardRed), image.Point{}, draw.Src)
+	}
+	bold, err := cardFont(true)
+	if err != nil {
+		return err
+	}
+	regular, err := cardFont(false)
+	if err != nil {
+		return err
+	}
+	if err := cardText(img, bold, CardHint, 48, 80, image.White); err != nil {
+		return err
+	}
+	if name != "" {
+		if err := cardText(img, bold, name, 40, 185, image.Black); err != nil {
+			return err
+		}
+	}
+	top := 220
+	draw.Draw(img, image.Rect((cardW-cardQR)/2, top, (cardW+cardQR)/2, top+cardQR), qrImg, qrImg.Bounds().Min, draw.Src)
+	note := "Emergency information · every access is logged"
+	if err := cardText(img, regular, note, 22, cardH-40, image.NewUniform(color.Gray{0x55})); err != nil {
+		return err
+	}
+	return png.Encode(w, img)
+}
+
+// cardFont parses the theme's text font (Noto Sans), regular or bold.
+func cardFont(bold bool) (*opentype.Font, error) {
+	res := theme.DefaultTheme().Font(fyne.TextStyle{Bold: bold})
+	return opentype.Parse(res.Content())
+}
+
+// cardText draws s centred on the baseline y, shrinking the size until it
+// fits the card's width.
+func cardText(img *image.RGBA, f *opentype.Font, s string, size float64, y int, c image.Image) error {
+	for ; size >= 10; size -= 2 {
+		face, err := opentype.NewFace(f, &opentype.FaceOptions{Size: size, DPI: 72, Hinting: font.HintingFull})
+		if err != nil {
+			return err
+		}
+		d := &font.Drawer{Dst: img, Src: c, Face: face}
+		width := d.MeasureString(s).Ceil()
+		if width <= cardW-48 || size-2 < 10 {
+			d.Dot = fixed.P((cardW-width)/2, y)
+			d.DrawString(s)
+			face.Close()
+			return nil
+		}
+		face.Close()
+	}
+	return nil
+}

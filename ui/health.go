@@ -1,0 +1,471 @@
+package ui
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/secure-personal-profile/spp/app"
+	"github.com/secure-personal-profile/spp/app/qr"
+)
+
+func init() {
+	registerScreen(orderHealth, func(s *Shell) screen { return newHealthScreen(s) })
+}
+
+// maxRecordShown bounds the characters of a record shown in the list.
+const maxRecordShown = 300
+
+// HealthScreen lists the user's health records by type, adds and deletes
+// them, and shares chosen records (or whole types) with a doctor through a
+// time-limited link, shown with its QR code; the links list who opened
+// what, and when, and revokes a link.
+type HealthScreen struct {
+	shell   *Shell
+	records []*app.HealthRecord
+	links   []*app.HealthLinkInfo
+	// What is ticked for sharing, kept across reloads.
+	pickRecords map[string]bool
+	pickTypes   map[string]bool
+
+	// Records, grouped by type.
+	Groups        *fyne.Container
+	TypeChecks    map[string]*widget.Check  // by type: share every record of it (also later ones)
+	RecordChecks  map[string]*widget.Check  // by record id: share this record
+	RecordLabels  map[string]*widget.Label  // by record id
+	DeleteButtons map[string]*widget.Button // by record id
+
+	// Add a record.
+	NewType *widget.SelectEntry
+	NewData *widget.Entry
+	Add     *widget.Button
+
+	// Share with a doctor.
+	Doctor   *widget.Entry
+	Expires  *widget.Entry // YYYY-MM-DD (the link works through that day, UTC)
+	Passcode *widget.Entry
+	Share    *widget.Button
+	LinkBox  *fyne.Container // the link just created (or chosen), hidden until then
+	Link     *widget.Label   // the link's URL, selectable
+	LinkInfo *widget.Label
+	LinkQR   *canvas.Image
+
+	// Links.
+	Links         *fyne.Container
+	LinkLabels    map[string]*widget.Label  // by link id: state, what it shares, its openings
+	RevokeButtons map[string]*widget.Button // by link id
+	ShowButtons   map[string]*widget.Button // by link id: show its link and QR code again
+}
+
+func newHealthScreen(s *Shell) *HealthScreen {
+	return &HealthScreen{shell: s, pickRecords: map[string]bool{}, pickTypes: map[string]bool{}}
+}
+
+func (h *HealthScreen) title() string       { return "Health" }
+func (h *HealthScreen) icon() fyne.Resource { return theme.ListIcon() }
+
+func (h *HealthScreen) build() fyne.CanvasObject {
+	h.Groups = container.NewVBox()
+	h.TypeChecks, h.RecordChecks = map[string]*widget.Check{}, map[string]*widget.Check{}
+	h.RecordLabels, h.DeleteButtons = map[string]*widget.Label{}, map[string]*widget.Button{}
+
+	h.NewType = widget.NewSelectEntry(nil)
+	h.NewType.SetPlaceHolder("allergy, medication, vaccination…")
+	h.NewData = widget.NewMultiLineEntry()
+	h.NewData.Wrapping = fyne.TextWrapWord
+	h.NewData.SetMinRowsVisible(2)
+	h.NewData.SetPlaceHolder(`Text, or JSON such as {"substance":"penicillin"}`)
+	h.Add = widget.NewButtonWithIcon("Add record", theme.ContentAddIcon(), h.add)
+
+	h.Doctor = widget.NewEntry()
+	h.Doctor.SetPlaceHolder("doctor@example.org")
+	h.Expires = widget.NewEntry()
+	h.Expires.SetPlaceHolder("YYYY-MM-DD")
+	h.Expires.SetText(h.shell.u.app.Now().Add(app.DefaultLinkTTL).Format(app.DateLayout))
+	h.Passcode = widget.NewPasswordEntry()
+	h.Passcode.SetPlaceHolder("optional, told to the doctor separately")
+	h.Share = widget.NewButtonWithIcon("Create link", theme.MailSendIcon(), h.share)
+	h.Share.Importance = widget.HighImportance
+	h.Link = widget.NewLabel("")
+	h.Link.Wrapping = fyne.TextWrapBreak
+	h.Link.Selectable = true
+	h.LinkInfo = widget.NewLabel("")
+	h.LinkInfo.Wrapping = fyne.TextWrapWord
+	h.LinkQR = canvas.NewImageFromResource(nil)
+	h.LinkQR.FillMode = canvas.ImageFillContain
+	h.LinkQR.ScaleMode = canvas.ImageScalePixels
+	h.LinkQR.SetMinSize(fyne.NewSize(220, 220))
+	h.LinkBox = container.NewVBox(h.LinkInfo, h.Link, h.LinkQR)
+	h.LinkBox.Hide()
+
+	h.Links = container.NewVBox()
+	h.LinkLabels, h.RevokeButtons, h.ShowButtons = map[string]*widget.Label{}, map[string]*widget.Button{}, map[string]*widget.Button{}
+
+	heading := func(s string) fyne.CanvasObject {
+		return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	}
+	shareHint := widget.NewLabel("Tick records above, or a whole type (its later records too). The doctor gets the link by e-mail; every opening is logged below.")
+	shareHint.Wrapping = fyne.TextWrapWord
+	return container.NewVScroll(container.NewVBox(
+		heading("Health records"),
+		h.Groups,
+		widget.NewSeparator(),
+		heading("Add a record"),
+		widget.NewForm(
+			widget.NewFormItem("Type", h.NewType),
+			widget.NewFormItem("Record", h.NewData),
+		),
+		h.Add,
+		widget.NewSeparator(),
+		heading("Share with a doctor"),
+		shareHint,
+		widget.NewForm(
+			widget.NewFormItem("Doctor's e-mail", h.Doctor),
+			widget.NewFormItem("Works until", h.Expires),
+			widget.NewFormItem("Passcode", h.Passcode),
+		),
+		h.Share,
+		h.LinkBox,
+		widget.NewSeparator(),
+		heading("Links"),
+		h.Links,
+	))
+}
+
+func (h *HealthScreen) refresh() { h.load("") }
+
+// load reloads records and links, then shows after in the status line.
+func (h *HealthScreen) load(after string) {
+	pr := h.shell.principal()
+	if pr == nil {
+		return
+	}
+	var records []*app.HealthRecord
+	var links []*app.HealthLinkInfo
+	h.shell.run("Loading your health records", func(ctx context.Context) error {
+		var err error
+		if records, err = h.shell.u.app.HealthRecords(ctx, pr, ""); err != nil {
+			return err
+		}
+		links, err = h.shell.u.app.HealthLinks(ctx, pr)
+		return err
+	}, func(err error) {
+		if err != nil {
+			return
+		}
+		h.records, h.links = records, links
+		h.showRecords()
+		h.showLinks()
+		if after != "" {
+			h.shell.say(after)
+		}
+	})
+}
+
+// recordText is a record's data as shown: a JSON string as its text, any
+// other JSON compact, cut at maxRecordShown characters.
+func recordText(r *app.HealthRecord) string {
+	var s string
+	if json.Unmarshal(r.Data, &s) != nil {
+		s = string(r.Data)
+	}
+	if rs := []rune(s); len(rs) > maxRecordShown {
+		s = string(rs[:maxRecordShown]) + "…"
+	}
+	return s
+}
+
+// byType returns the records' types, sorted, and the records of each.
+func (h *HealthScreen) byType() ([]string, map[string][]*app.HealthRecord) {
+	groups := map[string][]*app.HealthRecord{}
+	for _, r := range h.records {
+		groups[r.Type] = append(groups[r.Type], r)
+	}
+	types := make([]string, 0, len(groups))
+	for t := range groups {
+		types = append(types, t)
+	}
+	sort.Strings(types)
+	return types, groups
+}
+
+func (h *HealthScreen) showRecords() {
+	types, groups := h.byType()
+	h.NewType.SetOptions(types)
+	clear(h.TypeChecks)
+	clear(h.RecordChecks)
+	clear(h.RecordLabels)
+	clear(h.DeleteButtons)
+	var rows []fyne.CanvasObject
+	if len(h.records) == 0 {
+		none := widget.NewLabel("No health records yet: add one below.")
+		none.Wrapping = fyne.TextWrapWord
+		rows = append(rows, none)
+	}
+	for _, t := range types {
+		t := t
+		tc := widget.NewCheck("", func(on bool) { h.pickTypes[t] = on })
+		tc.Checked = h.pickTypes[t]
+		h.TypeChecks[t] = tc
+		n := len(groups[t])
+		title := fmt.Sprintf("%s · %d record", t, n)
+		if n != 1 {
+			title += "s"
+		}
+		rows = append(rows, container.NewBorder(nil, nil, tc, nil,
+			widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})))
+		for _, r := range groups[t] {
+			id := r.ID
+			rc := widget.NewCheck("", func(on bool) { h.pickRecords[id] = on })
+			rc.Checked = h.pickRecords[id]
+			l := widget.NewLabel(recordText(r))
+			l.Wrapping = fyne.TextWrapBreak
+			del := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() { h.delete(id) })
+			h.RecordChecks[id], h.RecordLabels[id], h.DeleteButtons[id] = rc, l, del
+			rows = append(rows, container.NewBorder(nil, nil, container.NewHBox(widget.NewLabel("  "), rc), del, l))
+		}
+	}
+	// Forget picks of records and types that are gone.
+	for id := range h.pickRecords {
+		if h.RecordChecks[id] == nil {
+			delete(h.pickRecords, id)
+		}
+	}
+	for t := range h.pickTypes {
+		if h.TypeChecks[t] == nil {
+			delete(h.pickTypes, t)
+		}
+	}
+	h.Groups.Objects = rows
+	h.Groups.Refresh()
+}
+
+// ShownGroups is what the records list shows: per type, its heading and
+// then its records' texts, in order.
+func (h *HealthScreen) ShownGroups() [][]string {
+	var out [][]string
+	for _, o := range h.Groups.Objects {
+		c, ok := o.(*fyne.Container)
+		if !ok {
+			continue
+		}
+		for _, in := range c.Objects {
+			l, ok := in.(*widget.Label)
+			if !ok {
+				continue
+			}
+			if l.TextStyle.Bold {
+				out = append(out, []string{l.Text})
+			} else if len(out) > 0 {
+				out[len(out)-1] = append(out[len(out)-1], l.Text)
+			}
+		}
+	}
+	return out
+}
+
+// recordData is the data as sent: JSON as typed when it is an object or
+// array, else the text as a JSON string (as the emergency information).
+func recordData(text string) json.RawMessage { return infoJSON(text) }
+
+func (h *HealthScreen) add() {
+	pr := h.shell.principal()
+	if pr == nil {
+		return
+	}
+	typ, data := h.NewType.Text, recordData(h.NewData.Text)
+	h.shell.run("Adding the record", func(ctx context.Context) error {
+		_, _, err := h.shell.u.app.PutHealthRecord(ctx, pr, "", typ, data)
+		return err
+	}, func(err error) {
+		if err != nil {
+			return
+		}
+		h.NewData.SetText("")
+		h.load("Record added.")
+	})
+}
+
+func (h *HealthScreen) delete(id string) {
+	pr := h.shell.principal()
+	if pr == nil {
+		return
+	}
+	h.shell.run("Deleting the record", func(ctx context.Context) error {
+		return h.shell.u.app.DeleteHealthRecord(ctx, pr, id)
+	}, func(err error) {
+		if err == nil {
+			h.load("Record deleted; links that named it show it no more.")
+		}
+	})
+}
+
+func (h *HealthScreen) share() {
+	pr := h.shell.principal()
+	if pr == nil {
+		return
+	}
+	// The chosen types, then the chosen records not already in a chosen type.
+	var items []string
+	types, groups := h.byType()
+	inType := map[string]bool{}
+	for _, t := range types {
+		if h.pickTypes[t] {
+			items = append(items, t)
+			for _, r := range groups[t] {
+				inType[r.ID] = true
+			}
+		}
+	}
+	for _, r := range h.records {
+		if h.pickRecords[r.ID] && !inType[r.ID] {
+			items = append(items, r.ID)
+		}
+	}
+	if len(items) == 0 {
+		h.shell.say("Tick the records or types to share first.")
+		return
+	}
+	sel, _ := json.Marshal(items)
+	req := app.LinkRequest{Records: sel, DoctorEmail: h.Doctor.Text, Expiration: h.Expires.Text, Passcode: h.Passcode.Text}
+	var link *app.HealthLink
+	h.shell.run("Creating the link", func(ctx context.Context) error {
+		var err error
+		link, err = h.shell.u.app.CreateLink(ctx, pr, req)
+		return err
+	}, func(err error) {
+		if err != nil {
+			return
+		}
+		h.Passcode.SetText("")
+		h.showLink(link.URL, fmt.Sprintf("Link for %s, working until %s. It was e-mailed to the doctor; you can also show this code:",
+			strings.TrimSpace(req.DoctorEmail), link.ExpiresAt.Local().Format("2006-01-02 15:04")))
+		h.load("Link created.")
+	})
+}
+
+// showLink shows a link's URL and its QR code.
+func (h *HealthScreen) showLink(url, info string) {
+	png, err := qr.PNG(url, 512)
+	if err != nil {
+		h.shell.say("The QR code could not be drawn.")
+		return
+	}
+	h.LinkQR.Resource = fyne.NewStaticResource("health-link-qr.png", png)
+	h.LinkQR.Refresh()
+	h.Link.SetText(url)
+	h.LinkInfo.SetText(info)
+	h.LinkBox.Show()
+}
+
+// selectorText names what a link shares.
+func (h *HealthScreen) selectorText(s app.LinkSelector) string {
+	if s.Type != "" {
+		return "every " + s.Type + " record"
+	}
+	for _, r := range h.records {
+		if r.ID == s.RecordID {
+			t := recordText(r)
+			if rs := []rune(t); len(rs) > 40 {
+				t = string(rs[:40]) + "…"
+			}
+			return r.Type + ": " + t
+		}
+	}
+	return "a deleted record"
+}
+
+// linkText is a link's summary, what it shares, and its openings.
+func (h *HealthScreen) linkText(l *app.HealthLinkInfo) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s · %s · until %s", l.DoctorEmail, l.State, l.ExpiresAt.Local().Format("2006-01-02 15:04"))
+	if l.Passcode {
+		b.WriteString(" · passcode")
+	}
+	var what []string
+	for _, s := range l.Records {
+		what = append(what, h.selectorText(s))
+	}
+	b.WriteString("\nShares: " + strings.Join(what, "; "))
+	if len(l.Openings) == 0 {
+		b.WriteString("\nNot opened yet.")
+	}
+	for _, o := range l.Openings {
+		at := o.At.Local().Format("2006-01-02 15:04:05")
+		from := o.Client
+		if o.UserAgent != "" {
+			from += " (" + o.UserAgent + ")"
+		}
+		switch o.Outcome {
+		case app.LinkOpened:
+			n := len(o.Records)
+			fmt.Fprintf(&b, "\nOpened %s from %s: %d record", at, from, n)
+			if n != 1 {
+				b.WriteString("s")
+			}
+			var names []string
+			for _, id := range o.Records {
+				names = append(names, h.selectorText(app.LinkSelector{RecordID: id}))
+			}
+			if len(names) > 0 {
+				b.WriteString(" (" + strings.Join(names, "; ") + ")")
+			}
+		case app.LinkWrongPasscode:
+			fmt.Fprintf(&b, "\nWrong passcode %s from %s", at, from)
+		case app.LinkLockedNow:
+			fmt.Fprintf(&b, "\nLocked after too many wrong passcodes, %s from %s", at, from)
+		default:
+			fmt.Fprintf(&b, "\n%s %s from %s", o.Outcome, at, from)
+		}
+	}
+	return b.String()
+}
+
+func (h *HealthScreen) showLinks() {
+	clear(h.LinkLabels)
+	clear(h.RevokeButtons)
+	clear(h.ShowButtons)
+	var rows []fyne.CanvasObject
+	if len(h.links) == 0 {
+		rows = append(rows, widget.NewLabel("No links yet."))
+	}
+	for _, l := range h.links {
+		l := l
+		text := widget.NewLabel(h.linkText(l))
+		text.Wrapping = fyne.TextWrapWord
+		revoke := widget.NewButtonWithIcon("Revoke", theme.CancelIcon(), func() { h.revoke(l.ID) })
+		revoke.Importance = widget.DangerImportance
+		if l.State != "active" {
+			revoke.Disable()
+		}
+		show := widget.NewButtonWithIcon("Show link", theme.VisibilityIcon(), func() {
+			h.showLink(l.URL, fmt.Sprintf("Link for %s (%s):", l.DoctorEmail, l.State))
+		})
+		h.LinkLabels[l.ID], h.RevokeButtons[l.ID], h.ShowButtons[l.ID] = text, revoke, show
+		rows = append(rows, container.NewVBox(text, container.NewHBox(show, revoke), widget.NewSeparator()))
+	}
+	h.Links.Objects = rows
+	h.Links.Refresh()
+}
+
+func (h *HealthScreen) revoke(id string) {
+	pr := h.shell.principal()
+	if pr == nil {
+		return
+	}
+	h.shell.run("Revoking the link", func(ctx context.Context) error {
+		return h.shell.u.app.RevokeLink(ctx, pr, id)
+	}, func(err error) {
+		if err == nil {
+			h.load("Link revoked: it opens no more.")
+		}
+	})
+}

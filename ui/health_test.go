@@ -1,0 +1,197 @@
+package ui_test
+
+import (
+	"context"
+	"errors"
+	"path"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/secure-personal-profile/spp/app"
+	"github.com/secure-personal-profile/spp/ui"
+)
+
+// healthRecordID finds the shown record whose text is text.
+func healthRecordID(t *testing.T, h *ui.HealthScreen, text string) string {
+	t.Helper()
+	for id, l := range h.RecordLabels {
+		if l.Text == text {
+			return id
+		}
+	}
+	t.Fatalf("no record %q shown", text)
+	return ""
+}
+
+// fitsPhone renders the window at a phone's size and at a desktop's, with
+// the screen showing its data, and checks that the screen fits the width.
+func fitsPhone(t *testing.T, u *ui.UI, w fyne.Window, title string) {
+	t.Helper()
+	waitIdle(t, u)
+	u.Shell.Select(title)
+	waitIdle(t, u)
+	for _, size := range []fyne.Size{fyne.NewSize(400, 800), ui.DefaultSize} {
+		w.Resize(size)
+		if img := w.Canvas().Capture(); img.Bounds().Dx() < int(size.Width) {
+			t.Fatalf("captured %v at %v", img.Bounds(), size)
+		}
+		for _, it := range u.Shell.Tabs.Items {
+			if it.Text == title && it.Content.MinSize().Width > size.Width {
+				t.Errorf("%s needs %v wide at %v", title, it.Content.MinSize().Width, size)
+			}
+		}
+	}
+}
+
+func isAppError(err error, code string) bool {
+	var e *app.Error
+	return errors.As(err, &e) && e.Code == code
+}
+
+// TestHealthRecordsAndLinks adds records (shown by type), deletes one,
+// shares a chosen record with a doctor behind a passcode (the link and its
+// QR code shown; the doctor's openings listed), shares a whole type, and
+// revokes a link.
+func TestHealthRecordsAndLinks(t *testing.T) {
+	u, env, w := signedIn(t)
+	ctx := context.Background()
+	p := u.Principal()
+	waitIdle(t, u)
+	u.Shell.Select("Health")
+	h := u.Shell.Screen("Health").(*ui.HealthScreen)
+	waitFor(t, "empty list", func() bool {
+		g := h.ShownGroups()
+		return len(g) == 0 && len(h.Groups.Objects) == 1
+	})
+	waitIdle(t, u)
+
+	for _, r := range [][2]string{{"allergy", "penicillin"}, {"vaccination", "tetanus 2020"}, {"Allergy", `{"substance":"latex"}`}} {
+		h.NewType.SetText(r[0])
+		test.Type(h.NewData, r[1])
+		test.Tap(h.Add)
+		waitFor(t, "record added", func() bool { return h.NewData.Text == "" && u.Shell.Status.Text == "Record added." })
+		waitIdle(t, u)
+	}
+	want := [][]string{
+		{"allergy · 2 records", "penicillin", `{"substance":"latex"}`},
+		{"vaccination · 1 record", "tetanus 2020"},
+	}
+	if got := h.ShownGroups(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("shown %q, want %q", got, want)
+	}
+	stored, err := env.App.HealthRecords(ctx, p, "allergy")
+	if err != nil || len(stored) != 2 || string(stored[0].Data) != `"penicillin"` || string(stored[1].Data) != `{"substance":"latex"}` {
+		t.Fatalf("stored allergies %v %v", stored, err)
+	}
+	// A bad type: the app's error.
+	h.NewType.SetText("no spaces allowed")
+	test.Type(h.NewData, "x")
+	test.Tap(h.Add)
+	waitFor(t, "type error", func() bool { return strings.HasPrefix(u.Shell.Status.Text, "record_type must match") })
+	waitIdle(t, u)
+	h.NewData.SetText("")
+
+	// Delete the vaccination.
+	test.Tap(h.DeleteButtons[healthRecordID(t, h, "tetanus 2020")])
+	waitFor(t, "deleted", func() bool { return len(h.ShownGroups()) == 1 })
+	waitIdle(t, u)
+	if rs, _ := env.App.HealthRecords(ctx, p, "vaccination"); len(rs) != 0 {
+		t.Fatalf("vaccination still stored: %v", rs)
+	}
+
+	// Nothing ticked: nothing shared.
+	test.Tap(h.Share)
+	if u.Shell.Status.Text != "Tick the records or types to share first." {
+		t.Fatalf("status %q", u.Shell.Status.Text)
+	}
+
+	// Share the penicillin record, with a passcode, until a chosen day.
+	penicillin := healthRecordID(t, h, "penicillin")
+	test.Tap(h.RecordChecks[penicillin])
+	test.Type(h.Doctor, "dr.who@example.org")
+	day := env.App.Now().AddDate(0, 0, 10).Format(app.DateLayout)
+	h.Expires.SetText(day)
+	test.Type(h.Passcode, "4321")
+	test.Tap(h.Share)
+	waitFor(t, "link shown", func() bool { return h.LinkBox.Visible() && len(h.LinkLabels) == 1 })
+	waitIdle(t, u)
+	links, err := env.App.HealthLinks(ctx, p)
+	if err != nil || len(links) != 1 {
+		t.Fatalf("links %v %v", links, err)
+	}
+	l := links[0]
+	if h.Link.Text != l.URL || shownQR(t, h.LinkQR) != l.URL {
+		t.Fatalf("link shown %q, QR %q, stored %q", h.Link.Text, shownQR(t, h.LinkQR), l.URL)
+	}
+	wantExpiry, _ := time.Parse(app.DateLayout, day)
+	if !l.Passcode || l.DoctorEmail != "dr.who@example.org" || !l.ExpiresAt.Equal(wantExpiry.Add(24*time.Hour)) ||
+		!reflect.DeepEqual(l.Records, []app.LinkSelector{{RecordID: penicillin}}) || h.Passcode.Text != "" {
+		t.Fatalf("stored link %+v", l)
+	}
+	if text := h.LinkLabels[l.ID].Text; !strings.Contains(text, "dr.who@example.org · active") || !strings.Contains(text, "passcode") ||
+		!strings.Contains(text, "Shares: allergy: penicillin") || !strings.Contains(text, "Not opened yet.") {
+		t.Fatalf("link listed as %q", text)
+	}
+
+	// The doctor opens it: a wrong passcode, then the right one.
+	token := path.Base(l.URL)
+	if _, err := env.App.OpenLink(ctx, app.LinkOpen{Token: token, Passcode: "0000", Client: "198.51.100.4", UserAgent: "DocBrowser/1"}); !isAppError(err, "wrong_passcode") {
+		t.Fatalf("wrong passcode: %v", err)
+	}
+	view, err := env.App.OpenLink(ctx, app.LinkOpen{Token: token, Passcode: "4321", Client: "198.51.100.4", UserAgent: "DocBrowser/1"})
+	if err != nil || len(view.Records) != 1 || view.Records[0].ID != penicillin {
+		t.Fatalf("opened: %+v %v", view, err)
+	}
+	u.Shell.Select("My profile")
+	waitIdle(t, u)
+	u.Shell.Select("Health")
+	waitFor(t, "openings listed", func() bool { return strings.Contains(h.LinkLabels[l.ID].Text, "Opened ") })
+	waitIdle(t, u)
+	text := h.LinkLabels[l.ID].Text
+	if !strings.Contains(text, "from 198.51.100.4 (DocBrowser/1): 1 record (allergy: penicillin)") || !strings.Contains(text, "Wrong passcode ") ||
+		strings.Index(text, "Opened ") > strings.Index(text, "Wrong passcode ") {
+		t.Fatalf("openings shown: %q", text)
+	}
+
+	// Share the whole allergy type, without a passcode: both records, and a later one too.
+	test.Tap(h.RecordChecks[penicillin]) // untick
+	test.Tap(h.TypeChecks["allergy"])
+	test.Tap(h.Share)
+	waitFor(t, "second link", func() bool { return len(h.LinkLabels) == 2 })
+	waitIdle(t, u)
+	second := path.Base(h.Link.Text)
+	if shownQR(t, h.LinkQR) != h.Link.Text || second == token {
+		t.Fatalf("second link %q, QR %q", h.Link.Text, shownQR(t, h.LinkQR))
+	}
+	view, err = env.App.OpenLink(ctx, app.LinkOpen{Token: second, Client: "198.51.100.5"})
+	if err != nil || len(view.Records) != 2 {
+		t.Fatalf("type link opened: %+v %v", view, err)
+	}
+
+	// Revoke the first link: it opens no more.
+	test.Tap(h.RevokeButtons[l.ID])
+	waitFor(t, "revoked", func() bool {
+		lb := h.LinkLabels[l.ID]
+		return lb != nil && strings.Contains(lb.Text, "· revoked ·") && h.RevokeButtons[l.ID].Disabled()
+	})
+	waitIdle(t, u)
+	if _, err := env.App.OpenLink(ctx, app.LinkOpen{Token: token, Passcode: "4321", Client: "198.51.100.4"}); !isAppError(err, "link_revoked") {
+		t.Fatalf("revoked link opened: %v", err)
+	}
+	// Showing a listed link again gives its URL and code.
+	test.Tap(h.ShowButtons[l.ID])
+	if h.Link.Text != l.URL || shownQR(t, h.LinkQR) != l.URL {
+		t.Fatalf("shown again: %q", h.Link.Text)
+	}
+	fitsPhone(t, u, w, "Health")
+
+	// A bad e-mail: the app's error.
+	test.Type(h.Doctor, "@@")
+	test.Tap(h.Share)
+	waitFor(t, "e-mail error", func() bool { return u.Shell.Status.Text == "doctor_email format error!" })
+}

@@ -1,0 +1,281 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/secure-personal-profile/spp/app"
+)
+
+func init() {
+	registerScreen(orderRings, func(s *Shell) screen { return newRingsScreen(s) })
+}
+
+// RingsScreen shows which field sits in which privacy ring and which
+// services hold each ring as their role; it moves fields, creates custom
+// rings on a built-in base level, and gives a service a ring as its role.
+type RingsScreen struct {
+	shell *Shell
+
+	rings    []app.RingView
+	fields   []string
+	services []string
+
+	// Rings: a row per ring, built-in rings first.
+	Rings   []*RingRow
+	ringBox *fyne.Container
+
+	// Move a field to a ring.
+	MoveField *widget.Select
+	MoveTo    *widget.Select
+	Move      *widget.Button
+
+	// Create a custom ring: its name, base level, and the first field
+	// and/or service placed in it (a ring holds at least one).
+	NewName    *widget.Entry
+	NewLevel   *widget.Select
+	NewField   *widget.Select
+	NewService *widget.SelectEntry
+	Create     *widget.Button
+
+	// Give a service a ring as its role.
+	RoleService *widget.SelectEntry
+	RoleRing    *widget.Select
+	GiveRole    *widget.Button
+}
+
+// RingRow is one ring on screen.
+type RingRow struct {
+	Ring     app.RingView
+	Title    *widget.Label
+	Fields   *widget.Label
+	Services *widget.Label
+}
+
+var builtinLevels = []string{app.RingPublic, app.RingSemiPrivate, app.RingPrivate, app.RingRestricted}
+
+func newRingsScreen(s *Shell) *RingsScreen { return &RingsScreen{shell: s} }
+
+func (r *RingsScreen) title() string       { return "Privacy rings" }
+func (r *RingsScreen) icon() fyne.Resource { return theme.VisibilityOffIcon() }
+
+func (r *RingsScreen) build() fyne.CanvasObject {
+	r.ringBox = container.NewVBox()
+
+	r.MoveField = widget.NewSelect(nil, nil)
+	r.MoveField.PlaceHolder = "(choose a field)"
+	r.MoveTo = widget.NewSelect(builtinLevels, nil)
+	r.MoveTo.PlaceHolder = "(choose a ring)"
+	r.Move = widget.NewButtonWithIcon("Move", theme.NavigateNextIcon(), r.move)
+
+	r.NewName = widget.NewEntry()
+	r.NewName.SetPlaceHolder("Family")
+	r.NewLevel = widget.NewSelect(builtinLevels, nil)
+	r.NewLevel.SetSelected(app.RingPrivate)
+	r.NewField = widget.NewSelect(nil, nil)
+	r.NewField.PlaceHolder = "(none)"
+	r.NewService = widget.NewSelectEntry(nil)
+	r.NewService.SetPlaceHolder("(none)")
+	r.Create = widget.NewButtonWithIcon("Create ring", theme.ContentAddIcon(), r.create)
+
+	r.RoleService = widget.NewSelectEntry(nil)
+	r.RoleService.SetPlaceHolder("shop.example.com")
+	r.RoleRing = widget.NewSelect(builtinLevels, nil)
+	r.RoleRing.PlaceHolder = "(choose a ring)"
+	r.GiveRole = widget.NewButtonWithIcon("Give role", theme.ConfirmIcon(), r.giveRole)
+
+	return container.NewVScroll(container.NewVBox(
+		wrapped("Each field sits in a ring. A service sees the fields of the ring it holds as its role and of every less protected ring; restricted fields never leave through a role or a share."),
+		r.ringBox,
+		widget.NewSeparator(),
+		boldWrapped("Move a field"),
+		widget.NewForm(
+			widget.NewFormItem("Field", r.MoveField),
+			widget.NewFormItem("To ring", r.MoveTo),
+		),
+		r.Move,
+		widget.NewSeparator(),
+		boldWrapped("New custom ring"),
+		wrapped("A custom ring protects its fields like its base level. It starts with a field or a service (or both)."),
+		widget.NewForm(
+			widget.NewFormItem("Name", r.NewName),
+			widget.NewFormItem("Base level", r.NewLevel),
+			widget.NewFormItem("Field", r.NewField),
+			widget.NewFormItem("Service", r.NewService),
+		),
+		r.Create,
+		widget.NewSeparator(),
+		boldWrapped("Give a service a role"),
+		widget.NewForm(
+			widget.NewFormItem("Service", r.RoleService),
+			widget.NewFormItem("Ring", r.RoleRing),
+		),
+		r.GiveRole,
+	))
+}
+
+func (r *RingsScreen) refresh() {
+	pr := r.shell.principal()
+	if pr == nil {
+		return
+	}
+	var (
+		rings  []app.RingView
+		access []app.ServiceAccess
+	)
+	a := r.shell.u.app
+	r.shell.run("Loading your rings", func(ctx context.Context) error {
+		var err error
+		if rings, err = a.Rings(ctx, pr); err != nil {
+			return err
+		}
+		access, err = a.Access(ctx, pr)
+		return err
+	}, func(err error) {
+		if err != nil {
+			return
+		}
+		r.rings = rings
+		r.fields = nil
+		for _, v := range rings {
+			r.fields = append(r.fields, v.Fields...)
+		}
+		sort.Strings(r.fields)
+		r.services = nil
+		for _, sa := range access {
+			if sa.RevokedAt.IsZero() {
+				r.services = append(r.services, sa.ServiceID)
+			}
+		}
+		r.show()
+	})
+}
+
+// ServiceChoices are the services the Service boxes offer: those with
+// access now.
+func (r *RingsScreen) ServiceChoices() []string { return r.services }
+
+// Ring returns the row of the ring with that name, or nil.
+func (r *RingsScreen) Ring(name string) *RingRow {
+	for _, row := range r.Rings {
+		if row.Ring.Name == name {
+			return row
+		}
+	}
+	return nil
+}
+
+func (r *RingsScreen) show() {
+	r.Rings = nil
+	var objs []fyne.CanvasObject
+	var names []string
+	for _, v := range r.rings {
+		names = append(names, v.Name)
+		title := v.Name
+		if v.Custom {
+			title += " (custom, protected as " + v.Level + ")"
+		}
+		fields := "No fields."
+		if len(v.Fields) > 0 {
+			fields = "Fields: " + strings.Join(v.Fields, ", ")
+		}
+		services := "No service holds this ring as its role."
+		if len(v.Services) > 0 {
+			services = "Role of: " + strings.Join(v.Services, ", ")
+		}
+		row := &RingRow{Ring: v, Title: boldWrapped(title), Fields: wrapped(fields), Services: wrapped(services)}
+		r.Rings = append(r.Rings, row)
+		objs = append(objs, row.Title, row.Fields, row.Services, widget.NewSeparator())
+	}
+	r.ringBox.Objects = objs
+	r.ringBox.Refresh()
+
+	r.MoveField.SetOptions(r.fields)
+	r.MoveTo.SetOptions(names)
+	r.RoleRing.SetOptions(names)
+	r.NewField.SetOptions(append([]string{""}, r.fields...))
+	r.NewService.SetOptions(r.services)
+	r.RoleService.SetOptions(r.services)
+}
+
+// setRing runs one SetRing and reloads.
+func (r *RingsScreen) setRing(what, done string, req app.RingRequest, after func()) {
+	pr := r.shell.principal()
+	if pr == nil {
+		return
+	}
+	r.shell.run(what, func(ctx context.Context) error {
+		_, err := r.shell.u.app.SetRing(ctx, pr, req)
+		return err
+	}, func(err error) {
+		if err != nil {
+			return
+		}
+		r.shell.say(done)
+		if after != nil {
+			after()
+		}
+		r.refresh()
+	})
+}
+
+func (r *RingsScreen) move() {
+	field, ring := r.MoveField.Selected, r.MoveTo.Selected
+	if field == "" || ring == "" {
+		r.shell.say("Choose a field and the ring to move it to.")
+		return
+	}
+	r.setRing("Moving "+field, fmt.Sprintf("Moved %s to %s.", field, ring),
+		app.RingRequest{Name: ring, Fields: []string{field}}, nil)
+}
+
+func (r *RingsScreen) create() {
+	name := strings.TrimSpace(r.NewName.Text)
+	if name == "" {
+		r.shell.say("Give the new ring a name.")
+		return
+	}
+	if app.BuiltinRing(strings.ToLower(name)) {
+		r.shell.say(name + " is a built-in ring; choose another name.")
+		return
+	}
+	for _, v := range r.rings {
+		if strings.EqualFold(v.Name, name) {
+			r.shell.say("There is a ring named " + v.Name + " already.")
+			return
+		}
+	}
+	req := app.RingRequest{Name: name, Level: r.NewLevel.Selected}
+	if f := r.NewField.Selected; f != "" {
+		req.Fields = []string{f}
+	}
+	if s := strings.TrimSpace(r.NewService.Text); s != "" {
+		req.Services = []string{s}
+	}
+	if len(req.Fields) == 0 && len(req.Services) == 0 {
+		r.shell.say("Choose a field or a service to put in the new ring.")
+		return
+	}
+	r.setRing("Creating "+name, fmt.Sprintf("Created the ring %s, protected as %s.", name, req.Level), req, func() {
+		r.NewName.SetText("")
+		r.NewField.ClearSelected()
+		r.NewService.SetText("")
+	})
+}
+
+func (r *RingsScreen) giveRole() {
+	svc, ring := strings.TrimSpace(r.RoleService.Text), r.RoleRing.Selected
+	if svc == "" || ring == "" {
+		r.shell.say("Choose a service and the ring to give it.")
+		return
+	}
+	r.setRing("Giving "+svc+" a role", fmt.Sprintf("%s now holds the %s ring.", svc, ring),
+		app.RingRequest{Name: ring, Services: []string{svc}}, nil)
+}

@@ -1,0 +1,169 @@
+package ui_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/secure-personal-profile/spp/app"
+	"github.com/secure-personal-profile/spp/ui"
+)
+
+func ringsScreen(t *testing.T, u *ui.UI) *ui.RingsScreen {
+	t.Helper()
+	r, ok := u.Shell.Screen("Privacy rings").(*ui.RingsScreen)
+	if !ok {
+		t.Fatal("no Privacy rings screen")
+	}
+	t.Cleanup(func() {
+		waitFor(t, "the rings screen to be idle", func() bool { return u.Shell == nil || u.Shell.Idle() })
+	})
+	fyne.DoAndWait(func() { u.Shell.Select("Privacy rings") })
+	waitFor(t, "the rings to load", func() bool { return u.Shell.Idle() && r.Ring(app.RingPublic) != nil })
+	return r
+}
+
+// storedRing is a ring as the app has it now.
+func storedRing(t *testing.T, a *app.App, p *app.Principal, name string) app.RingView {
+	t.Helper()
+	rs, err := a.Rings(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		if r.Name == name {
+			return r
+		}
+	}
+	t.Fatalf("no ring %q in the store", name)
+	return app.RingView{}
+}
+
+func listHas(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRingsShowAndMoveAField(t *testing.T) {
+	u, env, _ := signedIn(t)
+	r := ringsScreen(t, u)
+	// What the app says is what the screen shows.
+	waitFor(t, "the fields in their rings", func() bool {
+		return strings.Contains(r.Ring(app.RingPublic).Fields.Text, "name") &&
+			strings.Contains(r.Ring(app.RingSemiPrivate).Fields.Text, "email")
+	})
+	if r.Ring(app.RingRestricted) == nil || r.Ring(app.RingPrivate) == nil {
+		t.Fatal("a built-in ring is missing")
+	}
+
+	// Nothing chosen: a hint, no call.
+	test.Tap(r.Move)
+	if u.Shell.Status.Text != "Choose a field and the ring to move it to." {
+		t.Fatalf("status %q", u.Shell.Status.Text)
+	}
+	r.MoveField.SetSelected("email")
+	r.MoveTo.SetSelected(app.RingRestricted)
+	test.Tap(r.Move)
+	waitFor(t, "email in restricted", func() bool {
+		return strings.Contains(r.Ring(app.RingRestricted).Fields.Text, "email") &&
+			!strings.Contains(r.Ring(app.RingSemiPrivate).Fields.Text, "email")
+	})
+	if got := storedRing(t, env.App, u.Principal(), app.RingRestricted); !listHas(got.Fields, "email") {
+		t.Fatalf("store: restricted ring holds %v", got.Fields)
+	}
+	// A restricted field can no longer be shared.
+	_, err := env.App.CreateShare(context.Background(), u.Principal(), app.ShareRequest{ServiceID: "shop.example", InfoField: "email"})
+	if appErrorCode(err) != "field_restricted" {
+		t.Fatalf("sharing a restricted field: %v", err)
+	}
+}
+
+func TestRingsCreateCustomRing(t *testing.T) {
+	u, env, _ := signedIn(t)
+	ctx := context.Background()
+	if _, err := env.App.UpdateInfo(ctx, u.Principal(), []byte(`{"phone":"+15551234567"}`)); err != nil {
+		t.Fatal(err)
+	}
+	r := ringsScreen(t, u)
+	waitFor(t, "phone listed", func() bool { return u.Shell.Idle() && strings.Contains(r.Ring(app.RingPrivate).Fields.Text, "phone") })
+
+	// A ring must start with something in it.
+	test.Type(r.NewName, "Family")
+	test.Tap(r.Create)
+	if u.Shell.Status.Text != "Choose a field or a service to put in the new ring." {
+		t.Fatalf("status %q", u.Shell.Status.Text)
+	}
+	r.NewLevel.SetSelected(app.RingSemiPrivate)
+	r.NewField.SetSelected("phone")
+	test.Tap(r.Create)
+	waitFor(t, "the Family ring", func() bool {
+		row := r.Ring("Family")
+		return u.Shell.Idle() && row != nil && strings.Contains(row.Title.Text, "protected as semi-private") &&
+			strings.Contains(row.Fields.Text, "phone") &&
+			!strings.Contains(r.Ring(app.RingPrivate).Fields.Text, "phone")
+	})
+	got := storedRing(t, env.App, u.Principal(), "Family")
+	if !got.Custom || got.Level != app.RingSemiPrivate || !listHas(got.Fields, "phone") {
+		t.Fatalf("store: %+v", got)
+	}
+	// The new ring is offered as a destination and a role.
+	if !listHas(r.MoveTo.Options, "Family") || !listHas(r.RoleRing.Options, "Family") {
+		t.Fatalf("ring choices: %v / %v", r.MoveTo.Options, r.RoleRing.Options)
+	}
+	screenFitsPhone(t, u, "Privacy rings")
+
+	// The same name again is refused on screen.
+	test.Type(r.NewName, "family")
+	r.NewField.SetSelected("email")
+	test.Tap(r.Create)
+	if u.Shell.Status.Text != "There is a ring named Family already." {
+		t.Fatalf("status %q", u.Shell.Status.Text)
+	}
+}
+
+func TestRingsGiveAServiceARole(t *testing.T) {
+	u, env, _ := signedIn(t)
+	ctx := context.Background()
+	p := u.Principal()
+	if _, err := env.App.UpdateInfo(ctx, p, []byte(`{"phone":"+15551234567"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.SetRing(ctx, p, app.RingRequest{Name: "Family", Level: app.RingSemiPrivate, Fields: []string{"phone"}}); err != nil {
+		t.Fatal(err)
+	}
+	r := ringsScreen(t, u)
+	waitFor(t, "the Family ring", func() bool { return u.Shell.Idle() && r.Ring("Family") != nil })
+
+	test.Type(r.RoleService, "grocer.example")
+	r.RoleRing.SetSelected("Family")
+	test.Tap(r.GiveRole)
+	waitFor(t, "grocer.example holding Family", func() bool {
+		row := r.Ring("Family")
+		return row != nil && strings.Contains(row.Services.Text, "grocer.example")
+	})
+	if got := storedRing(t, env.App, p, "Family"); !listHas(got.Services, "grocer.example") {
+		t.Fatalf("store: Family's services %v", got.Services)
+	}
+	// Through its role the service now sees Family's field (and the less
+	// protected ones), never a private one.
+	acc, err := env.App.Access(ctx, p)
+	if err != nil || len(acc) != 1 || acc[0].Role != "Family" {
+		t.Fatalf("access: %+v %v", acc, err)
+	}
+	seen := map[string]string{}
+	for _, s := range acc[0].Sees {
+		seen[s.Field] = s.Via
+	}
+	if seen["phone"] != "role" || seen["email"] != "role" || seen["name"] != "role" {
+		t.Fatalf("grocer.example sees %v", seen)
+	}
+	// The service is now offered in the role and new-ring forms.
+	waitFor(t, "service offered", func() bool { return listHas(r.ServiceChoices(), "grocer.example") })
+}
