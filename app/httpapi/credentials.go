@@ -119,14 +119,8 @@ func (s *Server) rejectCredential(r *http.Request, p *params) (int, any, error) 
 }
 
 func (s *Server) credentialImage(w http.ResponseWriter, r *http.Request) {
-	p, err := parseParams(r, MaxBody)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	pr, err := s.auth(r, p)
-	if err != nil {
-		s.writeError(w, r, err)
+	_, pr, ok := s.authPage(w, r)
+	if !ok {
 		return
 	}
 	ct, img, err := s.app.CredentialImage(r.Context(), pr, r.PathValue("credential_id"))

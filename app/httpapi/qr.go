@@ -16,14 +16,8 @@ func (s *Server) registerQR() {
 }
 
 func (s *Server) qrPNG(w http.ResponseWriter, r *http.Request) {
-	p, err := parseParams(r, MaxBody)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	pr, err := s.auth(r, p)
-	if err != nil {
-		s.writeError(w, r, err)
+	p, pr, ok := s.authPage(w, r)
+	if !ok {
 		return
 	}
 	if !p.Has("kind") {

@@ -225,6 +225,20 @@ func (s *Server) auth(r *http.Request, p *params) (*app.Principal, error) {
 	return s.app.Authenticate(r.Context(), bearer(r, p))
 }
 
+// authPage reads a page route's parameters and checks its token; on
+// failure it has written the error and returns ok false.
+func (s *Server) authPage(w http.ResponseWriter, r *http.Request) (p *params, pr *app.Principal, ok bool) {
+	p, err := parseParams(r, MaxBody)
+	if err == nil {
+		pr, err = s.auth(r, p)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return nil, nil, false
+	}
+	return p, pr, true
+}
+
 // clientIP is the remote address without its port.
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
