@@ -420,3 +420,16 @@ func TestGrantNeverLeaksOnBadInput(t *testing.T) {
 		}
 	}
 }
+
+// A JSON body's string stays a string even when its text is JSON.
+func TestEmergencyInfoStringInJSONBodyStaysAString(t *testing.T) {
+	e := newEnv(t)
+	tok := e.register(t, "grace@example.org").str("token")
+	want(t, e.json(t, "POST", emergencyPath, map[string]any{"token": tok, "emergency_info": "911"}), 201, "success", "")
+	e.responder(t, "EMT-1", "Ana Ruiz", "City EMS")
+	g := e.form(t, "POST", grantPath, "responder_id", "EMT-1", "reason", "found unconscious", "email", "grace@example.org")
+	want(t, g, 200, "success", "")
+	if s, ok := g.Body["emergency_info"].(string); !ok || s != "911" {
+		t.Fatalf("emergency_info: %s", g.Raw)
+	}
+}

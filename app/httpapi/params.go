@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -81,6 +82,11 @@ func parseParams(r *http.Request, limit int64) (*params, error) {
 		if err != nil {
 			return nil, bodyErr(err)
 		}
+		// Parts spilled to disk (none while the cap equals the memory
+		// limit) go when the request ends.
+		if ctx := r.Context(); ctx != nil {
+			context.AfterFunc(ctx, func() { f.RemoveAll() })
+		}
 		for k, v := range f.Value {
 			p.form[k] = append(v, p.form[k]...)
 		}
@@ -134,9 +140,10 @@ func (p *params) Has(name string) bool { return p.String(name) != "" || p.files[
 // string. Missing gives nil.
 func (p *params) JSON(name string) json.RawMessage {
 	if raw, ok := p.values[name]; ok {
-		var s string
-		if json.Unmarshal(raw, &s) == nil && json.Valid([]byte(s)) && s != "" {
-			return json.RawMessage(s)
+		// A JSON body carries structure as JSON values: a string member
+		// stays a string ("911" is not the number 911).
+		if string(raw) == "null" {
+			return nil
 		}
 		return raw
 	}
