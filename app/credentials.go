@@ -152,11 +152,8 @@ func (a *App) AddCredential(ctx context.Context, p *Principal, typ string, image
 	}
 	// Every upload counts, readable or not: decoding is what costs.
 	limitKey := a.LimitKey("credential-scan", p.UserID)
-	if err := a.RateLimit(ctx, limitKey, CredentialScanLimit, CredentialScanWindow); err != nil {
+	if err := a.ReserveAttempt(ctx, limitKey, CredentialScanLimit, CredentialScanWindow); err != nil {
 		return nil, err
-	}
-	if err := a.store.AddFailure(ctx, limitKey, a.now()); err != nil {
-		return nil, Internal(err)
 	}
 	// The header first: format and pixel count, before any pixel.
 	if err := imageError(idscan.CheckImage(image)); err != nil {

@@ -570,16 +570,13 @@ func (a *App) GrantEmergency(ctx context.Context, req GrantRequest) (*EmergencyG
 
 	// Rate limit per client address: every attempt counts, known user or not.
 	addrKey := a.LimitKey("emergency-address", req.Client)
-	if err := a.RateLimit(ctx, addrKey, GrantAddressLimit, GrantWindow); err != nil {
+	if err := a.ReserveAttempt(ctx, addrKey, GrantAddressLimit, GrantWindow); err != nil {
 		if userID != "" {
 			if _, lerr := a.logAttempt(ctx, at, OutcomeRateLimited); lerr != nil {
 				return nil, lerr
 			}
 		}
 		return nil, err
-	}
-	if err := a.store.AddFailure(ctx, addrKey, a.now()); err != nil {
-		return nil, Internal(err)
 	}
 	if lookupErr != nil {
 		return nil, lookupErr

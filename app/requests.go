@@ -89,13 +89,10 @@ func (a *App) NewRequest(ctx context.Context, client, serviceID, infoField, hand
 		return "", time.Time{}, errServiceID
 	}
 	key := a.LimitKey("requests", client)
-	if err := a.RateLimit(ctx, key, RequestLimit, RequestLimitWindow); err != nil {
+	if err := a.ReserveAttempt(ctx, key, RequestLimit, RequestLimitWindow); err != nil {
 		return "", time.Time{}, err
 	}
 	now := a.now()
-	if err := a.store.AddFailure(ctx, key, now); err != nil {
-		return "", time.Time{}, Internal(err)
-	}
 	acct, err := a.store.AccountByHandle(ctx, a.handleMAC(handle))
 	if errors.Is(err, ErrNotFound) {
 		return "", time.Time{}, errHandleUnknown

@@ -91,6 +91,10 @@ type Store interface {
 	AddFailure(ctx context.Context, key []byte, at time.Time) error
 	Failures(ctx context.Context, key []byte, since time.Time) (n int, oldest time.Time, err error)
 	ClearFailures(ctx context.Context, key []byte) error
+	// ReserveAttempt records an attempt under key at `at` unless limit
+	// are already recorded since `since`, in one statement (so parallel
+	// attempts cannot all pass); when refused it returns the oldest.
+	ReserveAttempt(ctx context.Context, key []byte, at, since time.Time, limit int) (ok bool, oldest time.Time, err error)
 
 	// Update and View run fn over a user's profile data with the user's data
 	// key; Update commits fn's writes (and their operations) atomically.

@@ -246,9 +246,12 @@ func (a *App) newSession(ctx context.Context, acct *Account, dek []byte) (*Auth,
 	return &Auth{UserID: acct.UserID, ProfileID: acct.ProfileID, Token: token, ExpiresAt: s.ExpiresAt}, nil
 }
 
-// loginLimit refuses an attempt while the e-mail has too many recent failures.
+// loginLimit counts a login attempt against the e-mail before any work is
+// done, refusing it while LoginFailureLimit attempts are already counted
+// in the window; a success clears the count. Counting first, in one
+// statement, means parallel guesses cannot all pass the check.
 func (a *App) loginLimit(ctx context.Context, key []byte) error {
-	return a.RateLimit(ctx, key, LoginFailureLimit, LoginFailureWindow)
+	return a.ReserveAttempt(ctx, key, LoginFailureLimit, LoginFailureWindow)
 }
 
 // RateLimit refuses (429, with Retry-After) while key has limit or more
@@ -261,11 +264,31 @@ func (a *App) RateLimit(ctx context.Context, key []byte, limit int, window time.
 		return Internal(err)
 	}
 	if n >= limit {
-		e := E(KindRateLimited, "rate_limited", "too many attempts, try again later!")
-		e.RetryAfter = max(oldest.Add(window).Sub(now), time.Second)
-		return e
+		return rateLimited(oldest, window, now)
 	}
 	return nil
+}
+
+// ReserveAttempt counts one attempt under key, atomically refusing it
+// (429, with Retry-After) when limit attempts are already counted within
+// window: where every attempt counts, this is the check and the count in
+// one step.
+func (a *App) ReserveAttempt(ctx context.Context, key []byte, limit int, window time.Duration) error {
+	now := a.now()
+	ok, oldest, err := a.store.ReserveAttempt(ctx, key, now, now.Add(-window), limit)
+	if err != nil {
+		return Internal(err)
+	}
+	if !ok {
+		return rateLimited(oldest, window, now)
+	}
+	return nil
+}
+
+func rateLimited(oldest time.Time, window time.Duration, now time.Time) error {
+	e := E(KindRateLimited, "rate_limited", "too many attempts, try again later!")
+	e.RetryAfter = max(oldest.Add(window).Sub(now), time.Second)
+	return e
 }
 
 // LimitKey is the rate-limit key for a purpose and a subject (an e-mail,
@@ -274,12 +297,6 @@ func (a *App) LimitKey(purpose, subject string) []byte {
 	return crypto.KeyedHash(a.store.InstallationKey(), "limit:"+purpose+":"+subject)
 }
 
-func (a *App) loginFailed(ctx context.Context, key []byte) error {
-	if err := a.store.AddFailure(ctx, key, a.now()); err != nil {
-		return Internal(err)
-	}
-	return errWrongLogin
-}
 
 // Login signs a user in with e-mail and password. A wrong e-mail and a wrong
 // password give the same error in the same time.
@@ -294,7 +311,7 @@ func (a *App) Login(ctx context.Context, email, password string) (*Auth, error) 
 	acct, err := a.store.AccountByEmail(ctx, a.emailMAC(email))
 	if errors.Is(err, ErrNotFound) {
 		crypto.DeriveKey([]byte(password), a.dummyKDF) // same cost as a real check
-		return nil, a.loginFailed(ctx, limitKey)
+		return nil, errWrongLogin
 	}
 	if err != nil {
 		return nil, Internal(err)
@@ -309,7 +326,7 @@ func (a *App) Login(ctx context.Context, email, password string) (*Auth, error) 
 	}
 	dek, err := crypto.Unwrap(pwKey, acct.WrappedDEK, "dek/password/"+acct.UserID)
 	if err != nil {
-		return nil, a.loginFailed(ctx, limitKey)
+		return nil, errWrongLogin
 	}
 	if err := a.store.ClearFailures(ctx, limitKey); err != nil {
 		return nil, Internal(err)
@@ -354,7 +371,7 @@ func (a *App) KeyLogin(ctx context.Context, email, challenge, signature string) 
 	}
 	userID, expires, err := a.store.TakeChallenge(ctx, crypto.HashToken(challenge))
 	if errors.Is(err, ErrNotFound) {
-		return nil, a.loginFailed(ctx, limitKey)
+		return nil, errWrongLogin
 	}
 	if err != nil {
 		return nil, Internal(err)
@@ -364,7 +381,7 @@ func (a *App) KeyLogin(ctx context.Context, email, challenge, signature string) 
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return nil, Internal(err)
 		}
-		return nil, a.loginFailed(ctx, limitKey)
+		return nil, errWrongLogin
 	}
 	pub, err := crypto.Open(a.store.InstallationKey(), acct.LoginKey, []byte("login-key/"+acct.UserID))
 	if err != nil {
@@ -372,7 +389,7 @@ func (a *App) KeyLogin(ctx context.Context, email, challenge, signature string) 
 	}
 	sig, err := base64.StdEncoding.DecodeString(signature)
 	if err != nil || !crypto.Verify(pub, []byte(challenge), sig) {
-		return nil, a.loginFailed(ctx, limitKey)
+		return nil, errWrongLogin
 	}
 	dek, err := crypto.Unwrap(a.store.InstallationKey(), acct.KeyWrappedDEK, "dek/key-login/"+acct.UserID)
 	if err != nil {

@@ -154,6 +154,22 @@ func (db *DB) Failures(ctx context.Context, key []byte, since time.Time) (int, t
 	return n, fromMS(oldest.Int64), nil
 }
 
+// ReserveAttempt records an attempt unless limit are already recorded
+// since a time: the count and the insert are one statement on the single
+// writer connection, so concurrent attempts are counted one by one.
+func (db *DB) ReserveAttempt(ctx context.Context, key []byte, at, since time.Time, limit int) (bool, time.Time, error) {
+	res, err := db.w.ExecContext(ctx, `INSERT INTO failures(key, at) SELECT ?1, ?2
+		WHERE (SELECT COUNT(*) FROM failures WHERE key = ?1 AND at >= ?3) < ?4`, key, ms(at), ms(since), limit)
+	if err != nil {
+		return false, time.Time{}, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return err == nil, time.Time{}, err
+	}
+	_, oldest, err := db.Failures(ctx, key, since)
+	return false, oldest, err
+}
+
 // ClearFailures forgets the failures under key (after a success).
 func (db *DB) ClearFailures(ctx context.Context, key []byte) error {
 	_, err := db.w.ExecContext(ctx, `DELETE FROM failures WHERE key = ?`, key)
