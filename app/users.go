@@ -297,7 +297,6 @@ func (a *App) LimitKey(purpose, subject string) []byte {
 	return crypto.KeyedHash(a.store.InstallationKey(), "limit:"+purpose+":"+subject)
 }
 
-
 // Login signs a user in with e-mail and password. A wrong e-mail and a wrong
 // password give the same error in the same time.
 func (a *App) Login(ctx context.Context, email, password string) (*Auth, error) {
