@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -88,7 +89,7 @@ func sealContainer(s *snapshot, passphrase string, kdf crypto.KDFParams, now tim
 	if err != nil {
 		return nil, err
 	}
-	key, err := crypto.DeriveKey([]byte(passphrase), kdf)
+	key, err := deriveKey(context.Background(), []byte(passphrase), kdf)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +153,7 @@ func openContainer(b []byte, passphrase string, maxMemory uint32) (*snapshot, er
 	if kdf.Memory > maxMemory || kdf.Time > maxContainerKDFTime {
 		return nil, errContainerCost
 	}
-	key, err := crypto.DeriveKey([]byte(passphrase), kdf)
+	key, err := deriveKey(context.Background(), []byte(passphrase), kdf)
 	if err != nil {
 		return nil, errContainerFormat
 	}

@@ -569,10 +569,10 @@ func (a *App) Join(ctx context.Context, code, password, name string) (*Auth, err
 			return nil, Internal(err)
 		}
 		kdf, err := crypto.ParseKDFParams(b.KDF)
-		if err != nil {
+		if err != nil || !foreignKDF(kdf) {
 			return nil, ErrPairingFailed
 		}
-		pwKey, err := crypto.DeriveKey([]byte(password), kdf)
+		pwKey, err := deriveKey(ctx, []byte(password), kdf)
 		if err != nil {
 			return nil, ErrPairingFailed
 		}

@@ -403,7 +403,7 @@ func (a *App) Import(ctx context.Context, container []byte, passphrase, password
 	if err != nil {
 		return nil, Internal(err)
 	}
-	pwKey, err := crypto.DeriveKey([]byte(password), kdf)
+	pwKey, err := deriveKey(ctx, []byte(password), kdf)
 	if err != nil {
 		return nil, Internal(err)
 	}

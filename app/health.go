@@ -291,7 +291,7 @@ func (a *App) CreateLink(ctx context.Context, p *Principal, req LinkRequest) (*H
 		if err != nil {
 			return nil, Internal(err)
 		}
-		h, err := crypto.DeriveKey([]byte(req.Passcode), kdf)
+		h, err := deriveKey(ctx, []byte(req.Passcode), kdf)
 		if err != nil {
 			return nil, Internal(err)
 		}
@@ -661,7 +661,7 @@ func (a *App) checkPasscode(ctx context.Context, l *linkState, req LinkOpen) err
 	if err != nil {
 		return Internal(err)
 	}
-	h, err := crypto.DeriveKey([]byte(req.Passcode), kdf)
+	h, err := deriveKey(ctx, []byte(req.Passcode), kdf)
 	if err != nil {
 		return Internal(err)
 	}

@@ -160,7 +160,7 @@ func (a *App) Register(ctx context.Context, r Registration) (*Auth, error) {
 	if err != nil {
 		return nil, Internal(err)
 	}
-	pwKey, err := crypto.DeriveKey([]byte(r.Password), kdf)
+	pwKey, err := deriveKey(ctx, []byte(r.Password), kdf)
 	if err != nil {
 		return nil, Internal(err)
 	}
@@ -309,7 +309,7 @@ func (a *App) Login(ctx context.Context, email, password string) (*Auth, error) 
 	}
 	acct, err := a.store.AccountByEmail(ctx, a.emailMAC(email))
 	if errors.Is(err, ErrNotFound) {
-		crypto.DeriveKey([]byte(password), a.dummyKDF) // same cost as a real check
+		deriveKey(ctx, []byte(password), a.dummyKDF) // same cost as a real check
 		return nil, errWrongLogin
 	}
 	if err != nil {
@@ -319,7 +319,7 @@ func (a *App) Login(ctx context.Context, email, password string) (*Auth, error) 
 	if err != nil {
 		return nil, Internal(err)
 	}
-	pwKey, err := crypto.DeriveKey([]byte(password), kdf)
+	pwKey, err := deriveKey(ctx, []byte(password), kdf)
 	if err != nil {
 		return nil, Internal(err)
 	}
