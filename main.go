@@ -64,11 +64,12 @@ Flags:
 
 // options are the flags common to the app and serve.
 type options struct {
-	data      string
-	addr      string
-	publicURL string
-	smtp      smtpOptions
-	p2p       p2pOptions // device sync (p2p.go)
+	data           string
+	addr           string
+	publicURL      string
+	smtp           smtpOptions
+	p2p            p2pOptions // device sync
+	webhookPrivate bool       // webhooks may reach private addresses
 }
 
 func parseFlags(name string, args []string, stderr io.Writer) (*options, error) {
@@ -78,6 +79,7 @@ func parseFlags(name string, args []string, stderr io.Writer) (*options, error) 
 	fs.StringVar(&o.data, "data", defaultDataDir(), "data `DIR`: the encrypted profile database and this device's key")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8000", "API listen address `HOST:PORT`; binding beyond loopback exposes the API to the network")
 	fs.StringVar(&o.publicURL, "public-url", "", "base `URL` used in links and QR codes (default http://ADDR)")
+	fs.BoolVar(&o.webhookPrivate, "webhook-allow-private", false, "let webhooks reach loopback and private-network addresses (a service on this machine or network); off: public addresses only")
 	o.smtp.register(fs)
 	o.p2p.register(fs)
 	fs.Usage = func() {
@@ -165,7 +167,7 @@ func start(ctx context.Context, o *options, window bool, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	senders := []app.Sender{webhook.New(nil)}
+	senders := []app.Sender{webhook.New(nil, o.webhookPrivate)}
 	if mailer, err := o.smtp.sender(); err != nil {
 		return err
 	} else if mailer != nil {

@@ -572,7 +572,7 @@ func (rc *receiver) checkSignatures(t *testing.T, secret string) {
 func TestUpdateOnceEveryReferenceIsCurrent(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
-	e.App.StartOutbox(ctx, webhook.New(nil))
+	e.App.StartOutbox(ctx, webhook.New(nil, true))
 	tok := e.user(t, "update@example.org", "handle", "updater")
 	e.setFields(t, tok, map[string]any{"email": "old@example.org", "date_of_birth": e.Clock.Now().UTC().AddDate(-20, 0, 1).Format(app.DateLayout)})
 	link := e.json(t, "POST", "/api/v1/profile/public", map[string]any{"token": tok, "public_info": map[string]any{"bio": "hi"}, "visibility": "true"})
@@ -688,7 +688,7 @@ func TestUpdateInfoContract(t *testing.T) {
 
 func TestRevokeAccess(t *testing.T) {
 	e := newEnv(t)
-	e.App.StartOutbox(t.Context(), webhook.New(nil))
+	e.App.StartOutbox(t.Context(), webhook.New(nil, true))
 	alice := e.user(t, "alice@example.org")
 	bob := e.user(t, "bob@example.org")
 	hook := newReceiver(t)

@@ -13,6 +13,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
+	"syscall"
 	"time"
 
 	"github.com/secure-personal-profile/spp/app"
@@ -24,16 +26,59 @@ type Sender struct {
 	client *http.Client
 }
 
-// New returns a Sender over client (nil: a client of its own with a 20 s
-// timeout). Redirects are not followed: a service answers its own URL.
-func New(client *http.Client) *Sender {
-	if client == nil {
-		client = &http.Client{Timeout: 20 * time.Second}
+// ErrAddressNotAllowed is the failure of a delivery to an address the
+// sender refuses: loopback, private, link-local, multicast or unspecified.
+var ErrAddressNotAllowed = errors.New("webhook: address not allowed")
+
+// New returns a Sender. Redirects are not followed: a service answers its
+// own URL. Unless allowPrivate is set, a webhook may reach only public
+// addresses — checked when dialling, so neither a URL nor its DNS answer
+// can point the server at itself or its network. client (nil: one of its
+// own, 20 s timeout, no proxy from the environment) is copied, and its
+// transport given the check.
+func New(client *http.Client, allowPrivate bool) *Sender {
+	var c http.Client
+	if client != nil {
+		c = *client
+	} else {
+		c.Timeout = 20 * time.Second
 	}
-	c := *client
+	if !allowPrivate {
+		base, _ := c.Transport.(*http.Transport)
+		if base == nil {
+			base = &http.Transport{TLSHandshakeTimeout: 10 * time.Second, IdleConnTimeout: 90 * time.Second, MaxIdleConnsPerHost: 2}
+		}
+		t := base.Clone()
+		t.Proxy = nil // a proxy would dial for us, unchecked
+		d := &net.Dialer{Timeout: 10 * time.Second, Control: refusePrivate}
+		t.DialContext = d.DialContext
+		c.Transport = t
+	}
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &Sender{client: &c}
 }
+
+// refusePrivate is a net.Dialer Control: it refuses addresses that are
+// not public unicast ones.
+func refusePrivate(network, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return ErrAddressNotAllowed
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return ErrAddressNotAllowed
+	}
+	ip = ip.Unmap()
+	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() || sharedAddressSpace.Contains(ip) {
+		return ErrAddressNotAllowed
+	}
+	return nil
+}
+
+// sharedAddressSpace is RFC 6598's carrier-grade NAT range.
+var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10")
 
 // Kind is app.KindWebhook.
 func (s *Sender) Kind() string { return app.KindWebhook }
@@ -58,6 +103,9 @@ func (s *Sender) Send(ctx context.Context, m *app.Message) error {
 	if err != nil {
 		// Say what kind of failure, not where: the URL and the address
 		// are the user's business, not the log's.
+		if errors.Is(err, ErrAddressNotAllowed) {
+			return ErrAddressNotAllowed
+		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
 			return errors.New("webhook: no answer in time")

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -90,7 +91,7 @@ func TestEventReachesAServiceThatWasDownAcrossARestart(t *testing.T) {
 	}
 
 	ctx1, stop1 := context.WithCancel(ctx)
-	env.App.StartOutbox(ctx1, webhook.New(nil))
+	env.App.StartOutbox(ctx1, webhook.New(nil, true))
 	res, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"phone":"+15551230000"}`))
 	if err != nil || res.Notified != 1 {
 		t.Fatalf("update: %+v %v", res, err)
@@ -118,7 +119,7 @@ func TestEventReachesAServiceThatWasDownAcrossARestart(t *testing.T) {
 	svc.mu.Lock()
 	svc.up = true
 	svc.mu.Unlock()
-	o := env2.App.StartOutbox(ctx, webhook.New(nil))
+	o := env2.App.StartOutbox(ctx, webhook.New(nil, true))
 	p2, err := env2.App.Authenticate(ctx, auth.Token)
 	if err != nil {
 		t.Fatal(err)
@@ -195,7 +196,7 @@ func TestSendRefusesRedirectsAndNon2xx(t *testing.T) {
 	defer redirect.Close()
 	fail := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(400) }))
 	defer fail.Close()
-	s := webhook.New(nil)
+	s := webhook.New(nil, true)
 	msg := func(u string) *app.Message {
 		b, _ := json.Marshal(app.WebhookDelivery{URL: u, Event: "profile.updated", Body: `{}`, Signature: "sha256=00"})
 		return &app.Message{ID: "m1", Kind: app.KindWebhook, Payload: b}
@@ -220,5 +221,24 @@ func TestSendRefusesRedirectsAndNon2xx(t *testing.T) {
 	}
 	if s.Kind() != "webhook" {
 		t.Fatal(s.Kind())
+	}
+}
+
+// By default a webhook reaches only public addresses: loopback, private
+// and link-local ones are refused when dialling, and nothing is sent.
+func TestSendRefusesPrivateAddressesByDefault(t *testing.T) {
+	hit := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hit++ }))
+	defer srv.Close()
+	s := webhook.New(nil, false)
+	for _, u := range []string{srv.URL, "http://localhost:" + srv.URL[strings.LastIndex(srv.URL, ":")+1:], "http://10.0.0.1:9/", "http://169.254.169.254/latest", "http://[::1]:9/", "http://0.0.0.0:9/"} {
+		b, _ := json.Marshal(app.WebhookDelivery{URL: u, Event: "profile.updated", Body: `{}`, Signature: "sha256=00"})
+		err := s.Send(context.Background(), &app.Message{ID: "m", Kind: app.KindWebhook, Payload: b})
+		if !errors.Is(err, webhook.ErrAddressNotAllowed) {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+	if hit != 0 {
+		t.Fatalf("a refused address was reached %d times", hit)
 	}
 }
