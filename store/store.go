@@ -188,8 +188,20 @@ func Open(dir string, opt Options) (*DB, error) {
 // WAL back into the database file.
 const checkpointInterval = time.Second
 
+// pruneEvery checkpoints, device-local records nobody can use any more are
+// deleted: rate-limit counts older than any window, requests a week past
+// their expiry.
+const pruneEvery = 60
+
+func (db *DB) prune() {
+	now := db.now()
+	db.w.Exec(`DELETE FROM failures WHERE at < ?`, ms(now.Add(-24*time.Hour)))
+	db.w.Exec(`DELETE FROM requests WHERE expires_at < ?`, ms(now.Add(-7*24*time.Hour)))
+}
+
 func (db *DB) checkpointer() {
 	defer close(db.stopped)
+	n := 0
 	t := time.NewTicker(checkpointInterval)
 	defer t.Stop()
 	for {
@@ -199,6 +211,9 @@ func (db *DB) checkpointer() {
 		case <-t.C:
 			// PASSIVE: copy what no reader still needs; never block them.
 			db.w.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+			if n++; n%pruneEvery == 0 {
+				db.prune()
+			}
 		}
 	}
 }
