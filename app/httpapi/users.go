@@ -9,6 +9,10 @@ import (
 
 const api = "/api/v1"
 
+// ChallengeLimit is how many key-login challenges one address may ask for
+// in a minute.
+const ChallengeLimit = 30
+
 func (s *Server) registerUsers() {
 	authReturns := []string{"user_id", "token", "profile_id", "expires_at"}
 	s.handle(api+"/users/register", Doc{
@@ -77,6 +81,11 @@ func (s *Server) login(r *http.Request, p *params) (int, any, error) {
 }
 
 func (s *Server) challenge(r *http.Request, p *params) (int, any, error) {
+	// Anyone may ask; each answer is a write, so bound how often one
+	// address may.
+	if err := s.app.ReserveAttempt(r.Context(), s.app.LimitKey("challenge", clientIP(r)), ChallengeLimit, time.Minute); err != nil {
+		return 0, nil, err
+	}
 	c, exp, err := s.app.Challenge(r.Context(), p.String("email"))
 	if err != nil {
 		return 0, nil, err

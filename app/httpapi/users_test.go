@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/secure-personal-profile/spp/app/httpapi"
+
 	"golang.org/x/crypto/ssh"
 )
 
@@ -252,4 +254,18 @@ func TestOwnProfile(t *testing.T) {
 	if _, ok := fields["biometrics"]; ok {
 		t.Fatal("biometrics returned")
 	}
+}
+
+func TestChallengesAreRateLimitedPerAddress(t *testing.T) {
+	e := newEnv(t)
+	for i := 0; i < httpapi.ChallengeLimit; i++ {
+		want(t, e.form(t, "POST", "/api/v1/users/challenge", "email", "a@example.org"), 200, "success", "")
+	}
+	r := e.form(t, "POST", "/api/v1/users/challenge", "email", "a@example.org")
+	want(t, r, 429, "too many attempts, try again later!", "rate_limited")
+	if r.Header.Get("Retry-After") == "" {
+		t.Fatal("no Retry-After")
+	}
+	e.Clock.Advance(time.Minute + time.Second)
+	want(t, e.form(t, "POST", "/api/v1/users/challenge", "email", "a@example.org"), 200, "success", "")
 }
