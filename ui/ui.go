@@ -64,8 +64,13 @@ type StartScreen struct {
 	JoinCode, JoinPassword, JoinName          *widget.Entry
 	UnlockButton, CreateButton, JoinButton    *widget.Button
 	JoinFromImage                             *widget.Button
-	Status                                    *widget.Label
-	Progress                                  *widget.ProgressBarInfinite
+	// Restore a backup (an exported container) on a device without the profile.
+	RestoreChoose, RestoreButton                *widget.Button
+	RestoreFile                                 *widget.Label
+	RestorePass, RestorePassword, RestoreRepeat *widget.Entry
+	restoreData                                 []byte
+	Status                                      *widget.Label
+	Progress                                    *widget.ProgressBarInfinite
 }
 
 // New returns the UI over a, drawing into w, and starts the auto-lock
@@ -172,10 +177,33 @@ func (u *UI) startScreen() fyne.CanvasObject {
 		s.JoinButton,
 	)
 
+	s.RestoreFile = widget.NewLabel("No file chosen.")
+	s.RestoreFile.Wrapping = fyne.TextWrapWord
+	s.RestoreChoose = widget.NewButton("Choose a backup file…", u.chooseRestore)
+	s.RestorePass = widget.NewPasswordEntry()
+	s.RestorePassword = widget.NewPasswordEntry()
+	s.RestoreRepeat = widget.NewPasswordEntry()
+	s.RestoreButton = widget.NewButton("Restore", u.restore)
+	s.RestoreButton.Importance = widget.HighImportance
+	restoreHint := widget.NewLabel("Restore a profile exported from another device (Devices → Backup): the backup's passphrase, and a new password for this device.")
+	restoreHint.Wrapping = fyne.TextWrapWord
+	restore := container.NewVBox(
+		restoreHint,
+		s.RestoreChoose,
+		s.RestoreFile,
+		widget.NewForm(
+			widget.NewFormItem("Passphrase", s.RestorePass),
+			widget.NewFormItem("New password", s.RestorePassword),
+			widget.NewFormItem("Repeat", s.RestoreRepeat),
+		),
+		s.RestoreButton,
+	)
+
 	s.Tabs = container.NewAppTabs(
 		container.NewTabItem("Unlock", unlock),
 		container.NewTabItem("Create profile", create),
 		container.NewTabItem("Join", join),
+		container.NewTabItem("Restore", restore),
 	)
 	if has, err := u.app.HasAccounts(context.Background()); err == nil && !has {
 		s.Tabs.SelectIndex(1)
@@ -192,7 +220,7 @@ func (u *UI) busy(work func() error, done func(error)) {
 	s := &u.Start
 	s.Progress.Show()
 	s.Progress.Start()
-	buttons := []*widget.Button{s.UnlockButton, s.CreateButton, s.JoinButton}
+	buttons := []*widget.Button{s.UnlockButton, s.CreateButton, s.JoinButton, s.RestoreButton}
 	for _, b := range buttons {
 		b.Disable()
 	}
@@ -247,6 +275,61 @@ func (u *UI) join() {
 	}, func(err error) { u.signedIn(auth, err) })
 }
 
+// RestoreFrom sets the backup to restore (the file dialog feeds it).
+func (u *UI) RestoreFrom(name string, data []byte) {
+	u.Start.restoreData = data
+	u.Start.RestoreFile.SetText(name)
+}
+
+func (u *UI) chooseRestore() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil || r == nil {
+			return
+		}
+		defer r.Close()
+		b, err := readAllLimited(r, 64<<20)
+		if err != nil {
+			u.Start.Status.SetText("That file could not be read.")
+			return
+		}
+		u.RestoreFrom(r.URI().Name(), b)
+	}, u.window)
+	d.Show()
+}
+
+// restore imports the chosen backup as a profile on this device, then
+// signs in with it.
+func (u *UI) restore() {
+	s := &u.Start
+	if s.restoreData == nil {
+		s.Status.SetText("Choose a backup file first.")
+		return
+	}
+	if s.RestorePassword.Text != s.RestoreRepeat.Text {
+		s.Status.SetText("The passwords do not match.")
+		return
+	}
+	data, pass, pw := s.restoreData, s.RestorePass.Text, s.RestorePassword.Text
+	var auth *app.Auth
+	s.Status.SetText("Restoring your profile…")
+	u.busy(func() error {
+		ctx := context.Background()
+		imp, err := u.app.Import(ctx, data, pass, pw)
+		if err != nil {
+			return err
+		}
+		auth, err = u.app.Login(ctx, imp.Email, pw)
+		return err
+	}, func(err error) {
+		if err == nil {
+			s.restoreData = nil
+			s.RestorePass.SetText("")
+			s.RestoreRepeat.SetText("")
+		}
+		u.signedIn(auth, err)
+	})
+}
+
 // joinFromImage reads a pairing QR code from an image file (a photo or a
 // screenshot of the other device's screen).
 func (u *UI) joinFromImage() {
@@ -294,7 +377,7 @@ func (u *UI) signedIn(auth *app.Auth, err error) {
 	u.principal = p
 	u.lastActivity = u.Now()
 	u.mu.Unlock()
-	for _, e := range []*widget.Entry{u.Start.Password, u.Start.NewPassword, u.Start.NewConfirm, u.Start.JoinPassword} {
+	for _, e := range []*widget.Entry{u.Start.Password, u.Start.NewPassword, u.Start.NewConfirm, u.Start.JoinPassword, u.Start.RestorePassword} {
 		e.SetText("")
 	}
 	sh := newShell(u)

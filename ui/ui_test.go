@@ -212,3 +212,59 @@ func TestLayouts(t *testing.T) {
 		}
 	}
 }
+
+// A device without the profile restores it from a backup on the start
+// screen, and is signed in.
+func TestRestoreFromABackupOnTheStartScreen(t *testing.T) {
+	ctx := context.Background()
+	src := storetest.New(t, app.Config{})
+	auth, err := src.App.Register(ctx, app.Registration{Name: "Mary Somerville", Email: "mary@example.org", Password: "connexion-1834"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := src.App.Authenticate(ctx, auth.Token)
+	exp, err := src.App.Export(ctx, p, "container", "backup passphrase 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	env := storetest.New(t, app.Config{})
+	a := test.NewApp()
+	defer a.Quit()
+	u := ui.New(env.App, a.NewWindow("t"))
+	defer u.Close()
+	s := &u.Start
+	test.Tap(s.RestoreButton)
+	if s.Status.Text != "Choose a backup file first." {
+		t.Fatalf("status %q", s.Status.Text)
+	}
+	u.RestoreFrom("mary.spp", exp.Container)
+	test.Type(s.RestorePass, "wrong passphrase!")
+	test.Type(s.RestorePassword, "new device password")
+	test.Type(s.RestoreRepeat, "new device password")
+	test.Tap(s.RestoreButton)
+	waitFor(t, "wrong passphrase refused", func() bool { return s.Status.Text == "the passphrase is wrong or the container is damaged!" })
+	s.RestorePass.SetText("")
+	test.Type(s.RestorePass, "backup passphrase 1")
+	test.Tap(s.RestoreButton)
+	waitFor(t, "restored and signed in", func() bool {
+		return u.Shell != nil && u.Shell.Profile.Who.Text == "Mary Somerville <mary@example.org>"
+	})
+	if _, err := env.App.Login(ctx, "mary@example.org", "new device password"); err != nil {
+		t.Fatalf("the new password does not sign in: %v", err)
+	}
+}
+
+// The start screen fits a phone's width too.
+func TestStartScreenFitsAPhone(t *testing.T) {
+	env := storetest.New(t, app.Config{})
+	a := test.NewApp()
+	defer a.Quit()
+	w := a.NewWindow("t")
+	u := ui.New(env.App, w)
+	defer u.Close()
+	w.Resize(fyne.NewSize(400, 800))
+	if min := w.Content().MinSize(); min.Width > 400 {
+		t.Fatalf("start screen needs %v wide", min.Width)
+	}
+}
