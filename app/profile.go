@@ -83,24 +83,31 @@ func fieldValue(tx Tx, name string) (Field, bool, error) {
 // Fields lists the principal's profile fields with their rings, by name.
 func (a *App) Fields(ctx context.Context, p *Principal) ([]Field, error) {
 	var out []Field
-	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
-		names, err := tx.IDs(EntityField)
-		if err != nil {
-			return err
-		}
-		for _, n := range names {
-			f, ok, err := fieldValue(tx, n)
-			if err != nil {
-				return err
-			}
-			if ok {
-				out = append(out, f)
-			}
-		}
-		return nil
+	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) (err error) {
+		out, err = allFields(tx)
+		return err
 	})
 	if err != nil {
 		return nil, Internal(err)
+	}
+	return out, nil
+}
+
+// allFields reads every profile field with its value and ring, by name.
+func allFields(tx Tx) ([]Field, error) {
+	names, err := tx.IDs(EntityField)
+	if err != nil {
+		return nil, err
+	}
+	var out []Field
+	for _, n := range names {
+		f, ok, err := fieldValue(tx, n)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, f)
+		}
 	}
 	return out, nil
 }

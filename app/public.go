@@ -129,17 +129,13 @@ func (a *App) Public(ctx context.Context, token string) (*PublicProfile, error) 
 		if err != nil {
 			return err
 		}
-		names, err := tx.IDs(EntityField)
+		fields, err := allFields(tx)
 		if err != nil {
 			return err
 		}
-		for _, n := range names {
-			f, ok, err := fieldValue(tx, n)
-			if err != nil {
-				return err
-			}
-			if ok && string(f.Value) != "null" && rs.level(f.Ring) == RingPublic {
-				out.Fields[n] = f.Value
+		for _, f := range fields {
+			if string(f.Value) != "null" && rs.level(f.Ring) == RingPublic {
+				out.Fields[f.Name] = f.Value
 			}
 		}
 		return nil
