@@ -132,11 +132,7 @@ func (e *EmergencyScreen) build() fyne.CanvasObject {
 	e.Chain.Wrapping = fyne.TextWrapWord
 	e.Log = container.NewVBox()
 
-	heading := func(s string) fyne.CanvasObject {
-		return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	}
-	hint := widget.NewLabel("A responder who scans your card sees the information and fields chosen here, when your criteria allow; every access is logged, and your trusted contacts are told.")
-	hint.Wrapping = fyne.TextWrapWord
+	hint := wrapped("A responder who scans your card sees the information and fields chosen here, when your criteria allow; every access is logged, and your trusted contacts are told.")
 
 	if pr := e.shell.principal(); pr != nil {
 		events, stop := e.shell.u.app.Subscribe(pr.UserID)
@@ -153,11 +149,11 @@ func (e *EmergencyScreen) build() fyne.CanvasObject {
 	}
 
 	return container.NewVScroll(container.NewVBox(
-		heading("Emergency card"),
+		boldWrapped("Emergency card"),
 		e.State,
 		e.Card,
 		widget.NewSeparator(),
-		heading("Set up"),
+		boldWrapped("Set up"),
 		hint,
 		widget.NewLabel("Profile fields a responder sees:"),
 		e.Fields,
@@ -169,7 +165,7 @@ func (e *EmergencyScreen) build() fyne.CanvasObject {
 		),
 		e.Save,
 		widget.NewSeparator(),
-		heading("Access log"),
+		boldWrapped("Access log"),
 		e.Chain,
 		e.Log,
 	))
@@ -303,8 +299,7 @@ func (e *EmergencyScreen) showLog(l *app.EmergencyLog) {
 	}
 	var rows []fyne.CanvasObject
 	for i := n - 1; i >= 0; i-- {
-		l := widget.NewLabel(logLine(l.Entries[i]))
-		l.Wrapping = fyne.TextWrapWord
+		l := wrapped(logLine(l.Entries[i]))
 		rows = append(rows, l)
 	}
 	e.Log.Objects = rows

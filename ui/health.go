@@ -109,23 +109,19 @@ func (h *HealthScreen) build() fyne.CanvasObject {
 	h.Links = container.NewVBox()
 	h.LinkLabels, h.RevokeButtons, h.ShowButtons = map[string]*widget.Label{}, map[string]*widget.Button{}, map[string]*widget.Button{}
 
-	heading := func(s string) fyne.CanvasObject {
-		return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	}
-	shareHint := widget.NewLabel("Tick records above, or a whole type (its later records too). The doctor gets the link by e-mail; every opening is logged below.")
-	shareHint.Wrapping = fyne.TextWrapWord
+	shareHint := wrapped("Tick records above, or a whole type (its later records too). The doctor gets the link by e-mail; every opening is logged below.")
 	return container.NewVScroll(container.NewVBox(
-		heading("Health records"),
+		boldWrapped("Health records"),
 		h.Groups,
 		widget.NewSeparator(),
-		heading("Add a record"),
+		boldWrapped("Add a record"),
 		widget.NewForm(
 			widget.NewFormItem("Type", h.NewType),
 			widget.NewFormItem("Record", h.NewData),
 		),
 		h.Add,
 		widget.NewSeparator(),
-		heading("Share with a doctor"),
+		boldWrapped("Share with a doctor"),
 		shareHint,
 		widget.NewForm(
 			widget.NewFormItem("Doctor's e-mail", h.Doctor),
@@ -135,7 +131,7 @@ func (h *HealthScreen) build() fyne.CanvasObject {
 		h.Share,
 		h.LinkBox,
 		widget.NewSeparator(),
-		heading("Links"),
+		boldWrapped("Links"),
 		h.Links,
 	))
 }
@@ -206,8 +202,7 @@ func (h *HealthScreen) showRecords() {
 	clear(h.DeleteButtons)
 	var rows []fyne.CanvasObject
 	if len(h.records) == 0 {
-		none := widget.NewLabel("No health records yet: add one below.")
-		none.Wrapping = fyne.TextWrapWord
+		none := wrapped("No health records yet: add one below.")
 		rows = append(rows, none)
 	}
 	for _, t := range types {
@@ -439,8 +434,7 @@ func (h *HealthScreen) showLinks() {
 	}
 	for _, l := range h.links {
 		l := l
-		text := widget.NewLabel(h.linkText(l))
-		text.Wrapping = fyne.TextWrapWord
+		text := wrapped(h.linkText(l))
 		revoke := widget.NewButtonWithIcon("Revoke", theme.CancelIcon(), func() { h.revoke(l.ID) })
 		revoke.Importance = widget.DangerImportance
 		if l.State != "active" {

@@ -548,20 +548,6 @@ func twoTapButton(label, confirm string, icon fyne.Resource, act func()) *widget
 	return b
 }
 
-// wrapped is a label that wraps at word boundaries.
-func wrapped(text string) *widget.Label {
-	l := widget.NewLabel(text)
-	l.Wrapping = fyne.TextWrapWord
-	return l
-}
-
-// boldWrapped is a bold heading that wraps.
-func boldWrapped(text string) *widget.Label {
-	l := widget.NewLabelWithStyle(text, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	l.Wrapping = fyne.TextWrapWord
-	return l
-}
-
 // fmtWhen shows a time to the user, in local time.
 func fmtWhen(t time.Time) string {
 	if t.IsZero() {

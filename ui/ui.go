@@ -138,8 +138,7 @@ func (u *UI) startScreen() fyne.CanvasObject {
 	s.NewConfirm = widget.NewPasswordEntry()
 	s.CreateButton = widget.NewButton("Create profile", u.create)
 	s.CreateButton.Importance = widget.HighImportance
-	hint := widget.NewLabel("At least 8 characters. Your password encrypts your profile: it cannot be recovered.")
-	hint.Wrapping = fyne.TextWrapWord
+	hint := wrapped("At least 8 characters. Your password encrypts your profile: it cannot be recovered.")
 	create := container.NewVBox(
 		widget.NewForm(
 			widget.NewFormItem("Name", s.NewName),
@@ -164,8 +163,7 @@ func (u *UI) startScreen() fyne.CanvasObject {
 	s.JoinButton = widget.NewButton("Join", u.join)
 	s.JoinButton.Importance = widget.HighImportance
 	s.JoinFromImage = widget.NewButton("Read the QR code from an image…", u.joinFromImage)
-	joinHint := widget.NewLabel("On a device that holds your profile, open Devices and show the pairing code; scan it, or paste its text here.")
-	joinHint.Wrapping = fyne.TextWrapWord
+	joinHint := wrapped("On a device that holds your profile, open Devices and show the pairing code; scan it, or paste its text here.")
 	join := container.NewVBox(
 		joinHint,
 		widget.NewForm(
@@ -185,8 +183,7 @@ func (u *UI) startScreen() fyne.CanvasObject {
 	s.RestoreRepeat = widget.NewPasswordEntry()
 	s.RestoreButton = widget.NewButton("Restore", u.restore)
 	s.RestoreButton.Importance = widget.HighImportance
-	restoreHint := widget.NewLabel("Restore a profile exported from another device (Devices → Backup): the backup's passphrase, and a new password for this device.")
-	restoreHint.Wrapping = fyne.TextWrapWord
+	restoreHint := wrapped("Restore a profile exported from another device (Devices → Backup): the backup's passphrase, and a new password for this device.")
 	restore := container.NewVBox(
 		restoreHint,
 		s.RestoreChoose,
