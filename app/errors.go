@@ -69,6 +69,10 @@ var ErrNotFound = errors.New("not found")
 // ErrExists is returned by a Store when a unique record already exists.
 var ErrExists = errors.New("already exists")
 
+// ErrAmbiguous is returned by a Store when a lookup that should name one
+// record matches several (a handle held by more than one account).
+var ErrAmbiguous = errors.New("ambiguous")
+
 // Errors shared by several use cases, with their legacy messages.
 var (
 	ErrTokenMissing = E(KindUnauthorized, "token_missing", "token must exist!")

@@ -392,12 +392,7 @@ func (a *App) Import(ctx context.Context, container []byte, passphrase, password
 		return nil, Internal(err)
 	}
 	if s.Handle != "" {
-		acct.HandleMAC = a.handleMAC(s.Handle)
-		if _, err := a.store.AccountByHandle(ctx, acct.HandleMAC); err == nil {
-			return nil, errHandleExists
-		} else if !errors.Is(err, ErrNotFound) {
-			return nil, Internal(err)
-		}
+		acct.HandleMAC = a.handleMAC(s.Handle) // handles repeat: never refused
 	}
 	kdf, err := crypto.NewKDFParams(a.cfg.KDF)
 	if err != nil {

@@ -427,9 +427,17 @@ func TestContainerRoundTrip(t *testing.T) {
 	if _, err := b.App.KeyLogin(ctx, "round@example.org", ch, sig); err != nil {
 		t.Fatalf("key login after import: %v", err)
 	}
-	// And by handle the account is known: a second registration of it conflicts.
-	if _, err := b.App.Register(ctx, app.Registration{Email: "other@example.org", Handle: "ada_round", Password: "yet another password"}); !isCode(err, "handle_exists") {
+	// And by handle the account is known: a third party finds it there.
+	if _, _, err := b.App.NewRequest(ctx, "192.0.2.1", "shop.example", "email", "ada_round", ""); err != nil {
+		t.Fatalf("request by handle after import: %v", err)
+	}
+	// Handles repeat: a second registration with it is no conflict, and
+	// the handle then names no single profile.
+	if _, err := b.App.Register(ctx, app.Registration{Email: "other@example.org", Handle: "ada_round", Password: "yet another password"}); err != nil {
 		t.Fatalf("handle after import: %v", err)
+	}
+	if _, _, err := b.App.NewRequest(ctx, "192.0.2.1", "shop.example", "email", "ada_round", ""); !isCode(err, "ambiguous_handle") {
+		t.Fatalf("request by a repeated handle: %v", err)
 	}
 
 	// Importing again is refused, as is an e-mail taken by someone else.

@@ -67,18 +67,24 @@ type requestResult struct {
 }
 
 var (
-	errRequestMissing = E(KindInvalid, "missing_parameter", "service_id,info_field,handle must exist!")
+	errRequestMissing = E(KindInvalid, "missing_parameter", "service_id,info_field and handle or profile_id must exist!")
 	errHandleUnknown  = E(KindNotFound, "unknown_handle", "handle must exist!")
-	errRequestUnknown = E(KindNotFound, "unknown_request", "request does not exist!")
-	errRequestDecided = E(KindConflict, "request_decided", "request has already been decided!")
-	errRequestExpired = E(KindGone, "request_expired", "request has expired!")
+	errProfileUnknown = E(KindNotFound, "unknown_profile", "profile_id must exist!")
+	// Handles repeat: one held by several profiles names none of them, and
+	// the answer does not say which hold it.
+	errHandleAmbiguous = E(KindConflict, "ambiguous_handle", "handle is ambiguous, use profile_id!")
+	errRequestUnknown  = E(KindNotFound, "unknown_request", "request does not exist!")
+	errRequestDecided  = E(KindConflict, "request_decided", "request has already been decided!")
+	errRequestExpired  = E(KindGone, "request_expired", "request has expired!")
 )
 
 // NewRequest records a third party's request for one value of the user
-// with the given handle. It returns the request_id the third party polls
-// with. client is the caller's address, for the rate limit.
-func (a *App) NewRequest(ctx context.Context, client, serviceID, infoField, handle string) (string, time.Time, error) {
-	if serviceID == "" || infoField == "" || handle == "" {
+// it names: by profile id (which wins when both are given) or by handle,
+// which must be held by exactly one profile of this installation (handles
+// repeat). It returns the request_id the third party polls with. client is
+// the caller's address, for the rate limit.
+func (a *App) NewRequest(ctx context.Context, client, serviceID, infoField, handle, profileID string) (string, time.Time, error) {
+	if serviceID == "" || infoField == "" || (handle == "" && profileID == "") {
 		return "", time.Time{}, errRequestMissing
 	}
 	claim, ok := ClaimName(infoField)
@@ -93,12 +99,9 @@ func (a *App) NewRequest(ctx context.Context, client, serviceID, infoField, hand
 		return "", time.Time{}, err
 	}
 	now := a.now()
-	acct, err := a.store.AccountByHandle(ctx, a.handleMAC(handle))
-	if errors.Is(err, ErrNotFound) {
-		return "", time.Time{}, errHandleUnknown
-	}
+	acct, err := a.requestedAccount(ctx, handle, profileID)
 	if err != nil {
-		return "", time.Time{}, Internal(err)
+		return "", time.Time{}, err
 	}
 	token, err := crypto.NewToken()
 	if err != nil {
@@ -114,6 +117,34 @@ func (a *App) NewRequest(ctx context.Context, client, serviceID, infoField, hand
 	}
 	a.cfg.Log.Info("third-party request recorded", "user_id", acct.UserID, "request", r.ID)
 	return token, r.ExpiresAt, nil
+}
+
+// requestedAccount finds the account a third party names, by profile id
+// or else by handle.
+func (a *App) requestedAccount(ctx context.Context, handle, profileID string) (*Account, error) {
+	if profileID != "" {
+		if len(profileID) > 256 {
+			return nil, errProfileUnknown
+		}
+		acct, err := a.store.AccountByProfile(ctx, profileID)
+		if errors.Is(err, ErrNotFound) {
+			return nil, errProfileUnknown
+		}
+		if err != nil {
+			return nil, Internal(err)
+		}
+		return acct, nil
+	}
+	acct, err := a.store.AccountByHandle(ctx, a.handleMAC(handle))
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, errHandleUnknown
+	case errors.Is(err, ErrAmbiguous):
+		return nil, errHandleAmbiguous
+	case err != nil:
+		return nil, Internal(err)
+	}
+	return acct, nil
 }
 
 // RequestView is a request as the user or the third party sees it.

@@ -73,7 +73,11 @@ type Store interface {
 
 	CreateAccount(ctx context.Context, a *Account, dek []byte, fill func(Tx) error) error
 	AccountByEmail(ctx context.Context, emailMAC []byte) (*Account, error)
+	// AccountByHandle tells none (ErrNotFound), one, or several
+	// (ErrAmbiguous) accounts holding a handle: handles repeat.
 	AccountByHandle(ctx context.Context, handleMAC []byte) (*Account, error)
+	// AccountByProfile finds the account of a profile id (ErrNotFound).
+	AccountByProfile(ctx context.Context, profileID string) (*Account, error)
 	Account(ctx context.Context, userID string) (*Account, error)
 	Accounts(ctx context.Context) ([]*Account, error)
 

@@ -66,7 +66,6 @@ var (
 	errEmailFormat        = E(KindInvalid, "invalid_email", "email format error!")
 	errWeakPassword       = E(KindInvalid, "weak_password", "password is too weak!")
 	errEmailExists        = E(KindConflict, "email_exists", "the email exists!")
-	errHandleExists       = E(KindConflict, "handle_exists", "the handle exists!")
 	errPrivateKey         = E(KindInvalid, "private_key", "never send a private key!")
 	errWrongLogin         = E(KindUnauthorized, "invalid_credentials", "email or password is wrong!")
 	errHandleFormat       = E(KindInvalid, "invalid_handle", "handle format error!")
@@ -134,12 +133,10 @@ func (a *App) Register(ctx context.Context, r Registration) (*Auth, error) {
 	}
 	var handleMAC []byte
 	if r.Handle != "" {
+		// Not a key: handles repeat, as in the original service. A third
+		// party that names a handle held by several profiles is told to
+		// use the profile id (NewRequest).
 		handleMAC = a.handleMAC(r.Handle)
-		if _, err := a.store.AccountByHandle(ctx, handleMAC); err == nil {
-			return nil, errHandleExists
-		} else if !errors.Is(err, ErrNotFound) {
-			return nil, Internal(err)
-		}
 	}
 	var loginKey ed25519.PublicKey
 	if r.PublicKey != "" {

@@ -23,7 +23,8 @@ func scanAccount(row interface{ Scan(...any) error }) (*app.Account, error) {
 }
 
 // CreateAccount inserts an account and, in the same transaction, the first
-// profile data that fill writes. A taken e-mail or handle gives app.ErrExists.
+// profile data that fill writes. A taken e-mail (or user id) gives
+// app.ErrExists; handles repeat freely.
 func (db *DB) CreateAccount(ctx context.Context, a *app.Account, dek []byte, fill func(app.Tx) error) error {
 	return db.update(ctx, a.UserID, dek, func(t *tx) error {
 		_, err := t.sql.ExecContext(ctx, `INSERT INTO accounts(`+accountCols+`) VALUES (?,?,?,?,?,?,?,?,?)`,
@@ -54,9 +55,36 @@ func (db *DB) AccountByEmail(ctx context.Context, mac []byte) (*app.Account, err
 	return scanAccount(db.queryRow(ctx, db.r, `SELECT `+accountCols+` FROM accounts WHERE email_mac = ?`, mac))
 }
 
-// AccountByHandle finds an account by the keyed hash of its handle.
+// AccountByHandle finds the account whose handle has the keyed hash mac.
+// Handles repeat: app.ErrNotFound when no account holds it, app.ErrAmbiguous
+// when more than one does.
 func (db *DB) AccountByHandle(ctx context.Context, mac []byte) (*app.Account, error) {
-	return scanAccount(db.queryRow(ctx, db.r, `SELECT `+accountCols+` FROM accounts WHERE handle_mac = ?`, mac))
+	rows, err := db.r.QueryContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE handle_mac = ? LIMIT 2`, mac)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var found *app.Account
+	for rows.Next() {
+		if found != nil {
+			return nil, app.ErrAmbiguous
+		}
+		if found, err = scanAccount(rows); err != nil {
+			return nil, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if found == nil {
+		return nil, app.ErrNotFound
+	}
+	return found, nil
+}
+
+// AccountByProfile finds an account by its profile id.
+func (db *DB) AccountByProfile(ctx context.Context, profileID string) (*app.Account, error) {
+	return scanAccount(db.queryRow(ctx, db.r, `SELECT `+accountCols+` FROM accounts WHERE profile_id = ?`, profileID))
 }
 
 // Account finds an account by user id.

@@ -127,11 +127,11 @@ func TestSharingApproveAndDenyRequests(t *testing.T) {
 	u, env, _ := signedIn(t)
 	ctx := context.Background()
 	a := env.App
-	shopPoll, _, err := a.NewRequest(ctx, "192.0.2.10", "shop.example", "email", "grace")
+	shopPoll, _, err := a.NewRequest(ctx, "192.0.2.10", "shop.example", "email", "grace", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	bankPoll, _, err := a.NewRequest(ctx, "192.0.2.11", "bank.example", "name", "grace")
+	bankPoll, _, err := a.NewRequest(ctx, "192.0.2.11", "bank.example", "name", "grace", "")
 	if err != nil {
 		t.Fatal(err)
 	}

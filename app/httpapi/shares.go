@@ -35,10 +35,10 @@ func (s *Server) registerShares() {
 	}, s.verify, http.MethodGet)
 
 	s.handle(api+"/requests", Doc{
-		Summary: "A third party asks a user (by handle) for one value; the user approves or denies it in the app. " +
-			"Returns the request_id to poll with.",
-		Params: []string{"service_id!", "info_field!", "handle!"}, Success: http.StatusCreated,
-		Returns: []string{"request_id", "expires_at", "poll_url"}, Errors: []int{400, 404, 429},
+		Summary: "A third party asks a user (by profile_id, or by handle) for one value; the user approves or denies it in the app. " +
+			"Returns the request_id to poll with. Handles repeat: one held by several profiles answers 409 ambiguous_handle.",
+		Params: []string{"service_id!", "info_field!", "handle", "profile_id"}, Success: http.StatusCreated,
+		Returns: []string{"request_id", "expires_at", "poll_url"}, Errors: []int{400, 404, 409, 429},
 	}, MaxBody, s.newRequest, http.MethodPost)
 	s.handle(api+"/requests/{request_id}", Doc{
 		Summary: "The third party polls its request: pending, approved (with the verification token), denied or expired.",
@@ -201,7 +201,7 @@ func sortedClaimNames(m map[string]json.RawMessage) []string {
 }
 
 func (s *Server) newRequest(r *http.Request, p *params) (int, any, error) {
-	id, expires, err := s.app.NewRequest(r.Context(), clientIP(r), p.String("service_id"), p.String("info_field"), p.String("handle"))
+	id, expires, err := s.app.NewRequest(r.Context(), clientIP(r), p.String("service_id"), p.String("info_field"), p.String("handle"), p.String("profile_id"))
 	if err != nil {
 		return 0, nil, err
 	}

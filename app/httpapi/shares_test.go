@@ -752,7 +752,8 @@ func TestThirdPartyRequests(t *testing.T) {
 	e := newEnv(t)
 	tok := e.user(t, "asked@example.org", "handle", "asked")
 	e.setFields(t, tok, map[string]any{"date_of_birth": "1980-05-05"})
-	want(t, e.form(t, "POST", "/api/v1/requests", "service_id", "bar"), 400, "service_id,info_field,handle must exist!", "missing_parameter")
+	want(t, e.form(t, "POST", "/api/v1/requests", "service_id", "bar"), 400, "service_id,info_field and handle or profile_id must exist!", "missing_parameter")
+	want(t, e.form(t, "POST", "/api/v1/requests", "service_id", "bar", "info_field", "age"), 400, "service_id,info_field and handle or profile_id must exist!", "missing_parameter")
 	want(t, e.form(t, "POST", "/api/v1/requests", "service_id", "bar", "info_field", "no way", "handle", "asked"), 400, "info_field is not shareable!", "not_shareable")
 	want(t, e.form(t, "POST", "/api/v1/requests", "service_id", "bar", "info_field", "age", "handle", "nobody"), 404, "handle must exist!", "unknown_handle")
 
@@ -824,6 +825,60 @@ func TestThirdPartyRequests(t *testing.T) {
 	list = e.form(t, "GET", "/api/v1/profile/requests", "token", tok)
 	id3 := list.Body["requests"].([]any)[0].(map[string]any)["id"].(string)
 	want(t, e.form(t, "POST", "/api/v1/profile/requests/"+id3+"/approve", "token", tok), 410, "request has expired!", "request_expired")
+}
+
+// Handles repeat, as in the original: a third party names the user by
+// profile_id, or by a handle that exactly one profile of the installation
+// holds; a handle held by several answers 409 and says nothing of who.
+func TestThirdPartyRequestsByHandleOrProfileID(t *testing.T) {
+	e := newEnv(t)
+	first := e.register(t, "first@example.org", "handle", "twin")
+	tokFirst := first.str("token")
+	ask := func(kv ...string) resp {
+		return e.form(t, "POST", "/api/v1/requests", append([]string{"service_id", "bar", "info_field", "email"}, kv...)...)
+	}
+	pending := func(tok string) int {
+		l := e.form(t, "GET", "/api/v1/profile/requests", "token", tok)
+		want(t, l, 200, "success", "")
+		return len(l.Body["requests"].([]any))
+	}
+	// One holder: the handle names it.
+	want(t, ask("handle", "twin"), 201, "success", "")
+	if n := pending(tokFirst); n != 1 {
+		t.Fatalf("first has %d requests, want 1", n)
+	}
+
+	second := e.register(t, "second@example.org", "handle", "Twin")
+	tokSecond := second.str("token")
+	for _, h := range []string{"twin", "@TWIN", " twin "} {
+		r := ask("handle", h)
+		want(t, r, 409, "handle is ambiguous, use profile_id!", "ambiguous_handle")
+		for _, leak := range []string{first.str("profile_id"), second.str("profile_id"), first.str("user_id"), second.str("user_id"), "first@", "second@"} {
+			if bytes.Contains(r.Raw, []byte(leak)) {
+				t.Fatalf("the ambiguous answer names a holder (%s): %s", leak, r.Raw)
+			}
+		}
+		if len(r.Body) != 2 {
+			t.Fatalf("the ambiguous answer carries more than status and code: %s", r.Raw)
+		}
+	}
+	// The same answer for three holders as for two.
+	e.register(t, "third@example.org", "handle", "twin")
+	want(t, ask("handle", "twin"), 409, "handle is ambiguous, use profile_id!", "ambiguous_handle")
+	if pending(tokFirst) != 1 || pending(tokSecond) != 0 {
+		t.Fatal("an ambiguous request reached a user")
+	}
+
+	// profile_id names exactly one, and wins over a handle.
+	want(t, ask("profile_id", second.str("profile_id")), 201, "success", "")
+	want(t, ask("profile_id", second.str("profile_id"), "handle", "twin"), 201, "success", "")
+	if pending(tokFirst) != 1 || pending(tokSecond) != 2 {
+		t.Fatalf("by profile_id: first %d, second %d", pending(tokFirst), pending(tokSecond))
+	}
+	want(t, ask("profile_id", "no-such-profile"), 404, "profile_id must exist!", "unknown_profile")
+	want(t, ask("profile_id", strings.Repeat("p", 300)), 404, "profile_id must exist!", "unknown_profile")
+	want(t, ask("profile_id", second.str("user_id")), 404, "profile_id must exist!", "unknown_profile")
+	want(t, ask("handle", "nobody"), 404, "handle must exist!", "unknown_handle")
 }
 
 func TestThirdPartyRequestsAreRateLimited(t *testing.T) {
