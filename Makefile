@@ -4,7 +4,7 @@ export LANG ?= en_US.UTF-8
 GO ?= go
 ARGS ?=
 
-.PHONY: run serve build test bench screenshots deps test-deps
+.PHONY: run serve build test bench screenshots compat deps test-deps
 
 run: deps
 	$(GO) run . $(ARGS)
@@ -22,6 +22,13 @@ test: test-deps
 
 bench: test-deps
 	$(GO) test -tags ci -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+# The original service's own pytest suite against a fresh `serve` on
+# 127.0.0.1:8000 (not part of `make test`; the suite stays outside the project):
+#   make compat SUITE=../shared/compat/original-api-test.py
+SUITE ?=
+compat: deps
+	@GO="$(GO)" .ci/compat "$(SUITE)"
 
 # Screenshots of every main screen, from the real app under Xvfb.
 screenshots:
