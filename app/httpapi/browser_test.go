@@ -16,7 +16,7 @@ const chromiumPath = "/usr/bin/chromium"
 // browser starts a headless Chromium (Debian's package) with a fresh
 // profile and no background traffic; the test is skipped only when the
 // browser is not installed.
-func browser(t *testing.T) context.Context {
+func browser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Skip("browser test skipped: " + chromiumPath + " is missing (install Debian's chromium package; `make test` does)")
@@ -33,6 +33,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
 	}
+	opts = append(opts, extra...)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(alloc)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)

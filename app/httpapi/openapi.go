@@ -78,7 +78,13 @@ func (s *Server) OpenAPI() map[string]any {
 				content = map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object", "properties": members, "required": []string{"status"}}}}
 			}
 			responses := map[string]any{strconv.Itoa(success): map[string]any{"description": http.StatusText(success), "content": content}}
-			for _, code := range append(r.Doc.Errors, http.StatusMethodNotAllowed) {
+			// Every operation may meet the Host check, every write the
+			// Origin check (origin.go).
+			errs := append(append([]int(nil), r.Doc.Errors...), http.StatusMethodNotAllowed, http.StatusMisdirectedRequest)
+			if m != http.MethodGet {
+				errs = append(errs, http.StatusForbidden)
+			}
+			for _, code := range errs {
 				responses[strconv.Itoa(code)] = map[string]any{
 					"description": http.StatusText(code),
 					"content":     map[string]any{"application/json": map[string]any{"schema": errorSchema}},

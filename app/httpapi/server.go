@@ -30,6 +30,7 @@ type Server struct {
 	log    *slog.Logger
 	mux    *http.ServeMux
 	routes []Route
+	guard  *guard // Host and Origin checks (origin.go)
 }
 
 // Route is one registered path and the methods it answers, with its
@@ -57,7 +58,10 @@ func New(a *app.App, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{app: a, log: log, mux: http.NewServeMux()}
+	s := &Server{app: a, log: log, mux: http.NewServeMux(), guard: newGuard()}
+	if err := s.AllowPublicURL(a.Config().PublicURL); err != nil {
+		log.Warn("public URL not trusted by the Host and Origin checks", "err", err)
+	}
 	s.registerUsers()
 	s.registerQR()
 	s.registerCredentials()
@@ -151,6 +155,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"status": "internal error", "code": "internal"})
 		}
 	}()
+	if s.guard.check(w, r) {
+		return
+	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		writeJSON(w, http.StatusNotFound, map[string]string{"status": "not found!", "code": "not_found"})
 		return
