@@ -31,6 +31,7 @@ import (
 	"github.com/secure-personal-profile/spp/app/mail"
 	"github.com/secure-personal-profile/spp/app/webhook"
 	"github.com/secure-personal-profile/spp/assets"
+	"github.com/secure-personal-profile/spp/internal/posixlocale"
 	"github.com/secure-personal-profile/spp/store"
 	p2psync "github.com/secure-personal-profile/spp/sync"
 	"github.com/secure-personal-profile/spp/ui"
@@ -38,6 +39,7 @@ import (
 )
 
 func main() {
+	posixlocale.Restore() // the locale as the user set it (internal/posixlocale)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -70,6 +72,7 @@ type options struct {
 	smtp           smtpOptions
 	p2p            p2pOptions // device sync
 	webhookPrivate bool       // webhooks may reach private addresses
+	allowedHosts   listFlag   // Host names the listener answers besides loopback and the public URL's
 }
 
 func parseFlags(name string, args []string, stderr io.Writer) (*options, error) {
@@ -79,6 +82,7 @@ func parseFlags(name string, args []string, stderr io.Writer) (*options, error) 
 	fs.StringVar(&o.data, "data", defaultDataDir(), "data `DIR`: the encrypted profile database and this device's key")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8000", "API listen address `HOST:PORT`; binding beyond loopback exposes the API to the network")
 	fs.StringVar(&o.publicURL, "public-url", "", "base `URL` used in links and QR codes (default http://ADDR)")
+	fs.Var(&o.allowedHosts, "allowed-host", "also answer requests naming `HOST` (repeatable): a name this machine is reached by; others get 421 (loopback names, the --addr host and the --public-url host always work)")
 	fs.BoolVar(&o.webhookPrivate, "webhook-allow-private", false, "let webhooks reach loopback and private-network addresses (a service on this machine or network); off: public addresses only")
 	o.smtp.register(fs)
 	o.p2p.register(fs)
@@ -191,6 +195,10 @@ func start(ctx context.Context, o *options, window bool, stderr io.Writer) error
 	// retrying with backoff; what was queued before a restart goes too.
 	a.StartOutbox(ctx, senders...)
 	api := httpapi.New(a, log)
+	if err := api.AllowHosts(append([]string{o.addr}, o.allowedHosts...)...); err != nil {
+		ln.Close()
+		return fmt.Errorf("--allowed-host: %w", err)
+	}
 	served := make(chan error, 1)
 	go func() { served <- api.ListenAndServe(ctx, ln) }()
 	log.Info("API listening", "addr", ln.Addr().String(), "public_url", o.publicURL, "data", o.data)

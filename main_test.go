@@ -600,3 +600,112 @@ func TestTwoProcessesSync(t *testing.T) {
 		}
 	}
 }
+
+// helperEnv is the environment for a helper process running args, with
+// the locale variables replaced by lang.
+func helperEnv(lang string, args ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case "LANG", "LC_ALL", "LC_MESSAGES", "LANGUAGE", "SPP_SERVE_HELPER", "SPP_SERVE_ARGS":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "LANG="+lang, "SPP_SERVE_HELPER=1", "SPP_SERVE_ARGS="+strings.Join(args, "\x1f"))
+}
+
+// A subcommand prints only its own output, whatever the locale: under
+// LANG=C.UTF-8 (many containers' default) the GUI toolkit's package
+// initialisation used to log "Fyne error: Error parsing user locale C"
+// to standard error before main ran (internal/posixlocale).
+func TestSubcommandsPrintOnlyTheirOwnOutputUnderPOSIXLocales(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	for _, lang := range []string{"C", "C.UTF-8", "POSIX", "C.utf8", "de_DE@euro", "en_US.UTF-8"} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestServeHelperProcess$")
+		cmd.Env = helperEnv(lang, "responders", "list", "--data", dir)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("LANG=%s: %v\n%s%s", lang, err, stdout.String(), stderr.String())
+		}
+		if stderr.Len() != 0 {
+			t.Errorf("LANG=%s: responders list wrote to standard error:\n%s", lang, stderr.String())
+		}
+		if !strings.Contains(stdout.String(), "RESPONDER_ID") || strings.Contains(stdout.String(), "Fyne") {
+			t.Errorf("LANG=%s: standard output:\n%s", lang, stdout.String())
+		}
+	}
+}
+
+// serve answers the hosts --allowed-host names, the --addr host and the
+// --public-url host, refuses others with 421, and refuses cross-site
+// writes with 403.
+func TestServeAllowedHosts(t *testing.T) {
+	var help bytes.Buffer
+	run(context.Background(), []string{"serve", "--help"}, &help, &help)
+	if !strings.Contains(help.String(), "-allowed-host HOST") {
+		t.Fatalf("help lacks --allowed-host:\n%s", help.String())
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"serve", "--data", t.TempDir(), "--addr", freeAddr(t), "--no-sync", "--allowed-host", "https://x.example/"}, &out, &out); err == nil || !strings.Contains(err.Error(), "--allowed-host") {
+		t.Fatalf("a URL as --allowed-host: %v", err)
+	}
+
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--data", t.TempDir(), "--addr", addr, "--no-sync", "--public-url", "https://profile.example.org",
+			"--allowed-host", "home.lan", "--allowed-host", "nas.lan:8443,[fd00::1]"}, logs, logs)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v\n%s", err, logs.String())
+		}
+	}()
+	get := func(host string, hdr ...string) (int, string) {
+		method := "GET"
+		if len(hdr) > 0 {
+			method = "POST"
+		}
+		req, _ := http.NewRequest(method, "http://"+addr+"/api/v1/healthz", nil)
+		req.Host = host
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for code, _ := get(addr); code != 200; code, _ = get(addr) {
+		if time.Now().After(deadline) {
+			t.Fatalf("listener never answered:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, host := range []string{"localhost:8000", "home.lan", "home.lan:8000", "nas.lan", "[fd00::1]:8000", "profile.example.org"} {
+		if code, body := get(host); code != 200 {
+			t.Errorf("Host %s: %d %s", host, code, body)
+		}
+	}
+	for _, host := range []string{"attacker.example", "home.lan.attacker.example", "lan"} {
+		if code, body := get(host); code != 421 || !strings.Contains(body, `"code":"unknown_host"`) {
+			t.Errorf("Host %s: %d %s", host, code, body)
+		}
+	}
+	if code, body := get(addr, "Origin", "http://attacker.example"); code != 403 || !strings.Contains(body, `"code":"cross_site"`) {
+		t.Errorf("cross-site POST: %d %s", code, body)
+	}
+	if code, body := get("profile.example.org", "Origin", "https://profile.example.org"); code != 405 {
+		t.Errorf("POST from the public URL's origin: %d %s", code, body) // past both checks: healthz is GET only
+	}
+}
