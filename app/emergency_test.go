@@ -82,7 +82,8 @@ func TestEmergencyInfoIsSealedUnderItsOwnKey(t *testing.T) {
 	if err != nil || !acc.Created {
 		t.Fatalf("setup: %+v %v", acc, err)
 	}
-	if _, err := env.App.AddResponder(ctx, app.Responder{ID: "EMT-4471", Name: "Ana Ruiz", Organization: "City EMS"}); err != nil {
+	emt, err := env.App.AddResponder(ctx, app.Responder{ID: "EMT-4471", Name: "Ana Ruiz", Organization: "City EMS"})
+	if err != nil {
 		t.Fatal(err)
 	}
 
@@ -122,7 +123,7 @@ func TestEmergencyInfoIsSealedUnderItsOwnKey(t *testing.T) {
 	// A fresh start of the app, nobody signed in: a grant opens it.
 	env.DB.Close()
 	env2 := storetest.Open(t, dir, app.Config{})
-	req := app.GrantRequest{ResponderID: "emt-4471 ", Reason: "unconscious at the scene", Email: "Grace@Example.org", Client: "198.51.100.1"}
+	req := app.GrantRequest{ResponderID: "emt-4471 ", Reason: "unconscious at the scene", Email: "Grace@Example.org", Client: "198.51.100.1", ResponderSecret: emt.Secret}
 	g, err := env2.App.GrantEmergency(ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -189,10 +190,10 @@ func TestEmergencyLogIsTamperEvident(t *testing.T) {
 	if _, err := env.App.SetupEmergency(ctx, p, app.EmergencySetup{EmergencyInfo: json.RawMessage(`"needs insulin"`)}); err != nil {
 		t.Fatal(err)
 	}
-	env.App.AddResponder(ctx, app.Responder{ID: "R1"})
+	r1, _ := env.App.AddResponder(ctx, app.Responder{ID: "R1"})
 	for i, r := range []string{"R1", "intruder", "R1", "intruder"} {
 		env.Clock.Advance(time.Second)
-		env.App.GrantEmergency(ctx, app.GrantRequest{ResponderID: r, Reason: fmt.Sprintf("attempt %d", i), Email: "log@example.org", Client: "203.0.113.9"})
+		env.App.GrantEmergency(ctx, app.GrantRequest{ResponderID: r, Reason: fmt.Sprintf("attempt %d", i), Email: "log@example.org", Client: "203.0.113.9", ResponderSecret: r1.Secret})
 	}
 	check := func(wantOK bool, wantBroken int64) {
 		t.Helper()
@@ -290,9 +291,9 @@ func TestGrantRateLimits(t *testing.T) {
 	if _, err := env.App.SetupEmergency(ctx, p, app.EmergencySetup{EmergencyInfo: json.RawMessage(`"x"`)}); err != nil {
 		t.Fatal(err)
 	}
-	env.App.AddResponder(ctx, app.Responder{ID: "good"})
+	good, _ := env.App.AddResponder(ctx, app.Responder{ID: "good"})
 	grant := func(responder, client, email string) error {
-		_, err := env.App.GrantEmergency(ctx, app.GrantRequest{ResponderID: responder, Reason: "r", Email: email, Client: client})
+		_, err := env.App.GrantEmergency(ctx, app.GrantRequest{ResponderID: responder, Reason: "r", Email: email, Client: client, ResponderSecret: good.Secret})
 		return err
 	}
 	// Per profile: refused attempts, whatever their address.

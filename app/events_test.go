@@ -35,7 +35,8 @@ func TestGrantPublishesAnEvent(t *testing.T) {
 	if _, err := env.App.SetupEmergency(ctx, ada, app.EmergencySetup{EmergencyInfo: json.RawMessage(`"allergic to penicillin"`)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.App.AddResponder(ctx, app.Responder{ID: "EMT-7", Name: "Sam Medic", Organization: "City EMS"}); err != nil {
+	emt, err := env.App.AddResponder(ctx, app.Responder{ID: "EMT-7", Name: "Sam Medic", Organization: "City EMS"})
+	if err != nil {
 		t.Fatal(err)
 	}
 	adaEvents, stopAda := env.App.Subscribe(ada.UserID)
@@ -52,7 +53,7 @@ func TestGrantPublishesAnEvent(t *testing.T) {
 	default:
 	}
 
-	g, err := env.App.GrantEmergency(ctx, app.GrantRequest{ResponderID: "EMT-7", Reason: "unconscious", Email: "ada@example.org", Client: "192.0.2.1"})
+	g, err := env.App.GrantEmergency(ctx, app.GrantRequest{ResponderID: "EMT-7", Reason: "unconscious", Email: "ada@example.org", Client: "192.0.2.1", ResponderSecret: emt.Secret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func TestGrantPublishesAnEvent(t *testing.T) {
 		t.Fatal("channel open after the subscription ended")
 	}
 	// Publishing with the subscription gone does not block or panic.
-	if _, err := env.App.GrantEmergency(ctx, app.GrantRequest{ResponderID: "EMT-7", Reason: "again", Email: "ada@example.org", Client: "192.0.2.2"}); err != nil {
+	if _, err := env.App.GrantEmergency(ctx, app.GrantRequest{ResponderID: "EMT-7", Reason: "again", Email: "ada@example.org", Client: "192.0.2.2", ResponderSecret: emt.Secret}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -2,26 +2,48 @@ package app
 
 import (
 	"context"
+	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/secure-personal-profile/spp/crypto"
 )
 
-// Responder is an entry of this device's registry of verified emergency
-// responders (the `responders` subcommand). Only a responder listed here
-// gets emergency information while a user's criteria ask for verified
-// responders (the default).
+// Responder is an entry of this device's registry of emergency responders
+// (the `responders` subcommand), or a responder verified by a badge. A
+// responder is verified by what they hold, never by their id alone: the
+// secret this registry gave them (responders add, reset-secret), or a
+// badge signed by an organization this installation trusts (see
+// responder_badges.go).
 type Responder struct {
 	ID           string    `json:"responder_id"`
 	Name         string    `json:"name,omitempty"`
 	Organization string    `json:"organization,omitempty"`
 	AddedAt      time.Time `json:"added_at"`
+	// Secret is set only in what AddResponder and ResetResponderSecret
+	// return: the responder's new secret, shown once and never stored.
+	Secret string `json:"-"`
+	// VerifiedBy says how a grant verified the responder: "secret" or
+	// "badge" (with the badge's key id in KeyID). Never stored.
+	VerifiedBy string `json:"-"`
+	KeyID      string `json:"-"`
+	// HasSecret reports, when listing, whether the entry has a secret
+	// (entries made before secrets existed have none and cannot pass).
+	HasSecret bool `json:"-"`
+}
+
+// responderSealed is what the registry seals for a responder: the details
+// and the Argon2id hash of the secret with its parameters.
+type responderSealed struct {
+	Responder
+	SecretKDF  string `json:"secret_kdf,omitempty"`
+	SecretHash []byte `json:"secret_hash,omitempty"`
 }
 
 // ResponderRecord is how a store keeps a responder: found by a keyed hash
@@ -57,15 +79,63 @@ func validText(s string, max int) bool {
 	return true
 }
 
-// AddResponder adds a verified responder to this device's registry, or
-// updates the name and organization of one already there.
+// Rate limit per responder id, across every profile of the installation:
+// every attempt naming the id counts (reserved atomically, before any
+// check), and a verified grant clears the count.
+const GrantResponderLimit = 10
+
+// responderSecretBytes is the randomness of a responder secret: 160 bits,
+// 32 base32 characters.
+const responderSecretBytes = 20
+
+// maxSecretInput bounds what is hashed as a typed secret.
+const maxSecretInput = 128
+
+var (
+	errResponderDetails = E(KindInvalid, "invalid_responder", "name and organization must be printable text of at most 256 bytes!")
+	errUnknownResponder = E(KindNotFound, "unknown_responder", "responder does not exist!")
+)
+
+// newResponderSecret returns a fresh secret: 160 random bits in base32,
+// in groups of four for typing ("ABCD-EFGH-…").
+func newResponderSecret() (string, error) {
+	key, err := crypto.NewKey()
+	if err != nil {
+		return "", err
+	}
+	enc := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(key[:responderSecretBytes])
+	var b strings.Builder
+	for i := 0; i < len(enc); i += 4 {
+		if i > 0 {
+			b.WriteByte('-')
+		}
+		b.WriteString(enc[i:min(i+4, len(enc))])
+	}
+	return b.String(), nil
+}
+
+// normSecret is a typed secret as hashed: without spaces or dashes, in
+// capitals (base32 is case-insensitive for a person typing it).
+func normSecret(s string) []byte {
+	return []byte(strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '-', '\t', '\n', '\r':
+			return -1
+		}
+		return unicode.ToUpper(r)
+	}, s))
+}
+
+// AddResponder adds a responder to this device's registry with a fresh
+// secret, returned once in Secret; for a responder already there it
+// updates the name and organization and replaces the secret.
 func (a *App) AddResponder(ctx context.Context, r Responder) (*Responder, error) {
 	r.ID = strings.TrimSpace(r.ID)
 	if !validText(r.ID, 128) {
 		return nil, errResponderID
 	}
 	if (r.Name != "" && !validText(r.Name, 256)) || (r.Organization != "" && !validText(r.Organization, 256)) {
-		return nil, E(KindInvalid, "invalid_responder", "name and organization must be printable text of at most 256 bytes!")
+		return nil, errResponderDetails
 	}
 	mac := a.responderMAC(r.ID)
 	r.AddedAt = a.now()
@@ -74,7 +144,49 @@ func (a *App) AddResponder(ctx context.Context, r Responder) (*Responder, error)
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, Internal(err)
 	}
-	b, err := json.Marshal(r)
+	return a.putResponderSecret(ctx, mac, r)
+}
+
+// ResetResponderSecret gives a registered responder a new secret (the old
+// one stops working at once), returned once in Secret.
+func (a *App) ResetResponderSecret(ctx context.Context, id string) (*Responder, error) {
+	if !validText(strings.TrimSpace(id), 128) {
+		return nil, errResponderID
+	}
+	mac := a.responderMAC(id)
+	rec, err := a.store.Responder(ctx, mac)
+	if errors.Is(err, ErrNotFound) {
+		return nil, errUnknownResponder
+	}
+	if err != nil {
+		return nil, Internal(err)
+	}
+	old, err := a.openResponder(rec)
+	if err != nil {
+		return nil, Internal(err)
+	}
+	r := old.Responder
+	r.AddedAt = rec.CreatedAt
+	return a.putResponderSecret(ctx, mac, r)
+}
+
+// putResponderSecret stores r with a new secret's Argon2id hash, and
+// returns r with the secret.
+func (a *App) putResponderSecret(ctx context.Context, mac []byte, r Responder) (*Responder, error) {
+	secret, err := newResponderSecret()
+	if err != nil {
+		return nil, Internal(err)
+	}
+	params, err := crypto.NewKDFParams(a.cfg.KDF)
+	if err != nil {
+		return nil, Internal(err)
+	}
+	hash, err := deriveKey(ctx, normSecret(secret), params)
+	if err != nil {
+		return nil, Internal(err)
+	}
+	r.Secret, r.VerifiedBy, r.KeyID, r.HasSecret = "", "", "", false
+	b, err := json.Marshal(responderSealed{Responder: r, SecretKDF: params.String(), SecretHash: hash})
 	if err != nil {
 		return nil, Internal(err)
 	}
@@ -85,23 +197,26 @@ func (a *App) AddResponder(ctx context.Context, r Responder) (*Responder, error)
 	if err := a.store.PutResponder(ctx, &ResponderRecord{MAC: mac, Sealed: sealed, CreatedAt: r.AddedAt}); err != nil {
 		return nil, Internal(err)
 	}
+	r.Secret, r.HasSecret = secret, true
 	return &r, nil
 }
 
-func (a *App) openResponder(rec *ResponderRecord) (*Responder, error) {
+func (a *App) openResponder(rec *ResponderRecord) (*responderSealed, error) {
 	b, err := crypto.Open(a.store.InstallationKey(), rec.Sealed, responderAD(rec.MAC))
 	if err != nil {
 		return nil, fmt.Errorf("opening responder record: %w", err)
 	}
-	var r Responder
+	var r responderSealed
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("decoding responder record: %w", err)
 	}
+	r.HasSecret = r.SecretKDF != "" && len(r.SecretHash) > 0
 	return &r, nil
 }
 
 // VerifiedResponder returns the registry's entry for a responder id, or
-// nil when the id is not registered.
+// nil when the id is not registered. Being registered verifies nobody: a
+// grant asks for the responder's secret or badge (verifyResponder).
 func (a *App) VerifiedResponder(ctx context.Context, id string) (*Responder, error) {
 	if !validText(strings.TrimSpace(id), 128) {
 		return nil, nil
@@ -117,7 +232,7 @@ func (a *App) VerifiedResponder(ctx context.Context, id string) (*Responder, err
 	if err != nil {
 		return nil, Internal(err)
 	}
-	return r, nil
+	return &r.Responder, nil
 }
 
 // Responders lists the registry, by id.
@@ -132,7 +247,7 @@ func (a *App) Responders(ctx context.Context) ([]*Responder, error) {
 		if err != nil {
 			return nil, Internal(err)
 		}
-		out = append(out, r)
+		out = append(out, &r.Responder)
 	}
 	sort.Slice(out, func(i, j int) bool { return normResponder(out[i].ID) < normResponder(out[j].ID) })
 	return out, nil
@@ -149,7 +264,117 @@ func (a *App) RemoveResponder(ctx context.Context, id string) error {
 		return Internal(err)
 	}
 	if !ok {
-		return E(KindNotFound, "unknown_responder", "responder does not exist!")
+		return errUnknownResponder
 	}
 	return nil
+}
+
+// verifyResponder checks who a grant's responder is. With a badge
+// (req.ResponderCredential) that verifies under a trusted organization's
+// key, or a secret (req.ResponderSecret) that matches the registry's hash
+// for req.ResponderID, it returns the verified responder. Otherwise it
+// returns errNotVerified, or nil (an unverified responder) when the
+// user's criteria accept any responder (anyResponder). Every attempt
+// first reserves one count under the responder id (GrantResponderLimit);
+// over the limit it returns the rate-limit error. Neither the secret nor
+// the badge is logged or kept anywhere.
+func (a *App) verifyResponder(ctx context.Context, req GrantRequest, anyResponder bool) (*Responder, error) {
+	limitKey := a.LimitKey("emergency-responder", normResponder(req.ResponderID))
+	if err := a.ReserveAttempt(ctx, limitKey, GrantResponderLimit, GrantWindow); err != nil {
+		return nil, err
+	}
+	var r *Responder
+	var err error
+	badge := strings.TrimSpace(req.ResponderCredential)
+	if badge == "" && len(req.ResponderCredentialImage) > 0 {
+		if badge, err = BadgeFromImage(req.ResponderCredentialImage); err != nil {
+			return nil, err
+		}
+	}
+	if badge != "" {
+		if r, err = a.verifyBadge(ctx, badge, req.ResponderID); err != nil {
+			return nil, err
+		}
+	}
+	if secret := req.ResponderSecret; r == nil && secret != "" {
+		if r, err = a.verifySecret(ctx, req.ResponderID, secret); err != nil {
+			return nil, err
+		}
+	}
+	if r != nil {
+		if err := a.store.ClearFailures(ctx, limitKey); err != nil {
+			return nil, Internal(err)
+		}
+		return r, nil
+	}
+	if anyResponder {
+		return nil, nil
+	}
+	return nil, errNotVerified
+}
+
+// refusalOutcome is the logged outcome of an error verifyResponder
+// returns, "" for an internal error.
+func refusalOutcome(err error) string {
+	switch AsError(err).Kind {
+	case KindForbidden, KindInvalid, KindTooLarge: // not verified, or a badge picture that reads as none
+		return OutcomeNotVerified
+	case KindRateLimited:
+		return OutcomeRateLimited
+	}
+	return ""
+}
+
+// verifySecret checks a typed secret against the registry's Argon2id hash
+// of the responder's secret, in constant time. An unknown id, or an entry
+// without a secret (made before secrets existed), costs the same
+// derivation and fails.
+func (a *App) verifySecret(ctx context.Context, id, secret string) (*Responder, error) {
+	typed := normSecret(secret)
+	if len(secret) > maxSecretInput || len(typed) == 0 {
+		return nil, nil
+	}
+	var entry *responderSealed
+	if validText(strings.TrimSpace(id), 128) {
+		rec, err := a.store.Responder(ctx, a.responderMAC(id))
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			return nil, Internal(err)
+		default:
+			if entry, err = a.openResponder(rec); err != nil {
+				return nil, Internal(err)
+			}
+		}
+	}
+	params := a.dummyKDF
+	if entry != nil && entry.HasSecret {
+		p, err := crypto.ParseKDFParams(entry.SecretKDF)
+		if err != nil {
+			return nil, Internal(fmt.Errorf("responder secret parameters: %w", err))
+		}
+		params = p
+	}
+	got, err := deriveKey(ctx, typed, params)
+	if err != nil {
+		return nil, Internal(err)
+	}
+	if entry == nil || !entry.HasSecret || !crypto.Equal(got, entry.SecretHash) {
+		return nil, nil
+	}
+	r := entry.Responder
+	r.VerifiedBy, r.HasSecret = "secret", true
+	return &r, nil
+}
+
+// verification is how the trusted contacts' message describes a verified
+// responder.
+func (r *Responder) verification() string {
+	switch r.VerifiedBy {
+	case "badge":
+		return "verified by a badge of " + r.Organization + ", an organization this installation trusts"
+	case "secret":
+		return "verified by the secret of this installation's registry of responders"
+	}
+	return "verified"
 }

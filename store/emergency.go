@@ -150,3 +150,58 @@ func (db *DB) DeleteResponder(ctx context.Context, mac []byte) (bool, error) {
 	n, err := res.RowsAffected()
 	return n > 0, err
 }
+
+// PutResponderOrg adds or replaces an organization trusted to issue
+// responder badges.
+func (db *DB) PutResponderOrg(ctx context.Context, o *app.ResponderOrgRecord) error {
+	_, err := db.w.ExecContext(ctx, `INSERT INTO responder_orgs(key_id, details, created_at) VALUES (?,?,?)
+		ON CONFLICT(key_id) DO UPDATE SET details = excluded.details`, o.KeyID, o.Sealed, ms(o.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("store: responder organization: %w", err)
+	}
+	return nil
+}
+
+func scanResponderOrg(row interface{ Scan(...any) error }) (*app.ResponderOrgRecord, error) {
+	var o app.ResponderOrgRecord
+	var at int64
+	if err := row.Scan(&o.KeyID, &o.Sealed, &at); err != nil {
+		return nil, notFound(err)
+	}
+	o.CreatedAt = fromMS(at)
+	return &o, nil
+}
+
+// ResponderOrg finds a trusted organization by its key id.
+func (db *DB) ResponderOrg(ctx context.Context, keyID string) (*app.ResponderOrgRecord, error) {
+	return scanResponderOrg(db.r.QueryRowContext(ctx, `SELECT key_id, details, created_at FROM responder_orgs WHERE key_id = ?`, keyID))
+}
+
+// ResponderOrgList lists every trusted organization.
+func (db *DB) ResponderOrgList(ctx context.Context) ([]*app.ResponderOrgRecord, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT key_id, details, created_at FROM responder_orgs ORDER BY created_at, key_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*app.ResponderOrgRecord
+	for rows.Next() {
+		o, err := scanResponderOrg(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// DeleteResponderOrg stops trusting an organization's key; false when it
+// was not trusted.
+func (db *DB) DeleteResponderOrg(ctx context.Context, keyID string) (bool, error) {
+	res, err := db.w.ExecContext(ctx, `DELETE FROM responder_orgs WHERE key_id = ?`, keyID)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}

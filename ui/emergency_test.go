@@ -128,12 +128,13 @@ func TestEmergencySetupCardAndLog(t *testing.T) {
 	}
 
 	// A grant: the log refreshes by itself and the system notifies.
-	if _, err := env.App.AddResponder(ctx, app.Responder{ID: "EMT-7", Name: "Sam Medic", Organization: "City EMS"}); err != nil {
+	emt, err := env.App.AddResponder(ctx, app.Responder{ID: "EMT-7", Name: "Sam Medic", Organization: "City EMS"})
+	if err != nil {
 		t.Fatal(err)
 	}
 	want := &fyne.Notification{Title: "Emergency access granted"}
 	test.AssertNotificationSent(t, want, func() {
-		g, err := env.App.GrantEmergency(ctx, app.GrantRequest{ResponderID: "EMT-7", Reason: "found unconscious", Email: "grace@example.org", Client: "192.0.2.7"})
+		g, err := env.App.GrantEmergency(ctx, app.GrantRequest{ResponderID: "EMT-7", Reason: "found unconscious", Email: "grace@example.org", Client: "192.0.2.7", ResponderSecret: emt.Secret})
 		if err != nil {
 			t.Fatal(err)
 		}
