@@ -18,17 +18,17 @@ func (s *Server) registerEmergency() {
 		Success: 201, Returns: []string{"access_id", "emergency_url", "deleted"}, Errors: []int{400, 401, 413},
 	}, MaxBody, s.emergencySetup, http.MethodPost, http.MethodDelete)
 	s.handle(api+"/profile/emergency-access/grant", Doc{
-		Summary: "A responder asks for a user's emergency information (no token). Every attempt is logged; a grant notifies the trusted contacts.",
-		Params:  []string{"responder_id!", "reason!", "email!"},
-		Returns: []string{"emergency_info", "profile_fields", "log_id"}, Errors: []int{400, 403, 404, 409, 429},
+		Summary: "A responder asks for a user's emergency information (no token). While the criteria ask for verified responders (the default), the responder proves who they are with responder_secret (from this installation's registry) or responder_credential (a badge signed by a trusted organization; or responder_credential_image, a picture of its QR code); an id alone is refused. Every attempt is logged (never the secret or badge); a grant notifies the trusted contacts.",
+		Params:  []string{"responder_id!", "reason!", "email!", "responder_secret", "responder_credential", "responder_credential_image"},
+		Returns: []string{"emergency_info", "profile_fields", "log_id"}, Errors: []int{400, 403, 404, 409, 413, 429},
 	}, MaxBody, s.emergencyGrant, http.MethodPost)
 	s.handle(api+"/profile/emergency-access/log", Doc{
 		Summary: "The emergency access log (every attempt answered here, with hash and prev_hash), whether its hash chain verifies, and the grants of all the user's devices.",
 		Auth:    true, Returns: []string{"entries", "verified", "broken_at", "grants"}, Errors: []int{401},
 	}, MaxBody, s.emergencyLog, http.MethodGet)
 	s.page(api+"/emergency/{token}", Doc{
-		Summary: "The page an emergency QR code opens: a form for responder_id and reason (GET), whose POST runs the grant and shows the information (HTML; JSON for JSON clients).",
-		Params:  []string{"responder_id", "reason"}, Content: "text/html", Errors: []int{400, 403, 404, 409, 429},
+		Summary: "The page an emergency QR code opens: a form for responder_id, reason and the responder's proof (responder_secret, or the badge pasted as responder_credential or uploaded as a picture of its QR code, responder_credential_image; multipart) (GET), whose POST runs the grant and shows the information (HTML; JSON for JSON clients).",
+		Params:  []string{"responder_id", "reason", "responder_secret", "responder_credential", "responder_credential_image"}, Content: "text/html", Errors: []int{400, 403, 404, 409, 413, 429},
 	}, s.emergencyPage, http.MethodGet, http.MethodPost)
 }
 
@@ -69,13 +69,35 @@ func grantBody(g *app.EmergencyGrant) map[string]any {
 	}
 }
 
+// responderProof reads what verifies a responder: responder_secret,
+// responder_credential (a badge's text) and responder_credential_image (a
+// picture of the badge's QR code: a multipart file or base64).
+func responderProof(p *params, req *app.GrantRequest) error {
+	req.ResponderSecret = p.String("responder_secret")
+	req.ResponderCredential = p.String("responder_credential")
+	if req.ResponderCredential == "" {
+		img, ok, err := p.Bytes("responder_credential_image", app.MaxBadgeImage)
+		if err != nil {
+			return err
+		}
+		if ok {
+			req.ResponderCredentialImage = img
+		}
+	}
+	return nil
+}
+
 func (s *Server) emergencyGrant(r *http.Request, p *params) (int, any, error) {
-	g, err := s.app.GrantEmergency(r.Context(), app.GrantRequest{
+	req := app.GrantRequest{
 		ResponderID: p.String("responder_id"),
 		Reason:      p.String("reason"),
 		Email:       p.String("email"),
 		Client:      clientIP(r),
-	})
+	}
+	if err := responderProof(p, &req); err != nil {
+		return 0, nil, err
+	}
+	g, err := s.app.GrantEmergency(r.Context(), req)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -124,11 +146,20 @@ var emergencyFormPage = template.Must(template.New("emergency-form").Parse(`
 <p>You are asking for a person's emergency information. Every request is
 logged, and the person's trusted contacts are told when access is granted.</p>
 {{if .Error}}<p class="error" role="alert" id="error">{{.Error}}</p>{{end}}
-<form method="post">
+<form method="post" enctype="multipart/form-data">
 <label for="responder_id">Responder ID</label>
 <input id="responder_id" name="responder_id" type="text" required maxlength="128" autocomplete="off" value="{{.ResponderID}}">
 <label for="reason">Reason for access</label>
 <textarea id="reason" name="reason" required maxlength="1000" rows="3">{{.Reason}}</textarea>
+<fieldset id="proof">
+<legend>Prove that you are a responder: one of these</legend>
+<label for="responder_secret">Responder secret (from this installation)</label>
+<input id="responder_secret" name="responder_secret" type="password" maxlength="128" autocomplete="off" spellcheck="false">
+<label for="responder_credential">or your badge's text (paste it)</label>
+<textarea id="responder_credential" name="responder_credential" maxlength="4096" rows="3" autocomplete="off" spellcheck="false"></textarea>
+<label for="responder_credential_image">or a picture of your badge's QR code</label>
+<input id="responder_credential_image" name="responder_credential_image" type="file" accept="image/png,image/jpeg,image/gif">
+</fieldset>
 <button type="submit" id="submit">Request emergency information</button>
 </form>
 `))
@@ -178,18 +209,23 @@ func (s *Server) emergencyPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !html {
-			writeJSON(w, http.StatusOK, map[string]any{"status": "success", "form": []string{"responder_id", "reason"}})
+			writeJSON(w, http.StatusOK, map[string]any{"status": "success", "form": []string{"responder_id", "reason", "responder_secret", "responder_credential", "responder_credential_image"}})
 			return
 		}
 		s.writePage(w, r, http.StatusOK, title, emergencyFormPage, map[string]string{})
 		return
 	}
-	p, err := parseParams(r, MaxBody)
+	// The form may carry a photo of a badge's QR code.
+	p, err := parseParams(r, app.MaxBadgeImage+MaxBody)
 	if err != nil {
 		s.failPage(w, r, title, err)
 		return
 	}
 	req := app.GrantRequest{ResponderID: p.String("responder_id"), Reason: p.String("reason"), PageToken: token, Client: clientIP(r)}
+	if err := responderProof(p, &req); err != nil {
+		s.failPage(w, r, title, err)
+		return
+	}
 	g, err := s.app.GrantEmergency(r.Context(), req)
 	if err != nil {
 		e := app.AsError(err)

@@ -21,9 +21,9 @@ func BenchmarkEmergencyGrant(b *testing.B) {
 		"token": tok, "emergency_info": map[string]any{"allergies": "penicillin", "conditions": []string{"asthma"}},
 		"info_field": []string{"name", "blood_type"}, "trusted_contacts": []string{"kin@example.org", "friend@example.org"},
 	}), 201, "success", "")
-	e.responder(b, "EMT-1", "Bench Medic", "City EMS")
+	secret := e.responder(b, "EMT-1", "Bench Medic", "City EMS")
 	c := e.srv.Client()
-	v := url.Values{"responder_id": {"EMT-1"}, "reason": {"unconscious"}, "email": {"bench-em@example.org"}}
+	v := url.Values{"responder_id": {"EMT-1"}, "reason": {"unconscious"}, "email": {"bench-em@example.org"}, "responder_secret": {secret}}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -42,12 +42,15 @@ func (e *env) field(t testing.TB, token, name string, value any) {
 	}
 }
 
-// responder registers a verified responder, as `spp responders add` does.
-func (e *env) responder(t testing.TB, id, name, org string) {
+// responder registers a responder, as `spp responders add` does, and
+// returns the responder's secret.
+func (e *env) responder(t testing.TB, id, name, org string) string {
 	t.Helper()
-	if _, err := e.App.AddResponder(context.Background(), app.Responder{ID: id, Name: name, Organization: org}); err != nil {
+	r, err := e.App.AddResponder(context.Background(), app.Responder{ID: id, Name: name, Organization: org})
+	if err != nil {
 		t.Fatal(err)
 	}
+	return r.Secret
 }
 
 // pagePath is the path of a full URL under the test server.
@@ -95,8 +98,13 @@ func TestEmergencyAccessContract(t *testing.T) {
 		"responder is not verified!", "responder_not_verified")
 	want(t, e.form(t, "GET", grantPath), 405, "post required", "method_not_allowed")
 
-	e.responder(t, "EMT-1", "Ana Ruiz", "City EMS")
-	g := e.form(t, "POST", grantPath, "responder_id", "EMT-1", "reason", "found unconscious", "email", "grace@example.org")
+	secret := e.responder(t, "EMT-1", "Ana Ruiz", "City EMS")
+	// Registered, the id alone or with a wrong secret is still refused.
+	want(t, e.form(t, "POST", grantPath, "responder_id", "EMT-1", "reason", "r", "email", "grace@example.org"), 403,
+		"responder is not verified!", "responder_not_verified")
+	want(t, e.form(t, "POST", grantPath, "responder_id", "EMT-1", "reason", "r", "email", "grace@example.org", "responder_secret", "AAAA-BBBB"), 403,
+		"responder is not verified!", "responder_not_verified")
+	g := e.form(t, "POST", grantPath, "responder_id", "EMT-1", "reason", "found unconscious", "email", "grace@example.org", "responder_secret", secret)
 	want(t, g, 200, "success", "")
 	if s, ok := g.Body["emergency_info"].(string); !ok || s != "{HOME:Burnaby 4024}" || g.str("log_id") == "" {
 		t.Fatalf("a string must stay a string: %s", g.Raw)
@@ -158,7 +166,7 @@ func TestEmergencyAccessContract(t *testing.T) {
 			t.Fatalf("entry %d: %+v", i, en)
 		}
 	}
-	if got := strings.Join(outcomes, ","); got != "not_verified,granted,granted,granted" || !log.Verified || len(log.Grants) != 3 {
+	if got := strings.Join(outcomes, ","); got != "not_verified,not_verified,not_verified,granted,granted,granted" || !log.Verified || len(log.Grants) != 3 {
 		t.Fatalf("log: %s", l.Raw)
 	}
 	// The other user's log holds the attempt on them (no configuration).
@@ -172,7 +180,7 @@ func TestEmergencyAccessContract(t *testing.T) {
 	want(t, e.form(t, "POST", grantPath, "responder_id", "EMT-1", "reason", "r", "email", "grace@example.org"), 404,
 		"this user hasn\u2019t set emergency access!", "no_emergency_access")
 	want(t, e.do(t, "GET", e.pagePath(t, pageURL), "", nil), 404, "emergency_url does not exist!", "unknown_emergency_token")
-	if l := e.form(t, "GET", logPath, "token", tok); len(l.Body["entries"].([]any)) != 5 {
+	if l := e.form(t, "GET", logPath, "token", tok); len(l.Body["entries"].([]any)) != 7 {
 		t.Fatalf("log after delete: %s", l.Raw)
 	}
 }
@@ -214,8 +222,8 @@ func TestGrantMailsEveryTrustedContact(t *testing.T) {
 		"token": tok, "emergency_info": "SECRET-MEDICAL-NOTE-31", "info_field": "name",
 		"trusted_contacts": []string{"kin@example.org", "friend@example.org", "+16045550100"},
 	}), 201, "success", "")
-	e.responder(t, "EMT-9", "Lee Park", "Harbour Ambulance")
-	g := e.form(t, "POST", grantPath, "responder_id", "EMT-9", "reason", "car accident, unresponsive", "email", "grace@example.org")
+	secret := e.responder(t, "EMT-9", "Lee Park", "Harbour Ambulance")
+	g := e.form(t, "POST", grantPath, "responder_id", "EMT-9", "reason", "car accident, unresponsive", "email", "grace@example.org", "responder_secret", secret)
 	want(t, g, 200, "success", "")
 
 	ms := srv.Wait(t, 2, 10*time.Second)
@@ -234,7 +242,7 @@ func TestGrantMailsEveryTrustedContact(t *testing.T) {
 				t.Fatalf("mail to %s lacks %q:\n%s", to, s, txt)
 			}
 		}
-		if strings.Contains(txt, "SECRET-MEDICAL-NOTE-31") || !strings.Contains(m.Header("Subject"), "Emergency access") {
+		if strings.Contains(txt, "SECRET-MEDICAL-NOTE-31") || strings.Contains(txt, secret) || !strings.Contains(m.Header("Subject"), "Emergency access") {
 			t.Fatalf("mail to %s: subject %q, body %s", to, m.Header("Subject"), txt)
 		}
 	}
@@ -268,7 +276,7 @@ func TestGrantMailsEveryTrustedContact(t *testing.T) {
 	want(t, e.form(t, "GET", outboxPath), 401, "token must exist!", "token_missing")
 	// The information, contacts, responder and reason: sealed at rest
 	// (configuration, log, outbox, synced grant).
-	noneInDir(t, e.Dir, "SECRET-MEDICAL-NOTE-31", "kin@example.org", "+16045550100", "car accident", "Lee Park", "EMT-9")
+	noneInDir(t, e.Dir, "SECRET-MEDICAL-NOTE-31", "kin@example.org", "+16045550100", "car accident", "Lee Park", "EMT-9", secret)
 }
 
 func TestMailWaitsInTheOutboxWithoutSMTP(t *testing.T) {
@@ -384,12 +392,17 @@ func TestEmergencyPage(t *testing.T) {
 		t.Fatal("a refused responder saw the information")
 	}
 
-	e.responder(t, "EMT-2", "", "")
-	ok := e.do(t, "POST", page, formCT, strings.NewReader("responder_id=EMT-2&reason=collapsed"), html...)
+	secret := e.responder(t, "EMT-2", "", "")
+	wrong := e.do(t, "POST", page, formCT, strings.NewReader("responder_id=EMT-2&reason=collapsed&responder_secret=WRONG-SECRET-1234"), html...)
+	checkPage(t, wrong, 403, "responder is not verified!", `value="EMT-2"`)
+	if strings.Contains(string(wrong.Raw), "WRONG-SECRET-1234") {
+		t.Fatal("the form shows the typed secret again")
+	}
+	ok := e.do(t, "POST", page, formCT, strings.NewReader("responder_id=EMT-2&reason=collapsed&responder_secret="+url.QueryEscape(secret)), html...)
 	// The value is escaped: shown as text, never as markup.
 	checkPage(t, ok, 200, "&lt;b&gt;penicillin&lt;/b&gt;", "<dt>name</dt><dd>Ada Lovelace</dd>", "Access granted and logged")
 	// JSON clients get the grant's JSON from the same address.
-	j := e.json(t, "POST", page, map[string]any{"responder_id": "EMT-2", "reason": "collapsed"})
+	j := e.json(t, "POST", page, map[string]any{"responder_id": "EMT-2", "reason": "collapsed", "responder_secret": secret})
 	want(t, j, 200, "success", "")
 	if j.str("log_id") == "" || j.Body["profile_fields"].(map[string]any)["name"] != "Ada Lovelace" {
 		t.Fatalf("JSON: %s", j.Raw)
@@ -399,7 +412,8 @@ func TestEmergencyPage(t *testing.T) {
 		Entries []struct{ Via, Outcome string } `json:"entries"`
 	}
 	json.Unmarshal(l.Raw, &entries)
-	if n := len(entries.Entries); n != 3 || entries.Entries[0].Via != "page" || entries.Entries[0].Outcome != "not_verified" || entries.Entries[2].Via != "page" {
+	if n := len(entries.Entries); n != 4 || entries.Entries[0].Via != "page" || entries.Entries[0].Outcome != "not_verified" ||
+		entries.Entries[1].Outcome != "not_verified" || entries.Entries[3].Via != "page" || entries.Entries[3].Outcome != "granted" {
 		t.Fatalf("%d page attempts logged: %s", n, l.Raw)
 	}
 	want(t, e.do(t, "PUT", page, "", nil), 405, "get required", "method_not_allowed")
@@ -426,8 +440,8 @@ func TestEmergencyInfoStringInJSONBodyStaysAString(t *testing.T) {
 	e := newEnv(t)
 	tok := e.register(t, "grace@example.org").str("token")
 	want(t, e.json(t, "POST", emergencyPath, map[string]any{"token": tok, "emergency_info": "911"}), 201, "success", "")
-	e.responder(t, "EMT-1", "Ana Ruiz", "City EMS")
-	g := e.form(t, "POST", grantPath, "responder_id", "EMT-1", "reason", "found unconscious", "email", "grace@example.org")
+	secret := e.responder(t, "EMT-1", "Ana Ruiz", "City EMS")
+	g := e.form(t, "POST", grantPath, "responder_id", "EMT-1", "reason", "found unconscious", "email", "grace@example.org", "responder_secret", secret)
 	want(t, g, 200, "success", "")
 	if s, ok := g.Body["emergency_info"].(string); !ok || s != "911" {
 		t.Fatalf("emergency_info: %s", g.Raw)
