@@ -5,7 +5,7 @@
 //	spp [flags]            the window (where there is a display) and the listener
 //	spp serve [flags]      the listener alone
 //	spp import [flags]     restore an exported profile container
-//	spp responders …       the registry of verified emergency responders
+//	spp responders …       emergency responders: secrets, trusted organizations, badges
 package main
 
 import (
@@ -58,8 +58,8 @@ Usage:
   spp [flags]          open the window (where a display exists) and start the API listener
   spp serve [flags]    start the API listener alone, no window
   spp import [flags]   restore an exported profile container into --data (spp import --help)
-  spp responders add|list|remove --data DIR …
-                       the registry of verified emergency responders (spp responders --help)
+  spp responders add|reset-secret|remove|trust|untrust|list|issue …
+                       emergency responders: secrets and trusted organizations' badges (spp responders --help)
 
 Flags:
 `
@@ -278,34 +278,74 @@ func (o *smtpOptions) sender() (app.Sender, error) {
 
 const respondersUsage = `Usage:
   spp responders add --data DIR [--name N] [--organization O] RESPONDER_ID
-  spp responders list --data DIR
+  spp responders reset-secret --data DIR RESPONDER_ID
   spp responders remove --data DIR RESPONDER_ID
+  spp responders trust --data DIR --name ORG --public-key KEY
+  spp responders untrust --data DIR KEYID
+  spp responders list --data DIR
+  spp responders issue --org-key PEMFILE --id RESPONDER_ID [--name N] [--days D] [--org ORG]
 
-The registry of verified emergency responders of this installation: while a
-user's criteria ask for verified responders (the default), only a responder
-listed here gets the user's emergency information. The registry is kept on
-this device only (ids as keyed hashes, details sealed).
+Emergency responders prove who they are; an id alone is not enough. While a
+user's criteria ask for verified responders (the default), a responder gets
+the user's emergency information with either
+  - the secret this installation gave them: add prints it once, as
+    "responder secret: SECRET" (only its Argon2id hash is kept);
+    reset-secret prints a new one; or
+  - a badge signed by an organization whose Ed25519 key this installation
+    trusts (trust prints the key id; KEY is a PEM file or the raw 32-byte
+    key in base64url). The organization signs badges with issue (PEMFILE:
+    its PKCS#8 private key, as "openssl genpkey -algorithm ed25519" writes
+    it; no data directory), which prints the badge: a compact JWS, small
+    enough for a QR code.
+Both registries are kept on this device only (ids as keyed hashes, details
+sealed). Entries added before secrets existed have none and cannot pass:
+give them one with reset-secret.
 
 Flags:
 `
 
-// runResponders is the responders subcommand.
+// runResponders is the responders subcommand: flags and output only; the
+// registry and badges are app/responders.go and app/responder_badges.go.
 func runResponders(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprint(stderr, respondersUsage)
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
 			return flag.ErrHelp
 		}
-		return errors.New("responders: add, list or remove?")
+		return errors.New("responders: add, reset-secret, remove, trust, untrust, list or issue?")
 	}
 	sub, args := args[0], args[1:]
 	fs := flag.NewFlagSet("responders "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := fs.String("data", defaultDataDir(), "data `DIR` of the installation")
-	var name, org *string
-	if sub == "add" {
+	var data, name, org, publicKey, orgKey, id *string
+	var days *int
+	want, what := 1, "RESPONDER_ID"
+	switch sub {
+	case "add":
 		name = fs.String("name", "", "the responder's `NAME`")
 		org = fs.String("organization", "", "the responder's `ORGANIZATION`")
+	case "reset-secret", "remove":
+	case "list":
+		want = 0
+	case "trust":
+		want = 0
+		name = fs.String("name", "", "the organization's `NAME` (required)")
+		publicKey = fs.String("public-key", "", "the organization's Ed25519 public `KEY`: a PEM file, or the raw 32 bytes in base64url (required)")
+	case "untrust":
+		what = "KEYID"
+	case "issue":
+		want = 0
+		orgKey = fs.String("org-key", "", "the organization's Ed25519 private key, a PKCS#8 PEM `FILE` (required)")
+		id = fs.String("id", "", "the responder's `ID` (required)")
+		name = fs.String("name", "", "the responder's `NAME`")
+		org = fs.String("org", "", "the badge's org claim, the organization's `NAME` (default: the key id)")
+		days = fs.Int("days", 365, "`DAYS` the badge is valid")
+	default:
+		fmt.Fprint(stderr, respondersUsage)
+		return fmt.Errorf("responders: unknown subcommand %q", sub)
+	}
+	if sub != "issue" {
+		data = fs.String("data", defaultDataDir(), "data `DIR` of the installation")
 	}
 	fs.Usage = func() {
 		fmt.Fprint(stderr, respondersUsage)
@@ -322,18 +362,42 @@ func runResponders(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
 	}
-	want := 1
-	switch sub {
-	case "add", "remove":
-	case "list":
-		want = 0
-	default:
-		fs.Usage()
-		return fmt.Errorf("responders: unknown subcommand %q", sub)
-	}
 	if len(pos) != want {
 		fs.Usage()
-		return fmt.Errorf("responders %s: want %d RESPONDER_ID, got %d arguments", sub, want, len(pos))
+		if want == 0 {
+			return fmt.Errorf("responders %s: unexpected argument %q", sub, pos[0])
+		}
+		return fmt.Errorf("responders %s: want %d %s, got %d arguments", sub, want, what, len(pos))
+	}
+	fail := func(err error) error { return fmt.Errorf("responders %s: %s", sub, app.AsError(err).Message) }
+
+	if sub == "issue" {
+		if *orgKey == "" || strings.TrimSpace(*id) == "" {
+			fs.Usage()
+			return errors.New("responders issue: --org-key and --id are required")
+		}
+		if *days < 1 || *days > 3650 {
+			return errors.New("responders issue: --days must be 1 to 3650")
+		}
+		pemBytes, err := os.ReadFile(*orgKey)
+		if err != nil {
+			return fmt.Errorf("responders issue: %w", err)
+		}
+		priv, err := app.ParseOrgPrivateKey(pemBytes)
+		if err != nil {
+			return fmt.Errorf("responders issue: %w", err)
+		}
+		now := time.Now()
+		badge, err := app.IssueBadge(priv, app.Badge{ResponderID: *id, Name: *name, Organization: *org, IssuedAt: now, Expires: now.AddDate(0, 0, *days)})
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Fprintln(stdout, badge)
+		return nil
+	}
+	if sub == "trust" && (strings.TrimSpace(*name) == "" || *publicKey == "") {
+		fs.Usage()
+		return errors.New("responders trust: --name and --public-key are required")
 	}
 
 	db, err := store.Open(*data, store.Options{})
@@ -346,26 +410,64 @@ func runResponders(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	switch sub {
-	case "add":
-		r, err := a.AddResponder(ctx, app.Responder{ID: pos[0], Name: *name, Organization: *org})
-		if err != nil {
-			return fmt.Errorf("responders add: %s", app.AsError(err).Message)
+	case "add", "reset-secret":
+		var r *app.Responder
+		if sub == "add" {
+			r, err = a.AddResponder(ctx, app.Responder{ID: pos[0], Name: *name, Organization: *org})
+		} else {
+			r, err = a.ResetResponderSecret(ctx, pos[0])
 		}
-		fmt.Fprintf(stdout, "verified responder %s added\n", r.ID)
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stdout, "responder secret: %s\n", r.Secret)
+		fmt.Fprintf(stderr, "responder %s: give the secret to the responder; it is not shown again\n", r.ID)
 	case "remove":
 		if err := a.RemoveResponder(ctx, pos[0]); err != nil {
-			return fmt.Errorf("responders remove: %s", app.AsError(err).Message)
+			return fail(err)
 		}
-		fmt.Fprintf(stdout, "verified responder %s removed\n", strings.TrimSpace(pos[0]))
+		fmt.Fprintf(stdout, "responder %s removed\n", strings.TrimSpace(pos[0]))
+	case "trust":
+		pub, err := app.ReadOrgPublicKey(*publicKey)
+		if err != nil {
+			return fail(err)
+		}
+		o, err := a.TrustResponderOrg(ctx, *name, pub)
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stdout, "key id: %s\n", o.KeyID)
+	case "untrust":
+		if err := a.UntrustResponderOrg(ctx, pos[0]); err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stdout, "key %s no longer trusted\n", strings.TrimSpace(pos[0]))
 	case "list":
 		rs, err := a.Responders(ctx)
 		if err != nil {
-			return fmt.Errorf("responders list: %s", app.AsError(err).Message)
+			return fail(err)
+		}
+		orgs, err := a.ResponderOrgs(ctx)
+		if err != nil {
+			return fail(err)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "RESPONDER_ID\tNAME\tORGANIZATION\tADDED")
+		fmt.Fprintln(tw, "RESPONDER_ID\tNAME\tORGANIZATION\tSECRET\tADDED")
 		for _, r := range rs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ID, r.Name, r.Organization, r.AddedAt.UTC().Format(time.RFC3339))
+			secret := "yes"
+			if !r.HasSecret {
+				secret = "none (cannot pass: reset-secret)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Name, r.Organization, secret, r.AddedAt.UTC().Format(time.RFC3339))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout)
+		tw = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "TRUSTED_ORGANIZATION\tKEY_ID\tADDED")
+		for _, o := range orgs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", o.Name, o.KeyID, o.AddedAt.UTC().Format(time.RFC3339))
 		}
 		return tw.Flush()
 	}

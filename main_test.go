@@ -3,8 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +23,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -127,38 +133,93 @@ func TestRespondersSubcommand(t *testing.T) {
 		err := run(ctx, append([]string{"responders"}, args...), &out, &errb)
 		return out.String() + errb.String(), err
 	}
-	if out, err := cmd("add", "--data", dir, "--name", "Ana Ruiz", "--organization", "City EMS", "EMT-4471"); err != nil || !strings.Contains(out, "EMT-4471 added") {
-		t.Fatalf("add: %v %s", err, out)
+	// stdout alone: what a script reads.
+	stdout := func(args ...string) string {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if err := run(ctx, append([]string{"responders"}, args...), &out, &errb); err != nil {
+			t.Fatalf("%q: %v %s", args, err, errb.String())
+		}
+		return out.String()
 	}
+	secretRE := regexp.MustCompile(`^responder secret: ([A-Z2-7]{4}(?:-[A-Z2-7]{4}){7})\n$`)
+	secretOf := func(out string) string {
+		t.Helper()
+		m := secretRE.FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("not one line with a secret: %q", out)
+		}
+		return m[1]
+	}
+	first := secretOf(stdout("add", "--data", dir, "--name", "Ana Ruiz", "--organization", "City EMS", "EMT-4471"))
 	// Flags may follow the id.
-	if out, err := cmd("add", "MEDIC-9", "--data", dir, "--name", "Lee Park"); err != nil {
-		t.Fatalf("add: %v %s", err, out)
+	secretOf(stdout("add", "MEDIC-9", "--data", dir, "--name", "Lee Park"))
+	// Adding again updates the entry (and gives a new secret).
+	secretOf(stdout("add", "--data", dir, "--name", "Lee Park-Smith", "--organization", "Harbour Ambulance", "MEDIC-9"))
+	secret := secretOf(stdout("reset-secret", "--data", dir, "EMT-4471"))
+	if secret == first {
+		t.Fatal("reset-secret printed the same secret")
 	}
-	// Adding again updates the entry.
-	if _, err := cmd("add", "--data", dir, "--name", "Lee Park-Smith", "--organization", "Harbour Ambulance", "MEDIC-9"); err != nil {
-		t.Fatal(err)
+
+	// Organizations: a PEM public key file, or the raw key in base64url.
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	pkcs8, _ := x509.MarshalPKCS8PrivateKey(priv)
+	pkix, _ := x509.MarshalPKIXPublicKey(pub)
+	keyFile, pubFile := filepath.Join(t.TempDir(), "org.pem"), filepath.Join(t.TempDir(), "org.pub.pem")
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}), 0o600)
+	os.WriteFile(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pkix}), 0o644)
+	keyIDRE := regexp.MustCompile(`^key id: ([A-Za-z0-9_-]{43})\n$`)
+	m := keyIDRE.FindStringSubmatch(stdout("trust", "--data", dir, "--name", "Northshore Paramedics", "--public-key", pubFile))
+	if m == nil {
+		t.Fatal("trust printed no key id")
 	}
-	out, err := cmd("list", "--data", dir)
-	if err != nil {
-		t.Fatal(err)
+	keyID := m[1]
+	pub2, _, _ := ed25519.GenerateKey(rand.Reader)
+	m = keyIDRE.FindStringSubmatch(stdout("trust", "--data", dir, "--name", "Gone EMS", "--public-key", base64.RawURLEncoding.EncodeToString(pub2)))
+	if m == nil || m[1] == keyID {
+		t.Fatalf("trust of a base64url key: %v", m)
 	}
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "RESPONDER_ID") ||
-		!strings.Contains(lines[1], "EMT-4471") || !strings.Contains(lines[1], "Ana Ruiz") || !strings.Contains(lines[1], "City EMS") ||
-		!strings.Contains(lines[2], "MEDIC-9") || !strings.Contains(lines[2], "Lee Park-Smith") || !strings.Contains(lines[2], "Harbour Ambulance") {
-		t.Fatalf("list:\n%s", out)
+	goneID := m[1]
+
+	out := stdout("list", "--data", dir)
+	for _, want := range []string{"EMT-4471", "Ana Ruiz", "City EMS", "MEDIC-9", "Lee Park-Smith", "Harbour Ambulance", "Northshore Paramedics", keyID, "Gone EMS", goneID} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("list lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, secret) || strings.Contains(out, first) {
+		t.Fatalf("list shows a secret:\n%s", out)
+	}
+	if out, err := cmd("untrust", "--data", dir, goneID); err != nil || !strings.Contains(out, goneID) {
+		t.Fatalf("untrust: %v %s", err, out)
 	}
 	if out, err := cmd("remove", "--data", dir, "MEDIC-9"); err != nil || !strings.Contains(out, "MEDIC-9 removed") {
 		t.Fatalf("remove: %v %s", err, out)
 	}
-	if out, _ := cmd("list", "--data", dir); strings.Contains(out, "MEDIC-9") {
-		t.Fatalf("removed responder listed:\n%s", out)
+	if out := stdout("list", "--data", dir); strings.Contains(out, "MEDIC-9") || strings.Contains(out, "Gone EMS") || !strings.Contains(out, "Northshore") {
+		t.Fatalf("removed entries listed:\n%s", out)
 	}
+
+	// A badge, from the organization's key alone (no data directory).
+	badge := strings.TrimSpace(stdout("issue", "--org-key", keyFile, "--id", "PM-1", "--name", "Pat Medic", "--days", "30"))
+	if strings.Count(badge, ".") != 2 || len(badge) > 600 {
+		t.Fatalf("badge %q", badge)
+	}
+
 	for _, bad := range [][]string{
 		{"remove", "--data", dir, "MEDIC-9"},       // not there
+		{"reset-secret", "--data", dir, "nobody"},  // not there
+		{"untrust", "--data", dir, goneID},         // not trusted
 		{"add", "--data", dir},                     // no id
 		{"add", "--data", dir, "a", "b"},           // two ids
 		{"add", "--data", dir, "--name", "x", " "}, // blank id
+		{"trust", "--data", dir, "--name", "X"},    // no key
+		{"trust", "--data", dir, "--name", "X", "--public-key", "not-a-key"},
+		{"trust", "--data", dir, "--name", "X", "--public-key", keyFile}, // a private key is no public key
+		{"issue", "--org-key", keyFile},                                  // no id
+		{"issue", "--org-key", pubFile, "--id", "PM-1"},                  // not a private key
+		{"issue", "--org-key", keyFile, "--id", "PM-1", "--days", "0"},
+		{"list", "--data", dir, "extra"},
 		{"frobnicate", "--data", dir},
 		{},
 	} {
@@ -170,17 +231,44 @@ func TestRespondersSubcommand(t *testing.T) {
 		t.Fatalf("remove unknown: %v %s", err, out)
 	}
 
-	// The app of that data directory knows the registry; the names are
-	// sealed, not in the database in clear.
+	// The app of that data directory: the id alone and the first secret
+	// are refused; the new secret and the badge open. Names, ids and
+	// secrets are sealed or hashed, not in the database in clear.
 	env := storetest.Open(t, dir, app.Config{})
-	r, err := env.App.VerifiedResponder(ctx, " emt-4471")
-	if err != nil || r == nil || r.Name != "Ana Ruiz" {
-		t.Fatalf("registry: %+v %v", r, err)
+	if _, err := env.App.Register(ctx, app.Registration{Email: "cli@example.org", Password: "a long enough password", Name: "Cli User"}); err != nil {
+		t.Fatal(err)
+	}
+	auth, _ := env.App.Login(ctx, "cli@example.org", "a long enough password")
+	p, _ := env.App.Authenticate(ctx, auth.Token)
+	if _, err := env.App.SetupEmergency(ctx, p, app.EmergencySetup{EmergencyInfo: json.RawMessage(`"asthma"`)}); err != nil {
+		t.Fatal(err)
+	}
+	grant := func(client string, r app.GrantRequest) error {
+		r.Reason, r.Email, r.Client = "collapsed", "cli@example.org", client
+		_, err := env.App.GrantEmergency(ctx, r)
+		return err
+	}
+	for i, r := range []app.GrantRequest{{ResponderID: "EMT-4471"}, {ResponderID: "EMT-4471", ResponderSecret: first}, {ResponderID: "PM-2", ResponderCredential: badge}} {
+		if err := grant(fmt.Sprintf("192.0.2.%d", i), r); err == nil || !strings.Contains(err.Error(), "responder is not verified!") {
+			t.Fatalf("refusal %d: %v", i, err)
+		}
+	}
+	if err := grant("192.0.2.10", app.GrantRequest{ResponderID: "emt-4471", ResponderSecret: secret}); err != nil {
+		t.Fatalf("the new secret: %v", err)
+	}
+	if err := grant("192.0.2.11", app.GrantRequest{ResponderID: "PM-1", ResponderCredential: badge}); err != nil {
+		t.Fatalf("the badge: %v", err)
+	}
+	l, _ := env.App.EmergencyLog(ctx, p)
+	if last := l.Entries[len(l.Entries)-1]; last.ResponderOrganization != "Northshore Paramedics" || last.ResponderName != "Pat Medic" {
+		t.Fatalf("badge grant logged as %+v", last)
 	}
 	for _, f := range []string{"profile.db", "profile.db-wal"} {
 		b, _ := os.ReadFile(filepath.Join(dir, f))
-		if bytes.Contains(b, []byte("Ana Ruiz")) || bytes.Contains(b, []byte("EMT-4471")) {
-			t.Fatalf("responder in clear in %s", f)
+		for _, s := range []string{"Ana Ruiz", "EMT-4471", "Northshore", secret, strings.ReplaceAll(secret, "-", ""), badge} {
+			if bytes.Contains(b, []byte(s)) {
+				t.Fatalf("%q in clear in %s", s, f)
+			}
 		}
 	}
 }
