@@ -2,13 +2,18 @@ package httpapi_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/secure-personal-profile/spp/app"
+	"github.com/secure-personal-profile/spp/app/qr"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -67,7 +72,7 @@ func TestPagesInHeadlessChromium(t *testing.T) {
 		"info_field": []string{"name", "blood_type"}, "trusted_contacts": []string{"kin@example.org"},
 	})
 	want(t, r, 201, "success", "")
-	e.responder(t, "EMT-5", "Jo Kim", "Metro Fire")
+	secret := e.responder(t, "EMT-5", "Jo Kim", "Metro Fire")
 	e.form(t, "POST", recordsPath, "token", tok, "record_type", "immunizations", "record_data", `{"vaccine":"Tetanus","date":"2024-03-01"}`)
 	l := e.form(t, "POST", linkPath, "token", tok, "health_records_info", "immunizations", "doctor_email", "dr@example.org", "passcode", "river-stone")
 	want(t, l, 201, "success", "")
@@ -78,6 +83,7 @@ func TestPagesInHeadlessChromium(t *testing.T) {
 			chromedp.WaitVisible(chromedp.ID("responder_id")),
 			chromedp.SendKeys(chromedp.ID("responder_id"), "EMT-5"),
 			chromedp.SendKeys(chromedp.ID("reason"), "patient unconscious after a fall"),
+			chromedp.SendKeys(chromedp.ID("responder_secret"), secret),
 		)
 		if err != nil {
 			t.Fatal(err)
@@ -98,6 +104,45 @@ func TestPagesInHeadlessChromium(t *testing.T) {
 		}
 		if ok, err := styled(ctx); err != nil || !ok {
 			t.Fatalf("the page's style was blocked: %v", err)
+		}
+	})
+
+	// A badge's QR code photographed and uploaded from the page.
+	t.Run("responder with a badge", func(t *testing.T) {
+		pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+		if _, err := e.App.TrustResponderOrg(context.Background(), "Metro Paramedics", pub); err != nil {
+			t.Fatal(err)
+		}
+		now := e.Clock.Now()
+		badge, err := app.IssueBadge(priv, app.Badge{ResponderID: "PM-3", Name: "Sam Lee", IssuedAt: now, Expires: now.AddDate(1, 0, 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		png, err := qr.PNG(badge, 300)
+		if err != nil {
+			t.Fatal(err)
+		}
+		picture := filepath.Join(t.TempDir(), "badge.png")
+		if err := os.WriteFile(picture, png, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		err = chromedp.Do(ctx,
+			chromedp.Navigate(e.srv.URL+e.pagePath(t, r.str("emergency_url"))),
+			chromedp.WaitVisible(chromedp.ID("responder_id")),
+			chromedp.SendKeys(chromedp.ID("responder_id"), "PM-3"),
+			chromedp.SendKeys(chromedp.ID("reason"), "cardiac arrest"),
+			chromedp.SetUploadFiles(chromedp.ID("responder_credential_image"), []string{picture}),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.ID("submit")))
+		if err != nil || res.Status != 200 {
+			t.Fatalf("submit: %v %v", res, err)
+		}
+		info, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("emergency-info")))
+		if err != nil || !strings.Contains(info, "penicillin") {
+			t.Fatalf("page shows info=%q: %v", info, err)
 		}
 	})
 
@@ -139,7 +184,7 @@ func TestPagesInHeadlessChromium(t *testing.T) {
 
 	// Both visits are on the record.
 	lg := e.form(t, "GET", logPath, "token", tok)
-	if !strings.Contains(string(lg.Raw), `"reason":"patient unconscious after a fall"`) {
+	if !strings.Contains(string(lg.Raw), `"reason":"patient unconscious after a fall"`) || !strings.Contains(string(lg.Raw), `"responder_organization":"Metro Paramedics"`) {
 		t.Fatalf("grant not logged: %s", lg.Raw)
 	}
 	ls := e.form(t, "GET", linksPath, "token", tok)
