@@ -36,11 +36,21 @@ const (
 	ChallengeTTL       = 5 * time.Minute
 )
 
+// Registration rate limit: this many registrations that get as far as the
+// e-mail check from one client address within the window.
+const (
+	RegisterLimit  = 20
+	RegisterWindow = time.Hour
+)
+
 // Registration is what a new user gives.
 type Registration struct {
 	Name, Email, Handle, Password string
 	Biometrics                    string // opaque; kept sealed, never returned
 	PublicKey                     string // public_private_key_pair / public_key
+	// Client is the caller's address (the API's), for the per-address
+	// limit; the app's own window leaves it empty.
+	Client string
 }
 
 // Auth is the result of a successful register or login.
@@ -126,7 +136,15 @@ func (a *App) Register(ctx context.Context, r Registration) (*Auth, error) {
 	if weakPassword(r.Password, r.Email, r.Handle) {
 		return nil, errWeakPassword
 	}
+	if r.Client != "" {
+		if err := a.ReserveAttempt(ctx, a.LimitKey("register", r.Client), RegisterLimit, RegisterWindow); err != nil {
+			return nil, err
+		}
+	}
 	if _, err := a.store.AccountByEmail(ctx, a.emailMAC(r.Email)); err == nil {
+		// The same derivation a new account's password costs, so that
+		// the answer's time does not tell a known e-mail from a new one.
+		deriveKey(ctx, []byte(r.Password), a.dummyKDF)
 		return nil, errEmailExists
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, Internal(err)

@@ -18,7 +18,7 @@ func (s *Server) registerUsers() {
 	s.handle(api+"/users/register", Doc{
 		Summary: "Create a user and profile; returns a token.",
 		Params:  []string{"email!", "password!", "name", "handle", "biometrics", "public_private_key_pair", "public_key"},
-		Success: 201, Returns: authReturns, Errors: []int{400, 409},
+		Success: 201, Returns: authReturns, Errors: []int{400, 409, 429},
 	}, MaxBody, s.register, http.MethodPost)
 	s.handle(api+"/users/login", Doc{
 		Summary: "Sign in with e-mail and password, or with a signed challenge (email, challenge, signature).",
@@ -59,6 +59,7 @@ func (s *Server) register(r *http.Request, p *params) (int, any, error) {
 		Password:   p.String("password"),
 		Biometrics: p.String("biometrics"),
 		PublicKey:  pub,
+		Client:     clientIP(r),
 	})
 	if err != nil {
 		return 0, nil, err
