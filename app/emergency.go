@@ -578,28 +578,40 @@ func (a *App) GrantEmergency(ctx context.Context, req GrantRequest) (*EmergencyG
 		}
 		return nil, err
 	}
+	// Rate limit per profile (per e-mail while it names nobody): the
+	// attempt is counted before any check, in one statement, so parallel
+	// attempts cannot all pass (as login's); a grant clears the count,
+	// so what accumulates is refusals (guessing responders, filling the
+	// log), whatever their addresses.
+	subject := userID
 	if lookupErr != nil {
-		return nil, lookupErr
+		subject = "unknown:" + normEmail(req.Email)
 	}
-	// Rate limit per profile: refused attempts count (so that neither
-	// guessing responder ids nor filling the log scales with addresses).
-	userKey := a.LimitKey("emergency-profile", userID)
-	if err := a.RateLimit(ctx, userKey, GrantProfileLimit, GrantWindow); err != nil {
-		if _, lerr := a.logAttempt(ctx, at, OutcomeRateLimited); lerr != nil {
-			return nil, lerr
+	userKey := a.LimitKey("emergency-profile", subject)
+	if err := a.ReserveAttempt(ctx, userKey, GrantProfileLimit, GrantWindow); err != nil {
+		if userID != "" {
+			if _, lerr := a.logAttempt(ctx, at, OutcomeRateLimited); lerr != nil {
+				return nil, lerr
+			}
 		}
 		return nil, err
 	}
+	// An unknown e-mail, or a user without emergency access, costs the
+	// responder check a configured user's refusal costs (its Argon2id
+	// derivation where a secret is given), so that the time of the answer
+	// does not tell which e-mails exist.
+	if lookupErr != nil {
+		a.verifyResponder(ctx, req, false)
+		return nil, lookupErr
+	}
 	refuse := func(outcome string, e error) (*EmergencyGrant, error) {
-		if err := a.store.AddFailure(ctx, userKey, a.now()); err != nil {
-			return nil, Internal(err)
-		}
 		if _, err := a.logAttempt(ctx, at, outcome); err != nil {
 			return nil, err
 		}
 		return nil, e
 	}
 	if accessID == "" {
+		a.verifyResponder(ctx, req, false)
 		return refuse(OutcomeNotConfigured, errNoEmergency)
 	}
 
@@ -646,6 +658,9 @@ func (a *App) GrantEmergency(ctx context.Context, req GrantRequest) (*EmergencyG
 	entry, err := a.logAttempt(ctx, at, OutcomeGranted)
 	if err != nil {
 		return nil, err
+	}
+	if err := a.store.ClearFailures(ctx, userKey); err != nil {
+		return nil, Internal(err)
 	}
 	dek, err := crypto.Unwrap(ek, dekWrapped, emergencyDEKPurpose(userID, accessID))
 	if err != nil {
