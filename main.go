@@ -29,9 +29,9 @@ import (
 	"github.com/secure-personal-profile/spp/app"
 	"github.com/secure-personal-profile/spp/app/httpapi"
 	"github.com/secure-personal-profile/spp/app/mail"
+	"github.com/secure-personal-profile/spp/app/posixlocale"
 	"github.com/secure-personal-profile/spp/app/webhook"
 	"github.com/secure-personal-profile/spp/assets"
-	"github.com/secure-personal-profile/spp/internal/posixlocale"
 	"github.com/secure-personal-profile/spp/store"
 	p2psync "github.com/secure-personal-profile/spp/sync"
 	"github.com/secure-personal-profile/spp/ui"
@@ -39,7 +39,7 @@ import (
 )
 
 func main() {
-	posixlocale.Restore() // the locale as the user set it (internal/posixlocale)
+	posixlocale.Restore() // the locale as the user set it (app/posixlocale)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

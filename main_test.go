@@ -707,7 +707,7 @@ func helperEnv(lang string, args ...string) []string {
 // A subcommand prints only its own output, whatever the locale: under
 // LANG=C.UTF-8 (many containers' default) the GUI toolkit's package
 // initialisation used to log "Fyne error: Error parsing user locale C"
-// to standard error before main ran (internal/posixlocale).
+// to standard error before main ran (app/posixlocale).
 func TestSubcommandsPrintOnlyTheirOwnOutputUnderPOSIXLocales(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	for _, lang := range []string{"C", "C.UTF-8", "POSIX", "C.utf8", "de_DE@euro", "en_US.UTF-8"} {

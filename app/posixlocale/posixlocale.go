@@ -8,6 +8,8 @@
 // containers and minimal systems) or a modifier (de_DE@euro). Every
 // subcommand of the one binary (responders, import) would print it.
 //
+// It lives under app/ as the other adapters do (the top level holds only
+// the product's own packages) and sits in no dependency of the domain.
 // This package, imported by main, runs first: it imports nothing but os,
 // and by the language's initialisation order (packages in import-path
 // order, each once its imports are done) it is initialised before any
