@@ -56,7 +56,10 @@ func New(store Store, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{store: store, cfg: cfg, dummyKDF: dummy}, nil
+	a := &App{store: store, cfg: cfg, dummyKDF: dummy}
+	// Every write transaction keeps the capabilities' views current.
+	store.SetDeriver(a.deriveViews)
+	return a, nil
 }
 
 // Config returns the configuration in force.

@@ -173,7 +173,7 @@ func openContainer(b []byte, passphrase string, maxMemory uint32) (*snapshot, er
 
 // check refuses a snapshot that could not be restored as it is.
 func (s *snapshot) check() error {
-	if !idOK(s.UserID) || !idOK(s.ProfileID) || len(s.DEK) != crypto.KeySize {
+	if !ValidUUID(s.UserID) || !ValidUUID(s.ProfileID) || len(s.DEK) != crypto.KeySize {
 		return errContainerFormat
 	}
 	if s.LoginKey != nil && len(s.LoginKey) != 32 {

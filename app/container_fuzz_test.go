@@ -20,7 +20,7 @@ const (
 
 func fuzzSnapshot() *snapshot {
 	return &snapshot{
-		UserID: "u1", ProfileID: "p1", Email: "f@example.org", Handle: "f",
+		UserID: "0190a3c4-0000-7000-8000-000000000001", ProfileID: "0190a3c4-0000-7000-8000-000000000002", Email: "f@example.org", Handle: "f",
 		DEK: bytes.Repeat([]byte{7}, crypto.KeySize), CreatedAt: time.Unix(0, 0).UTC(),
 		Cells: []snapshotCell{
 			{Entity: EntityField, ID: "name", Field: "value", Sealed: true, Data: []byte(`"F"`)},
@@ -53,6 +53,16 @@ func TestSealedContainerOpens(t *testing.T) {
 	c, _ = sealContainer(bad, fuzzPassphrase, fuzzKDF, time.Now())
 	if _, err := openContainer(c, fuzzPassphrase, fuzzMaxMemory); err != errContainerFormat {
 		t.Fatalf("NUL in a name: %v", err)
+	}
+	// Ids from outside must be well-formed UUIDs: never a name chosen to
+	// sort first or to look like another account's.
+	for _, id := range []string{"u1", "00000000", "0190A3C4-0000-7000-8000-000000000001", "{0190a3c4-0000-7000-8000-000000000001}"} {
+		bad := fuzzSnapshot()
+		bad.UserID = id
+		c, _ = sealContainer(bad, fuzzPassphrase, fuzzKDF, time.Now())
+		if _, err := openContainer(c, fuzzPassphrase, fuzzMaxMemory); err != errContainerFormat {
+			t.Fatalf("user id %q: %v", id, err)
+		}
 	}
 }
 

@@ -187,6 +187,30 @@ type DeviceList struct {
 	ProfileID string         `json:"profile_id"`
 	Version   uint64         `json:"version"` // grows with every change
 	Devices   []ListedDevice `json:"devices"` // by device id
+	// Removed are the devices ever removed from the profile (by device
+	// id): a device that sees them here refuses them for good, and no
+	// list naming one of them is in force for it.
+	Removed []ListedDevice `json:"removed,omitempty"`
+}
+
+// namesAny reports whether the list holds one of ds.
+func (l *DeviceList) namesAny(ds []ListedDevice) bool {
+	for _, d := range ds {
+		if l.Has(d.DeviceID, d.PeerID) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasRemoved reports whether the list names d among its removed.
+func (l *DeviceList) hasRemoved(d ListedDevice) bool {
+	for _, r := range l.Removed {
+		if r == d {
+			return true
+		}
+	}
+	return false
 }
 
 // Has reports whether the list holds the device with that peer.
@@ -206,6 +230,11 @@ func (l *DeviceList) sameDevices(o *DeviceList) bool {
 	}
 	for i := range l.Devices {
 		if l.Devices[i] != o.Devices[i] {
+			return false
+		}
+	}
+	for _, r := range o.Removed {
+		if !l.hasRemoved(r) {
 			return false
 		}
 	}
@@ -302,24 +331,116 @@ func storedList(tx Tx, userID string) (*DeviceList, []byte, string, ed25519.Priv
 	return l, c.Clear, profileID, priv, nil
 }
 
-// resign writes a fresh signed list from the device cells when the stored
-// one does not name exactly those devices; it returns the list in force.
-func (a *App) resign(tx Tx, userID string) (*DeviceList, []byte, error) {
-	cur, signed, profileID, priv, err := storedList(tx, userID)
+// listGuard is this device's own memory of a user's device list
+// (device-local, so the synced cells, which every member device can
+// write, cannot undo it): the newest verified list seen here, and the
+// devices seen removed. A list older than the one seen, or naming a
+// removed device, is never in force here: a removed device cannot be
+// re-admitted by replaying a list it held, or by writing its device cells
+// back through a device that had not yet heard of its removal.
+type listGuard struct {
+	seen    []byte
+	version uint64 // of seen
+	removed []ListedDevice
+}
+
+func (a *App) guard(ctx context.Context, userID string) (*listGuard, error) {
+	seen, version, err := a.store.SeenDeviceList(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	removed, err := a.store.RemovedDevices(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	return &listGuard{seen: seen, version: version, removed: removed}, nil
+}
+
+// inForce is the list in force: the newer of the stored cell's and the
+// one seen here, neither naming a removed device.
+func (g *listGuard) inForce(tx Tx, userID string) (cell *DeviceList, l *DeviceList, signed []byte, profileID string, priv ed25519.PrivateKey, err error) {
+	cell, signed, profileID, priv, err = storedList(tx, userID)
+	if err != nil {
+		return nil, nil, nil, "", nil, err
+	}
+	l = cell
+	if l != nil && l.namesAny(g.removed) {
+		l, signed = nil, nil
+	}
+	if g.seen != nil {
+		seen, err := OpenDeviceList(g.seen, priv.Public().(ed25519.PublicKey))
+		if err == nil && seen.UserID == userID && seen.ProfileID == profileID && !seen.namesAny(g.removed) && (l == nil || seen.Version > l.Version) {
+			l, signed = seen, g.seen
+		}
+	}
+	return cell, l, signed, profileID, priv, nil
+}
+
+// resign writes a fresh signed list from the device cells when the list in
+// force does not name exactly those devices (removed devices left out, and
+// named among the removed); it returns the list in force.
+func (a *App) resign(tx Tx, userID string, g *listGuard) (*DeviceList, []byte, error) {
+	cell, cur, signed, profileID, priv, err := g.inForce(tx, userID)
 	if err != nil {
 		return nil, nil, err
 	}
-	devices, err := listedDevices(tx)
+	all, err := listedDevices(tx)
 	if err != nil {
 		return nil, nil, err
 	}
-	want := &DeviceList{UserID: userID, ProfileID: profileID, Devices: devices}
+	want := &DeviceList{UserID: userID, ProfileID: profileID}
+	removed := map[ListedDevice]bool{}
+	for _, r := range g.removed {
+		removed[r] = true
+	}
+	if cur != nil {
+		for _, r := range cur.Removed {
+			removed[r] = true
+		}
+	}
+	for _, d := range all {
+		if removed[d] {
+			// Device cells of a removed device written back: tombstone
+			// them again (this write is newer).
+			if err := tx.Delete(EntityDevice, d.DeviceID); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
+		want.Devices = append(want.Devices, d)
+	}
+	if cur != nil {
+		// A device of the list in force whose cells are gone was removed.
+		for _, d := range cur.Devices {
+			if !want.Has(d.DeviceID, d.PeerID) {
+				removed[d] = true
+			}
+		}
+	}
+	for r := range removed {
+		want.Removed = append(want.Removed, r)
+	}
+	sort.Slice(want.Removed, func(i, j int) bool {
+		if want.Removed[i].DeviceID != want.Removed[j].DeviceID {
+			return want.Removed[i].DeviceID < want.Removed[j].DeviceID
+		}
+		return want.Removed[i].PeerID < want.Removed[j].PeerID
+	})
 	if cur != nil && cur.sameDevices(want) {
+		if cell == nil || cell.Version != cur.Version {
+			// The cell holds an older list (or none): put back the one in
+			// force.
+			if err := tx.Put(Cell{Entity: EntityDeviceList, ID: profileID, Field: "signed", Clear: signed}); err != nil {
+				return nil, nil, err
+			}
+		}
 		return cur, signed, nil
 	}
 	want.Version = uint64(a.now().UnixMilli())
-	if cur != nil && cur.Version >= want.Version {
-		want.Version = cur.Version + 1
+	for _, l := range []*DeviceList{cur, cell} {
+		if l != nil && l.Version >= want.Version {
+			want.Version = l.Version + 1
+		}
 	}
 	if signed, err = SignDeviceList(want, priv); err != nil {
 		return nil, nil, err
@@ -401,8 +522,17 @@ func (a *App) PairCode(ctx context.Context, p *Principal, name string) (string, 
 		return "", time.Time{}, err
 	}
 	self, peerID := a.store.DeviceID(), s.PeerID()
+	g, err := a.guard(ctx, p.UserID)
+	if err != nil {
+		return "", time.Time{}, Internal(err)
+	}
+	for _, r := range g.removed {
+		if r.DeviceID == self {
+			return "", time.Time{}, errDeviceRemoved
+		}
+	}
 	err = a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
-		if l, _, _, _, err := storedList(tx, p.UserID); err != nil {
+		if _, l, _, _, _, err := g.inForce(tx, p.UserID); err != nil {
 			return err
 		} else if l != nil && len(l.Devices) > 0 && !l.Has(self, peerID) {
 			// Listed devices exist and this is not one of them: it was
@@ -418,7 +548,7 @@ func (a *App) PairCode(ctx context.Context, p *Principal, name string) (string, 
 				return err
 			}
 		}
-		_, _, err = a.resign(tx, p.UserID)
+		_, _, err = a.resign(tx, p.UserID, g)
 		return err
 	})
 	if errors.Is(err, errDeviceRemoved) {
@@ -461,38 +591,73 @@ func (a *App) AddDevice(ctx context.Context, userID string, dek []byte, deviceID
 	if err != nil {
 		name = DefaultDeviceName()
 	}
+	g, err := a.guard(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range g.removed {
+		if r.DeviceID == deviceID {
+			// A removed device is never listed again: it must start
+			// afresh (a new data directory, so a new device id).
+			return nil, errDeviceRemoved
+		}
+	}
 	var signed []byte
+	var l *DeviceList
 	err = a.update(ctx, userID, dek, func(tx Tx) error {
 		if err := a.putDevice(tx, deviceID, peerID, name); err != nil {
 			return err
 		}
-		_, signed, err = a.resign(tx, userID)
+		l, signed, err = a.resign(tx, userID, g)
 		return err
 	})
+	if err == nil {
+		_, err = a.store.SawDeviceList(ctx, l, signed)
+	}
 	return signed, err
 }
 
 // DeviceList returns the user's verified device list and its signed form
 // (nil when there is none yet).
+//
+// The list in force is the newer of the stored one and the newest this
+// device has seen (listGuard), never one naming a device seen removed;
+// seeing a newer one records it.
 func (a *App) DeviceList(ctx context.Context, userID string, dek []byte) (*DeviceList, []byte, error) {
+	g, err := a.guard(ctx, userID)
+	if err != nil {
+		return nil, nil, err
+	}
 	var l *DeviceList
 	var signed []byte
-	err := a.store.View(ctx, userID, dek, func(tx Tx) error {
+	err = a.store.View(ctx, userID, dek, func(tx Tx) error {
 		var err error
-		l, signed, _, _, err = storedList(tx, userID)
+		_, l, signed, _, _, err = g.inForce(tx, userID)
 		if errors.Is(err, errNoProfile) {
 			return nil
 		}
 		return err
 	})
-	return l, signed, err
+	if err != nil || l == nil || l.Version <= g.version {
+		return l, signed, err
+	}
+	if _, err := a.store.SawDeviceList(ctx, l, signed); err != nil {
+		return nil, nil, err
+	}
+	return l, signed, nil
 }
 
 // VerifyDeviceList checks a list a peer presents: signed by this user's
-// profile key, for this user.
+// profile key, for this user, not older than the newest list seen here
+// and naming no device seen removed (a replayed list is refused). A newer
+// list is recorded as seen.
 func (a *App) VerifyDeviceList(ctx context.Context, userID string, dek, signed []byte) (*DeviceList, error) {
+	g, err := a.guard(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
 	var l *DeviceList
-	err := a.store.View(ctx, userID, dek, func(tx Tx) error {
+	err = a.store.View(ctx, userID, dek, func(tx Tx) error {
 		profileID, priv, err := profileKey(tx)
 		if err != nil {
 			return err
@@ -506,18 +671,41 @@ func (a *App) VerifyDeviceList(ctx context.Context, userID string, dek, signed [
 		}
 		return nil
 	})
-	return l, err
+	if err != nil {
+		return nil, err
+	}
+	if l.Version < g.version || l.namesAny(g.removed) {
+		return nil, ErrStaleDeviceList
+	}
+	if l.Version > g.version {
+		if _, err := a.store.SawDeviceList(ctx, l, signed); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
 }
+
+// ErrStaleDeviceList: a device list older than one this device has seen,
+// or naming a device seen removed (a replay).
+var ErrStaleDeviceList = errors.New("device list: older than one seen here, or naming a removed device")
 
 // ReconcileDevices runs after remote operations were applied: when the
 // signed list no longer names exactly the devices of the device cells (two
 // devices changed it at once), it signs a fresh one. It returns the list in
 // force.
+//
+// It also undoes a removed device's attempt to come back: a stored list
+// older than the one in force is replaced by it, and device cells of a
+// removed device are tombstoned again.
 func (a *App) ReconcileDevices(ctx context.Context, userID string, dek []byte) (*DeviceList, error) {
+	g, err := a.guard(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
 	var l *DeviceList
 	var need bool
-	err := a.store.View(ctx, userID, dek, func(tx Tx) error {
-		cur, _, profileID, _, err := storedList(tx, userID)
+	err = a.store.View(ctx, userID, dek, func(tx Tx) error {
+		cell, cur, _, profileID, _, err := g.inForce(tx, userID)
 		if err != nil {
 			return err
 		}
@@ -526,17 +714,21 @@ func (a *App) ReconcileDevices(ctx context.Context, userID string, dek []byte) (
 			return err
 		}
 		l = cur
-		need = cur == nil || !cur.sameDevices(&DeviceList{UserID: userID, ProfileID: profileID, Devices: devices})
+		need = cur == nil || cell == nil || cell.Version != cur.Version || !cur.sameDevices(&DeviceList{UserID: userID, ProfileID: profileID, Devices: devices, Removed: g.removed})
 		return nil
 	})
 	if err != nil || !need {
 		return l, err
 	}
+	var signed []byte
 	err = a.update(ctx, userID, dek, func(tx Tx) error {
 		var err error
-		l, _, err = a.resign(tx, userID)
+		l, signed, err = a.resign(tx, userID, g)
 		return err
 	})
+	if err == nil && l != nil {
+		_, err = a.store.SawDeviceList(ctx, l, signed)
+	}
 	return l, err
 }
 
@@ -563,6 +755,11 @@ func (a *App) Join(ctx context.Context, code, password, name string) (*Auth, err
 	var bundle *PairBundle
 	var dek []byte
 	joined, err := s.Join(ctx, pc, name, func(b *PairBundle) ([]byte, error) {
+		if !ValidUUID(b.UserID) || !ValidUUID(b.ProfileID) {
+			// Ids from outside must be well-formed: never a name chosen
+			// to sort before, or collide with, another account's.
+			return nil, ErrPairingFailed
+		}
 		if _, err := a.store.Account(ctx, b.UserID); err == nil {
 			return nil, errAlreadyPaired
 		} else if !errors.Is(err, ErrNotFound) {
@@ -721,7 +918,13 @@ func (a *App) RemoveDevice(ctx context.Context, p *Principal, deviceID string) e
 	if deviceID == a.store.DeviceID() {
 		return errOwnDevice
 	}
-	err := a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
+	g, err := a.guard(ctx, p.UserID)
+	if err != nil {
+		return Internal(err)
+	}
+	var l *DeviceList
+	var signed []byte
+	err = a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
 		cells, err := tx.Entity(EntityDevice, deviceID)
 		if err != nil {
 			return err
@@ -729,12 +932,17 @@ func (a *App) RemoveDevice(ctx context.Context, p *Principal, deviceID string) e
 		if len(cells) == 0 {
 			return errDeviceNotFound
 		}
+		// Named among the removed in the new list, for good.
+		g.removed = append(g.removed, ListedDevice{DeviceID: deviceID, PeerID: string(cells["peer_id"].Clear)})
 		if err := tx.Delete(EntityDevice, deviceID); err != nil {
 			return err
 		}
-		_, _, err = a.resign(tx, p.UserID)
+		l, signed, err = a.resign(tx, p.UserID, g)
 		return err
 	})
+	if err == nil {
+		_, err = a.store.SawDeviceList(ctx, l, signed)
+	}
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) {

@@ -20,9 +20,6 @@ import (
 //	key         the emergency key (EK), sealed under the user's data key:
 //	            another device of the user re-wraps it under its own
 //	            installation key when the user signs in there
-//	dek         clear: the data key wrapped under EK, so that a grant can
-//	            read the live profile fields of info_field (and only those:
-//	            the restriction is in code, see docs/security.md)
 //	criteria    clear: the criteria, sealed under EK
 //	contacts    clear: the trusted contacts, sealed under EK
 //	info        clear: emergency_info and info_field, sealed under EK
@@ -123,10 +120,6 @@ func emergencyAD(userID, accessID, part string) []byte {
 
 func emergencyKeyPurpose(userID, accessID string) string {
 	return "emergency-key/" + userID + "/" + accessID
-}
-
-func emergencyDEKPurpose(userID, accessID string) string {
-	return "dek/emergency/" + userID + "/" + accessID
 }
 
 // listParam reads a list parameter: a JSON array of strings, or a string
@@ -327,11 +320,6 @@ func (a *App) SetupEmergency(ctx context.Context, p *Principal, s EmergencySetup
 				{Field: "token_hash", Clear: crypto.HashToken(token)},
 				{Field: "created_at", Value: now},
 			}
-			wrapped, err := crypto.Wrap(ek, p.DEK, emergencyDEKPurpose(p.UserID, out.AccessID))
-			if err != nil {
-				return err
-			}
-			put = append(put, Cell{Field: "dek", Clear: wrapped})
 			for _, c := range put {
 				c.Entity, c.ID = EntityEmergency, out.AccessID
 				if err := tx.Put(c); err != nil {
@@ -469,7 +457,7 @@ func (a *App) EmergencyPageExists(ctx context.Context, token string) error {
 	if token == "" {
 		return errEmergencyPage
 	}
-	_, _, err := a.store.FindClear(ctx, EntityEmergency, "token_hash", crypto.HashToken(token))
+	_, err := a.capabilityByToken(ctx, CapEmergency, token)
 	if errors.Is(err, ErrNotFound) {
 		return errEmergencyPage
 	}
@@ -488,6 +476,14 @@ type GrantRequest struct {
 	Email       string
 	PageToken   string
 	Client      string // the client's address, for the log and the rate limit
+	// What verifies the responder (app/responders.go): the secret of this
+	// installation's registry, or a badge (a compact JWS) of a trusted
+	// organization. Neither is logged, stored or sent anywhere.
+	ResponderSecret     string
+	ResponderCredential string
+	// A picture of the badge's QR code (the page's upload), read only
+	// after the rate limits have counted the attempt.
+	ResponderCredentialImage []byte
 }
 
 // EmergencyGrant is what a granted responder sees.
@@ -540,14 +536,14 @@ func (a *App) GrantEmergency(ctx context.Context, req GrantRequest) (*EmergencyG
 	var userID, accessID string
 	var lookupErr error
 	if page {
-		u, id, err := a.store.FindClear(ctx, EntityEmergency, "token_hash", crypto.HashToken(req.PageToken))
+		c, err := a.capabilityByToken(ctx, CapEmergency, req.PageToken)
 		switch {
 		case errors.Is(err, ErrNotFound):
 			lookupErr = errEmergencyPage
 		case err != nil:
 			return nil, Internal(err)
 		default:
-			userID, accessID = u, id
+			userID, accessID = c.UserID, c.ID
 		}
 	} else {
 		acct, err := a.store.AccountByEmail(ctx, a.emailMAC(req.Email))
@@ -622,9 +618,9 @@ func (a *App) GrantEmergency(ctx context.Context, req GrantRequest) (*EmergencyG
 	if err != nil {
 		return nil, Internal(err)
 	}
-	var critSealed, dekWrapped, infoSealed, contactsSealed []byte
+	var critSealed, infoSealed, contactsSealed []byte
 	err = a.store.View(ctx, userID, nil, func(tx Tx) error {
-		for field, dst := range map[string]*[]byte{"criteria": &critSealed, "dek": &dekWrapped, "info": &infoSealed, "contacts": &contactsSealed} {
+		for field, dst := range map[string]*[]byte{"criteria": &critSealed, "info": &infoSealed, "contacts": &contactsSealed} {
 			c, ok, err := tx.Get(EntityEmergency, accessID, field)
 			if err != nil {
 				return err
@@ -647,11 +643,11 @@ func (a *App) GrantEmergency(ctx context.Context, req GrantRequest) (*EmergencyG
 	if err := json.Unmarshal(critJSON, &crit); err != nil {
 		return nil, Internal(err)
 	}
-	if at.responder, err = a.VerifiedResponder(ctx, req.ResponderID); err != nil {
+	if at.responder, err = a.verifyResponder(ctx, req, crit.Responders == RespondersAny); err != nil {
+		if o := refusalOutcome(err); o != "" {
+			return refuse(o, err)
+		}
 		return nil, err
-	}
-	if at.responder == nil && crit.Responders != RespondersAny {
-		return refuse(OutcomeNotVerified, errNotVerified)
 	}
 
 	// Granted: the log entry is written before anything is opened.
@@ -661,10 +657,6 @@ func (a *App) GrantEmergency(ctx context.Context, req GrantRequest) (*EmergencyG
 	}
 	if err := a.store.ClearFailures(ctx, userKey); err != nil {
 		return nil, Internal(err)
-	}
-	dek, err := crypto.Unwrap(ek, dekWrapped, emergencyDEKPurpose(userID, accessID))
-	if err != nil {
-		return nil, Internal(fmt.Errorf("unwrapping emergency data key: %w", err))
 	}
 	infoJSON, err := crypto.Open(ek, infoSealed, emergencyAD(userID, accessID, "info"))
 	if err != nil {
@@ -686,20 +678,16 @@ func (a *App) GrantEmergency(ctx context.Context, req GrantRequest) (*EmergencyG
 	if len(g.EmergencyInfo) == 0 {
 		g.EmergencyInfo = json.RawMessage("null")
 	}
-	err = a.update(ctx, userID, dek, func(tx Tx) error {
-		// Only the chosen fields are read with the emergency copy of the
-		// data key: the restriction docs/security.md describes.
-		for _, name := range info.InfoField {
-			f, ok, err := fieldValue(tx, name)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				f = Field{Name: name, Value: json.RawMessage("null"), Ring: DefaultRing(name)}
-			}
-			g.Fields = append(g.Fields, f)
-		}
-		// The user's own devices learn of the grant by sync.
+	// The chosen fields' current values: the emergency view, which the
+	// write path keeps current, sealed under EK (capabilities.go).
+	view, err := a.emergencyViewOf(ctx, userID, ek)
+	if err != nil {
+		return nil, Internal(err)
+	}
+	g.Fields = view.Fields
+	err = a.update(ctx, userID, nil, func(tx Tx) error {
+		// The user's own devices learn of the grant by sync, sealed to
+		// the user's inbox: no data key is open here.
 		rec := map[string]string{
 			"responder_id": at.responderID, "reason": at.reason, "client": at.client,
 			"at": entry.At.Format(time.RFC3339Nano), "via": at.via,
@@ -711,15 +699,14 @@ func (a *App) GrantEmergency(ctx context.Context, req GrantRequest) (*EmergencyG
 		if err != nil {
 			return err
 		}
-		if err := tx.Put(Cell{Entity: EntityEmergencyGrant, ID: entry.LogID, Field: "record", Value: recJSON}); err != nil {
+		sealed, err := sealToInbox(tx, recJSON)
+		if err != nil {
 			return err
 		}
-		name := ""
-		if f, ok, err := fieldValue(tx, "name"); err != nil {
+		if err := tx.Put(Cell{Entity: EntityEmergencyGrant, ID: entry.LogID, Field: "sealed", Clear: sealed}); err != nil {
 			return err
-		} else if ok {
-			name = f.Text()
 		}
+		name := view.Name
 		return a.notifyContacts(tx, userID, name, contacts, at, entry)
 	})
 	if err != nil {
@@ -764,9 +751,9 @@ func (a *App) notifyContacts(tx Tx, userID, name string, contacts []string, at a
 		who = name
 	}
 	responder := at.responderID
-	verified := "not in this installation's registry of verified responders (the person's criteria allow any responder)"
+	verified := "not verified (the person's criteria allow any responder)"
 	if r := at.responder; r != nil {
-		verified = "verified"
+		verified = r.verification()
 		if r.Name != "" || r.Organization != "" {
 			responder += " (" + strings.Trim(r.Name+", "+r.Organization, ", ") + ")"
 		}
@@ -946,13 +933,19 @@ func (a *App) EmergencyLog(ctx context.Context, p *Principal) (*EmergencyLog, er
 			return err
 		}
 		for _, id := range ids {
-			c, ok, err := tx.Get(EntityEmergencyGrant, id, "record")
+			cells, err := tx.Entity(EntityEmergencyGrant, id)
 			if err != nil {
 				return err
 			}
+			raw := cells["record"].Value // older grants: sealed under the data key
+			if c, ok := cells["sealed"]; ok {
+				if raw, err = openInbox(p.DEK, c.Clear); err != nil {
+					continue // not sealed to this profile's inbox: never shown
+				}
+			}
 			g := map[string]string{}
-			if ok {
-				if err := json.Unmarshal(c.Value, &g); err != nil {
+			if raw != nil {
+				if err := json.Unmarshal(raw, &g); err != nil {
 					return fmt.Errorf("emergency grant %s: %w", id, err)
 				}
 			}
@@ -999,4 +992,5 @@ type EmergencyStore interface {
 	ResponderList(ctx context.Context) ([]*ResponderRecord, error)
 	// DeleteResponder reports whether there was one to delete.
 	DeleteResponder(ctx context.Context, mac []byte) (bool, error)
+	ResponderOrgStore // organizations trusted to issue badges (app/responder_badges.go)
 }

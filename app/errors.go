@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Kind classifies an Error; app/httpapi maps each Kind to one HTTP status.
@@ -78,3 +80,14 @@ var (
 	ErrTokenMissing = E(KindUnauthorized, "token_missing", "token must exist!")
 	ErrTokenExpired = E(KindUnauthorized, "token_expired", "token has expired!")
 )
+
+// errTaken refuses data from outside (an import, a join, a sync
+// operation) that would place a token or id another account owns.
+var errTaken = E(KindConflict, "taken", "the data holds a token or id another profile owns!")
+
+// ValidUUID reports whether s is a well-formed UUID in its canonical
+// form: ids that come from outside (a container, a join) must be.
+func ValidUUID(s string) bool {
+	u, err := uuid.Parse(s)
+	return err == nil && u.String() == s
+}

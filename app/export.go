@@ -247,6 +247,14 @@ func (a *App) exportJSON(ctx context.Context, p *Principal) (*ProfileExport, err
 					} else {
 						out[name] = string(c.Value)
 					}
+				case name == "sealed" && c.Clear != nil:
+					// A record a capability sealed to the user's inbox (a
+					// link's opening, a grant): the user's own, opened.
+					if rec, err := openInbox(p.DEK, c.Clear); err == nil {
+						out["record"] = render(rec, kind+"/"+id+"/record", &pe.Withheld)
+					} else {
+						pe.Withheld = append(pe.Withheld, kind+"/"+id+"/"+name)
+					}
 				case withheld(c):
 					pe.Withheld = append(pe.Withheld, kind+"/"+id+"/"+name)
 				default:
@@ -254,13 +262,19 @@ func (a *App) exportJSON(ctx context.Context, p *Principal) (*ProfileExport, err
 				}
 			}
 			if kind == EntityField {
+				// Keyed by the field's name (its id is a keyed hash).
+				name := string(cells["name"].Value)
+				delete(out, "name")
+				if name == "" {
+					return nil
+				}
 				if _, ok := out["value"]; !ok {
 					out["value"] = nil
 				}
 				if _, ok := out["ring"]; !ok {
-					out["ring"] = DefaultRing(id)
+					out["ring"] = DefaultRing(name)
 				}
-				pe.Fields[id] = out
+				pe.Fields[name] = out
 				return nil
 			}
 			if pe.Entities[kind] == nil {
@@ -433,6 +447,10 @@ func (a *App) Import(ctx context.Context, container []byte, passphrase, password
 	})
 	if errors.Is(err, ErrExists) {
 		return nil, errProfileExists
+	}
+	if errors.Is(err, ErrTaken) {
+		a.cfg.Log.Warn("import refused: the container holds a token another account owns", "user_id", s.UserID)
+		return nil, errTaken
 	}
 	if err != nil {
 		return nil, Internal(err)

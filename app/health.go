@@ -20,13 +20,19 @@ import (
 //
 //	health_record/{record_id}: type, data (JSON, exactly as sent),
 //	    created_at, updated_at — all sealed
-//	health_link/{link_id}: token_hash and dek (the data key wrapped under
-//	    the link token's key) in clear; token, doctor_email, records (the
-//	    chosen ids and types), created_at, expires_at, passcode (Argon2id
-//	    parameters and hash), failures, revoked_at, locked_at — sealed
-//	link_opening/{id}: record — sealed JSON of link_id, at, client,
-//	    user_agent, outcome and record_ids (what it showed); every opening
-//	    of a link and every wrong passcode
+//	health_link/{link_id}: token_hash (clear); token, doctor_email,
+//	    records (the chosen ids and types), created_at, expires_at,
+//	    passcode (Argon2id parameters and hash), revoked_at — sealed;
+//	    locked_at (clear: written by the device that locked it)
+//	link_opening/{id}: sealed (clear: sealed to the user's inbox key, as
+//	    the doctor's request has no data key) — JSON of link_id, at,
+//	    client, user_agent, outcome and record_ids (what it showed); every
+//	    opening of a link and every wrong passcode. Older openings have a
+//	    "record" cell sealed under the data key.
+//
+// The link's token reads the link's view (capabilities.go): the chosen
+// records, re-derived whenever one changes, sealed under a key from the
+// token and, with a passcode, the passcode's hash.
 const (
 	EntityHealthRecord = "health_record"
 	EntityHealthLink   = "health_link"
@@ -247,8 +253,6 @@ func ParseExpiration(s string, now time.Time) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-func linkDEKPurpose(linkID string) string { return "dek/link/" + linkID }
-
 func (a *App) linkURL(token string) string { return a.URL("/api/v1/health-link/" + token) }
 
 type passcodeHash struct {
@@ -325,13 +329,8 @@ func (a *App) CreateLink(ctx context.Context, p *Principal, req LinkRequest) (*H
 		if err != nil {
 			return err
 		}
-		wrapped, err := crypto.Wrap(crypto.TokenKey(token), p.DEK, linkDEKPurpose(link.ID))
-		if err != nil {
-			return err
-		}
 		cells := []Cell{
 			{Field: "token_hash", Clear: crypto.HashToken(token)},
-			{Field: "dek", Clear: wrapped},
 			{Field: "token", Value: []byte(token)},
 			{Field: "doctor_email", Value: []byte(req.DoctorEmail)},
 			{Field: "records", Value: selJSON},
@@ -394,10 +393,9 @@ at any time. Do not forward this message.
 	}
 }
 
-// linkState is a link as read with its data key.
+// linkState is a link as its owner reads it, with the data key.
 type linkState struct {
-	userID, id  string
-	dek         []byte
+	id          string
 	selectors   []LinkSelector
 	expiresAt   time.Time
 	revoked     bool
@@ -430,7 +428,7 @@ func readLink(tx Tx, id string) (*linkState, bool, error) {
 	}
 	if v, ok := c["locked_at"]; ok {
 		l.locked = true
-		l.lockedAt, _ = time.Parse(time.RFC3339Nano, string(v.Value))
+		l.lockedAt, _ = time.Parse(time.RFC3339Nano, string(append(v.Value, v.Clear...)))
 	}
 	if v, ok := c["passcode"]; ok {
 		l.passcode = &passcodeHash{}
@@ -520,179 +518,131 @@ func linkLock(id string) *sync.Mutex {
 	return &linkLocks[h.Sum32()%uint32(len(linkLocks))]
 }
 
-// findLink finds a link by its token and unwraps its data key.
-func (a *App) findLink(ctx context.Context, token string) (*linkState, error) {
-	if token == "" || len(token) > 128 {
+// findLink finds a link's capability by its token.
+func (a *App) findLink(ctx context.Context, token string) (*Capability, error) {
+	if len(token) > 128 {
 		return nil, errLinkUnknown
 	}
-	userID, id, err := a.store.FindClear(ctx, EntityHealthLink, "token_hash", crypto.HashToken(token))
+	c, err := a.capabilityByToken(ctx, CapLink, token)
 	if errors.Is(err, ErrNotFound) {
 		return nil, errLinkUnknown
 	}
 	if err != nil {
 		return nil, Internal(err)
 	}
-	var wrapped []byte
-	err = a.store.View(ctx, userID, nil, func(tx Tx) error {
-		c, ok, err := tx.Get(EntityHealthLink, id, "dek")
-		if ok {
-			wrapped = c.Clear
-		}
-		return err
-	})
-	if err != nil {
-		return nil, Internal(err)
-	}
-	dek, err := crypto.Unwrap(crypto.TokenKey(token), wrapped, linkDEKPurpose(id))
-	if err != nil {
-		return nil, errLinkUnknown
-	}
-	var l *linkState
-	err = a.store.View(ctx, userID, dek, func(tx Tx) error {
-		var ok bool
-		l, ok, err = readLink(tx, id)
-		if err == nil && !ok {
-			return ErrNotFound
-		}
-		return err
-	})
-	if errors.Is(err, ErrNotFound) {
-		return nil, errLinkUnknown
-	}
-	if err != nil {
-		return nil, Internal(err)
-	}
-	l.userID, l.dek = userID, dek
-	return l, nil
+	return c, nil
 }
 
 // LinkNeedsPasscode reports whether a live link asks for a passcode (how
 // the doctor's page decides to show the passcode form); a dead or unknown
 // link gives its error.
 func (a *App) LinkNeedsPasscode(ctx context.Context, token string) (bool, error) {
-	l, err := a.findLink(ctx, token)
+	c, err := a.findLink(ctx, token)
 	if err != nil {
 		return false, err
 	}
-	if err := a.linkAlive(l); err != nil {
+	if err := linkAlive(c); err != nil {
 		return false, err
 	}
-	return l.passcode != nil, nil
+	return c.KDF != "", nil
 }
 
-func (a *App) linkAlive(l *linkState) error {
+func linkAlive(c *Capability) error {
 	switch {
-	case l.revoked:
+	case c.State == CapRevoked:
 		return errLinkRevoked
-	case l.locked:
+	case c.State == CapLocked:
 		return errLinkLocked
-	case !a.now().Before(l.expiresAt):
+	case c.State == CapExpired || c.View == nil:
 		return errLinkExpired
 	}
 	return nil
 }
 
-// OpenLink opens a link: the chosen records, read now. Expired, revoked
-// and locked links answer 410; a link with a passcode needs it, and dies
-// after LinkPasscodeTries wrong ones. Every opening and every wrong
-// passcode is logged for the user.
+// OpenLink opens a link: the chosen records, from its view. Expired,
+// revoked and locked links answer 410; a link with a passcode needs it,
+// and dies after LinkPasscodeTries wrong ones. Every opening and every
+// wrong passcode is logged for the user, sealed to the user's inbox.
 func (a *App) OpenLink(ctx context.Context, req LinkOpen) (*LinkView, error) {
-	l, err := a.findLink(ctx, req.Token)
+	c, err := a.findLink(ctx, req.Token)
 	if err != nil {
 		return nil, err
 	}
-	if err := a.linkAlive(l); err != nil {
+	if err := linkAlive(c); err != nil {
 		return nil, err
 	}
-	if l.passcode != nil {
+	key := viewKey(req.Token, nil)
+	if c.KDF != "" {
 		if req.Passcode == "" {
 			return nil, errPasscodeMissing
 		}
-		mu := linkLock(l.id)
+		mu := linkLock(c.ID)
 		mu.Lock()
-		err := a.checkPasscode(ctx, l, req)
+		key, err = a.checkPasscode(ctx, c, req)
 		mu.Unlock()
 		if err != nil {
 			return nil, err
 		}
 	}
-	v := &LinkView{LinkID: l.id, ExpiresAt: l.expiresAt}
-	err = a.update(ctx, l.userID, l.dek, func(tx Tx) error {
-		var err error
-		if v.Records, err = l.resolve(tx); err != nil {
-			return err
-		}
-		if f, ok, err := fieldValue(tx, "name"); err != nil {
-			return err
-		} else if ok {
-			v.Patient = f.Text()
-		}
-		ids := make([]string, len(v.Records))
-		for i, r := range v.Records {
-			ids[i] = r.ID
-		}
-		return a.logOpening(tx, l.id, req, LinkOpened, ids)
-	})
+	var v linkView
+	if err := openView(key, c, &v); err != nil {
+		return nil, Internal(fmt.Errorf("opening link view: %w", err))
+	}
+	ids := make([]string, len(v.Records))
+	for i, r := range v.Records {
+		ids[i] = r.ID
+	}
+	if err := a.logOpening(ctx, c, req, LinkOpened, ids); err != nil {
+		return nil, Internal(err)
+	}
+	return &LinkView{LinkID: c.ID, Records: v.Records, ExpiresAt: v.ExpiresAt, Patient: v.Patient}, nil
+}
+
+// checkPasscode checks a passcode under the link's lock and returns the
+// view's key: the passcode is right exactly when the view opens under the
+// key it gives. A wrong one is counted (in one statement), logged and, at
+// the limit, the link locked and its view dropped.
+func (a *App) checkPasscode(ctx context.Context, c *Capability, req LinkOpen) ([]byte, error) {
+	// Re-read: another request may have counted a try meanwhile.
+	cur, err := a.store.CapabilityByHash(ctx, c.TokenHash)
 	if err != nil {
 		return nil, Internal(err)
 	}
-	return v, nil
-}
-
-// checkPasscode checks a passcode under the link's lock: the count of
-// wrong tries is re-read, and a wrong try counted, logged and, at the
-// limit, the link locked.
-func (a *App) checkPasscode(ctx context.Context, l *linkState, req LinkOpen) error {
-	// Re-read the count: another request may have counted a try meanwhile.
-	err := a.store.View(ctx, l.userID, l.dek, func(tx Tx) error {
-		cur, ok, err := readLink(tx, l.id)
-		if err == nil && ok {
-			l.failures, l.locked, l.revoked = cur.failures, cur.locked, cur.revoked
-		}
-		return err
-	})
-	if err != nil {
-		return Internal(err)
+	if err := linkAlive(cur); err != nil {
+		return nil, err
 	}
-	if err := a.linkAlive(l); err != nil {
-		return err
-	}
-	kdf, err := crypto.ParseKDFParams(l.passcode.KDF)
+	kdf, err := crypto.ParseKDFParams(cur.KDF)
 	if err != nil {
-		return Internal(err)
+		return nil, Internal(err)
 	}
 	h, err := deriveKey(ctx, []byte(req.Passcode), kdf)
 	if err != nil {
-		return Internal(err)
+		return nil, Internal(err)
 	}
-	if crypto.Equal(h, l.passcode.Hash) {
-		return nil
+	key := viewKey(req.Token, h)
+	if _, err := crypto.Open(key, cur.View, viewAD(cur.UserID, cur.Kind, cur.ID)); err == nil {
+		*c = *cur
+		return key, nil
 	}
-	failures := l.failures + 1
-	outcome := LinkWrongPasscode
-	err = a.update(ctx, l.userID, l.dek, func(tx Tx) error {
-		if err := tx.Put(Cell{Entity: EntityHealthLink, ID: l.id, Field: "failures", Value: []byte(strconv.Itoa(failures))}); err != nil {
-			return err
-		}
-		if failures >= LinkPasscodeTries {
-			outcome = LinkLockedNow
-			if err := tx.Put(Cell{Entity: EntityHealthLink, ID: l.id, Field: "locked_at", Value: []byte(a.now().Format(time.RFC3339Nano))}); err != nil {
-				return err
-			}
-		}
-		return a.logOpening(tx, l.id, req, outcome, nil)
-	})
+	_, locked, err := a.store.CapabilityFailure(ctx, c.TokenHash, LinkPasscodeTries)
 	if err != nil {
-		return Internal(err)
+		return nil, Internal(err)
 	}
-	if outcome == LinkLockedNow {
-		a.cfg.Log.Warn("health link locked after wrong passcodes", "user_id", l.userID, "link_id", l.id)
-		return errLinkLocked
+	outcome := LinkWrongPasscode
+	if locked {
+		outcome = LinkLockedNow
 	}
-	return errPasscodeWrong
+	if err := a.logOpening(ctx, c, req, outcome, nil); err != nil {
+		return nil, Internal(err)
+	}
+	if locked {
+		a.cfg.Log.Warn("health link locked after wrong passcodes", "user_id", c.UserID, "link_id", c.ID)
+		return nil, errLinkLocked
+	}
+	return nil, errPasscodeWrong
 }
 
-func (a *App) logOpening(tx Tx, linkID string, req LinkOpen, outcome string, records []string) error {
+func (a *App) logOpening(ctx context.Context, c *Capability, req LinkOpen, outcome string, records []string) error {
 	ua := req.UserAgent
 	if len(ua) > 256 {
 		ua = ua[:256]
@@ -703,9 +653,8 @@ func (a *App) logOpening(tx Tx, linkID string, req LinkOpen, outcome string, rec
 	if records == nil {
 		records = []string{}
 	}
-	id := NewID()
 	rec, err := json.Marshal(linkOpeningRecord{
-		LinkID: linkID,
+		LinkID: c.ID,
 		LinkOpening: LinkOpening{
 			At: a.now(), Client: req.Client, UserAgent: ua, Outcome: outcome, Records: records,
 		},
@@ -713,7 +662,20 @@ func (a *App) logOpening(tx Tx, linkID string, req LinkOpen, outcome string, rec
 	if err != nil {
 		return err
 	}
-	return tx.Put(Cell{Entity: EntityLinkOpening, ID: id, Field: "record", Value: rec})
+	// No data key: the record is sealed to the user's inbox, and the
+	// lock (if this was it) recorded in clear for the user's devices.
+	return a.update(ctx, c.UserID, nil, func(tx Tx) error {
+		sealed, err := sealToInbox(tx, rec)
+		if err != nil {
+			return err
+		}
+		if outcome == LinkLockedNow {
+			if err := tx.Put(Cell{Entity: EntityHealthLink, ID: c.ID, Field: "locked_at", Clear: []byte(a.now().Format(time.RFC3339Nano))}); err != nil {
+				return err
+			}
+		}
+		return tx.Put(Cell{Entity: EntityLinkOpening, ID: NewID(), Field: "sealed", Clear: sealed})
+	})
 }
 
 // linkOpeningRecord is the one sealed cell of a link_opening.
@@ -772,28 +734,47 @@ func (a *App) HealthLinks(ctx context.Context, p *Principal) ([]*HealthLinkInfo,
 				CreatedAt: l.createdAt, ExpiresAt: l.expiresAt, RevokedAt: l.revokedAt, LockedAt: l.lockedAt,
 				Openings: []LinkOpening{},
 			}
-			switch err := a.linkAlive(l); err {
-			case errLinkRevoked:
+			switch {
+			case l.revoked:
 				info.State = "revoked"
-			case errLinkLocked:
+			case l.locked:
 				info.State = "locked"
-			case errLinkExpired:
+			case !a.now().Before(l.expiresAt):
 				info.State = "expired"
 			}
 			out = append(out, info)
 			byID[id] = info
+		}
+		// Wrong passcodes are counted on the device that answered them.
+		caps, err := tx.Capabilities(CapLink)
+		if err != nil {
+			return err
+		}
+		for _, c := range caps {
+			if info := byID[c.ID]; info != nil {
+				info.WrongPasscodes = max(info.WrongPasscodes, c.Failures)
+				if c.State == CapLocked {
+					info.State = "locked"
+				}
+			}
 		}
 		oids, err := tx.IDs(EntityLinkOpening)
 		if err != nil {
 			return err
 		}
 		for _, id := range oids {
-			c, ok, err := tx.Get(EntityLinkOpening, id, "record")
+			cells, err := tx.Entity(EntityLinkOpening, id)
 			if err != nil {
 				return err
 			}
+			raw := cells["record"].Value
+			if c, ok := cells["sealed"]; ok {
+				if raw, err = openInbox(p.DEK, c.Clear); err != nil {
+					continue // not for this profile's inbox: never shown
+				}
+			}
 			var rec linkOpeningRecord
-			if !ok || json.Unmarshal(c.Value, &rec) != nil {
+			if json.Unmarshal(raw, &rec) != nil {
 				continue
 			}
 			info := byID[rec.LinkID]

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
@@ -12,6 +13,8 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/google/uuid"
 	"github.com/mr-tron/base58"
+
+	"github.com/secure-personal-profile/spp/crypto"
 )
 
 // DIDKey is the did:key identifier of an Ed25519 public key: the
@@ -112,10 +115,10 @@ func (is *issuer) sign(shareID, audience, claim string, value json.RawMessage, n
 	return jws.CompactSerialize()
 }
 
-// issuers caches the parsed signing key of each profile, so a credential
-// costs one signature and not a read, an unseal and a key expansion.
-// Reaching an entry takes the user's data key (a session or a share's
-// verification token) in the first place.
+// issuers caches the parsed signing key of each user's profile, so a
+// credential costs one signature and not a read, an unwrap and a key
+// expansion. Entries are keyed by user id: a profile id is only a name
+// another account could claim.
 type issuers struct {
 	mu sync.Mutex
 	m  map[string]*issuer
@@ -123,24 +126,31 @@ type issuers struct {
 
 const issuerCacheMax = 4096
 
-func (c *issuers) get(profileID string) *issuer {
+func (c *issuers) get(userID string) *issuer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.m[profileID]
+	return c.m[userID]
 }
 
-func (c *issuers) put(profileID string, is *issuer) {
+func (c *issuers) put(userID string, is *issuer) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) >= issuerCacheMax {
 		c.m = map[string]*issuer{}
 	}
-	c.m[profileID] = is
+	c.m[userID] = is
 }
 
-// issuerFor returns the profile's issuer, from the cache or read in tx.
+func (c *issuers) drop(userID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, userID)
+}
+
+// issuerFor returns the issuer of the transaction's user, from the cache
+// or read in tx (with the data key).
 func (a *App) issuerFor(tx Tx, profileID string) (*issuer, error) {
-	if is := a.caches.issuers.get(profileID); is != nil {
+	if is := a.caches.issuers.get(tx.UserID()); is != nil {
 		return is, nil
 	}
 	c, ok, err := tx.Get(EntityProfile, profileID, "signing_key")
@@ -154,7 +164,30 @@ func (a *App) issuerFor(tx Tx, profileID string) (*issuer, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.caches.issuers.put(profileID, is)
+	a.caches.issuers.put(tx.UserID(), is)
+	return is, nil
+}
+
+// issuerOf returns a user's issuer without any data key: from the cache,
+// or the signing key this device keeps wrapped under its installation key
+// (deriveKeys). A capability's view never holds it.
+func (a *App) issuerOf(ctx context.Context, userID string) (*issuer, error) {
+	if is := a.caches.issuers.get(userID); is != nil {
+		return is, nil
+	}
+	w, err := a.store.SigningKey(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	seed, err := crypto.Unwrap(a.store.InstallationKey(), w, purposeSigningKey+userID)
+	if err != nil {
+		return nil, err
+	}
+	is, err := newIssuer(seed)
+	if err != nil {
+		return nil, err
+	}
+	a.caches.issuers.put(userID, is)
 	return is, nil
 }
 
@@ -199,17 +232,17 @@ func (c *credentials) put(shareID, key, jws string) {
 	c.m[shareID] = signedCredential{key: key, jws: jws}
 }
 
-// credential returns the share's credential for the claim's current
-// value, signed now (or the identical one signed earlier this second).
-func (a *App) credential(is *issuer, sh *share, value json.RawMessage, now time.Time) (string, error) {
-	key := credentialKey(sh.ServiceID, sh.Field, value, now.Unix(), sh.ExpiresAt.Unix())
-	if jws, ok := a.caches.creds.get(sh.ID, key); ok {
+// credential returns a share's credential for the claim's current value,
+// signed now (or the identical one signed earlier this second).
+func (a *App) credential(is *issuer, shareID, audience, claim string, value json.RawMessage, now, expires time.Time) (string, error) {
+	key := credentialKey(audience, claim, value, now.Unix(), expires.Unix())
+	if jws, ok := a.caches.creds.get(shareID, key); ok {
 		return jws, nil
 	}
-	jws, err := is.sign(sh.ID, sh.ServiceID, sh.Field, value, now, sh.ExpiresAt)
+	jws, err := is.sign(shareID, audience, claim, value, now, expires)
 	if err != nil {
 		return "", err
 	}
-	a.caches.creds.put(sh.ID, key, jws)
+	a.caches.creds.put(shareID, key, jws)
 	return jws, nil
 }

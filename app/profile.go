@@ -4,13 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
+	"sort"
 	"strings"
 )
 
 // Entity kinds stored in the synced cells.
 const (
 	EntityProfile = "profile" // one per user: keys and secrets given at registration
-	EntityField   = "field"   // one per profile field, id = field name
+	EntityField   = "field"   // one per profile field, id = fieldID(name); cells name, value, ring (sealed)
 )
 
 // Ring levels, from least to most protected.
@@ -45,16 +46,89 @@ func DefaultRing(field string) string {
 	}
 }
 
+// fieldID is the id of a profile field's entity: a keyed hash of its name
+// (nameID), so that what a user keeps (hiv_status) is not said in clear
+// by the database, the operation log or sync; the name itself is sealed in
+// the entity's "name" cell.
+func fieldID(tx Tx, name string) string { return nameID(tx.DEK(), "field", name) }
+
+// putFieldCell writes one cell of a field, and its sealed name.
+func putFieldCell(tx Tx, name, cell string, value []byte) error {
+	id := fieldID(tx, name)
+	if c, ok, err := tx.Get(EntityField, id, "name"); err != nil {
+		return err
+	} else if !ok || string(c.Value) != name {
+		if err := tx.Put(Cell{Entity: EntityField, ID: id, Field: "name", Value: []byte(name)}); err != nil {
+			return err
+		}
+	}
+	return tx.Put(Cell{Entity: EntityField, ID: id, Field: cell, Value: value})
+}
+
+// fieldNames lists the names of the profile's fields, sorted.
+func fieldNames(tx Tx) ([]string, error) {
+	ids, err := tx.IDs(EntityField)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(ids))
+	for _, id := range ids {
+		c, ok, err := tx.Get(EntityField, id, "name")
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			names = append(names, string(c.Value))
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// migrateFieldIDs moves every field that an older version keyed by its
+// name to its keyed-hash id.
+func migrateFieldIDs(tx Tx) error {
+	ids, err := tx.IDs(EntityField)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := normaliseFieldID(tx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// normaliseFieldID returns the keyed-hash id of a field entity that was
+// just written: a field written under its name (by an older version, or
+// a device that has not upgraded) is moved to its keyed-hash id first.
+func normaliseFieldID(tx Tx, id string) (string, error) {
+	if _, ok, err := tx.Get(EntityField, id, "name"); err != nil || ok || !ValidFieldName(id) {
+		return id, err
+	}
+	cells, err := tx.Entity(EntityField, id)
+	if err != nil || len(cells) == 0 {
+		return fieldID(tx, id), err
+	}
+	for f, c := range cells {
+		if err := putFieldCell(tx, id, f, c.Value); err != nil {
+			return "", err
+		}
+	}
+	return fieldID(tx, id), tx.Delete(EntityField, id)
+}
+
 // putField writes a profile field's value (as JSON) and its ring.
 func putField(tx Tx, name string, value any, ring string) error {
 	b, err := json.Marshal(value)
 	if err != nil {
 		return err
 	}
-	if err := tx.Put(Cell{Entity: EntityField, ID: name, Field: "value", Value: b}); err != nil {
+	if err := putFieldCell(tx, name, "value", b); err != nil {
 		return err
 	}
-	return tx.Put(Cell{Entity: EntityField, ID: name, Field: "ring", Value: []byte(ring)})
+	return putFieldCell(tx, name, "ring", []byte(ring))
 }
 
 // Field is one profile field as the user sees it.
@@ -66,7 +140,7 @@ type Field struct {
 
 // fieldValue reads a field's current value (JSON) and ring.
 func fieldValue(tx Tx, name string) (Field, bool, error) {
-	cells, err := tx.Entity(EntityField, name)
+	cells, err := tx.Entity(EntityField, fieldID(tx, name))
 	if err != nil || len(cells) == 0 {
 		return Field{}, false, err
 	}
@@ -95,7 +169,7 @@ func (a *App) Fields(ctx context.Context, p *Principal) ([]Field, error) {
 
 // allFields reads every profile field with its value and ring, by name.
 func allFields(tx Tx) ([]Field, error) {
-	names, err := tx.IDs(EntityField)
+	names, err := fieldNames(tx)
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +219,7 @@ func (a *App) RemoveField(ctx context.Context, p *Principal, name string) error 
 	if _, err := a.UpdateInfo(ctx, p, json.RawMessage(`{"`+name+`":null}`)); err != nil {
 		return err
 	}
-	if err := a.update(ctx, p.UserID, p.DEK, func(tx Tx) error { return tx.Delete(EntityField, name) }); err != nil {
+	if err := a.update(ctx, p.UserID, p.DEK, func(tx Tx) error { return tx.Delete(EntityField, fieldID(tx, name)) }); err != nil {
 		return Internal(err)
 	}
 	return nil

@@ -13,8 +13,8 @@ import (
 // EntityPublic is the user's public profile (one per user); id = the
 // profile id; fields: "info" (sealed JSON: public_info as given), "visible"
 // (clear "true"/"false"), "token" (sealed: the link's token, so calling
-// again keeps the link), "token_hash" and "token_dek" (clear: the
-// capability pattern of docs/data-model.md).
+// again keeps the link) and "token_hash" (clear). The link reads the
+// public view (capabilities.go), which exists only while visible.
 const EntityPublic = "public"
 
 // PublicPath is the API path of a public profile link.
@@ -66,14 +66,9 @@ func (a *App) SetPublic(ctx context.Context, p *Principal, info json.RawMessage,
 			if token, err = crypto.NewToken(); err != nil {
 				return err
 			}
-			wrapped, err := crypto.Wrap(crypto.TokenKey(token), p.DEK, "dek/public/"+p.ProfileID)
-			if err != nil {
-				return err
-			}
 			for _, c := range []Cell{
 				{Entity: EntityPublic, ID: p.ProfileID, Field: "token", Value: []byte(token)},
 				{Entity: EntityPublic, ID: p.ProfileID, Field: "token_hash", Clear: crypto.HashToken(token)},
-				{Entity: EntityPublic, ID: p.ProfileID, Field: "token_dek", Clear: wrapped},
 			} {
 				if err := tx.Put(c); err != nil {
 					return err
@@ -98,50 +93,22 @@ type PublicProfile struct {
 }
 
 // Public answers a public profile link (no session): public_info and the
-// current values of the fields in the public ring, while visibility is
-// true; 404 otherwise.
+// current values of the fields in the public ring, from the link's view,
+// while visibility is true; 404 otherwise.
 func (a *App) Public(ctx context.Context, token string) (*PublicProfile, error) {
-	if token == "" || len(token) > 256 {
-		return nil, errPublicNotVisible
-	}
-	c, hash, err := a.openCapability(ctx, EntityPublic, "dek/public/", token)
+	c, err := a.capabilityByToken(ctx, CapPublic, token)
 	if errors.Is(err, ErrNotFound) {
 		return nil, errPublicNotVisible
 	}
 	if err != nil {
 		return nil, Internal(err)
 	}
-	var out *PublicProfile
-	err = a.store.View(ctx, c.UserID, c.DEK, func(tx Tx) error {
-		e, err := tx.Entity(EntityPublic, c.ID)
-		if err != nil {
-			return err
-		}
-		if !crypto.Equal(e["token_hash"].Clear, hash) {
-			a.caches.caps.drop(hash)
-			return errPublicNotVisible
-		}
-		if string(e["visible"].Clear) != "true" {
-			return errPublicNotVisible
-		}
-		out = &PublicProfile{Info: e["info"].Value, Fields: map[string]json.RawMessage{}}
-		rs, err := loadRings(tx)
-		if err != nil {
-			return err
-		}
-		fields, err := allFields(tx)
-		if err != nil {
-			return err
-		}
-		for _, f := range fields {
-			if string(f.Value) != "null" && rs.level(f.Ring) == RingPublic {
-				out.Fields[f.Name] = f.Value
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, AsError(err)
+	if c.State != CapActive || c.View == nil {
+		return nil, errPublicNotVisible
 	}
-	return out, nil
+	var v publicView
+	if err := openView(viewKey(token, nil), c, &v); err != nil {
+		return nil, errPublicNotVisible
+	}
+	return &PublicProfile{Info: v.Info, Fields: v.Fields}, nil
 }

@@ -130,7 +130,7 @@ func atOrBelow(a, b string) bool { return ringOrder[a] <= ringOrder[b] }
 
 // fieldRing is the ring cell of a field (its default when never placed).
 func fieldRing(tx Tx, name string) (string, error) {
-	c, ok, err := tx.Get(EntityField, name, "ring")
+	c, ok, err := tx.Get(EntityField, fieldID(tx, name), "ring")
 	if err != nil {
 		return "", err
 	}
@@ -228,7 +228,7 @@ func (a *App) SetRing(ctx context.Context, p *Principal, r RingRequest) (string,
 			ref = level
 		}
 		for _, f := range fields {
-			if err := tx.Put(Cell{Entity: EntityField, ID: f, Field: "ring", Value: []byte(ref)}); err != nil {
+			if err := putFieldCell(tx, f, "ring", []byte(ref)); err != nil {
 				return err
 			}
 		}
@@ -296,7 +296,7 @@ func (a *App) Rings(ctx context.Context, p *Principal) ([]RingView, error) {
 			}
 			byRef[ref] = &out[i]
 		}
-		names, err := tx.IDs(EntityField)
+		names, err := fieldNames(tx)
 		if err != nil {
 			return err
 		}

@@ -316,7 +316,7 @@ func (a *App) loadView(tx Tx, keep func(*service) bool) (*view, error) {
 	if v.rings, err = loadRings(tx); err != nil {
 		return nil, err
 	}
-	names, err := tx.IDs(EntityField)
+	names, err := fieldNames(tx)
 	if err != nil {
 		return nil, err
 	}

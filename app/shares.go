@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,12 +15,11 @@ import (
 
 // EntityShare is one value shared with a service (share-create); id = a
 // new id; fields: "token_hash" (clear: SHA-256 of the verification
-// token), "token_dek" (clear: the data key wrapped under
-// crypto.TokenKey(verification token)), "data" (sealed JSON: service_id,
+// token), "data" (sealed JSON: service_id,
 // service entity id, info_field, the verification token itself so the
 // user can show its QR code again, issued_at, expires_at) and
-// "revoked_at" (clear). The value is never copied: it is read from the
-// field on every request.
+// "revoked_at" (clear). The verification token reads the share's view
+// (capabilities.go), re-derived whenever the value changes.
 const EntityShare = "share"
 
 // Share lifetimes.
@@ -57,11 +57,13 @@ func ClaimName(s string) (string, bool) {
 // from the date of birth, any other name from the profile field (null
 // while unset). A claim whose field sits in the restricted ring is refused.
 func claimValue(tx Tx, name string, now time.Time) (json.RawMessage, error) {
-	cells, err := tx.Entity(EntityField, name)
+	// A derived age claim discloses the date of birth in part: it takes
+	// that field's ring, whatever its own name's.
+	cells, err := tx.Entity(EntityField, fieldID(tx, shareDep(name)))
 	if err != nil {
 		return nil, err
 	}
-	ring := DefaultRing(name)
+	ring := DefaultRing(shareDep(name))
 	if c, ok := cells["ring"]; ok && len(c.Value) > 0 {
 		ring = string(c.Value)
 	}
@@ -215,10 +217,6 @@ func (a *App) CreateShare(ctx context.Context, p *Principal, r ShareRequest) (*S
 	}
 	now := a.now()
 	sh := &share{ID: NewID(), shareData: shareData{ServiceID: r.ServiceID, Field: claim, Token: token, IssuedAt: now, ExpiresAt: now.Add(ttl)}}
-	wrapped, err := crypto.Wrap(crypto.TokenKey(token), p.DEK, "dek/share/"+sh.ID)
-	if err != nil {
-		return nil, Internal(err)
-	}
 	var credential string
 	err = a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
 		value, err := claimValue(tx, claim, now)
@@ -230,7 +228,7 @@ func (a *App) CreateShare(ctx context.Context, p *Principal, r ShareRequest) (*S
 			return err
 		}
 		sh.Service = svc.ID
-		if err := putShare(tx, sh, wrapped); err != nil {
+		if err := putShare(tx, sh); err != nil {
 			return err
 		}
 		if err := tx.Put(Cell{Entity: EntityServiceShares, ID: svc.ID, Field: sh.ID, Clear: []byte{1}}); err != nil {
@@ -252,14 +250,13 @@ func (a *App) CreateShare(ctx context.Context, p *Principal, r ShareRequest) (*S
 	}, nil
 }
 
-func putShare(tx Tx, sh *share, wrappedDEK []byte) error {
+func putShare(tx Tx, sh *share) error {
 	data, err := json.Marshal(sh.shareData)
 	if err != nil {
 		return err
 	}
 	for _, c := range []Cell{
 		{Entity: EntityShare, ID: sh.ID, Field: "token_hash", Clear: crypto.HashToken(sh.Token)},
-		{Entity: EntityShare, ID: sh.ID, Field: "token_dek", Clear: wrappedDEK},
 		{Entity: EntityShare, ID: sh.ID, Field: "data", Value: data},
 	} {
 		if err := tx.Put(c); err != nil {
@@ -267,47 +264,6 @@ func putShare(tx Tx, sh *share, wrappedDEK []byte) error {
 		}
 	}
 	return nil
-}
-
-// openCapability finds what a capability token names (entity kind, by
-// the SHA-256 in its "token_hash" cell) and unwraps the data key copy in
-// its "token_dek" cell, bound to purpose+id. Unknown tokens give
-// ErrNotFound.
-func (a *App) openCapability(ctx context.Context, entity, purpose, token string) (*capability, []byte, error) {
-	hash := crypto.HashToken(token)
-	if c := a.caches.caps.get(hash); c != nil {
-		return c, hash, nil
-	}
-	userID, id, err := a.store.FindClear(ctx, entity, "token_hash", hash)
-	if err != nil {
-		return nil, nil, err
-	}
-	var wrapped []byte
-	err = a.store.View(ctx, userID, nil, func(tx Tx) error {
-		c, ok, err := tx.Get(entity, id, "token_dek")
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return ErrNotFound
-		}
-		wrapped = c.Clear
-		return nil
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	dek, err := crypto.Unwrap(crypto.TokenKey(token), wrapped, purpose+id)
-	if err != nil {
-		return nil, nil, ErrNotFound
-	}
-	acct, err := a.store.Account(ctx, userID)
-	if err != nil {
-		return nil, nil, err
-	}
-	c := &capability{UserID: userID, ID: id, ProfileID: acct.ProfileID, DEK: dek}
-	a.caches.caps.put(hash, c)
-	return c, hash, nil
 }
 
 // Verification is what a third party holding a verification token gets:
@@ -323,54 +279,46 @@ type Verification struct {
 }
 
 // Verify answers a verification token (no session): unknown 404, revoked
-// or expired 410; else the claim's live value, signed afresh.
+// or expired 410; else the claim's current value from the share's view,
+// signed afresh with the key this device keeps for the profile.
 func (a *App) Verify(ctx context.Context, token string) (*Verification, error) {
-	if token == "" || len(token) > 256 {
-		return nil, errVTUnknown
-	}
-	c, hash, err := a.openCapability(ctx, EntityShare, "dek/share/", token)
+	c, err := a.capabilityByToken(ctx, CapShare, token)
 	if errors.Is(err, ErrNotFound) {
 		return nil, errVTUnknown
 	}
 	if err != nil {
 		return nil, Internal(err)
 	}
-	var v *Verification
-	err = a.store.View(ctx, c.UserID, c.DEK, func(tx Tx) error {
-		sh, ok, err := readShare(tx, c.ID)
-		if err != nil {
-			return err
-		}
-		if !ok || !crypto.Equal(sh.TokenHash, hash) {
-			a.caches.caps.drop(hash)
-			return errVTUnknown
-		}
-		now := a.now()
-		if err := sh.check(now); err != nil {
-			return err
-		}
-		value, err := claimValue(tx, sh.Field, now)
-		if err != nil {
-			return err
-		}
-		is, err := a.issuerFor(tx, c.ProfileID)
-		if err != nil {
-			return err
-		}
-		cred, err := a.credential(is, sh, value, now)
-		if err != nil {
-			return err
-		}
-		v = &Verification{
-			ServiceID: sh.ServiceID, Claims: map[string]json.RawMessage{sh.Field: value},
-			IssuedAt: sh.IssuedAt, ExpiresAt: sh.ExpiresAt, Credential: cred, Issuer: is.did, IssuerKey: is.jwk,
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, AsError(err)
+	switch {
+	case c.State == CapRevoked:
+		return nil, errVTRevoked
+	case c.View == nil:
+		return nil, errVTExpired
 	}
-	return v, nil
+	var v shareView
+	if err := openView(viewKey(token, nil), c, &v); err != nil {
+		return nil, errVTUnknown
+	}
+	if e := shareErrors[v.Error]; e != nil {
+		return nil, e
+	}
+	if v.Error != "" {
+		return nil, Internal(fmt.Errorf("share view error %q", v.Error))
+	}
+	now := a.now()
+	is, err := a.issuerOf(ctx, c.UserID)
+	if err != nil {
+		return nil, Internal(err)
+	}
+	value := v.valueAt(now)
+	cred, err := a.credential(is, c.ID, v.ServiceID, v.Field, value, now, v.ExpiresAt)
+	if err != nil {
+		return nil, Internal(err)
+	}
+	return &Verification{
+		ServiceID: v.ServiceID, Claims: map[string]json.RawMessage{v.Field: value},
+		IssuedAt: v.IssuedAt, ExpiresAt: v.ExpiresAt, Credential: cred, Issuer: is.did, IssuerKey: is.jwk,
+	}, nil
 }
 
 // GetShare is the user reading, with their own token, what a share of
@@ -380,13 +328,14 @@ func (a *App) GetShare(ctx context.Context, p *Principal, serviceID, token strin
 	if serviceID == "" || token == "" {
 		return nil, errGetShareMissing
 	}
-	userID, id, err := a.store.FindClear(ctx, EntityShare, "token_hash", crypto.HashToken(token))
-	if errors.Is(err, ErrNotFound) || (err == nil && userID != p.UserID) {
+	c, err := a.store.CapabilityByHash(ctx, crypto.HashToken(token))
+	if errors.Is(err, ErrNotFound) || (err == nil && (c.UserID != p.UserID || c.Kind != CapShare)) {
 		return nil, errNotAgreed
 	}
 	if err != nil {
 		return nil, Internal(err)
 	}
+	id := c.ID
 	var out map[string]json.RawMessage
 	err = a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
 		sh, ok, err := readShare(tx, id)
@@ -417,8 +366,8 @@ func (a *App) shareVerifyURL(ctx context.Context, p *Principal, id string) (stri
 		return "", E(KindInvalid, "missing_parameter", "id must exist!")
 	}
 	shareID := id
-	if userID, sid, err := a.store.FindClear(ctx, EntityShare, "token_hash", crypto.HashToken(id)); err == nil && userID == p.UserID {
-		shareID = sid
+	if c, err := a.store.CapabilityByHash(ctx, crypto.HashToken(id)); err == nil && c.UserID == p.UserID && c.Kind == CapShare {
+		shareID = c.ID
 	} else if err != nil && !errors.Is(err, ErrNotFound) {
 		return "", Internal(err)
 	}

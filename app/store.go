@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -48,6 +49,11 @@ type Cell struct {
 // Every Put and Delete is written to the operation log in the same
 // transaction.
 type Tx interface {
+	// UserID is the user whose data the transaction reads and writes.
+	UserID() string
+	// DEK is the data key the transaction was opened with (nil: none):
+	// what names entities by keyed hash (fieldID).
+	DEK() []byte
 	// Get returns a field's value (sealed values opened) and whether it exists.
 	Get(entity, id, field string) (Cell, bool, error)
 	// Entity returns every live field of an entity, keyed by field name.
@@ -64,6 +70,24 @@ type Tx interface {
 	// Enqueue adds a message to this device's outbox, in the same
 	// transaction as the change it reports (device-local, never synced).
 	Enqueue(m *Message) error
+
+	// PutCapability writes (or replaces) one of the user's capability
+	// records (device-local); ErrTaken when its token hash belongs to
+	// something else.
+	PutCapability(c *Capability) error
+	// DropCapability deletes the user's capability records of a kind for
+	// id ("" : all of the kind): what it named is gone.
+	DropCapability(kind, id string) error
+	// Capabilities lists the user's capability records of a kind; with
+	// deps, only those whose Dep is one of them.
+	Capabilities(kind string, deps ...string) ([]*Capability, error)
+	// ViewsVersion is the version of the views this device derived for
+	// the user (0: never); SetViewsVersion records it.
+	ViewsVersion() (int, error)
+	SetViewsVersion(v int) error
+	// PutSigningKey keeps the user's signing key, wrapped under the
+	// installation key, device-local.
+	PutSigningKey(wrapped []byte) error
 }
 
 // Store is what the use cases need from storage. store.DB implements it.
@@ -107,13 +131,61 @@ type Store interface {
 	// for the connection fn holds, for ever).
 	Update(ctx context.Context, userID string, dek []byte, fn func(Tx) error) error
 	View(ctx context.Context, userID string, dek []byte, fn func(Tx) error) error
-	// FindClear finds the entities of a kind whose field holds a clear
-	// value, across all users: the way an unauthenticated request (a
-	// verification token, a link) finds what it names.
-	FindClear(ctx context.Context, entity, field string, clear []byte) (userID, id string, err error)
 
 	OutboxStore
-	RequestStore   // third parties' requests (requests.go)
-	SyncStore      // operation log replication, device-local sync records (app/sync.go)
-	EmergencyStore // emergency keys, access logs, responders (app/emergency.go)
+	CapabilityStore // capability records and views (capabilities.go)
+	RequestStore    // third parties' requests (requests.go)
+	SyncStore       // operation log replication, device-local sync records (app/sync.go)
+	EmergencyStore  // emergency keys, access logs, responders (app/emergency.go)
+}
+
+// ErrTaken is returned by the store when a write would give a token hash
+// or an id that another account (or another thing) of the installation
+// owns: a crafted import, join or sync operation trying to shadow it.
+var ErrTaken = errors.New("owned by another account")
+
+// Capability is the device-local record of a capability: a token that
+// acts without the user's session (a share's verification token, the
+// public link, a health link, the emergency page). It holds no key: View
+// is what the capability may show now, sealed under a key that only the
+// token gives (capabilities.go), and nil once the capability is dead.
+type Capability struct {
+	TokenHash []byte // SHA-256 of the token: unique on the installation
+	UserID    string
+	Kind      string // CapShare, CapPublic, CapLink, CapEmergency
+	ID        string // the entity it names
+	Dep       string // the field a share shows (its view is re-derived when it changes)
+	State     string // CapActive, CapHidden, CapRevoked, CapExpired, CapLocked
+	ExpiresAt time.Time
+	KDF       string // a link passcode's Argon2id parameters and salt ("" without)
+	Failures  int    // wrong passcodes, on this device
+	View      []byte
+}
+
+// CellRef names one cell a transaction changed.
+type CellRef struct{ Entity, ID, Field string }
+
+// Deriver keeps derived, device-local state (capability views) current:
+// the store calls it inside every write transaction that changed cells,
+// local or applied by sync, before it commits, with the cells changed and
+// the data key the transaction has (nil when it has none).
+type Deriver func(tx Tx, dek []byte, changed []CellRef) error
+
+// CapabilityStore is what capabilities need outside a user's transaction:
+// finding one by its token's hash, counting a wrong passcode atomically,
+// and ending those whose time is up.
+type CapabilityStore interface {
+	// SetDeriver installs the function every write transaction calls.
+	SetDeriver(d Deriver)
+	// CapabilityByHash finds a capability by its token's SHA-256
+	// (ErrNotFound when none).
+	CapabilityByHash(ctx context.Context, tokenHash []byte) (*Capability, error)
+	// CapabilityFailure counts a wrong passcode in one statement; at limit
+	// the capability is locked and its view dropped.
+	CapabilityFailure(ctx context.Context, tokenHash []byte, limit int) (failures int, locked bool, err error)
+	// ExpireCapabilities drops the views of capabilities whose time is up.
+	ExpireCapabilities(ctx context.Context, now time.Time) (int, error)
+	// SigningKey returns a user's signing key wrapped under the
+	// installation key (ErrNotFound when this device has none yet).
+	SigningKey(ctx context.Context, userID string) ([]byte, error)
 }

@@ -20,6 +20,17 @@ type Op struct {
 	Value   []byte // sealed value (nil for a clear value or a tombstone)
 	Clear   []byte // non-secret value stored as is
 	Deleted bool   // a tombstone
+	// Compacted: only the operation's identity (Device, Counter, HLC)
+	// remains; it was superseded (or was an acknowledged tombstone) where
+	// it comes from, and carries no entity, value or tombstone. A receiver
+	// stores the identity (so its vector counts it) and merges nothing.
+	Compacted bool
+}
+
+// CompactResult says what a compaction of the operation log did.
+type CompactResult struct {
+	Superseded int // operations whose values were dropped
+	Tombstones int // tombstones dropped (acknowledged by every listed device)
 }
 
 // Rejected is an operation that ApplyOps refused, and why.
@@ -69,6 +80,22 @@ type SyncStore interface {
 	// change of a user's cells, local or applied; the returned func
 	// removes it.
 	OnCommit(fn func(userID string)) (remove func())
+
+	// Compact drops the values of superseded operations of the user, and
+	// the tombstones every device of listed (the device list's ids) has
+	// reported holding (none when listed is nil), then checkpoints the WAL
+	// (docs/sync.md "Compaction").
+	Compact(ctx context.Context, userID string, listed []string) (CompactResult, error)
+	// PutPeerVector records the vector another device reported holding.
+	PutPeerVector(ctx context.Context, userID, deviceID string, vector map[string]int64) error
+
+	// The device-list replay guard (device-local): the newest verified
+	// list seen here, and the devices seen removed.
+	SeenDeviceList(ctx context.Context, userID string) (signed []byte, version uint64, err error)
+	// SawDeviceList records a verified list if it is newer than the one
+	// seen, and every device it drops or names as removed.
+	SawDeviceList(ctx context.Context, l *DeviceList, signed []byte) (uint64, error)
+	RemovedDevices(ctx context.Context, userID string) ([]ListedDevice, error)
 
 	// LocalSecret returns this device's secret of the given name (created
 	// by gen on first use), kept sealed under the installation key.

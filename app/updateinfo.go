@@ -93,24 +93,25 @@ func (a *App) UpdateInfo(ctx context.Context, p *Principal, raw json.RawMessage)
 // field is placed in its default ring; an existing one keeps its ring,
 // also when its value is deleted.
 func setFieldValue(tx Tx, name string, value json.RawMessage) error {
-	ring, hadRing, err := tx.Get(EntityField, name, "ring")
+	id := fieldID(tx, name)
+	ring, hadRing, err := tx.Get(EntityField, id, "ring")
 	if err != nil {
 		return err
 	}
 	if string(value) == "null" {
-		if err := tx.Delete(EntityField, name); err != nil {
+		if err := tx.Delete(EntityField, id); err != nil {
 			return err
 		}
 		if hadRing {
-			return tx.Put(Cell{Entity: EntityField, ID: name, Field: "ring", Value: ring.Value})
+			return putFieldCell(tx, name, "ring", ring.Value)
 		}
 		return nil
 	}
-	if err := tx.Put(Cell{Entity: EntityField, ID: name, Field: "value", Value: value}); err != nil {
+	if err := putFieldCell(tx, name, "value", value); err != nil {
 		return err
 	}
 	if !hadRing {
-		return tx.Put(Cell{Entity: EntityField, ID: name, Field: "ring", Value: []byte(DefaultRing(name))})
+		return putFieldCell(tx, name, "ring", []byte(DefaultRing(name)))
 	}
 	return nil
 }

@@ -258,6 +258,9 @@ func (a *App) newSession(ctx context.Context, acct *Account, dek []byte) (*Auth,
 	if err := a.store.CreateSession(ctx, s); err != nil {
 		return nil, Internal(err)
 	}
+	if err := a.ensureViews(ctx, acct.UserID, dek); err != nil {
+		return nil, Internal(err)
+	}
 	return &Auth{UserID: acct.UserID, ProfileID: acct.ProfileID, Token: token, ExpiresAt: s.ExpiresAt}, nil
 }
 

@@ -32,6 +32,8 @@ type tx struct {
 	dek   []byte
 	write bool
 	wrote bool // a cell changed: commit hooks run after the commit
+	// changed lists the cells written, for the deriver (capabilities.go).
+	changed []app.CellRef
 }
 
 var _ app.Tx = (*tx)(nil)
@@ -57,7 +59,11 @@ func (db *DB) update(ctx context.Context, userID string, dek []byte, fn func(*tx
 	// rollback gives back the counters it took.
 	counterAtStart := db.counter.Load()
 	t := &tx{db: db, ctx: ctx, sql: s, user: userID, dek: dek, write: true}
-	if err := fn(t); err != nil {
+	err = fn(t)
+	if err == nil {
+		err = db.derive(t)
+	}
+	if err != nil {
 		s.Rollback()
 		db.counter.Store(counterAtStart)
 		return err
@@ -80,25 +86,6 @@ func (db *DB) View(ctx context.Context, userID string, dek []byte, fn func(app.T
 	}
 	defer s.Rollback()
 	return fn(&tx{db: db, ctx: ctx, sql: s, user: userID, dek: dek})
-}
-
-// FindClear finds, across users, the entity whose field holds clear.
-func (db *DB) FindClear(ctx context.Context, entity, field string, clear []byte) (string, string, error) {
-	var user, id string
-	// Token hashes, the usual case, are indexed (the field must be a
-	// literal for SQLite to use the partial index); any other field is
-	// found by a scan.
-	q := `SELECT user_id, id FROM cells WHERE entity = ? AND field = 'token_hash' AND clear = ? AND deleted = 0 LIMIT 1`
-	args := []any{entity, clear}
-	if field != "token_hash" {
-		q = `SELECT user_id, id FROM cells WHERE entity = ? AND field = ? AND clear = ? AND deleted = 0 LIMIT 1`
-		args = []any{entity, field, clear}
-	}
-	err := db.queryRow(ctx, db.r, q, args...).Scan(&user, &id)
-	if err != nil {
-		return "", "", notFound(err)
-	}
-	return user, id, nil
 }
 
 // query and queryRow run SQL in the transaction through the statement cache.
@@ -241,7 +228,16 @@ func (t *tx) Delete(entity, id string) error {
 // the caller's transaction. A local write is always the newest: the clock
 // has observed every time it has seen.
 func (t *tx) write1(entity, id, field string, sealed, clear []byte, deleted bool) error {
+	if field == "token_hash" && clear != nil {
+		// A token hash has one owner on the installation.
+		if taken, err := t.tokenHashTaken(entity, id, clear); err != nil {
+			return err
+		} else if taken {
+			return app.ErrTaken
+		}
+	}
 	t.wrote = true
+	t.changed = append(t.changed, app.CellRef{Entity: entity, ID: id, Field: field})
 	hlc := t.db.clock.Now()
 	counter := t.db.counter.Add(1)
 	if _, err := t.exec(qInsertOp,

@@ -130,12 +130,17 @@ func (db *DB) OpsSince(ctx context.Context, userID string, have map[string]int64
 		}
 		for rows.Next() {
 			op := app.Op{UserID: userID}
-			var hlc int64
-			if err := rows.Scan(&op.Device, &op.Counter, &hlc, &op.Entity, &op.ID, &op.Field, &op.Value, &op.Clear, &op.Deleted); err != nil {
+			var hlc, deleted int64
+			if err := rows.Scan(&op.Device, &op.Counter, &hlc, &op.Entity, &op.ID, &op.Field, &op.Value, &op.Clear, &deleted); err != nil {
 				rows.Close()
 				return nil, err
 			}
 			op.HLC = uint64(hlc)
+			op.Deleted = deleted == 1
+			if deleted == opCompacted {
+				// Only the identity travels (compact.go).
+				op = app.Op{UserID: userID, Device: op.Device, Counter: op.Counter, HLC: op.HLC, Compacted: true}
+			}
 			out = append(out, op)
 		}
 		rows.Close()
@@ -170,6 +175,11 @@ func (db *DB) checkOp(userID string, dek []byte, op *app.Op) string {
 		if _, err := crypto.Open(dek, op.Value, cellAD(userID, op.Entity, op.ID, op.Field)); err != nil {
 			return "sealed value does not open at its place"
 		}
+	}
+	if op.HLC > db.hlcBound() {
+		// Beyond wall time plus the skew allowance: it would win its
+		// cell against every honest write for as long as it is ahead.
+		return "time too far in the future"
 	}
 	return ""
 }
@@ -208,9 +218,32 @@ func (db *DB) ApplyOps(ctx context.Context, userID string, dek []byte, ops []app
 					continue
 				}
 			}
+			if op.Compacted {
+				// A superseded operation's bare identity (compact.go).
+				if reason := db.checkSkip(userID, op); reason != "" {
+					res.Rejected = append(res.Rejected, app.Rejected{Device: op.Device, Counter: op.Counter, Entity: op.Entity, Reason: reason})
+				} else if stored, err := storeSkip(ctx, insertOp, userID, op); err != nil {
+					return err
+				} else if stored {
+					res.Applied++
+					maxHLC = max(maxHLC, op.HLC)
+				} else {
+					res.Duplicate++
+				}
+				continue
+			}
 			if reason := db.checkOp(userID, dek, op); reason != "" {
 				res.Rejected = append(res.Rejected, app.Rejected{Device: op.Device, Counter: op.Counter, Entity: op.Entity, Reason: reason})
 				continue
+			}
+			if op.Field == "token_hash" && op.Clear != nil && !op.Deleted {
+				// A token hash another account (or thing) owns would shadow it.
+				if taken, err := t.tokenHashTaken(op.Entity, op.ID, op.Clear); err != nil {
+					return err
+				} else if taken {
+					res.Rejected = append(res.Rejected, app.Rejected{Device: op.Device, Counter: op.Counter, Entity: op.Entity, Reason: "token hash owned by another account"})
+					continue
+				}
 			}
 			r, err := insertOp.ExecContext(ctx, op.Device, op.Counter, int64(op.HLC), userID, op.Entity, op.ID, op.Field, op.Value, op.Clear, op.Deleted)
 			if err != nil {
@@ -220,8 +253,10 @@ func (db *DB) ApplyOps(ctx context.Context, userID string, dek []byte, ops []app
 				res.Duplicate++
 				continue
 			}
-			if _, err := mergeCell.ExecContext(ctx, userID, op.Entity, op.ID, op.Field, op.Value, op.Clear, op.Deleted, int64(op.HLC), op.Device); err != nil {
+			if m, err := mergeCell.ExecContext(ctx, userID, op.Entity, op.ID, op.Field, op.Value, op.Clear, op.Deleted, int64(op.HLC), op.Device); err != nil {
 				return fmt.Errorf("store: merging op: %w", err)
+			} else if n, _ := m.RowsAffected(); n > 0 {
+				t.changed = append(t.changed, app.CellRef{Entity: op.Entity, ID: op.ID, Field: op.Field})
 			}
 			res.Applied++
 			maxHLC = max(maxHLC, op.HLC)
@@ -237,10 +272,11 @@ func (db *DB) ApplyOps(ctx context.Context, userID string, dek []byte, ops []app
 	return res, nil
 }
 
-// Digest is a hash of the user's whole merged state here, tombstones
-// included: two devices that converged have equal digests.
+// Digest is a hash of the user's live merged state here (tombstones are
+// dropped by compaction at different times on each device, so they are
+// left out): two devices that converged have equal digests.
 func (db *DB) Digest(ctx context.Context, userID string) (string, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT entity, id, field, value, clear, deleted, hlc, device FROM cells WHERE user_id = ? ORDER BY entity, id, field`, userID)
+	rows, err := db.r.QueryContext(ctx, `SELECT entity, id, field, value, clear, deleted, hlc, device FROM cells WHERE user_id = ? AND deleted = 0 ORDER BY entity, id, field`, userID)
 	if err != nil {
 		return "", err
 	}
@@ -341,10 +377,20 @@ func (db *DB) PutPeer(ctx context.Context, p app.PeerRecord) error {
 	if p.Addrs == nil {
 		addrs = []byte("[]")
 	}
+	// Where the user's other devices are (home addresses, a phone's
+	// network) is sealed under the installation key.
+	sealed, err := crypto.Seal(db.installKey, addrs, peerAddrsAD(p.UserID, p.DeviceID))
+	if err != nil {
+		return err
+	}
 	_, err = db.w.ExecContext(ctx, `INSERT INTO sync_peers(user_id, device_id, peer_id, addrs) VALUES (?,?,?,?)
 		ON CONFLICT(user_id, device_id) DO UPDATE SET peer_id = excluded.peer_id, addrs = excluded.addrs`,
-		p.UserID, p.DeviceID, p.PeerID, string(addrs))
+		p.UserID, p.DeviceID, p.PeerID, sealed)
 	return err
+}
+
+func peerAddrsAD(userID, deviceID string) []byte {
+	return []byte("peer-addrs\x00" + userID + "\x00" + deviceID)
 }
 
 // SetLastSync records when this device last exchanged operations with a
@@ -364,12 +410,15 @@ func (db *DB) Peers(ctx context.Context, userID string) ([]app.PeerRecord, error
 	var out []app.PeerRecord
 	for rows.Next() {
 		p := app.PeerRecord{UserID: userID}
-		var addrs string
+		var addrs []byte
 		var last sql.NullInt64
 		if err := rows.Scan(&p.DeviceID, &p.PeerID, &addrs, &last); err != nil {
 			return nil, err
 		}
-		if err := json.Unmarshal([]byte(addrs), &p.Addrs); err != nil {
+		if plain, err := crypto.Open(db.installKey, addrs, peerAddrsAD(userID, p.DeviceID)); err == nil {
+			addrs = plain
+		} // else: a row from before addresses were sealed (JSON text)
+		if err := json.Unmarshal(addrs, &p.Addrs); err != nil {
 			return nil, fmt.Errorf("store: peer addresses: %w", err)
 		}
 		if last.Valid {

@@ -1,11 +1,13 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/secure-personal-profile/spp/app"
 	"github.com/secure-personal-profile/spp/crypto"
@@ -61,6 +63,10 @@ func transfer(t *testing.T, r *rand.Rand, src, dst *store.DB, user string, dek [
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The hello: src learns what dst holds (compaction's acknowledgement).
+	if err := src.PutPeerVector(ctx, user, dst.DeviceID(), have); err != nil {
+		t.Fatal(err)
+	}
 	batches := 1 + r.IntN(4)
 	for b := 0; full || b < batches; b++ {
 		ops, err := src.OpsSince(ctx, user, have, 1+r.IntN(8))
@@ -97,6 +103,9 @@ func expected(t *testing.T, rs []replica, user string) map[string]app.Op {
 			t.Fatal(err)
 		}
 		for _, o := range ops {
+			if o.Compacted {
+				continue // superseded where it was compacted: never the winner
+			}
 			all[fmt.Sprint(o.Device, o.Counter)] = o
 		}
 	}
@@ -160,10 +169,24 @@ func TestConvergenceProperty(t *testing.T) {
 func convergeSeed(t *testing.T, seed int) {
 	r := rand.New(rand.NewPCG(uint64(seed), 7))
 	rs, user, dek := replicas(t, 3)
+	var listed []string
+	for _, rep := range rs {
+		listed = append(listed, rep.db.DeviceID())
+	}
+	compact := func(i int) {
+		t.Helper()
+		if _, err := rs[i].db.Compact(context.Background(), user, listed); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for range 20 + r.IntN(60) {
-		switch i := r.IntN(len(rs)); r.IntN(3) {
+		switch i := r.IntN(len(rs)); r.IntN(4) {
 		case 0, 1:
 			randomEdit(t, r, rs[i].db, user, dek)
+		case 2:
+			// Compaction at a random moment: superseded values dropped,
+			// acknowledged tombstones too.
+			compact(i)
 		default:
 			j := (i + 1 + r.IntN(len(rs)-1)) % len(rs)
 			transfer(t, r, rs[i].db, rs[j].db, user, dek, false)
@@ -210,6 +233,26 @@ func convergeSeed(t *testing.T, seed int) {
 	sort.Strings(gotLive)
 	if fmt.Sprint(wantLive) != fmt.Sprint(gotLive) {
 		t.Fatalf("seed %d: merged state\n got %v\nwant %v", seed, gotLive, wantLive)
+	}
+	// Compacting everywhere now (every device has acknowledged
+	// everything) changes no live state, and a new device that receives
+	// only the current state converges too.
+	for round := range 2 {
+		for i := range rs {
+			transfer(t, r, rs[i].db, rs[(i+1)%len(rs)].db, user, dek, true)
+			compact(i)
+		}
+		_ = round
+	}
+	fresh := openDB(t, t.TempDir())
+	transfer(t, r, rs[0].db, fresh, user, dek, true)
+	for i, db := range []*store.DB{rs[0].db, rs[1].db, rs[2].db, fresh} {
+		if live := liveState(t, db, user, dek); fmt.Sprint(live) != fmt.Sprint(live0) {
+			t.Fatalf("seed %d: after compaction device %d live state differs:\n got %v\nwant %v", seed, i, live, live0)
+		}
+		if d, _ := db.Digest(context.Background(), user); d != d0 {
+			t.Fatalf("seed %d: after compaction device %d diverged", seed, i)
+		}
 	}
 }
 
@@ -303,7 +346,9 @@ func TestLocalWriteAfterRemoteIsNewer(t *testing.T) {
 	ctx := context.Background()
 	rs, user, dek := replicas(t, 1)
 	dst := rs[0].db
-	future := uint64(1<<62) >> 1
+	// Ahead, but within the skew allowance (a clock further ahead is
+	// refused: TestFutureOperationIsRejected).
+	future := uint64(time.Now().Add(store.MaxClockSkew-time.Minute).UnixMilli()) << 16
 	sealed, _ := crypto.Seal(dek, []byte(`"remote"`), []byte("cell\x00"+user+"\x00field\x00city\x00value"))
 	if _, err := dst.ApplyOps(ctx, user, dek, []app.Op{{Device: "zz-remote", Counter: 1, HLC: future, UserID: user, Entity: "field", ID: "city", Field: "value", Value: sealed}}); err != nil {
 		t.Fatal(err)
@@ -343,6 +388,12 @@ func TestSyncRecordsStayLocal(t *testing.T) {
 	peers, _ := db.Peers(ctx, "u1")
 	if len(users) != 1 || len(peers) != 1 || peers[0].Addrs[0] != "/ip4/127.0.0.1/tcp/1" {
 		t.Fatalf("%v %+v", users, peers)
+	}
+	// Where the user's other devices are is not in the database in clear.
+	var stored []byte
+	rawDB(t, db.Dir()).QueryRow(`SELECT addrs FROM sync_peers WHERE device_id = 'd1'`).Scan(&stored)
+	if len(stored) == 0 || bytes.Contains(stored, []byte("127.0.0.1")) {
+		t.Fatalf("peer addresses stored as %q", stored)
 	}
 	if v, _ := db.OpsVector(ctx, "u1"); len(v) != 0 {
 		t.Fatal("sync records wrote operations")

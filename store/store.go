@@ -46,10 +46,11 @@ type DB struct {
 	device     string
 	clock      *HLC
 	now        func() time.Time
-	stmts      sync.Map      // *sql.DB → query → *sql.Stmt
-	hooks      commitHooks   // called after commits that change cells (ops.go)
-	counter    atomic.Int64  // the last operation counter this device used
-	stop       chan struct{} // closed by Close: stops the checkpointer
+	stmts      sync.Map                    // *sql.DB → query → *sql.Stmt
+	hooks      commitHooks                 // called after commits that change cells (ops.go)
+	deriver    atomic.Pointer[app.Deriver] // called before commits that change cells (capabilities.go)
+	counter    atomic.Int64                // the last operation counter this device used
+	stop       chan struct{}               // closed by Close: stops the checkpointer
 	stopped    chan struct{}
 	closeOnce  sync.Once
 }
@@ -133,6 +134,9 @@ func Open(dir string, opt Options) (*DB, error) {
 		q.Set("_foreign_keys", "on")
 		q.Set("_busy_timeout", "10000")
 		q.Set("_synchronous", "NORMAL")
+		// Deleted content (a compacted operation's value, a dropped
+		// cell) is overwritten with zeros, not left in free pages.
+		q.Set("_secure_delete", "on")
 		q.Set("_txlock", lock)
 		return "file:" + path + "?" + q.Encode()
 	}
@@ -197,6 +201,9 @@ func (db *DB) prune() {
 	now := db.now()
 	db.w.Exec(`DELETE FROM failures WHERE at < ?`, ms(now.Add(-24*time.Hour)))
 	db.w.Exec(`DELETE FROM requests WHERE expires_at < ?`, ms(now.Add(-7*24*time.Hour)))
+	// Superseded operations' values go (compact.go); tombstones wait for
+	// sync, which knows who has acknowledged them.
+	db.compactAll(context.Background())
 }
 
 func (db *DB) checkpointer() {
@@ -209,6 +216,8 @@ func (db *DB) checkpointer() {
 		case <-db.stop:
 			return
 		case <-t.C:
+			// A capability whose time is up loses its view at once.
+			db.ExpireCapabilities(context.Background(), db.now())
 			// PASSIVE: copy what no reader still needs; never block them.
 			db.w.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
 			if n++; n%pruneEvery == 0 {

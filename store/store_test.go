@@ -161,17 +161,37 @@ func TestEveryWriteIsLoggedInTheSameTransaction(t *testing.T) {
 	})
 }
 
-func TestFindClearAcrossUsers(t *testing.T) {
+// A token hash has one owner on the installation: a second account (or a
+// second thing of the same account) writing it is refused, locally and
+// from sync, and changes nothing.
+func TestTokenHashHasOneOwner(t *testing.T) {
 	db := openDB(t, t.TempDir())
-	acct, _ := newAccount(t, db, func(tx app.Tx) error {
-		return tx.Put(app.Cell{Entity: "share", ID: "s1", Field: "token_hash", Clear: []byte{1, 2, 3}})
+	ctx := context.Background()
+	hash := []byte("0123456789abcdef0123456789abcdef")
+	victim, _ := newAccount(t, db, func(tx app.Tx) error {
+		return tx.Put(app.Cell{Entity: "share", ID: "s1", Field: "token_hash", Clear: hash})
 	})
-	user, id, err := db.FindClear(context.Background(), "share", "token_hash", []byte{1, 2, 3})
-	if err != nil || user != acct.UserID || id != "s1" {
-		t.Fatalf("FindClear = %q %q %v", user, id, err)
+	attacker, adek := newAccount(t, db, nil)
+	err := db.Update(ctx, attacker.UserID, adek, func(tx app.Tx) error {
+		return tx.Put(app.Cell{Entity: "public", ID: "p", Field: "token_hash", Clear: hash})
+	})
+	if !errors.Is(err, app.ErrTaken) {
+		t.Fatalf("another account writing a taken token hash: %v", err)
 	}
-	if _, _, err := db.FindClear(context.Background(), "share", "token_hash", []byte{9}); !errors.Is(err, app.ErrNotFound) {
-		t.Fatalf("unknown clear value: %v", err)
+	res, err := db.ApplyOps(ctx, attacker.UserID, adek, []app.Op{{Device: "other-device", Counter: 1, HLC: 1, UserID: attacker.UserID, Entity: "emergency", ID: "e", Field: "token_hash", Clear: hash}})
+	if err != nil || res.Applied != 0 || len(res.Rejected) != 1 {
+		t.Fatalf("sync op with a taken token hash: %+v %v", res, err)
+	}
+	raw := rawDB(t, db.Dir())
+	var n int
+	raw.QueryRow(`SELECT COUNT(*) FROM cells WHERE field = 'token_hash' AND clear = ?`, hash).Scan(&n)
+	if n != 1 {
+		t.Fatalf("%d cells hold the token hash, want only the victim's", n)
+	}
+	_ = victim
+	// The schema enforces it too.
+	if _, err := raw.Exec(`INSERT INTO cells(user_id, entity, id, field, clear, hlc, device) VALUES (?, 'link', 'x', 'token_hash', ?, 1, 'd')`, attacker.UserID, hash); err == nil {
+		t.Fatal("the unique index let a second owner in")
 	}
 }
 

@@ -73,12 +73,13 @@ type Service struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	mu       sync.Mutex
-	offers   map[string]*app.PairOffer
-	sessions map[sessionKey]map[*session]struct{}
-	dialing  map[sessionKey]bool
-	backoff  map[peer.ID]*retry
-	lastSync map[sessionKey]time.Time // by (user, device id)
+	mu        sync.Mutex
+	offers    map[string]*app.PairOffer
+	sessions  map[sessionKey]map[*session]struct{}
+	dialing   map[sessionKey]bool
+	backoff   map[peer.ID]*retry
+	lastSync  map[sessionKey]time.Time // by (user, device id)
+	compacted map[string]time.Time     // by user: the last compaction of the log
 }
 
 type sessionKey struct{ user, peer string }
@@ -100,6 +101,9 @@ const (
 	tick         = 2 * time.Second
 	maxBackoff   = 30 * time.Second
 	batchOps     = 256
+	// compactEvery: how often a user's operation log is compacted here
+	// (superseded values dropped, tombstones every listed device holds).
+	compactEvery = time.Minute
 )
 
 // DefaultListen is where the app listens: every interface, TCP and QUIC.
@@ -175,11 +179,12 @@ func New(a *app.App, st app.SyncStore, cfg Config) (*Service, error) {
 	s := &Service{
 		app: a, st: st, h: h, cfg: cfg, log: cfg.Log, self: st.DeviceID(),
 		ctx: ctx, cancel: cancel, wake: make(chan struct{}, 1),
-		offers:   map[string]*app.PairOffer{},
-		sessions: map[sessionKey]map[*session]struct{}{},
-		dialing:  map[sessionKey]bool{},
-		backoff:  map[peer.ID]*retry{},
-		lastSync: map[sessionKey]time.Time{},
+		offers:    map[string]*app.PairOffer{},
+		sessions:  map[sessionKey]map[*session]struct{}{},
+		dialing:   map[sessionKey]bool{},
+		backoff:   map[peer.ID]*retry{},
+		lastSync:  map[sessionKey]time.Time{},
+		compacted: map[string]time.Time{},
 	}
 	h.SetStreamHandler(PairProtocol, s.handlePair)
 	h.SetStreamHandler(SyncProtocol, s.handleSync)
@@ -419,6 +424,7 @@ func (s *Service) round() {
 			continue
 		}
 		s.cutOff(u, list)
+		s.compact(u, list)
 		for _, d := range list.Devices {
 			if d.DeviceID == s.self {
 				continue
@@ -438,6 +444,33 @@ func (s *Service) round() {
 		}
 	}
 	s.mu.Unlock()
+}
+
+// compact compacts a user's operation log, at most every compactEvery.
+func (s *Service) compact(user string, list *app.DeviceList) {
+	s.mu.Lock()
+	due := time.Since(s.compacted[user]) >= compactEvery
+	if due {
+		s.compacted[user] = time.Now()
+	}
+	s.mu.Unlock()
+	if !due {
+		return
+	}
+	ids := make([]string, 0, len(list.Devices))
+	for _, d := range list.Devices {
+		ids = append(ids, d.DeviceID)
+	}
+	res, err := s.st.Compact(s.ctx, user, ids)
+	if err != nil {
+		if s.ctx.Err() == nil {
+			s.log.Warn("sync: compacting the operation log", "user_id", user, "err", err)
+		}
+		return
+	}
+	if res.Superseded > 0 || res.Tombstones > 0 {
+		s.log.Debug("sync: operation log compacted", "user_id", user, "superseded", res.Superseded, "tombstones", res.Tombstones)
+	}
 }
 
 // cutOff resets the sessions of a user with peers the list no longer holds.

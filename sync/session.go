@@ -13,7 +13,7 @@ import (
 	"github.com/secure-personal-profile/spp/app"
 )
 
-// Replication (/spp/sync/1.0.0). Each device opens one long-lived stream
+// Replication (/spp/sync/2.0.0). Each device opens one long-lived stream
 // per user with each listed device it has no session with (if both open
 // one at once, both keep the one opened by the lower peer id):
 //
@@ -67,10 +67,13 @@ func (s *Service) allowed(ctx context.Context, user string, dek []byte, deviceID
 	chosen := mine
 	if len(presented) > 0 {
 		theirs, err := s.app.VerifyDeviceList(ctx, user, dek, presented)
-		if err != nil {
+		switch {
+		case errors.Is(err, app.ErrStaleDeviceList):
+			// Older than the list seen here, or naming a removed device:
+			// a lagging device's, or a replay. It decides nothing.
+		case err != nil:
 			return false, 0, "device list not signed by the profile"
-		}
-		if chosen == nil || theirs.Version > chosen.Version {
+		case chosen == nil || theirs.Version > chosen.Version:
 			chosen = theirs
 		}
 	}
@@ -107,7 +110,7 @@ func (s *Service) handleSync(st network.Stream) {
 	c := newConn(st)
 	h, err := c.expect(tHello, ioTimeout)
 	if err != nil {
-		refuse("no hello")
+		refuse("no hello", "err", err.Error())
 		return
 	}
 	ctx := s.ctx
@@ -130,6 +133,7 @@ func (s *Service) handleSync(st network.Stream) {
 		st.Reset()
 		return
 	}
+	c.authenticated()
 	ss := s.newSession(h.User, dek, h.Device, remote, st, c, false, h.Vector)
 	ss.initiator = remote
 	ss.admitted = version
@@ -175,6 +179,7 @@ func (s *Service) runInitiator(ctx context.Context, user string, dek []byte, pid
 			return errRefused
 		}
 	}
+	c.authenticated()
 	ss := s.newSession(user, dek, h.Device, pid, st, c, once, h.Vector)
 	ss.initiator = s.h.ID()
 	ss.admitted = version
@@ -227,6 +232,11 @@ func (s *Service) run(ss *session) error {
 	}
 	s.sessions[k][ss] = struct{}{}
 	s.mu.Unlock()
+	// What the peer holds (its hello): the acknowledgement compaction
+	// waits for before it drops a tombstone.
+	if err := s.st.PutPeerVector(s.ctx, ss.user, ss.device, ss.peerHas); err != nil {
+		s.log.Error("sync: recording a device's vector", "err", err)
+	}
 	if err := s.st.PutPeer(s.ctx, app.PeerRecord{UserID: ss.user, DeviceID: ss.device, PeerID: ss.pid.String(), Addrs: s.knownAddrs(ss.pid)}); err != nil {
 		s.log.Error("sync: remembering a device", "err", err)
 	}
@@ -321,6 +331,7 @@ func (ss *session) read(ctx context.Context) error {
 			}
 		case tSynced:
 			synced = true
+			ss.heard(ctx, m.Vector)
 			at := s.touch(ss.user, ss.device)
 			if err := s.st.SetLastSync(ctx, ss.user, ss.device, at); err != nil && ctx.Err() == nil {
 				s.log.Error("sync: recording last sync", "err", err)
@@ -332,9 +343,21 @@ func (ss *session) read(ctx context.Context) error {
 				clear(kinds)
 			}
 		case tPing:
+			ss.heard(ctx, m.Vector)
 		default:
 			// Unknown messages of a later minor version are skipped.
 		}
+	}
+}
+
+// heard records the vector the peer reported with a synced or ping
+// message (what it holds now).
+func (ss *session) heard(ctx context.Context, vec map[string]int64) {
+	if vec == nil {
+		return
+	}
+	if err := ss.svc.st.PutPeerVector(ctx, ss.user, ss.device, vec); err != nil && ctx.Err() == nil {
+		ss.svc.log.Error("sync: recording a device's vector", "err", err)
 	}
 }
 
@@ -380,7 +403,11 @@ func (ss *session) write(ctx context.Context) error {
 			continue
 		}
 		if !sentSynced {
-			if err := ss.c.write(&msg{T: tSynced}, ioTimeout); err != nil {
+			vec, err := s.st.OpsVector(ctx, ss.user)
+			if err != nil {
+				return err
+			}
+			if err := ss.c.write(&msg{T: tSynced, Vector: vec}, ioTimeout); err != nil {
 				return err
 			}
 			sentSynced = true
@@ -403,7 +430,11 @@ func (ss *session) write(ctx context.Context) error {
 			// Only the first close matters; stop selecting on it.
 			gotSynced = nil
 		case <-ping.C:
-			if err := ss.c.write(&msg{T: tPing}, ioTimeout); err != nil {
+			vec, err := s.st.OpsVector(ctx, ss.user)
+			if err != nil {
+				return err
+			}
+			if err := ss.c.write(&msg{T: tPing, Vector: vec}, ioTimeout); err != nil {
 				return err
 			}
 		}

@@ -18,12 +18,19 @@ import (
 // Protocol ids: a new wire format gets a new version.
 const (
 	PairProtocol = "/spp/pair/1.0.0"
-	SyncProtocol = "/spp/sync/1.0.0"
+	// 2.0.0: compacted operations travel as bare identities (wireOp.G),
+	// which a 1.0.0 peer would take for writes of nothing.
+	SyncProtocol = "/spp/sync/2.0.0"
 )
 
-// maxFrame bounds one message on the wire (a batch of operations holding
-// credential images is the largest).
+// maxFrame bounds one message on the wire once the peer is authenticated
+// (a batch of operations holding credential images is the largest).
 const maxFrame = 96 << 20
+
+// maxPreAuthFrame bounds every message before the peer is authenticated
+// (pairing, and a sync stream's hello): none needs more, and a stranger
+// must not make this device allocate and read 96 MiB.
+const maxPreAuthFrame = 64 << 10
 
 // msg is every message of both protocols; T says which it is.
 type msg struct {
@@ -76,12 +83,13 @@ type wireOp struct {
 	V []byte `json:"v"`
 	C []byte `json:"c"`
 	X bool   `json:"x,omitempty"`
+	G bool   `json:"g,omitempty"` // compacted: D, N, H only (app.Op.Compacted)
 }
 
 func toWire(ops []app.Op) []wireOp {
 	out := make([]wireOp, len(ops))
 	for i, o := range ops {
-		out[i] = wireOp{D: o.Device, N: o.Counter, H: o.HLC, U: o.UserID, E: o.Entity, I: o.ID, F: o.Field, V: o.Value, C: o.Clear, X: o.Deleted}
+		out[i] = wireOp{D: o.Device, N: o.Counter, H: o.HLC, U: o.UserID, E: o.Entity, I: o.ID, F: o.Field, V: o.Value, C: o.Clear, X: o.Deleted, G: o.Compacted}
 	}
 	return out
 }
@@ -89,7 +97,7 @@ func toWire(ops []app.Op) []wireOp {
 func fromWire(ops []wireOp) []app.Op {
 	out := make([]app.Op, len(ops))
 	for i, o := range ops {
-		out[i] = app.Op{Device: o.D, Counter: o.N, HLC: o.H, UserID: o.U, Entity: o.E, ID: o.I, Field: o.F, Value: o.V, Clear: o.C, Deleted: o.X}
+		out[i] = app.Op{Device: o.D, Counter: o.N, HLC: o.H, UserID: o.U, Entity: o.E, ID: o.I, Field: o.F, Value: o.V, Clear: o.C, Deleted: o.X, Compacted: o.G}
 	}
 	return out
 }
@@ -101,11 +109,17 @@ var tap atomic.Pointer[func(written bool, frame []byte)]
 // conn frames messages on a stream: a uvarint length, then JSON. Every
 // read and write has a deadline.
 type conn struct {
-	s network.Stream
-	r *bufio.Reader
+	s     network.Stream
+	r     *bufio.Reader
+	limit uint64 // the largest frame read accepts: maxPreAuthFrame until authenticated
 }
 
-func newConn(s network.Stream) *conn { return &conn{s: s, r: bufio.NewReaderSize(s, 64<<10)} }
+func newConn(s network.Stream) *conn {
+	return &conn{s: s, r: bufio.NewReaderSize(s, 64<<10), limit: maxPreAuthFrame}
+}
+
+// authenticated lifts the frame bound once the peer is admitted.
+func (c *conn) authenticated() { c.limit = maxFrame }
 
 func (c *conn) write(m *msg, timeout time.Duration) error {
 	b, err := json.Marshal(m)
@@ -128,7 +142,10 @@ func (c *conn) write(m *msg, timeout time.Duration) error {
 	return err
 }
 
-var errFrame = errors.New("malformed frame")
+var (
+	errFrame         = errors.New("malformed frame")
+	errFrameTooLarge = errors.New("frame too large")
+)
 
 func (c *conn) read(timeout time.Duration) (*msg, error) {
 	if err := c.s.SetReadDeadline(time.Now().Add(timeout)); err != nil {
@@ -138,7 +155,11 @@ func (c *conn) read(timeout time.Duration) (*msg, error) {
 	if err != nil {
 		return nil, err
 	}
-	if n == 0 || n > maxFrame {
+	if n > c.limit {
+		// Refused before a byte of it is read or allocated.
+		return nil, errFrameTooLarge
+	}
+	if n == 0 {
 		return nil, errFrame
 	}
 	b := make([]byte, n)

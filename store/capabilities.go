@@ -1,0 +1,206 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/secure-personal-profile/spp/app"
+)
+
+// Capability records (migration 0009) are device-local: each device
+// derives them from the synced cells, inside the write transaction that
+// changed what they show (the app's Deriver, called by update and
+// ApplyOps). A token hash has one owner on the installation: the primary
+// key says so, and cells' token_hash index is unique too.
+
+const capCols = `token_hash, user_id, kind, id, dep, state, expires_at, kdf, failures, view`
+
+func scanCapability(s interface{ Scan(...any) error }) (*app.Capability, error) {
+	c := &app.Capability{}
+	var exp int64
+	if err := s.Scan(&c.TokenHash, &c.UserID, &c.Kind, &c.ID, &c.Dep, &c.State, &exp, &c.KDF, &c.Failures, &c.View); err != nil {
+		return nil, err
+	}
+	if exp > 0 {
+		c.ExpiresAt = fromMS(exp)
+	}
+	return c, nil
+}
+
+// SetDeriver installs the function every write transaction calls before it
+// commits (nil: none).
+func (db *DB) SetDeriver(d app.Deriver) { db.deriver.Store(&d) }
+
+func (db *DB) derive(t *tx) error {
+	d := db.deriver.Load()
+	if d == nil || *d == nil || len(t.changed) == 0 {
+		return nil
+	}
+	changed := t.changed
+	t.changed = nil
+	return (*d)(t, t.dek, changed)
+}
+
+// PutCapability writes one of the transaction's user's capability records.
+func (t *tx) PutCapability(c *app.Capability) error {
+	if !t.write {
+		return errors.New("store: write in a read transaction")
+	}
+	var owner, kind, id string
+	err := t.sql.QueryRowContext(t.ctx, `SELECT user_id, kind, id FROM capabilities WHERE token_hash = ?`, c.TokenHash).Scan(&owner, &kind, &id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return err
+	case owner != t.user || kind != c.Kind || id != c.ID:
+		return app.ErrTaken
+	}
+	var exp int64
+	if !c.ExpiresAt.IsZero() {
+		exp = ms(c.ExpiresAt)
+	}
+	// A record of the same thing under an older token is replaced.
+	if _, err := t.sql.ExecContext(t.ctx, `DELETE FROM capabilities WHERE user_id = ? AND kind = ? AND id = ? AND token_hash <> ?`, t.user, c.Kind, c.ID, c.TokenHash); err != nil {
+		return err
+	}
+	_, err = t.sql.ExecContext(t.ctx, `INSERT INTO capabilities(`+capCols+`) VALUES (?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT(token_hash) DO UPDATE SET dep = excluded.dep, state = excluded.state, expires_at = excluded.expires_at,
+		kdf = excluded.kdf, failures = MAX(failures, excluded.failures), view = excluded.view`,
+		c.TokenHash, t.user, c.Kind, c.ID, c.Dep, c.State, exp, c.KDF, c.Failures, c.View)
+	if err != nil {
+		return fmt.Errorf("store: writing capability: %w", err)
+	}
+	return nil
+}
+
+// Capabilities lists the user's capability records of a kind.
+func (t *tx) Capabilities(kind string, deps ...string) ([]*app.Capability, error) {
+	q := `SELECT ` + capCols + ` FROM capabilities WHERE user_id = ? AND kind = ?`
+	args := []any{t.user, kind}
+	if len(deps) > 0 {
+		q += ` AND dep IN (?` + strings.Repeat(",?", len(deps)-1) + `)`
+		for _, d := range deps {
+			args = append(args, d)
+		}
+	}
+	rows, err := t.sql.QueryContext(t.ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*app.Capability
+	for rows.Next() {
+		c, err := scanCapability(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// ViewsVersion is the version of the views derived here for the user.
+func (t *tx) ViewsVersion() (int, error) {
+	var v int
+	err := t.sql.QueryRowContext(t.ctx, `SELECT version FROM capability_builds WHERE user_id = ?`, t.user).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return v, err
+}
+
+// SetViewsVersion records the version of the views derived for the user.
+func (t *tx) SetViewsVersion(v int) error {
+	_, err := t.sql.ExecContext(t.ctx, `INSERT INTO capability_builds(user_id, version) VALUES (?, ?)
+		ON CONFLICT(user_id) DO UPDATE SET version = excluded.version`, t.user, v)
+	return err
+}
+
+// PutSigningKey keeps the user's wrapped signing key on this device.
+func (t *tx) PutSigningKey(wrapped []byte) error {
+	_, err := t.sql.ExecContext(t.ctx, `INSERT INTO signing_keys(user_id, wrapped) VALUES (?, ?)
+		ON CONFLICT(user_id) DO UPDATE SET wrapped = excluded.wrapped`, t.user, wrapped)
+	return err
+}
+
+const qCapabilityByHash = `SELECT ` + capCols + ` FROM capabilities WHERE token_hash = ?`
+
+// CapabilityByHash finds a capability by its token's SHA-256.
+func (db *DB) CapabilityByHash(ctx context.Context, tokenHash []byte) (*app.Capability, error) {
+	c, err := scanCapability(db.queryRow(ctx, db.r, qCapabilityByHash, tokenHash))
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return c, nil
+}
+
+// CapabilityFailure counts a wrong passcode; at limit the capability is
+// locked and its view dropped, in the same statement.
+func (db *DB) CapabilityFailure(ctx context.Context, tokenHash []byte, limit int) (int, bool, error) {
+	var n int
+	var state string
+	err := db.w.QueryRowContext(ctx, `UPDATE capabilities SET failures = failures + 1,
+		state = CASE WHEN failures + 1 >= ? THEN 'locked' ELSE state END,
+		view = CASE WHEN failures + 1 >= ? THEN NULL ELSE view END
+		WHERE token_hash = ? RETURNING failures, state`, limit, limit, tokenHash).Scan(&n, &state)
+	if err != nil {
+		return 0, false, notFound(err)
+	}
+	return n, state == app.CapLocked, nil
+}
+
+// ExpireCapabilities drops the views of capabilities whose time is up.
+func (db *DB) ExpireCapabilities(ctx context.Context, now time.Time) (int, error) {
+	r, err := db.w.ExecContext(ctx, `UPDATE capabilities SET view = NULL, state = 'expired'
+		WHERE view IS NOT NULL AND expires_at > 0 AND expires_at <= ?`, ms(now))
+	if err != nil {
+		return 0, err
+	}
+	n, _ := r.RowsAffected()
+	return int(n), nil
+}
+
+// SigningKey returns the user's signing key wrapped under the installation
+// key.
+func (db *DB) SigningKey(ctx context.Context, userID string) ([]byte, error) {
+	var w []byte
+	if err := db.queryRow(ctx, db.r, `SELECT wrapped FROM signing_keys WHERE user_id = ?`, userID).Scan(&w); err != nil {
+		return nil, notFound(err)
+	}
+	return w, nil
+}
+
+// tokenHashTaken reports whether a live token_hash cell with this value
+// belongs to something other than (user, entity, id).
+func (t *tx) tokenHashTaken(entity, id string, hash []byte) (bool, error) {
+	var n int
+	err := t.sql.QueryRowContext(t.ctx, `SELECT COUNT(*) FROM cells WHERE field = 'token_hash' AND deleted = 0 AND clear = ?
+		AND NOT (user_id = ? AND entity = ? AND id = ?)`, hash, t.user, entity, id).Scan(&n)
+	if err != nil {
+		return false, err
+	}
+	if n == 0 {
+		err = t.sql.QueryRowContext(t.ctx, `SELECT COUNT(*) FROM capabilities WHERE token_hash = ? AND user_id <> ?`, hash, t.user).Scan(&n)
+	}
+	return n > 0, err
+}
+
+// UserID is the transaction's user.
+func (t *tx) UserID() string { return t.user }
+
+// DropCapability deletes the user's capability records of a kind for id
+// ("": all of the kind).
+func (t *tx) DropCapability(kind, id string) error {
+	if !t.write {
+		return errors.New("store: write in a read transaction")
+	}
+	_, err := t.sql.ExecContext(t.ctx, `DELETE FROM capabilities WHERE user_id = ? AND kind = ? AND (? = '' OR id = ?)`, t.user, kind, id, id)
+	return err
+}
+
+// DEK is the data key the transaction was opened with.
+func (t *tx) DEK() []byte { return t.dek }
