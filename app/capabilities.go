@@ -182,8 +182,16 @@ func (a *App) deriveViews(tx Tx, dek []byte, changed []CellRef) error {
 				return err
 			}
 			deps[id] = true
-			public, emergency = true, true
+			emergency = true
 			links = links || id == nameField
+			// The public view shows the public ring: a value change
+			// matters only for a field there; a ring move always.
+			if !public {
+				public, err = publicFieldChanged(tx, id, c.Field)
+				if err != nil {
+					return err
+				}
+			}
 		case EntityRing:
 			allShares, public = true, true
 		case EntityCredential:
@@ -243,6 +251,20 @@ func (a *App) deriveViews(tx Tx, dek []byte, changed []CellRef) error {
 		}
 	}
 	return nil
+}
+
+// publicFieldChanged reports whether a change to a field's cell can change
+// the public view: a ring move, or a value of a field in the public ring.
+func publicFieldChanged(tx Tx, id, cell string) (bool, error) {
+	if cell == "ring" {
+		return true, nil
+	}
+	r, ok, err := tx.Get(EntityField, id, "ring")
+	if err != nil || !ok {
+		return !ok, err // a field without a ring cell: be safe
+	}
+	level, err := ringLevel(tx, string(r.Value))
+	return level == RingPublic, err
 }
 
 // deriveAll derives every view of the user, and the keys capabilities use.

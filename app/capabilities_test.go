@@ -549,3 +549,77 @@ func TestLegacyFieldsMoveToKeyedIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestViewsDeriveFromSyncOneOperationAtATime: another device of the user
+// receives the profile one operation per batch (the worst split sync can
+// make), so entities arrive half made; every batch applies, and at the end
+// the capabilities answer there as they do where they were made.
+func TestViewsDeriveFromSyncOneOperationAtATime(t *testing.T) {
+	a := storetest.New(t, app.Config{})
+	ctx := context.Background()
+	p := newUser(t, a, "two@example.org")
+	if _, err := a.App.UpdateInfo(ctx, p, json.RawMessage(`{"phone":"+15550006666"}`)); err != nil {
+		t.Fatal(err)
+	}
+	sh, err := a.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "acme", InfoField: "phone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.App.PutHealthRecord(ctx, p, "", "allergies", json.RawMessage(`{"substance":"latex"}`)); err != nil {
+		t.Fatal(err)
+	}
+	link, err := a.App.CreateLink(ctx, p, app.LinkRequest{Records: json.RawMessage(`"allergies"`), DoctorEmail: "dr@example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := a.DB.OpsSince(ctx, p.UserID, map[string]int64{}, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := storetest.New(t, app.Config{})
+	for i, op := range ops {
+		if res, err := b.DB.ApplyOps(ctx, p.UserID, p.DEK, []app.Op{op}); err != nil || len(res.Rejected) != 0 {
+			t.Fatalf("op %d (%s/%s): %+v %v", i, op.Entity, op.Field, res, err)
+		}
+	}
+	v, err := b.App.Verify(ctx, sh.VerificationToken)
+	if err != nil || string(v.Claims["phone"]) != `"+15550006666"` {
+		t.Fatalf("verify on the other device: %v %+v", err, v)
+	}
+	lv, err := b.App.OpenLink(ctx, app.LinkOpen{Token: lastPathPart(link.URL)})
+	if err != nil || len(lv.Records) != 1 {
+		t.Fatalf("link on the other device: %v %+v", err, lv)
+	}
+}
+
+// TestLockedLinkStaysLocked: a link locked after too many wrong passcodes
+// stays locked when its view is derived again (a record added), whatever
+// the cells say.
+func TestLockedLinkStaysLocked(t *testing.T) {
+	env := storetest.New(t, app.Config{})
+	ctx := context.Background()
+	p := newUser(t, env, "locked@example.org")
+	if _, _, err := env.App.PutHealthRecord(ctx, p, "", "allergies", json.RawMessage(`{"substance":"latex"}`)); err != nil {
+		t.Fatal(err)
+	}
+	link, err := env.App.CreateLink(ctx, p, app.LinkRequest{Records: json.RawMessage(`"allergies"`), DoctorEmail: "dr@example.org", Passcode: "135790"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := lastPathPart(link.URL)
+	for i := 0; i < app.LinkPasscodeTries; i++ {
+		env.App.OpenLink(ctx, app.LinkOpen{Token: tok, Passcode: "000000"})
+	}
+	// The lock's cell is lost (as if its write had not happened yet).
+	if r, err := emRaw(t, env.Dir).Exec(`DELETE FROM cells WHERE entity = 'health_link' AND id = ? AND field = 'locked_at'`, link.ID); err != nil {
+		t.Fatal(err)
+	} else if n, _ := r.RowsAffected(); n != 1 {
+		t.Fatalf("%d locked_at cells", n)
+	}
+	if _, _, err := env.App.PutHealthRecord(ctx, p, "", "allergies", json.RawMessage(`{"substance":"nuts"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.OpenLink(ctx, app.LinkOpen{Token: tok, Passcode: "135790"}); app.AsError(err).Code != "link_locked" {
+		t.Fatalf("the right passcode after the lock and a re-derive: %v", err)
+	}
+}

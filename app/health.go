@@ -414,6 +414,13 @@ func readLink(tx Tx, id string) (*linkState, bool, error) {
 	if err != nil || len(c) == 0 {
 		return nil, false, err
 	}
+	for _, f := range []string{"records", "expires_at", "token"} {
+		if _, ok := c[f]; !ok {
+			// Not complete yet (its cells may arrive by sync in more
+			// than one batch).
+			return nil, false, nil
+		}
+	}
 	l := &linkState{id: id, doctorEmail: string(c["doctor_email"].Value), token: string(c["token"].Value)}
 	if err := json.Unmarshal(c["records"].Value, &l.selectors); err != nil {
 		return nil, false, fmt.Errorf("link %s: records: %w", id, err)

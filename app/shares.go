@@ -121,6 +121,11 @@ func readShare(tx Tx, id string) (*share, bool, error) {
 	if err != nil || len(c) == 0 {
 		return nil, false, err
 	}
+	if _, ok := c["data"]; !ok {
+		// Not complete yet (its cells may arrive by sync in more than one
+		// batch): not a share until they have.
+		return nil, false, nil
+	}
 	sh := &share{ID: id, TokenHash: c["token_hash"].Clear, RevokedAt: parseTimeText(c["revoked_at"].Clear)}
 	if err := json.Unmarshal(c["data"].Value, &sh.shareData); err != nil {
 		return nil, false, err

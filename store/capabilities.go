@@ -68,8 +68,12 @@ func (t *tx) PutCapability(c *app.Capability) error {
 		return err
 	}
 	_, err = t.sql.ExecContext(t.ctx, `INSERT INTO capabilities(`+capCols+`) VALUES (?,?,?,?,?,?,?,?,?,?)
-		ON CONFLICT(token_hash) DO UPDATE SET dep = excluded.dep, state = excluded.state, expires_at = excluded.expires_at,
-		kdf = excluded.kdf, failures = MAX(failures, excluded.failures), view = excluded.view`,
+		ON CONFLICT(token_hash) DO UPDATE SET dep = excluded.dep, expires_at = excluded.expires_at,
+		kdf = excluded.kdf, failures = MAX(failures, excluded.failures),
+		-- A link locked here stays locked (and viewless), whatever the
+		-- cells say before its lock has reached them.
+		state = CASE WHEN capabilities.state = 'locked' THEN 'locked' ELSE excluded.state END,
+		view = CASE WHEN capabilities.state = 'locked' THEN NULL ELSE excluded.view END`,
 		c.TokenHash, t.user, c.Kind, c.ID, c.Dep, c.State, exp, c.KDF, c.Failures, c.View)
 	if err != nil {
 		return fmt.Errorf("store: writing capability: %w", err)
