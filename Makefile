@@ -4,7 +4,7 @@ export LANG ?= en_US.UTF-8
 GO ?= go
 ARGS ?=
 
-.PHONY: run serve build test bench screenshots compat deps test-deps
+.PHONY: run serve build test bench bench-load screenshots compat deps test-deps
 
 run: deps
 	$(GO) run . $(ARGS)
@@ -22,6 +22,11 @@ test: test-deps
 
 bench: test-deps
 	$(GO) test -tags ci -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+# Throughput as a client sees it: wrk against `serve` and a bare net/http
+# server in one run (DURATION=10s per endpoint; ONLY=name to pick one).
+bench-load: deps
+	.ci/bench-load
 
 # The original service's own pytest suite against a fresh `serve` on
 # 127.0.0.1:8000 (not part of `make test`; the suite stays outside the project):
