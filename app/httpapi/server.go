@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -158,11 +159,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.guard.check(w, r) {
 		return
 	}
-	if _, pattern := s.mux.Handler(r); pattern == "" {
+	// ServeMux answers a path that is not clean (//, . or .. segments,
+	// also spelt %2e) with a redirect and an HTML body: no route has such
+	// a path, so it is a JSON 404 like any other unknown path.
+	if _, pattern := s.mux.Handler(r); pattern == "" || !cleanPath(r.URL.Path) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"status": "not found!", "code": "not_found"})
 		return
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// cleanPath reports whether p (a request's decoded path, so %2e is a dot
+// here) is absolute and has no empty, "." or ".." segment; a trailing
+// slash is allowed (no route ends in one, so it is a 404 all the same).
+func cleanPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	c := path.Clean(p)
+	return c == p || c+"/" == p
 }
 
 // routePath is the request path with anything after /api/v1/verify/ and
