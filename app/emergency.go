@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -214,6 +215,10 @@ func parseCriteria(raw json.RawMessage) (*emergencyCriteria, error) {
 // SetupEmergency sets up (or updates, keeping the access id and the page's
 // address) the principal's emergency access.
 func (a *App) SetupEmergency(ctx context.Context, p *Principal, s EmergencySetup) (*EmergencyAccess, error) {
+	if err := cmp.Or(checkDepth("emergency_info", s.EmergencyInfo), checkDepth("criteria", s.Criteria),
+		checkDepth("trusted_contacts", s.TrustedContacts), checkDepth("info_field", s.InfoField)); err != nil {
+		return nil, err
+	}
 	fields, ok := listParam(s.InfoField)
 	if !ok {
 		return nil, errEmergencyField

@@ -121,6 +121,9 @@ func (a *App) PutHealthRecord(ctx context.Context, p *Principal, recordID, recor
 	if len(data) > maxRecordData {
 		return nil, false, errRecordTooLarge
 	}
+	if err := checkDepth("record_data", data); err != nil {
+		return nil, false, err
+	}
 	now := a.now()
 	err = a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
 		rec = &HealthRecord{ID: recordID, Type: recordType, Data: data, CreatedAt: now, UpdatedAt: now}

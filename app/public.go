@@ -54,6 +54,9 @@ func (a *App) SetPublic(ctx context.Context, p *Principal, info json.RawMessage,
 	if len(info) > MaxFieldValue {
 		return "", errPublicTooLarge
 	}
+	if err := checkDepth("public_info", info); err != nil {
+		return "", err
+	}
 	var token string
 	err = a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
 		c, ok, err := tx.Get(EntityPublic, p.ProfileID, "token")

@@ -37,6 +37,9 @@ func (a *App) UpdateInfo(ctx context.Context, p *Principal, raw json.RawMessage)
 	if len(raw) == 0 {
 		return nil, errUpdatedMissing
 	}
+	if JSONDepth(raw, MaxJSONDepth+1) > MaxJSONDepth+1 {
+		return nil, TooDeep("updated_fields") // a value in it is too deep
+	}
 	var obj map[string]json.RawMessage
 	if raw[0] != '{' || json.Unmarshal(raw, &obj) != nil {
 		return nil, errUpdatedNotObj
@@ -52,6 +55,9 @@ func (a *App) UpdateInfo(ctx context.Context, p *Principal, raw json.RawMessage)
 		}
 		if len(v) > MaxFieldValue {
 			return nil, errUpdatedTooLarge
+		}
+		if err := checkDepth(name, v); err != nil {
+			return nil, err
 		}
 		var buf bytes.Buffer
 		if err := json.Compact(&buf, v); err != nil {

@@ -11,6 +11,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 
 	"github.com/secure-personal-profile/spp/app"
@@ -28,12 +29,56 @@ var (
 	errMalformed   = app.E(app.KindInvalid, "malformed_body", "request body is malformed!")
 	errTooLarge    = app.E(app.KindTooLarge, "body_too_large", "request body is too large!")
 	errUnsupported = app.E(app.KindUnsupported, "unsupported_media_type", "request body must be form, multipart or JSON!")
+	errTooDeepBody = app.TooDeep("a parameter")
 )
 
 // parseParams reads r's parameters. GET reads the query string; other
 // methods read the body (any of the three encodings), falling back to the
-// query string for names the body does not carry.
+// query string for names the body does not carry. Every parameter that
+// is (or, in a form, reads as) JSON is refused past app.MaxJSONDepth.
 func parseParams(r *http.Request, limit int64) (*params, error) {
+	p, err := readParams(r, limit)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.checkDepth(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// checkDepth is the one depth check of the API's parameters: each member
+// of a JSON body, and each form or query value that starts as JSON
+// structure does (what JSON would read as an array or object), may nest
+// at most app.MaxJSONDepth levels. The scan is a counter, safe for any
+// input.
+func (p *params) checkDepth() error {
+	for _, name := range sortedNames(p.values) {
+		if app.JSONDepth(p.values[name], app.MaxJSONDepth) > app.MaxJSONDepth {
+			return app.TooDeep(name)
+		}
+	}
+	for _, name := range sortedNames(p.form) {
+		for _, v := range p.form[name] {
+			if t := strings.TrimLeft(v, " \t\r\n"); t != "" && (t[0] == '[' || t[0] == '{') &&
+				app.JSONDepth([]byte(t), app.MaxJSONDepth) > app.MaxJSONDepth {
+				return app.TooDeep(name)
+			}
+		}
+	}
+	return nil
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func readParams(r *http.Request, limit int64) (*params, error) {
 	p := &params{form: r.URL.Query()}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Body == nil || r.Body == http.NoBody {
 		return p, nil
@@ -64,6 +109,11 @@ func parseParams(r *http.Request, limit int64) (*params, error) {
 		}
 		var obj map[string]json.RawMessage
 		if err := json.Unmarshal(body, &obj); err != nil || obj == nil {
+			if app.JSONDepth(body, app.MaxJSONDepth+1) > app.MaxJSONDepth+1 {
+				// Too deep for encoding/json (10,000 levels): a
+				// parameter nested past the cap all the same.
+				return nil, errTooDeepBody
+			}
 			return nil, errMalformed
 		}
 		p.values = obj

@@ -127,6 +127,12 @@ func (s *Server) page(path string, doc Doc, h http.HandlerFunc, methods ...strin
 			})
 			return
 		}
+		// A page reads its body itself (parseParams); the query string,
+		// which some never read, gets the depth check all the same.
+		if err := (&params{form: r.URL.Query()}).checkDepth(); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		h(w, r)
 	})
 }
