@@ -70,12 +70,13 @@ type OutboxEntry struct {
 	ID          string    `json:"message_id"`
 	Kind        string    `json:"kind"`
 	To          string    `json:"to,omitempty"` // the recipient of an e-mail or text message
-	Status      string    `json:"status"`       // waiting | delivered
+	Status      string    `json:"status"`       // waiting | delivered | failed (for good: never tried again)
 	Attempts    int       `json:"attempts"`
 	LastError   string    `json:"last_error,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
 	NextAt      time.Time `json:"next_attempt_at,omitzero"`
 	DeliveredAt time.Time `json:"delivered_at,omitzero"`
+	FailedAt    time.Time `json:"failed_at,omitzero"`
 }
 
 // OutboxEntries lists the principal's outbox, newest first: what waits,
@@ -89,10 +90,13 @@ func (a *App) OutboxEntries(ctx context.Context, p *Principal) ([]OutboxEntry, e
 	out := make([]OutboxEntry, 0, len(ms))
 	for _, m := range ms {
 		e := OutboxEntry{ID: m.ID, Kind: m.Kind, Status: "waiting", Attempts: m.Attempts, LastError: m.LastError, CreatedAt: m.CreatedAt.UTC()}
-		if m.DeliveredAt.IsZero() {
-			e.NextAt = m.NextAt.UTC()
-		} else {
+		switch {
+		case !m.DeliveredAt.IsZero():
 			e.Status, e.DeliveredAt = "delivered", m.DeliveredAt.UTC()
+		case !m.FailedAt.IsZero():
+			e.Status, e.FailedAt = "failed", m.FailedAt.UTC()
+		default:
+			e.NextAt = m.NextAt.UTC()
 		}
 		switch m.Kind {
 		case KindEmail, KindSMS:

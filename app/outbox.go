@@ -19,15 +19,33 @@ type Message struct {
 	NextAt      time.Time
 	CreatedAt   time.Time
 	DeliveredAt time.Time // zero while pending
+	FailedAt    time.Time // set when delivery failed for good: never tried again
 	LastError   string
 }
 
 // Sender delivers the messages of one kind. An error leaves the message in
-// the outbox for another attempt after a backoff.
+// the outbox for another attempt after a backoff; a Permanent one fails
+// it for good.
 type Sender interface {
 	Kind() string
 	Send(ctx context.Context, m *Message) error
 }
+
+// Permanent marks a delivery error that no retry can mend (an address
+// the sender refuses, a URL that is not one): the message is failed for
+// good, shown so to the user, and never attempted again.
+func Permanent(err error) error { return &permanentError{err} }
+
+// IsPermanent reports whether err is (or wraps) a Permanent one.
+func IsPermanent(err error) bool {
+	var p *permanentError
+	return errors.As(err, &p)
+}
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
 
 // Outbox backoff: attempt n waits min(base·2ⁿ, cap), with ±20 % jitter.
 const (
@@ -41,6 +59,9 @@ type OutboxStore interface {
 	DueMessages(ctx context.Context, now time.Time, limit int) ([]*Message, error)
 	MarkDelivered(ctx context.Context, id string, at time.Time) error
 	MarkFailed(ctx context.Context, id string, attempts int, next time.Time, lastError string) error
+	// MarkFailedForGood records a last attempt: the message is never due
+	// again.
+	MarkFailedForGood(ctx context.Context, id string, attempts int, at time.Time, lastError string) error
 	Messages(ctx context.Context, userID string) ([]*Message, error)
 }
 
@@ -133,6 +154,13 @@ func (o *Outbox) Flush(ctx context.Context) {
 				continue
 			}
 			m.Attempts++
+			if IsPermanent(err) {
+				a.cfg.Log.Warn("outbox: delivery failed for good", "id", m.ID, "kind", m.Kind, "attempts", m.Attempts, "err", err)
+				if err := a.outboxStore().MarkFailedForGood(ctx, m.ID, m.Attempts, a.now(), err.Error()); err != nil {
+					a.cfg.Log.Error("outbox: marking failed", "id", m.ID, "err", err)
+				}
+				continue
+			}
 			next := a.now().Add(backoff(m.Attempts))
 			a.cfg.Log.Warn("outbox: delivery failed", "id", m.ID, "kind", m.Kind, "attempts", m.Attempts, "err", err)
 			if err := a.outboxStore().MarkFailed(ctx, m.ID, m.Attempts, next, err.Error()); err != nil {

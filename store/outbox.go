@@ -30,7 +30,7 @@ func (t *tx) Enqueue(m *app.Message) error {
 	return nil
 }
 
-const outboxCols = `id, user_id, kind, payload, attempts, next_at, created_at, delivered_at, last_error`
+const outboxCols = `id, user_id, kind, payload, attempts, next_at, created_at, delivered_at, last_error, failed_at`
 
 func (db *DB) scanMessages(rows *sql.Rows, err error) ([]*app.Message, error) {
 	if err != nil {
@@ -42,8 +42,8 @@ func (db *DB) scanMessages(rows *sql.Rows, err error) ([]*app.Message, error) {
 		var m app.Message
 		var sealed []byte
 		var next, created int64
-		var delivered sql.NullInt64
-		if err := rows.Scan(&m.ID, &m.UserID, &m.Kind, &sealed, &m.Attempts, &next, &created, &delivered, &m.LastError); err != nil {
+		var delivered, failed sql.NullInt64
+		if err := rows.Scan(&m.ID, &m.UserID, &m.Kind, &sealed, &m.Attempts, &next, &created, &delivered, &m.LastError, &failed); err != nil {
 			return nil, err
 		}
 		if m.Payload, err = crypto.Open(db.installKey, sealed, outboxAD(m.ID)); err != nil {
@@ -53,14 +53,18 @@ func (db *DB) scanMessages(rows *sql.Rows, err error) ([]*app.Message, error) {
 		if delivered.Valid {
 			m.DeliveredAt = fromMS(delivered.Int64)
 		}
+		if failed.Valid {
+			m.FailedAt = fromMS(failed.Int64)
+		}
 		out = append(out, &m)
 	}
 	return out, rows.Err()
 }
 
-// DueMessages lists undelivered messages whose time has come, oldest first.
+// DueMessages lists undelivered messages whose time has come, oldest
+// first; one failed for good never is.
 func (db *DB) DueMessages(ctx context.Context, now time.Time, limit int) ([]*app.Message, error) {
-	return db.scanMessages(db.r.QueryContext(ctx, `SELECT `+outboxCols+` FROM outbox WHERE delivered_at IS NULL AND next_at <= ? ORDER BY next_at LIMIT ?`, ms(now), limit))
+	return db.scanMessages(db.r.QueryContext(ctx, `SELECT `+outboxCols+` FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL AND next_at <= ? ORDER BY next_at LIMIT ?`, ms(now), limit))
 }
 
 // Messages lists a user's outbox, newest first.
@@ -76,9 +80,20 @@ func (db *DB) MarkDelivered(ctx context.Context, id string, at time.Time) error 
 
 // MarkFailed records a failed attempt and when to try again.
 func (db *DB) MarkFailed(ctx context.Context, id string, attempts int, next time.Time, lastError string) error {
-	if len(lastError) > 500 {
-		lastError = lastError[:500]
-	}
-	_, err := db.w.ExecContext(ctx, `UPDATE outbox SET attempts = ?, next_at = ?, last_error = ? WHERE id = ?`, attempts, ms(next), lastError, id)
+	_, err := db.w.ExecContext(ctx, `UPDATE outbox SET attempts = ?, next_at = ?, last_error = ? WHERE id = ?`, attempts, ms(next), clipError(lastError), id)
 	return err
+}
+
+// MarkFailedForGood records a last attempt: the message stays, failed,
+// and is never due again.
+func (db *DB) MarkFailedForGood(ctx context.Context, id string, attempts int, at time.Time, lastError string) error {
+	_, err := db.w.ExecContext(ctx, `UPDATE outbox SET attempts = ?, failed_at = ?, last_error = ? WHERE id = ?`, attempts, ms(at), clipError(lastError), id)
+	return err
+}
+
+func clipError(s string) string {
+	if len(s) > 500 {
+		return s[:500]
+	}
+	return s
 }

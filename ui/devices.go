@@ -576,6 +576,15 @@ func outboxText(e app.OutboxEntry) string {
 	if e.Status == "delivered" {
 		return fmt.Sprintf("%s: delivered %s.", what, fmtWhen(e.DeliveredAt))
 	}
+	if e.Status == "failed" {
+		// Failed for good (e.g. a webhook to an address this device
+		// refuses): say why, in words, and that nothing more happens.
+		why := strings.TrimPrefix(e.LastError, e.Kind+": ")
+		if why == "" {
+			why = "refused"
+		}
+		return fmt.Sprintf("%s: failed for good: %s (%s); it will not be tried again.", what, why, fmtWhen(e.FailedAt))
+	}
 	s := fmt.Sprintf("%s: waiting since %s", what, fmtWhen(e.CreatedAt))
 	if e.Attempts > 0 {
 		s += fmt.Sprintf(", %d attempt(s)", e.Attempts)

@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/secure-personal-profile/spp/app"
+	"github.com/secure-personal-profile/spp/app/webhook"
 	"github.com/secure-personal-profile/spp/store/storetest"
 	p2psync "github.com/secure-personal-profile/spp/sync"
 	"github.com/secure-personal-profile/spp/ui"
@@ -252,6 +253,36 @@ func TestDevicesExportImportRoundTrip(t *testing.T) {
 	})
 	if _, err := env2.App.Login(ctx, "grace@example.org", gracePassword); err == nil {
 		t.Fatal("the old password opens the imported profile")
+	}
+}
+
+// TestDevicesShowAWebhookFailedForGood: a webhook to a loopback address,
+// on a device that refuses private addresses, is failed for good after
+// its one attempt, and the outbox says so in words.
+func TestDevicesShowAWebhookFailedForGood(t *testing.T) {
+	u, env, _ := signedIn(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p := u.Principal()
+	if _, err := env.App.RegisterService(ctx, p, "acme", "Acme", "http://127.0.0.1:9/events"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "acme", InfoField: "phone"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"phone":"+15551234567"}`)); err != nil {
+		t.Fatal(err)
+	}
+	env.App.StartOutbox(ctx, webhook.New(nil, false))
+	waitFor(t, "the failure", func() bool {
+		es, err := env.App.OutboxEntries(ctx, p)
+		return err == nil && len(es) == 1 && es[0].Status == "failed"
+	})
+	d := devicesScreen(t, u)
+	waitFor(t, "the outbox shown", func() bool { return len(d.Outbox) == 1 })
+	got := d.Outbox[0].Text
+	if !strings.HasPrefix(got, "Webhook event: failed for good: address not allowed (") || !strings.HasSuffix(got, "it will not be tried again.") {
+		t.Fatalf("outbox shows %q", got)
 	}
 }
 

@@ -6,7 +6,7 @@ import (
 
 func (s *Server) registerOutbox() {
 	s.handle(api+"/profile/outbox", Doc{
-		Summary: "The user's outbox, newest first: each e-mail, text message or webhook event with its status (waiting | delivered), attempts, last error and recipient; never the body.",
+		Summary: "The user's outbox, newest first: each e-mail, text message or webhook event with its status (waiting | delivered | failed: for good, never attempted again), attempts, last error and recipient; never the body.",
 		Auth:    true, Returns: []string{"messages"}, Errors: []int{401},
 	}, MaxBody, s.outbox, http.MethodGet)
 }

@@ -1,7 +1,9 @@
 // Package webhook delivers webhook events from the outbox: an HTTP POST of
 // the event's JSON body with the X-Profile-Signature header computed when
 // the event was queued. A 2xx answer is a delivery; anything else (or no
-// answer) leaves the event in the outbox for a retry with backoff.
+// answer) leaves the event in the outbox for a retry with backoff, except
+// what no retry can mend (an address the sender refuses, a URL that is not
+// one, a payload it cannot read): that fails the event for good.
 package webhook
 
 import (
@@ -14,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"syscall"
 	"time"
 
@@ -28,7 +31,12 @@ type Sender struct {
 
 // ErrAddressNotAllowed is the failure of a delivery to an address the
 // sender refuses: loopback, private, link-local, multicast or unspecified.
+// Send returns it as an app.Permanent error (errors.Is still finds it).
 var ErrAddressNotAllowed = errors.New("webhook: address not allowed")
+
+// ErrBadURL is the failure of a delivery to something that is not an
+// http(s) URL with a host; permanent too.
+var ErrBadURL = errors.New("webhook: bad URL")
 
 // New returns a Sender. Redirects are not followed: a service answers its
 // own URL. Unless allowPrivate is set, a webhook may reach only public
@@ -88,11 +96,14 @@ func (s *Sender) Kind() string { return app.KindWebhook }
 func (s *Sender) Send(ctx context.Context, m *app.Message) error {
 	var d app.WebhookDelivery
 	if err := json.Unmarshal(m.Payload, &d); err != nil {
-		return fmt.Errorf("webhook: undecodable outbox message: %w", err)
+		return app.Permanent(fmt.Errorf("webhook: undecodable outbox message: %w", err))
+	}
+	if u, err := url.Parse(d.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return app.Permanent(ErrBadURL)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader([]byte(d.Body)))
 	if err != nil {
-		return errors.New("webhook: bad URL")
+		return app.Permanent(ErrBadURL)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "secure-personal-profile-webhook/1")
@@ -104,7 +115,7 @@ func (s *Sender) Send(ctx context.Context, m *app.Message) error {
 		// Say what kind of failure, not where: the URL and the address
 		// are the user's business, not the log's.
 		if errors.Is(err, ErrAddressNotAllowed) {
-			return ErrAddressNotAllowed
+			return app.Permanent(ErrAddressNotAllowed)
 		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {

@@ -216,8 +216,20 @@ func TestSendRefusesRedirectsAndNon2xx(t *testing.T) {
 	if err := s.Send(context.Background(), msg(u)); err == nil || strings.Contains(err.Error(), strings.TrimPrefix(u, "http://")) {
 		t.Fatalf("down: %v", err)
 	}
-	if err := s.Send(context.Background(), &app.Message{Payload: []byte("garbage")}); err == nil {
-		t.Fatal("garbage payload sent")
+	if err := s.Send(context.Background(), &app.Message{Payload: []byte("garbage")}); err == nil || !app.IsPermanent(err) {
+		t.Fatalf("garbage payload: %v", err)
+	}
+	// What no retry can mend fails for good; what may mend, not.
+	for _, u := range []string{"ftp://example.org/x", "example.org/events", "http:///events", "::"} {
+		if err := s.Send(context.Background(), msg(u)); !errors.Is(err, webhook.ErrBadURL) || !app.IsPermanent(err) {
+			t.Errorf("%q: %v", u, err)
+		}
+	}
+	if err := s.Send(context.Background(), msg(fail.URL)); app.IsPermanent(err) {
+		t.Fatalf("a 400 is not for good: %v", err)
+	}
+	if err := s.Send(context.Background(), msg(u)); app.IsPermanent(err) {
+		t.Fatalf("a service down is not for good: %v", err)
 	}
 	if s.Kind() != "webhook" {
 		t.Fatal(s.Kind())
@@ -234,7 +246,7 @@ func TestSendRefusesPrivateAddressesByDefault(t *testing.T) {
 	for _, u := range []string{srv.URL, "http://localhost:" + srv.URL[strings.LastIndex(srv.URL, ":")+1:], "http://10.0.0.1:9/", "http://169.254.169.254/latest", "http://[::1]:9/", "http://0.0.0.0:9/"} {
 		b, _ := json.Marshal(app.WebhookDelivery{URL: u, Event: "profile.updated", Body: `{}`, Signature: "sha256=00"})
 		err := s.Send(context.Background(), &app.Message{ID: "m", Kind: app.KindWebhook, Payload: b})
-		if !errors.Is(err, webhook.ErrAddressNotAllowed) {
+		if !errors.Is(err, webhook.ErrAddressNotAllowed) || !app.IsPermanent(err) || err.Error() != "webhook: address not allowed" {
 			t.Errorf("%s: %v", u, err)
 		}
 	}
