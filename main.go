@@ -28,6 +28,7 @@ import (
 	fyneapp "fyne.io/fyne/v2/app"
 	"github.com/secure-personal-profile/spp/app"
 	"github.com/secure-personal-profile/spp/app/httpapi"
+	"github.com/secure-personal-profile/spp/app/idscan"
 	"github.com/secure-personal-profile/spp/app/mail"
 	"github.com/secure-personal-profile/spp/app/posixlocale"
 	"github.com/secure-personal-profile/spp/app/webhook"
@@ -167,7 +168,7 @@ func start(ctx context.Context, o *options, window bool, stderr io.Writer) error
 		return err
 	}
 	defer db.Close()
-	a, err := app.New(db, app.Config{PublicURL: o.publicURL, Log: log})
+	a, err := app.New(db, app.Config{PublicURL: o.publicURL, Log: log, Scanner: idscan.Scanner{}})
 	if err != nil {
 		return err
 	}

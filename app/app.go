@@ -1,7 +1,9 @@
 // Package app is the domain of Secure Personal Profile: its types, the
 // services that carry out each use case, and the errors they return.
-// Storage sits behind the Store interface it defines; of this module it
-// imports only crypto.
+// What it does not own sits behind interfaces it defines and main.go
+// fills: storage (Store), device sync, and the licence scanner (Scanner,
+// which app/idscan implements with cgo and zxing-cpp). Of this module it
+// imports only crypto, and it links no cgo.
 package app
 
 import (
@@ -21,6 +23,9 @@ type Config struct {
 	PublicURL string           // base of links and QR codes
 	Now       func() time.Time // time.Now
 	Log       *slog.Logger     // slog.Default(); never given a secret
+	// Scanner reads credential photos (app/idscan's); nil keeps every
+	// credential as an unverified document (see AddCredential).
+	Scanner Scanner
 }
 
 // App carries out the use cases over a Store.

@@ -10,8 +10,6 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/secure-personal-profile/spp/app/idscan"
 )
 
 // Credential kinds whose photo carries an AAMVA PDF417 barcode; every other
@@ -23,10 +21,10 @@ const (
 
 // Verification outcomes of a credential.
 const (
-	VerificationVerified   = idscan.StatusVerified // barcode decoded and every check passed
-	VerificationExpired    = idscan.StatusExpired  // as verified, but past its expiry date
-	VerificationFailed     = idscan.StatusFailed   // decoded, but a check failed (see Problems)
-	VerificationUnverified = "unverified"          // no barcode standard for the type
+	VerificationVerified   = "verified"   // barcode decoded and every check passed
+	VerificationExpired    = "expired"    // as verified, but past its expiry date
+	VerificationFailed     = "failed"     // decoded, but a check failed (see Problems)
+	VerificationUnverified = "unverified" // no barcode standard for the type, or no Scanner
 )
 
 // Limits of add-credential.
@@ -36,7 +34,7 @@ const (
 	MaxCredentialImage = 16 << 20
 	// MaxCredentialPixels is the largest image accepted, width × height,
 	// checked from the image header before any pixel is decoded.
-	MaxCredentialPixels = idscan.MaxPixels
+	MaxCredentialPixels = 40_000_000
 	// CredentialScanLimit uploads per user within CredentialScanWindow;
 	// more are refused (429) because reading a photo is CPU-heavy.
 	CredentialScanLimit  = 30
@@ -72,12 +70,6 @@ type Credential struct {
 	Extracted    json.RawMessage `json:"extracted"`
 	CreatedAt    time.Time       `json:"created_at"`
 	ConfirmedAt  *time.Time      `json:"confirmed_at"`
-}
-
-// storedVerification is the JSON kept in a credential's "verification" cell.
-type storedVerification struct {
-	Status   string   `json:"status"`
-	Problems []string `json:"problems"`
 }
 
 // timeLayout keeps times fixed-width, so that their text sorts in time
@@ -135,6 +127,11 @@ func ImageContentType(b []byte) string {
 // name too); any other type is kept as an unverified document after the
 // image is checked to decode. The credential is pending until confirmed.
 // The image, the decoded fields and the full document number are sealed.
+//
+// Without a Scanner ([Config].Scanner nil) nothing is decoded: every
+// credential whose bytes carry an image signature ([ImageContentType]) is
+// kept as an unverified document, a licence with the problem that it was
+// not read; other types are accepted as with a Scanner.
 func (a *App) AddCredential(ctx context.Context, p *Principal, typ string, image []byte) (*Credential, error) {
 	typ = strings.TrimSpace(typ)
 	if typ == "" || len(image) == 0 {
@@ -155,28 +152,8 @@ func (a *App) AddCredential(ctx context.Context, p *Principal, typ string, image
 	if err := a.ReserveAttempt(ctx, limitKey, CredentialScanLimit, CredentialScanWindow); err != nil {
 		return nil, err
 	}
-	// The header first: format and pixel count, before any pixel.
-	if err := imageError(idscan.CheckImage(image)); err != nil {
-		return nil, err
-	}
-	var lic *idscan.License
-	if err := withScanSlot(ctx, func() error {
-		if kind == "" {
-			_, err := idscan.DecodeImage(image)
-			return imageError(err)
-		}
-		payload, err := idscan.ScanImage(image)
-		if err != nil {
-			return imageError(err)
-		}
-		if lic, err = idscan.ParseAAMVA(payload); err != nil {
-			if !errors.Is(err, idscan.ErrNotAAMVA) {
-				a.cfg.Log.Warn("credential barcode not parsed", "user_id", p.UserID, "err", err)
-			}
-			return errNotAAMVA
-		}
-		return nil
-	}); err != nil {
+	lic, err := a.readPhoto(ctx, p, kind != "", image)
+	if err != nil {
 		return nil, err
 	}
 
@@ -190,7 +167,10 @@ func (a *App) AddCredential(ctx context.Context, p *Principal, typ string, image
 		Extracted:    json.RawMessage("{}"),
 		CreatedAt:    now,
 	}
-	err := a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
+	if kind != "" && a.cfg.Scanner == nil {
+		c.Problems = []string{problemNoScanner}
+	}
+	err = a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
 		cells := map[string][]byte{
 			"type":       []byte(c.Type),
 			"status":     []byte(c.Status),
@@ -202,12 +182,12 @@ func (a *App) AddCredential(ctx context.Context, p *Principal, typ string, image
 			if err != nil {
 				return err
 			}
-			v := idscan.Verify(lic, now, name.Text())
+			v := a.cfg.Scanner.VerifyLicence(lic, now, name.Text())
 			c.Verification = v.Status
 			if len(v.Problems) > 0 {
 				c.Problems = v.Problems
 			}
-			if c.Extracted, err = json.Marshal(lic.Extracted()); err != nil {
+			if c.Extracted, err = json.Marshal(lic.Fields); err != nil {
 				return err
 			}
 			cells["extracted"] = c.Extracted
@@ -215,13 +195,15 @@ func (a *App) AddCredential(ctx context.Context, p *Principal, typ string, image
 				cells["document_number"] = []byte(lic.DocumentNumber)
 			}
 			// Only a verified document vouches for a date of birth.
-			if c.Verification == VerificationVerified && !lic.DateOfBirth.IsZero() {
-				cells["date_of_birth"] = []byte(lic.DateOfBirth.Format(DateLayout))
+			if dob := lic.Fields.DateOfBirth; c.Verification == VerificationVerified && dob != nil {
+				if _, err := time.Parse(DateLayout, *dob); err == nil {
+					cells["date_of_birth"] = []byte(*dob)
+				}
 			}
 		} else {
 			cells["extracted"] = c.Extracted
 		}
-		v, err := json.Marshal(storedVerification{Status: c.Verification, Problems: c.Problems})
+		v, err := json.Marshal(CredentialVerification{Status: c.Verification, Problems: c.Problems})
 		if err != nil {
 			return err
 		}
@@ -240,18 +222,55 @@ func (a *App) AddCredential(ctx context.Context, p *Principal, typ string, image
 	return c, nil
 }
 
-// imageError maps an idscan error to the client's error.
-func imageError(err error) error {
+// problemNoScanner is the problem of a licence kept without a Scanner.
+const problemNoScanner = "the barcode was not read: this installation has no licence scanner"
+
+// readPhoto checks a credential's photo with the Scanner: its header
+// first (format and pixel count, before any pixel), then, in a scan slot,
+// its pixels, or for a licence its barcode (the licence returned). Without
+// a Scanner only the image signature is checked.
+func (a *App) readPhoto(ctx context.Context, p *Principal, licence bool, image []byte) (*Licence, error) {
+	s := a.cfg.Scanner
+	if s == nil {
+		if ImageContentType(image) == "" {
+			return nil, errNotImage
+		}
+		return nil, nil
+	}
+	if err := a.scanError(p, s.CheckImage(image, MaxCredentialPixels)); err != nil {
+		return nil, err
+	}
+	var lic *Licence
+	err := withScanSlot(ctx, func() error {
+		var err error
+		if licence {
+			lic, err = s.ReadLicence(image)
+		} else {
+			err = s.DecodeImage(image)
+		}
+		return a.scanError(p, err)
+	})
+	return lic, err
+}
+
+// scanError maps a Scanner's error to the client's error; an error
+// outside the Scanner's contract is logged and answered as an unreadable
+// barcode.
+func (a *App) scanError(p *Principal, err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, idscan.ErrTooLarge):
+	case errors.Is(err, ErrScanTooLarge):
 		return errImageTooLarge
-	case errors.Is(err, idscan.ErrNotImage):
+	case errors.Is(err, ErrScanNotImage):
 		return errNotImage
-	default: // ErrNoBarcode, or the reader failing on this image
+	case errors.Is(err, ErrScanNotAAMVA):
+		return errNotAAMVA
+	case errors.Is(err, ErrScanNoBarcode):
 		return errNoBarcode
 	}
+	a.cfg.Log.Warn("credential photo not read", "user_id", p.UserID, "err", err)
+	return errNoBarcode
 }
 
 // withScanSlot runs fn once one of the scan slots is free.
@@ -286,7 +305,7 @@ func readCredential(tx Tx, id string) (*Credential, bool, error) {
 	if v, ok, err := get("verification"); err != nil {
 		return nil, false, err
 	} else if ok {
-		var sv storedVerification
+		var sv CredentialVerification
 		if json.Unmarshal(v, &sv) == nil {
 			c.Verification = sv.Status
 			if len(sv.Problems) > 0 {
@@ -404,11 +423,11 @@ func (a *App) ConfirmCredential(ctx context.Context, p *Principal, id string, fi
 		if !fill {
 			return nil
 		}
-		var ex extractedFields
+		var ex LicenceFields
 		if json.Unmarshal(c.Extracted, &ex) != nil {
 			return nil
 		}
-		for _, f := range []struct{ name, value string }{{FillName, ex.name()}, {FillAddress, ex.address()}} {
+		for _, f := range []struct{ name, value string }{{FillName, ex.Name()}, {FillAddress, ex.Address.OneLine()}} {
 			if f.value == "" {
 				continue
 			}
@@ -452,65 +471,4 @@ func (a *App) RejectCredential(ctx context.Context, p *Principal, id string) err
 		return Internal(err)
 	}
 	return nil
-}
-
-// extractedFields is the part of a licence's extracted fields that can fill
-// the profile.
-type extractedFields struct {
-	First   string `json:"first_name"`
-	Middle  string `json:"middle_name"`
-	Last    string `json:"last_name"`
-	Address struct {
-		Street     string `json:"street"`
-		City       string `json:"city"`
-		State      string `json:"state"`
-		PostalCode string `json:"postal_code"`
-	} `json:"address"`
-}
-
-// name is the holder's full name, given names first; a name printed in
-// capitals (as on most cards) is written in title case.
-func (e extractedFields) name() string {
-	var parts []string
-	for _, s := range []string{e.First, e.Middle, e.Last} {
-		if s = strings.TrimSpace(s); s != "" {
-			parts = append(parts, titleCase(s))
-		}
-	}
-	return strings.Join(parts, " ")
-}
-
-// address is the one-line postal address as on the document:
-// "STREET, CITY, ST POSTAL".
-func (e extractedFields) address() string {
-	var parts []string
-	for _, s := range []string{e.Address.Street, e.Address.City} {
-		if s = strings.TrimSpace(s); s != "" {
-			parts = append(parts, s)
-		}
-	}
-	if tail := strings.TrimSpace(strings.TrimSpace(e.Address.State) + " " + strings.TrimSpace(e.Address.PostalCode)); tail != "" {
-		parts = append(parts, tail)
-	}
-	return strings.Join(parts, ", ")
-}
-
-// titleCase turns an all-capitals name into title case ("O'BRIEN" →
-// "O'Brien", "SMITH-JONES" → "Smith-Jones"); a name already in mixed case
-// is kept as it is.
-func titleCase(s string) string {
-	if strings.ToUpper(s) != s {
-		return s
-	}
-	var b strings.Builder
-	up := true
-	for _, r := range s {
-		if up {
-			b.WriteRune(unicode.ToUpper(r))
-		} else {
-			b.WriteRune(unicode.ToLower(r))
-		}
-		up = !unicode.IsLetter(r)
-	}
-	return b.String()
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/boombuler/barcode/pdf417"
 
 	"github.com/secure-personal-profile/spp/app"
+	"github.com/secure-personal-profile/spp/app/idscan"
 	"github.com/secure-personal-profile/spp/ui"
 )
 
@@ -96,7 +97,7 @@ func waitIdle(t *testing.T, u *ui.UI) {
 // (age claims then use the licence's date of birth), and rejects another
 // document.
 func TestCredentialsAddConfirmAndReject(t *testing.T) {
-	u, env, w := signedIn(t)
+	u, env, w := signedInWith(t, app.Config{Scanner: idscan.Scanner{}})
 	ctx := context.Background()
 	p := u.Principal()
 	waitIdle(t, u)

@@ -33,7 +33,13 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // signedIn returns a UI with a freshly created profile, signed in.
 func signedIn(t *testing.T) (*ui.UI, *storetest.Env, fyne.Window) {
 	t.Helper()
-	env := storetest.New(t, app.Config{})
+	return signedInWith(t, app.Config{})
+}
+
+// signedInWith is signedIn over an app configured with cfg.
+func signedInWith(t *testing.T, cfg app.Config) (*ui.UI, *storetest.Env, fyne.Window) {
+	t.Helper()
+	env := storetest.New(t, cfg)
 	a := test.NewApp()
 	t.Cleanup(a.Quit)
 	w := a.NewWindow("t")

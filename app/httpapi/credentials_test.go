@@ -15,6 +15,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"mime/multipart"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,7 +26,20 @@ import (
 	"github.com/boombuler/barcode/pdf417"
 
 	"github.com/secure-personal-profile/spp/app"
+	"github.com/secure-personal-profile/spp/app/httpapi"
+	"github.com/secure-personal-profile/spp/app/idscan"
+	"github.com/secure-personal-profile/spp/store/storetest"
 )
+
+// newScanEnv is newEnv with the licence scanner main.go wires in.
+func newScanEnv(t testing.TB) *env {
+	t.Helper()
+	e := &env{Env: storetest.New(t, app.Config{Scanner: idscan.Scanner{}})}
+	e.api = httpapi.New(e.App, nil)
+	e.srv = httptest.NewServer(e.api)
+	t.Cleanup(e.srv.Close)
+	return e
+}
 
 // Licence photos for the tests: an AAMVA payload written from the
 // standard's element list, drawn as a PDF417 symbol on a card, and the card
@@ -261,7 +275,7 @@ func extracted(r resp) map[string]any { m, _ := r.Body["extracted"].(map[string]
 // on request; reject deletes; the list and the image; nothing in clear on
 // disk.
 func TestAddCredentialLicence(t *testing.T) {
-	e := newEnv(t)
+	e := newScanEnv(t)
 	e.Clock.T = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	tok := e.registerNamed(t, "Jane Doe", "jane@example.org")
 	ctx := context.Background()
@@ -431,7 +445,7 @@ func scanDir(t *testing.T, e *env, needles map[string][]byte) {
 // TestAddCredentialNameMismatch: a licence that is not the profile's
 // holder fails verification, says why, and is kept pending like any other.
 func TestAddCredentialNameMismatch(t *testing.T) {
-	e := newEnv(t)
+	e := newScanEnv(t)
 	e.Clock.T = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	tok := e.registerNamed(t, "Ada Lovelace", "ada@example.org")
 	ph := photo(t, janeDoe.payload(), 3, 4, 3)
@@ -451,7 +465,7 @@ func TestAddCredentialNameMismatch(t *testing.T) {
 
 // TestAddCredentialBadInput: every kind of bad photo gets its own 4xx.
 func TestAddCredentialBadInput(t *testing.T) {
-	e := newEnv(t)
+	e := newScanEnv(t)
 	tok := e.register(t, "bad@example.org").str("token")
 	add := "/api/v1/profile/add-credential"
 
@@ -506,7 +520,7 @@ func TestAddCredentialBadInput(t *testing.T) {
 // TestAddCredentialOtherTypes: a passport is kept as an unverified
 // document, image only, sealed, and can be read back.
 func TestAddCredentialOtherTypes(t *testing.T) {
-	e := newEnv(t)
+	e := newScanEnv(t)
 	tok := e.register(t, "passport@example.org").str("token")
 	img := plainPNG(t, 200, 150)
 	r := e.upload(t, tok, "Passport", img)
@@ -538,7 +552,7 @@ func TestAddCredentialOtherTypes(t *testing.T) {
 
 // TestAddCredentialRateLimit: uploads count per user, readable or not.
 func TestAddCredentialRateLimit(t *testing.T) {
-	e := newEnv(t)
+	e := newScanEnv(t)
 	tok := e.register(t, "limit@example.org").str("token")
 	for i := 0; i < app.CredentialScanLimit; i++ {
 		want(t, e.upload(t, tok, "drivers_license", []byte("text")), 415, "credential_image must be an image!", "not_an_image")
@@ -560,7 +574,7 @@ func TestAddCredentialRateLimit(t *testing.T) {
 // multipart file, its barcode found, decoded, parsed and verified, and the
 // credential sealed and stored.
 func BenchmarkAddCredentialLicence(b *testing.B) {
-	e := newEnv(b)
+	e := newScanEnv(b)
 	e.Clock.T = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	tok := e.registerNamed(b, "Jane Doe", "bench@example.org")
 	ph := photo(b, janeDoe.payload(), 3, 10, 1)
@@ -573,4 +587,29 @@ func BenchmarkAddCredentialLicence(b *testing.B) {
 		// Stay under the per-user upload limit.
 		e.Clock.Advance(app.CredentialScanWindow/app.CredentialScanLimit + time.Second)
 	}
+}
+
+// TestAddCredentialWithoutScanner: a server built without the licence
+// scanner still takes every credential, as an unverified document: a
+// licence says it was not read and vouches for nothing; what has no image
+// signature is still refused.
+func TestAddCredentialWithoutScanner(t *testing.T) {
+	e := newEnv(t)
+	tok := e.registerNamed(t, "Jane Doe", "jane@example.org")
+	r := e.upload(t, tok, "Passport", plainPNG(t, 200, 150))
+	want(t, r, 201, "success", "")
+	if r.str("verification") != "unverified" || len(problems(r)) != 0 || len(extracted(r)) != 0 {
+		t.Fatalf("passport: %s", r.Raw)
+	}
+	r = e.upload(t, tok, "Driver's License", photo(t, janeDoe.payload(), 3, 4, 3))
+	want(t, r, 201, "success", "")
+	if r.str("verification") != "unverified" || r.str("credential_type") != "drivers_license" || len(extracted(r)) != 0 ||
+		fmt.Sprint(problems(r)) != "[the barcode was not read: this installation has no licence scanner]" {
+		t.Fatalf("licence: %s", r.Raw)
+	}
+	want(t, e.form(t, "POST", "/api/v1/profile/credentials/"+r.str("credential_id")+"/confirm", "token", tok, "fill_profile", "true"), 200, "success", "")
+	if _, _, ok := e.dob(t, tok); ok {
+		t.Fatal("an unread licence gave a date of birth")
+	}
+	want(t, e.upload(t, tok, "drivers_license", []byte("text")), 415, "credential_image must be an image!", "not_an_image")
 }

@@ -354,10 +354,9 @@ func TestMaskedNumber(t *testing.T) {
 	}
 }
 
-func TestExtracted(t *testing.T) {
+func TestFields(t *testing.T) {
 	l := mustParse(t, licencePayload(testPerson, 10, "636014", false).build())
-	ex := l.Extracted()
-	raw, err := json.Marshal(ex)
+	raw, err := json.Marshal(l.Fields())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,11 +380,14 @@ func TestExtracted(t *testing.T) {
 		t.Errorf("address = %v", addr)
 	}
 	if strings.Contains(string(raw), "D1234567") {
-		t.Error("Extracted leaks the full document number")
+		t.Error("Fields leaks the full document number")
 	}
-	empty := (&License{}).Extracted()
-	if empty["date_of_birth"] != nil || empty["expiry_date"] != nil {
-		t.Errorf("absent dates = %v", empty)
+	if got["aamva_version"] != 10.0 {
+		t.Errorf("aamva_version = %v", got["aamva_version"])
+	}
+	empty, _ := json.Marshal((&License{}).Fields())
+	if !strings.Contains(string(empty), `"date_of_birth":null`) || !strings.Contains(string(empty), `"expiry_date":null`) {
+		t.Errorf("absent dates = %s", empty)
 	}
 }
 

@@ -66,7 +66,7 @@ func FuzzParseAAMVA(f *testing.F) {
 		default:
 			t.Fatalf("status %q", vr.Status)
 		}
-		_ = l.Extracted()
+		_ = l.Fields()
 		if m := l.MaskedNumber(); m != "" && !bytes.HasPrefix([]byte(m), []byte("••••")) {
 			t.Fatalf("mask %q", m)
 		}

@@ -8,6 +8,11 @@
 // gradient structure, straightens and crops it, and hands the result to
 // zxing-cpp's PDF417 reader (through cgo); ParseAAMVA parses the payload and
 // Verify checks it.
+//
+// It owns that pipeline and its adapter to the domain: [Scanner]
+// implements [app.Scanner] (the domain's types and errors), and main.go
+// passes it in app.Config. The domain never imports this package, so it
+// links neither cgo nor zxing-cpp.
 package idscan
 
 import (
@@ -70,7 +75,10 @@ func DecodeImage(data []byte) (img image.Image, err error) {
 // CheckImage reads only the image header and reports ErrNotImage for
 // unsupported or unreadable data and ErrTooLarge for an image of more than
 // MaxPixels pixels.
-func CheckImage(data []byte) (err error) {
+func CheckImage(data []byte) error { return checkImage(data, MaxPixels) }
+
+// checkImage is CheckImage with maxPixels for MaxPixels.
+func checkImage(data []byte, maxPixels int) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: decoder failure", ErrNotImage)
@@ -86,8 +94,8 @@ func CheckImage(data []byte) (err error) {
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return fmt.Errorf("%w: empty image", ErrNotImage)
 	}
-	if int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
-		return fmt.Errorf("%w: %dx%d is over %d pixels", ErrTooLarge, cfg.Width, cfg.Height, MaxPixels)
+	if int64(cfg.Width)*int64(cfg.Height) > int64(maxPixels) {
+		return fmt.Errorf("%w: %dx%d is over %d pixels", ErrTooLarge, cfg.Width, cfg.Height, maxPixels)
 	}
 	return nil
 }

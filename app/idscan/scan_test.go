@@ -75,13 +75,13 @@ func TestScanFullPath(t *testing.T) {
 				if vr.Status != StatusVerified {
 					t.Fatalf("Verify = %+v", vr)
 				}
-				ex := l.Extracted()
+				ex := l.Fields()
 				wantDOB := fmt.Sprintf("%04d-%02d-%02d", who.p.dob[0], who.p.dob[1], who.p.dob[2])
-				if ex["date_of_birth"] != wantDOB || ex["last_name"] != who.p.last || ex["first_name"] != who.p.first {
-					t.Errorf("extracted = %v", ex)
+				if ex.DateOfBirth == nil || *ex.DateOfBirth != wantDOB || ex.LastName != who.p.last || ex.FirstName != who.p.first {
+					t.Errorf("fields = %+v", ex)
 				}
-				if ex["document_number"] != "••••"+who.p.number[len(who.p.number)-4:] {
-					t.Errorf("document_number = %v", ex["document_number"])
+				if ex.DocumentNumber != "••••"+who.p.number[len(who.p.number)-4:] {
+					t.Errorf("document_number = %v", ex.DocumentNumber)
 				}
 			})
 		}
