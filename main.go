@@ -32,7 +32,6 @@ import (
 	"github.com/secure-personal-profile/spp/app/mail"
 	"github.com/secure-personal-profile/spp/app/posixlocale"
 	"github.com/secure-personal-profile/spp/app/webhook"
-	"github.com/secure-personal-profile/spp/assets"
 	"github.com/secure-personal-profile/spp/store"
 	p2psync "github.com/secure-personal-profile/spp/sync"
 	"github.com/secure-personal-profile/spp/ui"
@@ -206,7 +205,7 @@ func start(ctx context.Context, o *options, window bool, stderr io.Writer) error
 
 	if window {
 		fa := fyneapp.NewWithID("org.secureprofile.spp")
-		fa.SetIcon(assets.Icon)
+		fa.SetIcon(ui.Icon)
 		w := fa.NewWindow("Secure Personal Profile")
 		w.Resize(ui.DefaultSize)
 		ui.New(a, w)

@@ -1,14 +1,11 @@
-// Package assets holds the app's icon and bundled resources.
+// Package assets holds the app's bundled files as bytes (go:embed): the
+// icon. It imports no GUI toolkit; ui wraps the bytes as Fyne resources
+// (ui.Icon).
 package assets
 
-import (
-	_ "embed"
+import _ "embed"
 
-	"fyne.io/fyne/v2"
-)
-
+// IconPNG is the app icon, a PNG image (the file FyneApp.toml names).
+//
 //go:embed icon.png
-var iconPNG []byte
-
-// Icon is the app icon.
-var Icon = fyne.NewStaticResource("icon.png", iconPNG)
+var IconPNG []byte
