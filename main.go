@@ -183,7 +183,7 @@ func start(ctx context.Context, o *options, window bool, stderr io.Writer) error
 	}
 	// Device sync: the libp2p host, pairing and replication; stopped
 	// (deferred) before the store closes.
-	if svc, err := o.p2p.start(a, db, log); err != nil {
+	if svc, err := o.p2p.start(a, log); err != nil {
 		ln.Close()
 		return err
 	} else if svc != nil {
@@ -655,7 +655,7 @@ func (o *p2pOptions) register(fs *flag.FlagSet) {
 }
 
 // start starts device sync for the app, unless turned off.
-func (o *p2pOptions) start(a *app.App, db *store.DB, log *slog.Logger) (*p2psync.Service, error) {
+func (o *p2pOptions) start(a *app.App, log *slog.Logger) (*p2psync.Service, error) {
 	if o.noSync {
 		return nil, nil
 	}
@@ -663,7 +663,7 @@ func (o *p2pOptions) start(a *app.App, db *store.DB, log *slog.Logger) (*p2psync
 	if len(listen) == 0 {
 		listen = p2pDefaults.listen
 	}
-	svc, err := p2psync.New(a, db, p2psync.Config{
+	svc, err := p2psync.New(a.Replica(), p2psync.Config{
 		Listen:       listen,
 		MDNS:         !o.noMDNS && p2pDefaults.mdns,
 		Relays:       o.relays,

@@ -36,8 +36,11 @@ type App struct {
 	// e-mail and a wrong password take the same time.
 	dummyKDF crypto.KDFParams
 	outbox   atomic.Pointer[Outbox]
-	syncer   atomic.Pointer[syncerBox] // the sync service, once started (devices.go)
+	syncer   atomic.Pointer[syncerBox] // the sync service, once started (sync.go)
 	caches   caches                    // keys kept between requests (caches.go)
+	// syncHooks tell the sync service that the devices syncing a user
+	// changed here (replica.go).
+	syncHooks syncHooks
 }
 
 // New returns an App over store.

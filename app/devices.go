@@ -17,7 +17,9 @@ import (
 
 // Devices and pairing: a user's profile lives on each of their devices and
 // syncs between them (the sync service does the networking; this file is
-// the domain: pairing codes, the signed device list, the use cases).
+// the domain: pairing codes, the signed device list, the use cases; what
+// sync may reach of the domain is in replica.go, the interfaces between
+// them in sync.go).
 
 // Entity kinds of the device list (synced like every cell).
 const (
@@ -50,7 +52,7 @@ var (
 	errAlreadyPaired  = E(KindConflict, "already_paired", "this device already holds the profile!")
 	errDeviceNotFound = E(KindNotFound, "device_not_found", "device does not exist!")
 	errOwnDevice      = E(KindConflict, "own_device", "this device cannot remove itself!")
-	errJoinIncomplete = E(KindUnprocessable, "pairing_incomplete", "pairing did not finish, try again!")
+	ErrJoinIncomplete = E(KindUnprocessable, "pairing_incomplete", "pairing did not finish, try again!")
 	errDeviceName     = E(KindInvalid, "invalid_name", "name must be at most 64 characters!")
 	errDeviceRemoved  = E(KindConflict, "device_removed", "this device was removed from the profile!")
 )
@@ -90,71 +92,6 @@ func ParsePairCode(s string) (*PairCode, error) {
 		return nil, errCodeMalformed
 	}
 	return &c, nil
-}
-
-// PairOffer is a pairing code's secret half, held by the host's sync
-// service until the code is used or expires.
-type PairOffer struct {
-	ID      string
-	UserID  string
-	Secret  []byte
-	Expires time.Time
-}
-
-// PairBundle is what the host sends, sealed under a key derived from the
-// secret, once both sides proved they know it: the account record a new
-// device needs. The data key in it is wrapped under the password, so the
-// code alone opens nothing.
-type PairBundle struct {
-	UserID       string
-	ProfileID    string
-	KDF          string
-	WrappedDEK   []byte
-	HostDeviceID string
-}
-
-// Joined is the outcome of the pairing protocol on the new device.
-type Joined struct {
-	HostDeviceID string
-	HostPeerID   string
-	List         []byte // the signed device list, this device included
-}
-
-// PeerStatus is what the sync service knows of another device now.
-type PeerStatus struct {
-	Connected bool
-	LastSync  time.Time
-}
-
-// Syncer is what the app needs of the sync service (p2psync.Service).
-type Syncer interface {
-	// PeerID and Addrs say how other devices reach this one.
-	PeerID() string
-	Addrs() []string
-	// Offer accepts one pairing with the offer's secret until it expires.
-	Offer(o PairOffer)
-	// Join runs the pairing protocol as the new device. unlock turns the
-	// host's bundle into the data key (checking the password); Join then
-	// proves the key to the host, which lists this device.
-	Join(ctx context.Context, code *PairCode, deviceName string, unlock func(*PairBundle) ([]byte, error)) (*Joined, error)
-	// SyncOnce exchanges operations with one peer until both are caught up.
-	SyncOnce(ctx context.Context, userID string, dek []byte, peerID string) error
-	// Refresh tells the service that a user's devices or sync key changed.
-	Refresh(userID string)
-	// Status reports, per device id, the live state of the user's devices.
-	Status(userID string) map[string]PeerStatus
-}
-
-type syncerBox struct{ s Syncer }
-
-// SetSyncer connects the running sync service.
-func (a *App) SetSyncer(s Syncer) { a.syncer.Store(&syncerBox{s}) }
-
-func (a *App) sync() Syncer {
-	if b := a.syncer.Load(); b != nil {
-		return b.s
-	}
-	return nil
 }
 
 // Now is the app's clock (UTC).
@@ -481,35 +418,6 @@ func checkDeviceName(name string) (string, error) {
 	return name, nil
 }
 
-// keepSyncKey lets the sync service open the user's data on this device
-// in the background: the data key wrapped under the installation key
-// (docs/security.md weighs this).
-func (a *App) keepSyncKey(ctx context.Context, userID string, dek []byte) error {
-	w, err := crypto.Wrap(a.store.InstallationKey(), dek, "dek/sync/"+userID)
-	if err != nil {
-		return err
-	}
-	return a.store.PutSyncAccount(ctx, userID, w)
-}
-
-// SyncDEK is the data key of a user synced in the background here
-// (ErrNotFound when this device does not sync the user).
-func (a *App) SyncDEK(ctx context.Context, userID string) ([]byte, error) {
-	w, err := a.store.SyncAccount(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	return crypto.Unwrap(a.store.InstallationKey(), w, "dek/sync/"+userID)
-}
-
-// SyncUsers lists the users this device syncs in the background.
-func (a *App) SyncUsers(ctx context.Context) ([]string, error) { return a.store.SyncAccounts(ctx) }
-
-// StopSync stops syncing a user on this device (after it was removed).
-func (a *App) StopSync(ctx context.Context, userID string) error {
-	return a.store.DeleteSyncAccount(ctx, userID)
-}
-
 // PairCode makes a one-time pairing code for the principal's profile,
 // valid PairCodeTTL, and lists this device (named name) if it is not yet.
 func (a *App) PairCode(ctx context.Context, p *Principal, name string) (string, time.Time, error) {
@@ -570,51 +478,8 @@ func (a *App) PairCode(ctx context.Context, p *Principal, name string) (string, 
 	}
 	expires := a.now().Add(PairCodeTTL).Truncate(time.Second)
 	s.Offer(PairOffer{ID: offer, UserID: p.UserID, Secret: secret, Expires: expires})
-	s.Refresh(p.UserID)
 	code := &PairCode{V: 1, PeerID: peerID, Addrs: s.Addrs(), Offer: offer, Secret: secret, Expires: expires.Unix()}
 	return code.String(), expires, nil
-}
-
-// PairBundle is the account record the host sends a new device.
-func (a *App) PairBundle(ctx context.Context, userID string) (*PairBundle, error) {
-	acct, err := a.store.Account(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	return &PairBundle{UserID: acct.UserID, ProfileID: acct.ProfileID, KDF: acct.KDF, WrappedDEK: acct.WrappedDEK, HostDeviceID: a.store.DeviceID()}, nil
-}
-
-// AddDevice lists a newly paired device (on the host, once the device has
-// proved the data key) and returns the re-signed list.
-func (a *App) AddDevice(ctx context.Context, userID string, dek []byte, deviceID, peerID, name string) ([]byte, error) {
-	name, err := checkDeviceName(name)
-	if err != nil {
-		name = DefaultDeviceName()
-	}
-	g, err := a.guard(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range g.removed {
-		if r.DeviceID == deviceID {
-			// A removed device is never listed again: it must start
-			// afresh (a new data directory, so a new device id).
-			return nil, errDeviceRemoved
-		}
-	}
-	var signed []byte
-	var l *DeviceList
-	err = a.update(ctx, userID, dek, func(tx Tx) error {
-		if err := a.putDevice(tx, deviceID, peerID, name); err != nil {
-			return err
-		}
-		l, signed, err = a.resign(tx, userID, g)
-		return err
-	})
-	if err == nil {
-		_, err = a.store.SawDeviceList(ctx, l, signed)
-	}
-	return signed, err
 }
 
 // DeviceList returns the user's verified device list and its signed form
@@ -647,91 +512,6 @@ func (a *App) DeviceList(ctx context.Context, userID string, dek []byte) (*Devic
 	return l, signed, nil
 }
 
-// VerifyDeviceList checks a list a peer presents: signed by this user's
-// profile key, for this user, not older than the newest list seen here
-// and naming no device seen removed (a replayed list is refused). A newer
-// list is recorded as seen.
-func (a *App) VerifyDeviceList(ctx context.Context, userID string, dek, signed []byte) (*DeviceList, error) {
-	g, err := a.guard(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	var l *DeviceList
-	err = a.store.View(ctx, userID, dek, func(tx Tx) error {
-		profileID, priv, err := profileKey(tx)
-		if err != nil {
-			return err
-		}
-		l, err = OpenDeviceList(signed, priv.Public().(ed25519.PublicKey))
-		if err != nil {
-			return err
-		}
-		if l.UserID != userID || l.ProfileID != profileID {
-			return errors.New("device list: another profile's")
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if l.Version < g.version || l.namesAny(g.removed) {
-		return nil, ErrStaleDeviceList
-	}
-	if l.Version > g.version {
-		if _, err := a.store.SawDeviceList(ctx, l, signed); err != nil {
-			return nil, err
-		}
-	}
-	return l, nil
-}
-
-// ErrStaleDeviceList: a device list older than one this device has seen,
-// or naming a device seen removed (a replay).
-var ErrStaleDeviceList = errors.New("device list: older than one seen here, or naming a removed device")
-
-// ReconcileDevices runs after remote operations were applied: when the
-// signed list no longer names exactly the devices of the device cells (two
-// devices changed it at once), it signs a fresh one. It returns the list in
-// force.
-//
-// It also undoes a removed device's attempt to come back: a stored list
-// older than the one in force is replaced by it, and device cells of a
-// removed device are tombstoned again.
-func (a *App) ReconcileDevices(ctx context.Context, userID string, dek []byte) (*DeviceList, error) {
-	g, err := a.guard(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	var l *DeviceList
-	var need bool
-	err = a.store.View(ctx, userID, dek, func(tx Tx) error {
-		cell, cur, _, profileID, _, err := g.inForce(tx, userID)
-		if err != nil {
-			return err
-		}
-		devices, err := listedDevices(tx)
-		if err != nil {
-			return err
-		}
-		l = cur
-		need = cur == nil || cell == nil || cell.Version != cur.Version || !cur.sameDevices(&DeviceList{UserID: userID, ProfileID: profileID, Devices: devices, Removed: g.removed})
-		return nil
-	})
-	if err != nil || !need {
-		return l, err
-	}
-	var signed []byte
-	err = a.update(ctx, userID, dek, func(tx Tx) error {
-		var err error
-		l, signed, err = a.resign(tx, userID, g)
-		return err
-	})
-	if err == nil && l != nil {
-		_, err = a.store.SawDeviceList(ctx, l, signed)
-	}
-	return l, err
-}
-
 // Join pairs this device with the device that showed code: it fetches
 // the profile, checks the password, syncs, and signs the user in here.
 func (a *App) Join(ctx context.Context, code, password, name string) (*Auth, error) {
@@ -752,8 +532,9 @@ func (a *App) Join(ctx context.Context, code, password, name string) (*Auth, err
 	if s == nil {
 		return nil, errSyncOff
 	}
-	var bundle *PairBundle
-	var dek []byte
+	// One call: the pairing protocol, then the first full sync with the
+	// host. verify is the domain's part of it.
+	var fetched string // the user whose data may have arrived
 	joined, err := s.Join(ctx, pc, name, func(b *PairBundle) ([]byte, error) {
 		if !ValidUUID(b.UserID) || !ValidUUID(b.ProfileID) {
 			// Ids from outside must be well-formed: never a name chosen
@@ -777,31 +558,27 @@ func (a *App) Join(ctx context.Context, code, password, name string) (*Auth, err
 		if err != nil {
 			return nil, errWrongPassword
 		}
-		bundle, dek = b, k
+		fetched = b.UserID
 		return k, nil
 	})
+	forget := func() {
+		if err := a.store.ForgetUser(context.WithoutCancel(ctx), fetched); err != nil {
+			a.cfg.Log.Error("join: cleaning up", "err", err)
+		}
+	}
 	if err != nil {
+		if fetched != "" {
+			// The password opened the record, then pairing or the first
+			// sync broke off: what arrived goes.
+			forget()
+		}
 		return nil, AsError(err)
 	}
 	fail := func(e *Error) (*Auth, error) {
-		if err := a.store.ForgetUser(context.WithoutCancel(ctx), bundle.UserID); err != nil {
-			a.cfg.Log.Error("join: cleaning up", "err", err)
-		}
+		forget()
 		return nil, e
 	}
-	// The first sync; a stream that broke off is tried again (what arrived
-	// stays: delivery is idempotent).
-	for try := 1; ; try++ {
-		err := s.SyncOnce(ctx, bundle.UserID, dek, joined.HostPeerID)
-		if err == nil {
-			break
-		}
-		a.cfg.Log.Warn("join: first sync failed", "try", try, "err", err)
-		if try == 3 || ctx.Err() != nil {
-			return fail(errJoinIncomplete)
-		}
-		time.Sleep(time.Duration(try) * 200 * time.Millisecond)
-	}
+	bundle, dek := joined.Bundle, joined.DEK
 	acct := &Account{UserID: bundle.UserID, ProfileID: bundle.ProfileID, KDF: bundle.KDF, WrappedDEK: bundle.WrappedDEK, CreatedAt: a.now()}
 	var email, handle, loginKey string
 	err = a.store.View(ctx, bundle.UserID, dek, func(tx Tx) error {
@@ -824,7 +601,7 @@ func (a *App) Join(ctx context.Context, code, password, name string) (*Auth, err
 		return fail(Internal(err))
 	}
 	if email == "" {
-		return fail(errJoinIncomplete)
+		return fail(ErrJoinIncomplete)
 	}
 	acct.EmailMAC = a.emailMAC(email)
 	if handle != "" {
@@ -849,7 +626,6 @@ func (a *App) Join(ctx context.Context, code, password, name string) (*Auth, err
 		return nil, Internal(err)
 	}
 	a.afterEmergencyChange(ctx, acct.UserID, acct.ProfileID, dek)
-	s.Refresh(acct.UserID)
 	a.cfg.Log.Info("device joined a profile", "user_id", acct.UserID, "host_device", joined.HostDeviceID)
 	return a.newSession(ctx, acct, dek)
 }
@@ -953,30 +729,9 @@ func (a *App) RemoveDevice(ctx context.Context, p *Principal, deviceID string) e
 	if err := a.store.DeletePeer(ctx, p.UserID, deviceID); err != nil {
 		return Internal(err)
 	}
-	if s := a.sync(); s != nil {
-		s.Refresh(p.UserID)
-	}
+	a.syncHooks.fire(p.UserID) // the sync service cuts it off now
 	a.cfg.Log.Info("device removed", "user_id", p.UserID, "device", deviceID)
 	return nil
-}
-
-// AfterRemoteChanges is what sync calls once operations of other devices
-// were applied, with the entity kinds they touched: the emergency key is
-// wrapped for this device as soon as a configuration arrives (so a grant
-// works here before the user signs in), and the device list is re-signed
-// if two devices changed it at once (ReconcileDevices).
-func (a *App) AfterRemoteChanges(ctx context.Context, userID string, dek []byte, kinds map[string]bool) {
-	if kinds[EntityEmergency] {
-		acct, err := a.store.Account(ctx, userID)
-		if err == nil {
-			a.afterEmergencyChange(ctx, userID, acct.ProfileID, dek)
-		}
-	}
-	if kinds[EntityDevice] || kinds[EntityDeviceList] {
-		if _, err := a.ReconcileDevices(ctx, userID, dek); err != nil && ctx.Err() == nil {
-			a.cfg.Log.Warn("sync: reconciling the device list", "user_id", userID, "err", err)
-		}
-	}
 }
 
 func (a *App) afterEmergencyChange(ctx context.Context, userID, profileID string, dek []byte) {

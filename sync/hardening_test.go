@@ -113,7 +113,8 @@ func TestRemovedDeviceCannotReplayItsWayBack(t *testing.T) {
 		}
 	}
 	// And b, once it knows, refuses to list it again when asked to pair it.
-	if _, err := b.App.AddDevice(ctx, pa.UserID, pa.DEK, r.DB.DeviceID(), r.svc.PeerID(), "r"); err == nil {
+	again := app.PeerRecord{DeviceID: r.DB.DeviceID(), PeerID: r.svc.PeerID()}
+	if _, err := b.App.Replica().AddDevice(ctx, pa.UserID, again, "r", func([]byte) bool { return true }); err == nil {
 		t.Fatal("a removed device was listed again")
 	}
 }

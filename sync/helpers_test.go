@@ -90,7 +90,7 @@ func newDevice(t testing.TB, cfg ...p2psync.Config) *device {
 
 func (d *device) start(t testing.TB) {
 	t.Helper()
-	svc, err := p2psync.New(d.App, d.DB, d.cfg)
+	svc, err := p2psync.New(d.App.Replica(), d.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

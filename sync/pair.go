@@ -112,7 +112,7 @@ func (s *Service) handlePair(st network.Stream) {
 	// Both sides proved the secret: the account record goes over.
 	ctx, cancel := context.WithTimeout(s.ctx, pairTimeout)
 	defer cancel()
-	b, err := s.app.PairBundle(ctx, offer.UserID)
+	b, err := s.rep.PairBundle(ctx, offer.UserID)
 	if err != nil {
 		fail("internal", err)
 		return
@@ -137,22 +137,19 @@ func (s *Service) handlePair(st network.Stream) {
 		st.Reset()
 		return
 	}
-	dek, err := s.app.SyncDEK(ctx, offer.UserID)
-	if err != nil {
-		fail("internal", err)
-		return
-	}
-	if !crypto.Equal(conf.MAC, confirmMAC(dek, t)) {
+	// The domain lists the device (and remembers how to reach it) once
+	// the joiner's confirmation proves the data key.
+	joiner := app.PeerRecord{UserID: offer.UserID, DeviceID: m.Device, PeerID: joinPeer.String(), Addrs: s.knownAddrs(joinPeer)}
+	signed, err := s.rep.AddDevice(ctx, offer.UserID, joiner, conf.Name, func(dek []byte) bool {
+		return crypto.Equal(conf.MAC, confirmMAC(dek, t))
+	})
+	if errors.Is(err, app.ErrPairingFailed) {
 		fail("failed", errors.New("the joiner does not hold the data key"))
 		return
 	}
-	signed, err := s.app.AddDevice(ctx, offer.UserID, dek, m.Device, joinPeer.String(), conf.Name)
 	if err != nil {
 		fail("internal", err)
 		return
-	}
-	if err := s.st.PutPeer(ctx, app.PeerRecord{UserID: offer.UserID, DeviceID: m.Device, PeerID: joinPeer.String(), Addrs: s.knownAddrs(joinPeer)}); err != nil {
-		s.log.Error("pairing: remembering the device", "err", err)
 	}
 	if err := c.write(&msg{T: tWelcome, List: signed}, ioTimeout); err != nil {
 		st.Reset()
@@ -163,11 +160,38 @@ func (s *Service) handlePair(st network.Stream) {
 	s.wakeUp()
 }
 
-// Join runs the pairing protocol as the new device.
-func (s *Service) Join(ctx context.Context, code *app.PairCode, name string, unlock func(*app.PairBundle) ([]byte, error)) (*app.Joined, error) {
+// Join pairs this device, as the new device, with the host of code: the
+// pairing protocol (verify turns the host's bundle into the data key),
+// then the first full sync with the host, tried again if the stream breaks
+// off (what arrived stays: delivery is idempotent). It is the only call
+// the domain makes to join (app.Syncer).
+func (s *Service) Join(ctx context.Context, code *app.PairCode, name string, verify func(*app.PairBundle) ([]byte, error)) (*app.Joined, error) {
+	j, pid, err := s.pair(ctx, code, name, verify)
+	if err != nil {
+		return nil, err
+	}
+	for try := 1; ; try++ {
+		err := s.syncOnce(ctx, j.Bundle.UserID, j.DEK, pid)
+		if err == nil {
+			return j, nil
+		}
+		s.log.Warn("join: first sync failed", "try", try, "err", err)
+		if try == 3 || ctx.Err() != nil {
+			return nil, app.ErrJoinIncomplete
+		}
+		select {
+		case <-time.After(time.Duration(try) * 200 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, app.ErrJoinIncomplete
+		}
+	}
+}
+
+// pair runs the pairing protocol as the new device.
+func (s *Service) pair(ctx context.Context, code *app.PairCode, name string, verify func(*app.PairBundle) ([]byte, error)) (*app.Joined, peer.ID, error) {
 	pid, err := peer.Decode(code.PeerID)
 	if err != nil {
-		return nil, app.ErrPairingFailed
+		return nil, "", app.ErrPairingFailed
 	}
 	var addrs []ma.Multiaddr
 	for _, a := range code.Addrs {
@@ -181,24 +205,24 @@ func (s *Service) Join(ctx context.Context, code *app.PairCode, name string, unl
 	defer dcancel()
 	if err := s.h.Connect(network.WithAllowLimitedConn(dctx, "spp-pair"), peer.AddrInfo{ID: pid, Addrs: addrs}); err != nil {
 		s.log.Warn("pairing: host not reached", "err", err)
-		return nil, app.ErrPeerUnreached
+		return nil, "", app.ErrPeerUnreached
 	}
 	st, err := s.h.NewStream(network.WithAllowLimitedConn(dctx, "spp-pair"), pid, PairProtocol)
 	if err != nil {
 		s.log.Warn("pairing: host not reached", "err", err)
-		return nil, app.ErrPeerUnreached
+		return nil, "", app.ErrPeerUnreached
 	}
 	st.SetDeadline(time.Now().Add(pairTimeout))
-	j, err := s.join(ctx, newConn(st), pid, code, name, unlock)
+	j, err := s.join(newConn(st), pid, code, name, verify)
 	if err != nil {
 		st.Reset()
-		return nil, err
+		return nil, "", err
 	}
 	st.Close()
-	return j, nil
+	return j, pid, nil
 }
 
-func (s *Service) join(ctx context.Context, c *conn, pid peer.ID, code *app.PairCode, name string, unlock func(*app.PairBundle) ([]byte, error)) (*app.Joined, error) {
+func (s *Service) join(c *conn, pid peer.ID, code *app.PairCode, name string, verify func(*app.PairBundle) ([]byte, error)) (*app.Joined, error) {
 	protocolErr := func(err error) error {
 		var re *remoteError
 		if errors.As(err, &re) && re.reason == "expired" {
@@ -243,7 +267,8 @@ func (s *Service) join(ctx context.Context, c *conn, pid peer.ID, code *app.Pair
 	if err := json.Unmarshal(body, &bw); err != nil || bw.UserID == "" || bw.HostDeviceID == "" {
 		return nil, app.ErrPairingFailed
 	}
-	dek, err := unlock(&app.PairBundle{UserID: bw.UserID, ProfileID: bw.ProfileID, KDF: bw.KDF, WrappedDEK: bw.WrappedDEK, HostDeviceID: bw.HostDeviceID})
+	bundle := &app.PairBundle{UserID: bw.UserID, ProfileID: bw.ProfileID, KDF: bw.KDF, WrappedDEK: bw.WrappedDEK, HostDeviceID: bw.HostDeviceID}
+	dek, err := verify(bundle)
 	if err != nil {
 		c.write(&msg{T: tAbort}, ioTimeout)
 		return nil, err
@@ -255,9 +280,6 @@ func (s *Service) join(ctx context.Context, c *conn, pid peer.ID, code *app.Pair
 	if err != nil {
 		return nil, protocolErr(err)
 	}
-	addrs := s.knownAddrs(pid)
-	if err := s.st.PutPeer(ctx, app.PeerRecord{UserID: bw.UserID, DeviceID: bw.HostDeviceID, PeerID: pid.String(), Addrs: addrs}); err != nil {
-		return nil, app.Internal(err)
-	}
-	return &app.Joined{HostDeviceID: bw.HostDeviceID, HostPeerID: pid.String(), List: w.List}, nil
+	// The host is remembered by the first sync's session (Replica.Met).
+	return &app.Joined{Bundle: bundle, DEK: dek, HostDeviceID: bw.HostDeviceID, HostPeerID: pid.String(), List: w.List}, nil
 }

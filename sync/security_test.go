@@ -265,7 +265,7 @@ func TestForgedOperationsAreRejected(t *testing.T) {
 	_, signed, _ := b.App.DeviceList(ctx, pa.UserID, pa.DEK)
 	// b's own sync service steps aside (one session per pair is kept): the
 	// test speaks for b on the wire itself.
-	if err := b.App.StopSync(ctx, pa.UserID); err != nil {
+	if err := b.App.Replica().StopSync(ctx, pa.UserID); err != nil {
 		t.Fatal(err)
 	}
 	b.svc.Refresh(pa.UserID)

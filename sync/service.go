@@ -3,10 +3,21 @@
 // one-time code, replication of the operation log between paired devices,
 // and discovery (mDNS on the local network, remembered addresses, relays
 // and hole punching across networks). Every libp2p import of the module is
-// here; the app sees this package only through app.Syncer.
+// here.
+//
+// # Boundary
+//
+// The package depends on one interface of the domain, [app.Replica]
+// (what [New] is given: [app.App.Replica]), and reaches the store only
+// through it: the domain verifies device lists, applies operations and
+// writes peer records. The domain sees the package through [app.Syncer],
+// which [Service] implements; a join is one call of it ([Service.Join]:
+// pairing and the first sync).
+//
+// # Name
 //
 // The directory is sync/; the package is named p2psync so that it does not
-// shadow the standard library's sync.
+// shadow the standard library's sync, which it imports.
 package p2psync
 
 import (
@@ -57,8 +68,7 @@ type Config struct {
 
 // Service is one device's sync service. It implements app.Syncer.
 type Service struct {
-	app    *app.App
-	st     app.SyncStore
+	rep    app.Replica // the domain: everything the service reads or writes
 	h      host.Host
 	cfg    Config
 	log    *slog.Logger
@@ -113,7 +123,7 @@ var DefaultListen = []string{"/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"}
 // kept sealed under the installation key, so the peer id survives
 // restarts), the protocol handlers, discovery and background sync of every
 // user this device syncs. Close stops it.
-func New(a *app.App, st app.SyncStore, cfg Config) (*Service, error) {
+func New(rep app.Replica, cfg Config) (*Service, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
@@ -124,7 +134,7 @@ func New(a *app.App, st app.SyncStore, cfg Config) (*Service, error) {
 		cfg.MDNSService = "spp-sync"
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	keyBytes, err := st.LocalSecret(ctx, "p2p-identity", func() ([]byte, error) {
+	keyBytes, err := rep.Identity(ctx, func() ([]byte, error) {
 		k, _, err := lcrypto.GenerateEd25519Key(nil)
 		if err != nil {
 			return nil, err
@@ -177,7 +187,7 @@ func New(a *app.App, st app.SyncStore, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("sync: starting libp2p: %w", err)
 	}
 	s := &Service{
-		app: a, st: st, h: h, cfg: cfg, log: cfg.Log, self: st.DeviceID(),
+		rep: rep, h: h, cfg: cfg, log: cfg.Log, self: rep.DeviceID(),
 		ctx: ctx, cancel: cancel, wake: make(chan struct{}, 1),
 		offers:    map[string]*app.PairOffer{},
 		sessions:  map[sessionKey]map[*session]struct{}{},
@@ -189,7 +199,8 @@ func New(a *app.App, st app.SyncStore, cfg Config) (*Service, error) {
 	h.SetStreamHandler(PairProtocol, s.handlePair)
 	h.SetStreamHandler(SyncProtocol, s.handleSync)
 	h.Network().Notify(&network.NotifyBundle{ConnectedF: func(network.Network, network.Conn) { s.wakeUp() }})
-	s.unhook = st.OnCommit(s.committed)
+	unCommit, unDevices := rep.OnCommit(s.committed), rep.OnDevices(func(string) { s.wakeUp() })
+	s.unhook = func() { unCommit(); unDevices() }
 	if cfg.MDNS {
 		s.mdns = mdns.NewMdnsService(h, cfg.MDNSService, (*mdnsNotifee)(s))
 		if err := s.mdns.Start(); err != nil {
@@ -252,7 +263,7 @@ func (s *Service) Addrs() []string {
 func (s *Service) Offer(o app.PairOffer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.app.Now()
+	now := s.rep.Now()
 	for id, x := range s.offers {
 		if !now.Before(x.Expires) {
 			delete(s.offers, id)
@@ -267,14 +278,16 @@ func (s *Service) takeOffer(id string) *app.PairOffer {
 	defer s.mu.Unlock()
 	o := s.offers[id]
 	delete(s.offers, id)
-	if o == nil || !s.app.Now().Before(o.Expires) {
+	if o == nil || !s.rep.Now().Before(o.Expires) {
 		return nil
 	}
 	return o
 }
 
-// Refresh re-reads a user's devices: new ones are dialled, removed ones
-// cut off.
+// Refresh re-reads a user's devices at once: new ones are dialled, removed
+// ones cut off. The service does so by itself when the replica reports a
+// change of devices (OnDevices), after a pairing, and every few seconds;
+// tests use Refresh to hurry it.
 func (s *Service) Refresh(userID string) { s.wakeUp() }
 
 // Status reports the live state of a user's devices, by device id.
@@ -307,8 +320,8 @@ func (s *Service) wakeUp() {
 	}
 }
 
-// committed is the store's commit hook: sessions of the user send what is
-// new at once.
+// committed is the replica's commit hook: sessions of the user send what
+// is new at once.
 func (s *Service) committed(userID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -325,12 +338,12 @@ func (s *Service) committed(userID string) {
 // rememberAddrs puts every remembered address of every synced user's
 // devices into the peerstore.
 func (s *Service) rememberAddrs(ctx context.Context) error {
-	users, err := s.app.SyncUsers(ctx)
+	users, err := s.rep.SyncUsers(ctx)
 	if err != nil {
 		return err
 	}
 	for _, u := range users {
-		peers, err := s.st.Peers(ctx, u)
+		peers, err := s.rep.Peers(ctx, u)
 		if err != nil {
 			return err
 		}
@@ -395,7 +408,7 @@ func (s *Service) maintain() {
 
 func (s *Service) round() {
 	ctx := s.ctx
-	users, err := s.app.SyncUsers(ctx)
+	users, err := s.rep.SyncUsers(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Error("sync: listing users", "err", err)
@@ -405,19 +418,19 @@ func (s *Service) round() {
 	synced := map[string]bool{}
 	for _, u := range users {
 		synced[u] = true
-		dek, err := s.app.SyncDEK(ctx, u)
+		dek, err := s.rep.SyncDEK(ctx, u)
 		if err != nil {
 			s.log.Error("sync: opening a user's sync key", "user_id", u, "err", err)
 			continue
 		}
-		list, _, err := s.app.DeviceList(ctx, u, dek)
+		list, _, err := s.rep.DeviceList(ctx, u, dek)
 		if err != nil || list == nil {
 			continue
 		}
 		if !list.Has(s.self, s.PeerID()) {
 			// This device was removed from the profile: it syncs no more.
 			s.log.Info("sync: this device was removed from a profile; sync stops", "user_id", u)
-			if err := s.app.StopSync(ctx, u); err != nil {
+			if err := s.rep.StopSync(ctx, u); err != nil {
 				s.log.Error("sync: stopping", "err", err)
 			}
 			synced[u] = false
@@ -457,11 +470,7 @@ func (s *Service) compact(user string, list *app.DeviceList) {
 	if !due {
 		return
 	}
-	ids := make([]string, 0, len(list.Devices))
-	for _, d := range list.Devices {
-		ids = append(ids, d.DeviceID)
-	}
-	res, err := s.st.Compact(s.ctx, user, ids)
+	res, err := s.rep.Compact(s.ctx, list)
 	if err != nil {
 		if s.ctx.Err() == nil {
 			s.log.Warn("sync: compacting the operation log", "user_id", user, "err", err)
@@ -549,7 +558,7 @@ func (s *Service) connectAndSync(user string, d app.ListedDevice, pid peer.ID) e
 			return err
 		}
 	}
-	dek, err := s.app.SyncDEK(s.ctx, user)
+	dek, err := s.rep.SyncDEK(s.ctx, user)
 	if err != nil {
 		return err
 	}

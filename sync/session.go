@@ -57,43 +57,23 @@ func (ss *session) poke() {
 	}
 }
 
-// allowed decides whether a peer may sync a user with this device.
-// It returns the version of the list that decided.
+// allowed decides, through the domain, whether a peer may sync a user
+// with this device. It returns the version of the list that decided, or
+// why not.
 func (s *Service) allowed(ctx context.Context, user string, dek []byte, deviceID string, pid peer.ID, presented []byte) (bool, uint64, string) {
-	mine, _, err := s.app.DeviceList(ctx, user, dek)
+	v, err := s.rep.Admit(ctx, user, dek, s.PeerID(), app.ListedDevice{DeviceID: deviceID, PeerID: pid.String()}, presented)
 	if err != nil {
-		return false, 0, "device list unreadable"
+		return false, 0, err.Error()
 	}
-	chosen := mine
-	if len(presented) > 0 {
-		theirs, err := s.app.VerifyDeviceList(ctx, user, dek, presented)
-		switch {
-		case errors.Is(err, app.ErrStaleDeviceList):
-			// Older than the list seen here, or naming a removed device:
-			// a lagging device's, or a replay. It decides nothing.
-		case err != nil:
-			return false, 0, "device list not signed by the profile"
-		case chosen == nil || theirs.Version > chosen.Version:
-			chosen = theirs
-		}
-	}
-	switch {
-	case chosen == nil:
-		return false, 0, "no device list"
-	case !chosen.Has(deviceID, pid.String()):
-		return false, 0, "peer not in the device list"
-	case !chosen.Has(s.self, s.PeerID()):
-		return false, 0, "this device is not in the device list"
-	}
-	return true, chosen.Version, ""
+	return true, v, ""
 }
 
 func (s *Service) hello(ctx context.Context, user string, dek []byte) (*msg, error) {
-	_, signed, err := s.app.DeviceList(ctx, user, dek)
+	_, signed, err := s.rep.DeviceList(ctx, user, dek)
 	if err != nil {
 		return nil, err
 	}
-	vec, err := s.st.OpsVector(ctx, user)
+	vec, err := s.rep.Vector(ctx, user)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +94,7 @@ func (s *Service) handleSync(st network.Stream) {
 		return
 	}
 	ctx := s.ctx
-	dek, err := s.app.SyncDEK(ctx, h.User)
+	dek, err := s.rep.SyncDEK(ctx, h.User)
 	if err != nil {
 		refuse("this device does not sync that profile")
 		return
@@ -186,12 +166,9 @@ func (s *Service) runInitiator(ctx context.Context, user string, dek []byte, pid
 	return s.run(ss)
 }
 
-// SyncOnce exchanges operations with one peer until both are caught up.
-func (s *Service) SyncOnce(ctx context.Context, userID string, dek []byte, peerID string) error {
-	pid, err := peer.Decode(peerID)
-	if err != nil {
-		return err
-	}
+// syncOnce exchanges operations with one peer until both are caught up
+// (a new device's first sync, Join).
+func (s *Service) syncOnce(ctx context.Context, userID string, dek []byte, pid peer.ID) error {
 	return s.runInitiator(ctx, userID, dek, pid, true, true)
 }
 
@@ -232,12 +209,9 @@ func (s *Service) run(ss *session) error {
 	}
 	s.sessions[k][ss] = struct{}{}
 	s.mu.Unlock()
-	// What the peer holds (its hello): the acknowledgement compaction
-	// waits for before it drops a tombstone.
-	if err := s.st.PutPeerVector(s.ctx, ss.user, ss.device, ss.peerHas); err != nil {
-		s.log.Error("sync: recording a device's vector", "err", err)
-	}
-	if err := s.st.PutPeer(s.ctx, app.PeerRecord{UserID: ss.user, DeviceID: ss.device, PeerID: ss.pid.String(), Addrs: s.knownAddrs(ss.pid)}); err != nil {
+	// How to reach the peer, and what it holds (its hello): the
+	// acknowledgement compaction waits for before it drops a tombstone.
+	if err := s.rep.Met(s.ctx, app.PeerRecord{UserID: ss.user, DeviceID: ss.device, PeerID: ss.pid.String(), Addrs: s.knownAddrs(ss.pid)}, ss.peerHas); err != nil {
 		s.log.Error("sync: remembering a device", "err", err)
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
@@ -265,7 +239,7 @@ func (s *Service) run(ss *session) error {
 	last, ok := s.lastSync[sessionKey{ss.user, ss.device}]
 	s.mu.Unlock()
 	if ok {
-		if err := s.st.SetLastSync(context.WithoutCancel(s.ctx), ss.user, ss.device, last); err != nil {
+		if err := s.rep.Heard(context.WithoutCancel(s.ctx), ss.user, ss.device, nil, last); err != nil {
 			s.log.Error("sync: recording last sync", "err", err)
 		}
 	}
@@ -280,7 +254,7 @@ func (s *Service) run(ss *session) error {
 }
 
 func (s *Service) touch(user, device string) time.Time {
-	now := s.app.Now()
+	now := s.rep.Now()
 	s.mu.Lock()
 	s.lastSync[sessionKey{user, device}] = now
 	s.mu.Unlock()
@@ -303,7 +277,7 @@ func (ss *session) read(ctx context.Context) error {
 		switch m.T {
 		case tOps:
 			ops := fromWire(m.Ops)
-			res, err := s.st.ApplyOps(ctx, ss.user, ss.dek, ops)
+			res, err := s.rep.Apply(ctx, ss.user, ss.dek, ops)
 			if err != nil {
 				s.log.Error("sync: applying operations", "err", err)
 				return err
@@ -331,11 +305,7 @@ func (ss *session) read(ctx context.Context) error {
 			}
 		case tSynced:
 			synced = true
-			ss.heard(ctx, m.Vector)
-			at := s.touch(ss.user, ss.device)
-			if err := s.st.SetLastSync(ctx, ss.user, ss.device, at); err != nil && ctx.Err() == nil {
-				s.log.Error("sync: recording last sync", "err", err)
-			}
+			ss.heard(ctx, m.Vector, s.touch(ss.user, ss.device))
 			ss.syncedOne.Do(func() { close(ss.gotSynced) })
 			if !ss.once {
 				kinds[app.EntityDeviceList] = true
@@ -343,7 +313,7 @@ func (ss *session) read(ctx context.Context) error {
 				clear(kinds)
 			}
 		case tPing:
-			ss.heard(ctx, m.Vector)
+			ss.heard(ctx, m.Vector, time.Time{})
 		default:
 			// Unknown messages of a later minor version are skipped.
 		}
@@ -351,21 +321,21 @@ func (ss *session) read(ctx context.Context) error {
 }
 
 // heard records the vector the peer reported with a synced or ping
-// message (what it holds now).
-func (ss *session) heard(ctx context.Context, vec map[string]int64) {
-	if vec == nil {
+// message (what it holds now), and the time of a synced.
+func (ss *session) heard(ctx context.Context, vec map[string]int64, synced time.Time) {
+	if vec == nil && synced.IsZero() {
 		return
 	}
-	if err := ss.svc.st.PutPeerVector(ctx, ss.user, ss.device, vec); err != nil && ctx.Err() == nil {
-		ss.svc.log.Error("sync: recording a device's vector", "err", err)
+	if err := ss.svc.rep.Heard(ctx, ss.user, ss.device, vec, synced); err != nil && ctx.Err() == nil {
+		ss.svc.log.Error("sync: recording what a device holds", "err", err)
 	}
 }
 
-// afterChanges lets the app react to what arrived (the device list
+// afterChanges lets the domain react to what arrived (the device list
 // re-signed if two devices changed it at once, the emergency key wrapped
 // for this device), then lets the service cut off devices no longer listed.
 func (ss *session) afterChanges(ctx context.Context, kinds map[string]bool) {
-	ss.svc.app.AfterRemoteChanges(ctx, ss.user, ss.dek, kinds)
+	ss.svc.rep.AfterApply(ctx, ss.user, ss.dek, kinds)
 	if kinds[app.EntityDevice] || kinds[app.EntityDeviceList] {
 		ss.svc.wakeUp()
 	}
@@ -385,7 +355,7 @@ func (ss *session) write(ctx context.Context) error {
 			have[d] = n
 		}
 		ss.mu.Unlock()
-		ops, err := s.st.OpsSince(ctx, ss.user, have, batchOps)
+		ops, err := s.rep.OpsSince(ctx, ss.user, have, batchOps)
 		if err != nil {
 			return err
 		}
@@ -403,7 +373,7 @@ func (ss *session) write(ctx context.Context) error {
 			continue
 		}
 		if !sentSynced {
-			vec, err := s.st.OpsVector(ctx, ss.user)
+			vec, err := s.rep.Vector(ctx, ss.user)
 			if err != nil {
 				return err
 			}
@@ -430,7 +400,7 @@ func (ss *session) write(ctx context.Context) error {
 			// Only the first close matters; stop selecting on it.
 			gotSynced = nil
 		case <-ping.C:
-			vec, err := s.st.OpsVector(ctx, ss.user)
+			vec, err := s.rep.Vector(ctx, ss.user)
 			if err != nil {
 				return err
 			}

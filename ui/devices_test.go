@@ -41,7 +41,7 @@ func devicesScreen(t *testing.T, u *ui.UI) *ui.DevicesScreen {
 // startSync runs a device's real sync service (libp2p on 127.0.0.1 only).
 func startSync(t *testing.T, env *storetest.Env) {
 	t.Helper()
-	svc, err := p2psync.New(env.App, env.DB, p2psync.Config{
+	svc, err := p2psync.New(env.App.Replica(), p2psync.Config{
 		Listen: []string{"/ip4/127.0.0.1/tcp/0"},
 		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

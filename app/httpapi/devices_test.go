@@ -15,7 +15,7 @@ import (
 // withSync starts a sync service (libp2p on 127.0.0.1) for the env.
 func withSync(t *testing.T, e *env) *p2psync.Service {
 	t.Helper()
-	svc, err := p2psync.New(e.App, e.DB, p2psync.Config{Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	svc, err := p2psync.New(e.App.Replica(), p2psync.Config{Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
