@@ -15,7 +15,8 @@ func (s *Server) registerEmergency() {
 	s.handle(api+"/profile/emergency-access", Doc{
 		Summary: "Set up (POST; a second call updates and keeps access_id) or turn off (DELETE) emergency access: trusted contacts, the emergency information, criteria and the live profile fields a responder sees.",
 		Auth:    true, Params: []string{"trusted_contacts", "emergency_info", "criteria", "info_field"},
-		Success: 201, Returns: []string{"access_id", "emergency_url", "deleted"}, Errors: []int{400, 401, 413},
+		SuccessBy: map[string][]int{http.MethodPost: {http.StatusCreated, http.StatusOK}}, // 200 when it updates
+		Returns:   []string{"access_id", "emergency_url", "deleted"}, Errors: []int{400, 401, 413},
 	}, MaxBody, s.emergencySetup, http.MethodPost, http.MethodDelete)
 	s.handle(api+"/profile/emergency-access/grant", Doc{
 		Summary: "A responder asks for a user's emergency information (no token). While the criteria ask for verified responders (the default), the responder proves who they are with responder_secret (from this installation's registry) or responder_credential (a badge signed by a trusted organization; or responder_credential_image, a picture of its QR code); an id alone is refused. Every attempt is logged (never the secret or badge); a grant notifies the trusted contacts.",

@@ -13,7 +13,8 @@ func (s *Server) registerHealth() {
 	s.handle(api+"/profile/health-records", Doc{
 		Summary: "Add a health record (POST; with record_id, replace one), list them (GET; optional record_type), or delete one (DELETE, record_id).",
 		Auth:    true, Params: []string{"record_type", "record_data", "record_id"},
-		Success: 201, Returns: []string{"record_id", "health_records"}, Errors: []int{400, 401, 404, 413},
+		SuccessBy: map[string][]int{http.MethodPost: {http.StatusCreated, http.StatusOK}}, // 200 when record_id replaces one
+		Returns:   []string{"record_id", "health_records"}, Errors: []int{400, 401, 404, 413},
 	}, MaxBody, s.healthRecords, http.MethodPost, http.MethodGet, http.MethodDelete)
 	s.handle(api+"/profile/share-create-link", Doc{
 		Summary: "Share chosen health records (ids or types, read live) with a doctor through a time-limited link, e-mailed to the doctor; optional passcode.",

@@ -63,10 +63,6 @@ func (s *Server) OpenAPI() map[string]any {
 			if r.Doc.Auth {
 				op["security"] = []any{map[string]any{"bearer": []any{}}, map[string]any{"tokenParam": []any{}}}
 			}
-			success := r.Doc.Success
-			if success == 0 {
-				success = http.StatusOK
-			}
 			var content map[string]any
 			if r.Doc.Content != "" {
 				content = map[string]any{r.Doc.Content: map[string]any{}}
@@ -77,14 +73,13 @@ func (s *Server) OpenAPI() map[string]any {
 				}
 				content = map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object", "properties": members, "required": []string{"status"}}}}
 			}
-			responses := map[string]any{strconv.Itoa(success): map[string]any{"description": http.StatusText(success), "content": content}}
-			// Every operation may meet the Host check, every write the
-			// Origin check (origin.go).
-			errs := append(append([]int(nil), r.Doc.Errors...), http.StatusMethodNotAllowed, http.StatusMisdirectedRequest)
-			if m != http.MethodGet {
-				errs = append(errs, http.StatusForbidden)
+			// The statuses the route declares, and holds its answers to
+			// (statuses.go).
+			responses := map[string]any{}
+			for _, code := range r.Doc.Successes(m) {
+				responses[strconv.Itoa(code)] = map[string]any{"description": http.StatusText(code), "content": content}
 			}
-			for _, code := range errs {
+			for _, code := range r.Doc.ErrorStatuses(m) {
 				responses[strconv.Itoa(code)] = map[string]any{
 					"description": http.StatusText(code),
 					"content":     map[string]any{"application/json": map[string]any{"schema": errorSchema}},

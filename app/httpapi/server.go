@@ -7,10 +7,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -43,15 +45,18 @@ type Route struct {
 	Doc     Doc
 }
 
-// Doc documents a route for the OpenAPI document.
+// Doc documents a route for the OpenAPI document, and declares what it
+// answers: its handler's success status is held to Success (or SuccessBy),
+// and the document lists exactly these (statuses.go).
 type Doc struct {
-	Summary string
-	Auth    bool     // takes the user's token
-	Params  []string // parameter names; a trailing "!" marks a required one
-	Success int      // HTTP status of success (200 when zero)
-	Returns []string // members of a success response besides status
-	Errors  []int    // HTTP statuses of the errors it can answer
-	Content string   // media type of a non-JSON success (text/html, image/png)
+	Summary   string
+	Auth      bool             // takes the user's token
+	Params    []string         // parameter names; a trailing "!" marks a required one
+	Success   int              // HTTP status of success (200 when zero)
+	SuccessBy map[string][]int // per method, where it differs from Success: the statuses of success, the usual one first
+	Returns   []string         // members of a success response besides status
+	Errors    []int            // HTTP statuses of the errors it can answer (those of every operation are added: ErrorStatuses)
+	Content   string           // media type of a non-JSON success (text/html, image/png)
 }
 
 // New returns a Server over a.
@@ -100,12 +105,18 @@ func (s *Server) handle(path string, doc Doc, limit int64, h handlerFunc, method
 			})
 			return
 		}
+		sw := &statusWriter{ResponseWriter: w}
+		defer s.checkDeclared(r, doc, sw)
+		w = sw
 		p, err := parseParams(r, limit)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		status, body, err := h(r, p)
+		if err == nil && !slices.Contains(doc.Successes(r.Method), status) {
+			err = app.Internal(fmt.Errorf("the handler answered %d; the route declares %v", status, doc.Successes(r.Method)))
+		}
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -127,6 +138,9 @@ func (s *Server) page(path string, doc Doc, h http.HandlerFunc, methods ...strin
 			})
 			return
 		}
+		sw := &statusWriter{ResponseWriter: w}
+		defer s.checkDeclared(r, doc, sw)
+		w = sw
 		// A page reads its body itself (parseParams); the query string,
 		// which some never read, gets the depth check all the same.
 		if err := (&params{form: r.URL.Query()}).checkDepth(); err != nil {

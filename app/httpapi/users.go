@@ -27,7 +27,7 @@ func (s *Server) registerUsers() {
 	}, MaxBody, s.login, http.MethodPost)
 	s.handle(api+"/users/challenge", Doc{
 		Summary: "Issue a single-use key-login challenge, valid 5 minutes.",
-		Params:  []string{"email!"}, Returns: []string{"challenge", "expires_at"}, Errors: []int{400},
+		Params:  []string{"email!"}, Returns: []string{"challenge", "expires_at"}, Errors: []int{400, 429},
 	}, MaxBody, s.challenge, http.MethodPost)
 	s.handle(api+"/users/logout", Doc{Summary: "Revoke the token.", Auth: true, Errors: []int{401}}, MaxBody, s.logout, http.MethodPost)
 	s.handle(api+"/healthz", Doc{Summary: "Liveness check."}, MaxBody, s.healthz, http.MethodGet)
