@@ -24,6 +24,7 @@ const (
 	KindUnsupported               // 415
 	KindUnprocessable             // 422
 	KindRateLimited               // 429
+	KindStorageFull               // 507: no room to write; reads still work
 )
 
 // Error is the one error type use cases return to their callers. Message is
@@ -52,7 +53,12 @@ func E(kind Kind, code, message string) *Error {
 }
 
 // Internal wraps an unexpected failure; its message is never the cause.
+// A failure for lack of room (ErrStorageFull) is no internal error: it
+// becomes KindStorageFull, so the client can tell, and wait.
 func Internal(err error) *Error {
+	if errors.Is(err, ErrStorageFull) {
+		return &Error{Kind: KindStorageFull, Code: "storage_full", Message: "storage is full!", Err: err}
+	}
 	return &Error{Kind: KindInternal, Code: "internal", Message: "internal error", Err: err}
 }
 
@@ -60,6 +66,9 @@ func Internal(err error) *Error {
 func AsError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
+		if e.Kind == KindInternal && errors.Is(e.Err, ErrStorageFull) {
+			return Internal(e.Err)
+		}
 		return e
 	}
 	return Internal(err)
@@ -67,6 +76,11 @@ func AsError(err error) *Error {
 
 // ErrNotFound is returned by a Store when a record does not exist.
 var ErrNotFound = errors.New("not found")
+
+// ErrStorageFull is returned (wrapped) by a Store when a write finds no
+// room: the disk is full, or the database reached its size limit. Nothing
+// was written; the same write succeeds once there is room again.
+var ErrStorageFull = errors.New("storage is full")
 
 // ErrExists is returned by a Store when a unique record already exists.
 var ErrExists = errors.New("already exists")

@@ -78,8 +78,12 @@ func (db *DB) update(ctx context.Context, userID string, dek []byte, fn func(*tx
 	return nil
 }
 
-// View runs fn in a read transaction over the user's profile data.
+// View runs fn in a read transaction over the user's profile data. The
+// transaction lasts at most maxReadTx: its snapshot is given up then (fn's
+// further reads fail), so that no reader keeps the WAL from being reset.
 func (db *DB) View(ctx context.Context, userID string, dek []byte, fn func(app.Tx) error) error {
+	ctx, cancel := context.WithTimeout(ctx, maxReadTx)
+	defer cancel()
 	s, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)

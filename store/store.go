@@ -19,10 +19,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
-	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+	"github.com/mattn/go-sqlite3"
 
 	"github.com/secure-personal-profile/spp/app"
 	"github.com/secure-personal-profile/spp/crypto"
@@ -113,6 +114,10 @@ type Options struct {
 	Now func() time.Time // wall clock; time.Now when nil
 }
 
+// busyTimeout is how long a statement waits for a lock another
+// connection holds.
+const busyTimeout = 10 * time.Second
+
 // Open opens (creating when needed) the store in dir: the directory with
 // mode 0700, the installation key file with mode 0600, the database in WAL
 // mode with foreign keys on, and every pending migration applied.
@@ -121,7 +126,10 @@ func Open(dir string, opt Options) (*DB, error) {
 		opt.Now = time.Now
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("store: creating data directory: %w", err)
+		return nil, fmt.Errorf("store: creating data directory: %w", notWritable(dir, err))
+	}
+	if err := checkWritable(dir); err != nil {
+		return nil, err
 	}
 	key, err := loadOrCreateKey(filepath.Join(dir, InstallationKeyFile))
 	if err != nil {
@@ -132,7 +140,7 @@ func Open(dir string, opt Options) (*DB, error) {
 		q := url.Values{}
 		q.Set("_journal_mode", "WAL")
 		q.Set("_foreign_keys", "on")
-		q.Set("_busy_timeout", "10000")
+		q.Set("_busy_timeout", strconv.Itoa(int(busyTimeout/time.Millisecond)))
 		q.Set("_synchronous", "NORMAL")
 		// Deleted content (a compacted operation's value, a dropped
 		// cell) is overwritten with zeros, not left in free pages.
@@ -140,10 +148,12 @@ func Open(dir string, opt Options) (*DB, error) {
 		q.Set("_txlock", lock)
 		return "file:" + path + "?" + q.Encode()
 	}
-	w, err := sql.Open("sqlite3", dsn("immediate"))
-	if err != nil {
-		return nil, fmt.Errorf("store: opening database: %w", err)
-	}
+	w := sql.OpenDB(newConnector(dsn("immediate"), func(c *sqlite3.SQLiteConn) error {
+		// Checkpoints run in the background (checkpointer), never in
+		// whichever request's commit crosses a threshold: the writer
+		// (the only connection that commits) turns automatic ones off.
+		return connPragmas(c, fmt.Sprintf(`PRAGMA journal_size_limit = %d`, walKeep), `PRAGMA wal_autocheckpoint = 0`)
+	}))
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	db := &DB{dir: dir, w: w, installKey: key, clock: NewHLC(opt.Now), now: opt.Now, stop: make(chan struct{}), stopped: make(chan struct{})}
@@ -158,11 +168,9 @@ func Open(dir string, opt Options) (*DB, error) {
 			return nil, fmt.Errorf("store: restricting %s: %w", filepath.Base(f), err)
 		}
 	}
-	r, err := sql.Open("sqlite3", dsn("deferred"))
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("store: opening database: %w", err)
-	}
+	r := sql.OpenDB(newConnector(dsn("deferred"), func(c *sqlite3.SQLiteConn) error {
+		return connPragmas(c, fmt.Sprintf(`PRAGMA journal_size_limit = %d`, walKeep))
+	}))
 	r.SetMaxOpenConns(4)
 	db.r = r
 	for _, q := range txQueries {
@@ -177,20 +185,63 @@ func Open(dir string, opt Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	// Checkpoint the WAL in the background rather than in whichever
-	// request's commit crosses the threshold: the writer connection (the
-	// only one that commits) turns automatic checkpoints off.
-	if _, err := db.w.Exec(`PRAGMA wal_autocheckpoint = 0`); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: %w", err)
+	// A WAL left large (a storm before a crash) is emptied now, before
+	// it serves; on a full disk this may fail, and the checkpointer
+	// tries again until there is room.
+	if db.walSize() > walKeep {
+		db.truncateWAL(context.Background())
 	}
 	go db.checkpointer()
 	return db, nil
 }
 
-// checkpointInterval is how often the background checkpointer copies the
-// WAL back into the database file.
-const checkpointInterval = time.Second
+// connPragmas runs pragmas on a new connection.
+func connPragmas(c *sqlite3.SQLiteConn, pragmas ...string) error {
+	for _, p := range pragmas {
+		if _, err := c.Exec(p, nil); err != nil {
+			return fmt.Errorf("store: %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// checkWritable tells, in words, why the data directory cannot be written
+// (SQLite would only say "unable to open database file: no such file or
+// directory" when it cannot create the WAL beside the database): it
+// creates and removes a file there.
+func checkWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".spp-write-check-*")
+	if err != nil {
+		return fmt.Errorf("store: %w", notWritable(dir, err))
+	}
+	name := f.Name()
+	f.Close()
+	if err := os.Remove(name); err != nil {
+		return fmt.Errorf("store: %w", notWritable(dir, err))
+	}
+	return nil
+}
+
+// notWritable describes a failure to write in dir: a read-only file
+// system, or a directory this user may not write in (its owner and mode
+// named), or else err itself.
+func notWritable(dir string, err error) error {
+	switch {
+	case errors.Is(err, syscall.EROFS):
+		return fmt.Errorf("the data directory %s is on a read-only file system: %w", dir, err)
+	case errors.Is(err, fs.ErrPermission):
+		who := fmt.Sprintf("this user (uid %d)", os.Geteuid())
+		if fi, serr := os.Stat(dir); serr == nil {
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				return fmt.Errorf("the data directory %s is not writable by %s: it is mode %04o, owned by uid %d: %w", dir, who, fi.Mode().Perm(), st.Uid, err)
+			}
+		}
+		return fmt.Errorf("the data directory %s is not writable by %s: %w", dir, who, err)
+	case errors.Is(err, syscall.ENOSPC):
+		return fmt.Errorf("the data directory %s is on a full disk: %w", dir, err)
+	}
+	return err
+}
 
 // pruneEvery checkpoints, device-local records nobody can use any more are
 // deleted: rate-limit counts older than any window, requests a week past
@@ -208,23 +259,102 @@ func (db *DB) prune() {
 
 func (db *DB) checkpointer() {
 	defer close(db.stopped)
+	ctx := context.Background()
 	n := 0
-	t := time.NewTicker(checkpointInterval)
+	t := time.NewTicker(walWatchInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-db.stop:
 			return
 		case <-t.C:
-			// A capability whose time is up loses its view at once.
-			db.ExpireCapabilities(context.Background(), db.now())
-			// PASSIVE: copy what no reader still needs; never block them.
-			db.w.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
-			if n++; n%pruneEvery == 0 {
-				db.prune()
-			}
+		}
+		n++
+		size := db.walSize()
+		if size > walThreshold {
+			// A storm: readers always overlapping keep PASSIVE from ever
+			// reaching the WAL's end, and the WAL is reset only when it
+			// does, so it would grow without bound. Copy the bulk beside
+			// the writes, then the rest with the writer held.
+			db.passiveCheckpoint(ctx)
+			db.truncateWAL(ctx)
+			continue
+		}
+		if n%(int(checkpointInterval/walWatchInterval)) != 0 {
+			continue
+		}
+		// A capability whose time is up loses its view at once.
+		db.ExpireCapabilities(ctx, db.now())
+		if db.passiveCheckpoint(ctx) && size > walKeep {
+			// Everything is in the database file: give the room back
+			// (a TRUNCATE now copies nothing).
+			db.truncateWAL(ctx)
+		}
+		if n%(pruneEvery*int(checkpointInterval/walWatchInterval)) == 0 {
+			db.prune()
 		}
 	}
+}
+
+// The WAL's bounds (docs/data-model.md "The WAL").
+const (
+	// walWatchInterval is how often the checkpointer looks at the WAL's
+	// size (one stat): at a few thousand writes a second it grows a few
+	// MiB in that time.
+	walWatchInterval = 100 * time.Millisecond
+	// checkpointInterval is how often the checkpointer copies the WAL
+	// back into the database file (PASSIVE: never blocking readers).
+	checkpointInterval = time.Second
+	// walThreshold: a WAL larger than this is checkpointed at once with
+	// TRUNCATE, which waits for the readers of older snapshots.
+	walThreshold = 16 << 20
+	// walKeep is journal_size_limit: a reset WAL keeps at most this much
+	// of its file, and an idle WAL larger than this is truncated.
+	walKeep = 4 << 20
+	// truncateWait bounds how long a TRUNCATE waits for readers (holding
+	// back writes meanwhile); the next look tries again.
+	truncateWait = 2 * time.Second
+)
+
+// maxReadTx bounds a read transaction (View): its snapshot is given up
+// then, so no reader holds a checkpoint off for longer.
+var maxReadTx = 5 * time.Second
+
+// walSize is the WAL file's size (0 when there is none).
+func (db *DB) walSize() int64 {
+	fi, err := os.Stat(filepath.Join(db.dir, DBFile) + "-wal")
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// passiveCheckpoint copies into the database file what no reader still
+// needs, on a reader connection: it blocks neither readers nor the writer.
+// It reports whether the whole WAL is in the database file now.
+func (db *DB) passiveCheckpoint(ctx context.Context) bool {
+	var busy, frames, done int
+	err := db.r.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &done)
+	return err == nil && frames == done
+}
+
+// truncateWAL copies the whole WAL into the database file and truncates
+// it to nothing, waiting up to truncateWait for readers of older snapshots
+// (new readers meanwhile read the database file) and holding the writer
+// connection throughout. It reports whether the WAL is empty now.
+func (db *DB) truncateWAL(ctx context.Context) bool {
+	c, err := db.w.Conn(ctx)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, truncateWait/time.Millisecond)); err != nil {
+		return false
+	}
+	defer c.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, busyTimeout/time.Millisecond))
+	var busy, frames, done int
+	err = c.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &done)
+	return err == nil && busy == 0
 }
 
 // Close closes the database.

@@ -221,6 +221,7 @@ var kindStatus = map[app.Kind]int{
 	app.KindUnsupported:   http.StatusUnsupportedMediaType,
 	app.KindUnprocessable: http.StatusUnprocessableEntity,
 	app.KindRateLimited:   http.StatusTooManyRequests,
+	app.KindStorageFull:   http.StatusInsufficientStorage,
 }
 
 // HTTPStatus is the HTTP status for an error of kind k.
@@ -233,6 +234,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status := HTTPStatus(e.Kind)
 	if e.Kind == app.KindInternal {
 		s.log.Error("internal error", "method", r.Method, "path", routePath(r), "err", e.Err)
+	}
+	if e.Kind == app.KindStorageFull {
+		s.log.Warn("storage is full", "method", r.Method, "path", routePath(r), "err", e.Err)
 	}
 	if e.Kind == app.KindRateLimited && e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
