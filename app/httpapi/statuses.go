@@ -30,10 +30,11 @@ func (d Doc) Successes(method string) []int {
 // the parameters' (400: malformed, or JSON nested too deeply, also in the
 // query string); one with a body the Origin check (403) and the body's
 // size (413) and media type (415); one that takes a token the token check
-// (401).
+// (401). Any may find no room to write (507: most write something, a rate
+// count or a log entry, on the way).
 func (d Doc) ErrorStatuses(method string) []int {
 	out := append([]int(nil), d.Errors...)
-	out = append(out, http.StatusBadRequest, http.StatusMethodNotAllowed, http.StatusMisdirectedRequest)
+	out = append(out, http.StatusBadRequest, http.StatusMethodNotAllowed, http.StatusMisdirectedRequest, http.StatusInsufficientStorage)
 	if method != http.MethodGet && method != http.MethodHead {
 		out = append(out, http.StatusForbidden, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType)
 	}
