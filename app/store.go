@@ -123,6 +123,10 @@ type Store interface {
 	// are already recorded since `since`, in one statement (so parallel
 	// attempts cannot all pass); when refused it returns the oldest.
 	ReserveAttempt(ctx context.Context, key []byte, at, since time.Time, limit int) (ok bool, oldest time.Time, err error)
+	// ReleaseAttempt gives back one attempt ReserveAttempt recorded under
+	// key at `at` (a success that must not count, or an attempt that did
+	// not run).
+	ReleaseAttempt(ctx context.Context, key []byte, at time.Time) error
 
 	// Update and View run fn over a user's profile data with the user's data
 	// key; Update commits fn's writes (and their operations) atomically.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"net/netip"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -28,10 +29,26 @@ var commonPasswords = func() map[string]struct{} {
 	return m
 }()
 
-// Login rate limit: this many failures for one e-mail within the window
-// refuse further attempts until the oldest failure leaves the window.
+// Login rate limits, over one window; each refuses further attempts
+// until the oldest it counts leaves the window (429 with Retry-After).
+// Each attempt is counted under all three before any work is done.
+//
+//   - The lock-out, per e-mail and client address: LoginFailureLimit
+//     failures. A success from that address clears it, so a stranger's
+//     failures lock out the stranger's address, not the owner's.
+//   - The ceiling, per e-mail across addresses: LoginEmailLimit failures
+//     (distributed guessing).
+//   - Per client address across e-mails: LoginAddressLimit failures
+//     (fresh e-mails that spend this machine on Argon2id).
+//
+// A success gives its own count back to the ceiling and the per-address
+// limit; an attempt refused by the queue bound of the derivations
+// (kdf.go) gives back all three. The app's own window (Unlock) is under
+// none of them: it holds the device.
 const (
 	LoginFailureLimit  = 5
+	LoginEmailLimit    = 50
+	LoginAddressLimit  = 20
 	LoginFailureWindow = 15 * time.Minute
 	ChallengeTTL       = 5 * time.Minute
 )
@@ -49,7 +66,8 @@ type Registration struct {
 	Biometrics                    string // opaque; kept sealed, never returned
 	PublicKey                     string // public_private_key_pair / public_key
 	// Client is the caller's address (the API's), for the per-address
-	// limit; the app's own window leaves it empty.
+	// limit and the queue bound of the derivations; the app's own window
+	// leaves it empty (no limit; it waits for a derivation slot).
 	Client string
 }
 
@@ -136,15 +154,28 @@ func (a *App) Register(ctx context.Context, r Registration) (*Auth, error) {
 	if weakPassword(r.Password, r.Email, r.Handle) {
 		return nil, errWeakPassword
 	}
+	derive := deriveKey // the app's own window: the device's owner waits
+	var res *reservation
 	if r.Client != "" {
-		if err := a.ReserveAttempt(ctx, a.LimitKey("register", r.Client), RegisterLimit, RegisterWindow); err != nil {
+		var err error
+		if res, err = a.reserve(ctx, a.LimitKey("register", addressSubject(r.Client)), RegisterLimit, RegisterWindow); err != nil {
 			return nil, err
 		}
+		derive = deriveKeyBounded
+	}
+	// Refused by the queue bound of the derivations, the attempt did not
+	// run: it does not count.
+	busy := func(err error) (*Auth, error) {
+		a.release(ctx, res)
+		return nil, err
 	}
 	if _, err := a.store.AccountByEmail(ctx, a.emailMAC(r.Email)); err == nil {
 		// The same derivation a new account's password costs, so that
-		// the answer's time does not tell a known e-mail from a new one.
-		deriveKey(ctx, []byte(r.Password), a.dummyKDF)
+		// the answer's time does not tell a known e-mail from a new one
+		// (and the same refusal when the derivations are busy).
+		if _, err := derive(ctx, []byte(r.Password), a.dummyKDF); isBusy(err) {
+			return busy(err)
+		}
 		return nil, errEmailExists
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, Internal(err)
@@ -175,7 +206,10 @@ func (a *App) Register(ctx context.Context, r Registration) (*Auth, error) {
 	if err != nil {
 		return nil, Internal(err)
 	}
-	pwKey, err := deriveKey(ctx, []byte(r.Password), kdf)
+	pwKey, err := derive(ctx, []byte(r.Password), kdf)
+	if isBusy(err) {
+		return busy(err)
+	}
 	if err != nil {
 		return nil, Internal(err)
 	}
@@ -264,12 +298,100 @@ func (a *App) newSession(ctx context.Context, acct *Account, dek []byte) (*Auth,
 	return &Auth{UserID: acct.UserID, ProfileID: acct.ProfileID, Token: token, ExpiresAt: s.ExpiresAt}, nil
 }
 
-// loginLimit counts a login attempt against the e-mail before any work is
-// done, refusing it while LoginFailureLimit attempts are already counted
-// in the window; a success clears the count. Counting first, in one
-// statement, means parallel guesses cannot all pass the check.
-func (a *App) loginLimit(ctx context.Context, key []byte) error {
-	return a.ReserveAttempt(ctx, key, LoginFailureLimit, LoginFailureWindow)
+// loginAttempt is a login attempt's counts under the login limits (see
+// LoginFailureLimit), reserved before any work is done: counting first,
+// each in one statement, means parallel guesses cannot all pass a limit.
+type loginAttempt struct {
+	client, pair, email *reservation // per address (nil: none), lock-out, ceiling
+}
+
+// reserveLogin counts an attempt for email from client under the
+// per-address limit (not for an empty client), then the lock-out, then
+// the ceiling: a refused address or pair goes no further, so a stranger
+// locked out cannot go on counting against the e-mail's ceiling.
+func (a *App) reserveLogin(ctx context.Context, client, email string) (*loginAttempt, error) {
+	email, subject := normEmail(email), addressSubject(client)
+	var at loginAttempt
+	var err error
+	if client != "" {
+		if at.client, err = a.reserve(ctx, a.LimitKey("login-address", subject), LoginAddressLimit, LoginFailureWindow); err != nil {
+			return nil, err
+		}
+	}
+	if at.pair, err = a.reserve(ctx, a.LimitKey("login-from", email+"\x00"+subject), LoginFailureLimit, LoginFailureWindow); err != nil {
+		a.release(ctx, at.client)
+		return nil, err
+	}
+	if at.email, err = a.reserve(ctx, a.LimitKey("login", email), LoginEmailLimit, LoginFailureWindow); err != nil {
+		a.release(ctx, at.client, at.pair)
+		return nil, err
+	}
+	return &at, nil
+}
+
+// finish settles the counts by the attempt's outcome and passes it on: a
+// success clears the lock-out and gives its own count back to the others;
+// the queue bound's refusal gives back all three (nothing ran); a failure
+// keeps them.
+func (at *loginAttempt) finish(ctx context.Context, a *App, auth *Auth, err error) (*Auth, error) {
+	switch {
+	case err == nil:
+		if err := a.store.ClearFailures(ctx, at.pair.key); err != nil {
+			return nil, Internal(err)
+		}
+		a.release(ctx, at.email, at.client)
+		return auth, nil
+	case isBusy(err):
+		a.release(ctx, at.client, at.pair, at.email)
+	}
+	return nil, err
+}
+
+// reservation is one attempt counted under a key (ReserveAttempt).
+type reservation struct {
+	key []byte
+	at  time.Time
+}
+
+// reserve is ReserveAttempt, returning the count to give back (release).
+func (a *App) reserve(ctx context.Context, key []byte, limit int, window time.Duration) (*reservation, error) {
+	now := a.now()
+	ok, oldest, err := a.store.ReserveAttempt(ctx, key, now, now.Add(-window), limit)
+	if err != nil {
+		return nil, Internal(err)
+	}
+	if !ok {
+		return nil, rateLimited(oldest, window, now)
+	}
+	return &reservation{key: key, at: now}, nil
+}
+
+// release gives back counted attempts (nil ones are skipped). It fails
+// only to the log: at worst an attempt stays counted.
+func (a *App) release(ctx context.Context, rs ...*reservation) {
+	for _, r := range rs {
+		if r == nil {
+			continue
+		}
+		if err := a.store.ReleaseAttempt(ctx, r.key, r.at); err != nil {
+			a.cfg.Log.Error("giving back a rate-limit count", "err", err)
+		}
+	}
+}
+
+// addressSubject is what a per-address limit counts under: the address,
+// or for IPv6 its /64 (one host, or one home, usually holds a whole /64,
+// so a fresh address from it is no fresh client).
+func addressSubject(client string) string {
+	ip, err := netip.ParseAddr(client)
+	if err != nil {
+		return client
+	}
+	if ip = ip.Unmap().WithZone(""); ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
 }
 
 // RateLimit refuses (429, with Retry-After) while key has limit or more
@@ -292,15 +414,8 @@ func (a *App) RateLimit(ctx context.Context, key []byte, limit int, window time.
 // window: where every attempt counts, this is the check and the count in
 // one step.
 func (a *App) ReserveAttempt(ctx context.Context, key []byte, limit int, window time.Duration) error {
-	now := a.now()
-	ok, oldest, err := a.store.ReserveAttempt(ctx, key, now, now.Add(-window), limit)
-	if err != nil {
-		return Internal(err)
-	}
-	if !ok {
-		return rateLimited(oldest, window, now)
-	}
-	return nil
+	_, err := a.reserve(ctx, key, limit, window)
+	return err
 }
 
 func rateLimited(oldest time.Time, window time.Duration, now time.Time) error {
@@ -315,19 +430,48 @@ func (a *App) LimitKey(purpose, subject string) []byte {
 	return crypto.KeyedHash(a.store.InstallationKey(), "limit:"+purpose+":"+subject)
 }
 
-// Login signs a user in with e-mail and password. A wrong e-mail and a wrong
-// password give the same error in the same time.
+// Login signs a user in with e-mail and password, as LoginFrom with no
+// client address.
 func (a *App) Login(ctx context.Context, email, password string) (*Auth, error) {
+	return a.LoginFrom(ctx, "", email, password)
+}
+
+// LoginFrom signs a user in with e-mail and password for a caller at
+// client (the API's; "" for none: then no per-address limit, but the
+// lock-out and ceiling of e-mail and ""), under the login limits (see
+// LoginFailureLimit) and the queue bound of the derivations. A wrong
+// e-mail and a wrong password give the same error in the same time.
+func (a *App) LoginFrom(ctx context.Context, client, email, password string) (*Auth, error) {
 	if email == "" || password == "" {
 		return nil, errCredentialsMissing
 	}
-	limitKey := a.LimitKey("login", normEmail(email))
-	if err := a.loginLimit(ctx, limitKey); err != nil {
+	at, err := a.reserveLogin(ctx, client, email)
+	if err != nil {
 		return nil, err
 	}
+	auth, err := a.passwordLogin(ctx, email, password, deriveKeyBounded)
+	return at.finish(ctx, a, auth, err)
+}
+
+// Unlock signs the device's owner in from the app's own window: under no
+// login limit (whoever holds the device holds the database, which a
+// limit here would not protect) and never refused by the queue bound of
+// the derivations (it waits for a slot). A stranger's failures over the
+// API cannot keep the owner out of their own device.
+func (a *App) Unlock(ctx context.Context, email, password string) (*Auth, error) {
+	if email == "" || password == "" {
+		return nil, errCredentialsMissing
+	}
+	return a.passwordLogin(ctx, email, password, deriveKey)
+}
+
+func (a *App) passwordLogin(ctx context.Context, email, password string, derive func(context.Context, []byte, crypto.KDFParams) ([]byte, error)) (*Auth, error) {
 	acct, err := a.store.AccountByEmail(ctx, a.emailMAC(email))
 	if errors.Is(err, ErrNotFound) {
-		deriveKey(ctx, []byte(password), a.dummyKDF) // same cost as a real check
+		// Same cost as a real check, and the same refusal when busy.
+		if _, err := derive(ctx, []byte(password), a.dummyKDF); isBusy(err) {
+			return nil, err
+		}
 		return nil, errWrongLogin
 	}
 	if err != nil {
@@ -337,16 +481,13 @@ func (a *App) Login(ctx context.Context, email, password string) (*Auth, error) 
 	if err != nil {
 		return nil, Internal(err)
 	}
-	pwKey, err := deriveKey(ctx, []byte(password), kdf)
+	pwKey, err := derive(ctx, []byte(password), kdf)
 	if err != nil {
-		return nil, Internal(err)
+		return nil, kdfFailure(err)
 	}
 	dek, err := crypto.Unwrap(pwKey, acct.WrappedDEK, "dek/password/"+acct.UserID)
 	if err != nil {
 		return nil, errWrongLogin
-	}
-	if err := a.store.ClearFailures(ctx, limitKey); err != nil {
-		return nil, Internal(err)
 	}
 	return a.newSession(ctx, acct, dek)
 }
@@ -377,15 +518,26 @@ func (a *App) Challenge(ctx context.Context, email string) (string, time.Time, e
 }
 
 // KeyLogin signs a user in with the Ed25519 signature (standard base64) of
-// a challenge from Challenge.
+// a challenge from Challenge, as KeyLoginFrom with no client address.
 func (a *App) KeyLogin(ctx context.Context, email, challenge, signature string) (*Auth, error) {
+	return a.KeyLoginFrom(ctx, "", email, challenge, signature)
+}
+
+// KeyLoginFrom is KeyLogin for a caller at client, under the login limits
+// a password login from there counts under (see LoginFailureLimit).
+func (a *App) KeyLoginFrom(ctx context.Context, client, email, challenge, signature string) (*Auth, error) {
 	if email == "" || challenge == "" || signature == "" {
 		return nil, E(KindInvalid, "missing_parameter", "email,challenge,signature must exist!")
 	}
-	limitKey := a.LimitKey("login", normEmail(email))
-	if err := a.loginLimit(ctx, limitKey); err != nil {
+	at, err := a.reserveLogin(ctx, client, email)
+	if err != nil {
 		return nil, err
 	}
+	auth, err := a.keyLogin(ctx, email, challenge, signature)
+	return at.finish(ctx, a, auth, err)
+}
+
+func (a *App) keyLogin(ctx context.Context, email, challenge, signature string) (*Auth, error) {
 	userID, expires, err := a.store.TakeChallenge(ctx, crypto.HashToken(challenge))
 	if errors.Is(err, ErrNotFound) {
 		return nil, errWrongLogin
@@ -411,9 +563,6 @@ func (a *App) KeyLogin(ctx context.Context, email, challenge, signature string) 
 	dek, err := crypto.Unwrap(a.store.InstallationKey(), acct.KeyWrappedDEK, "dek/key-login/"+acct.UserID)
 	if err != nil {
 		return nil, Internal(fmt.Errorf("unwrapping key-login data key: %w", err))
-	}
-	if err := a.store.ClearFailures(ctx, limitKey); err != nil {
-		return nil, Internal(err)
 	}
 	return a.newSession(ctx, acct, dek)
 }

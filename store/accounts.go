@@ -198,6 +198,13 @@ func (db *DB) ReserveAttempt(ctx context.Context, key []byte, at, since time.Tim
 	return false, oldest, err
 }
 
+// ReleaseAttempt removes one attempt recorded under key at `at`.
+func (db *DB) ReleaseAttempt(ctx context.Context, key []byte, at time.Time) error {
+	_, err := db.w.ExecContext(ctx, `DELETE FROM failures WHERE rowid =
+		(SELECT rowid FROM failures WHERE key = ? AND at = ? LIMIT 1)`, key, ms(at))
+	return err
+}
+
 // ClearFailures forgets the failures under key (after a success).
 func (db *DB) ClearFailures(ctx context.Context, key []byte) error {
 	_, err := db.w.ExecContext(ctx, `DELETE FROM failures WHERE key = ?`, key)

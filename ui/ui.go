@@ -241,7 +241,7 @@ func (u *UI) unlock() {
 	var auth *app.Auth
 	u.Start.Status.SetText("Unlocking…")
 	u.busy(func() (err error) {
-		auth, err = u.app.Login(context.Background(), email, pw)
+		auth, err = u.app.Unlock(context.Background(), email, pw)
 		return err
 	}, func(err error) { u.signedIn(auth, err) })
 }
@@ -315,7 +315,7 @@ func (u *UI) restore() {
 		if err != nil {
 			return err
 		}
-		auth, err = u.app.Login(ctx, imp.Email, pw)
+		auth, err = u.app.Unlock(ctx, imp.Email, pw)
 		return err
 	}, func(err error) {
 		if err == nil {

@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -94,6 +95,29 @@ func TestCreateLockAndUnlock(t *testing.T) {
 	test.Tap(s.UnlockButton)
 	waitFor(t, "unlock "+s.Status.Text, func() bool { return u.Shell != nil && u.Shell.Profile.Who.Text == "Grace Hopper <grace@example.org>" })
 	_ = s
+}
+
+// Issue 12 §4: a stranger's failures over the API lock the e-mail there
+// (its lock-out and its ceiling), never the device's owner out of the
+// app's own window.
+func TestUnlockWhileTheAPILocksTheEmail(t *testing.T) {
+	u, env, _ := signedIn(t)
+	test.Tap(u.Shell.Lock)
+	ctx := context.Background()
+	for i := 0; i < app.LoginEmailLimit; i++ {
+		env.App.LoginFrom(ctx, fmt.Sprintf("203.0.%d.%d", i/200, i%200+1), "grace@example.org", "a stranger's guess")
+	}
+	for i := 0; i < app.LoginFailureLimit; i++ {
+		env.App.Login(ctx, "grace@example.org", "a stranger's guess")
+	}
+	if _, err := env.App.Login(ctx, "grace@example.org", "cobol-compiler-1959"); app.AsError(err).Kind != app.KindRateLimited {
+		t.Fatalf("the API's login: %v, want 429", err)
+	}
+	s := &u.Start
+	test.Type(s.Email, "grace@example.org")
+	test.Type(s.Password, "cobol-compiler-1959")
+	test.Tap(s.UnlockButton)
+	waitFor(t, "unlock", func() bool { return u.Shell != nil && u.Principal() != nil })
 }
 
 func TestCreateShowsTheAppsError(t *testing.T) {

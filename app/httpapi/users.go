@@ -71,9 +71,9 @@ func (s *Server) login(r *http.Request, p *params) (int, any, error) {
 	var a *app.Auth
 	var err error
 	if p.Has("challenge") || p.Has("signature") {
-		a, err = s.app.KeyLogin(r.Context(), p.String("email"), p.String("challenge"), p.String("signature"))
+		a, err = s.app.KeyLoginFrom(r.Context(), clientIP(r), p.String("email"), p.String("challenge"), p.String("signature"))
 	} else {
-		a, err = s.app.Login(r.Context(), p.String("email"), p.String("password"))
+		a, err = s.app.LoginFrom(r.Context(), clientIP(r), p.String("email"), p.String("password"))
 	}
 	if err != nil {
 		return 0, nil, err
