@@ -38,9 +38,16 @@ const (
 
 // Rate limits of the grant (and of the emergency page's form).
 const (
-	// Every attempt from one client address counts.
+	// Every attempt from one client address counts: over it, a request
+	// goes no further (what strangers can spend on this machine).
 	GrantAddressLimit = 20
-	// Refused attempts on one profile count (guessing responder ids).
+	// Refused attempts on one profile count. Over it, a request is still
+	// checked, and passes with a valid proof (a responder's secret or
+	// badge, or under criteria that accept any responder); only a
+	// request that would be refused is refused as rate-limited (and the
+	// log takes one entry for a run of them). So a stranger failing on
+	// purpose cannot hold real responders off; guessing is hopeless
+	// anyway (160-bit secrets, signed badges).
 	GrantProfileLimit = 10
 	GrantWindow       = 15 * time.Minute
 )
@@ -570,7 +577,7 @@ func (a *App) GrantEmergency(ctx context.Context, req GrantRequest) (*EmergencyG
 	}
 
 	// Rate limit per client address: every attempt counts, known user or not.
-	addrKey := a.LimitKey("emergency-address", req.Client)
+	addrKey := a.LimitKey("emergency-address", addressSubject(req.Client))
 	if err := a.ReserveAttempt(ctx, addrKey, GrantAddressLimit, GrantWindow); err != nil {
 		if userID != "" {
 			if _, lerr := a.logAttempt(ctx, at, OutcomeRateLimited); lerr != nil {
@@ -583,26 +590,27 @@ func (a *App) GrantEmergency(ctx context.Context, req GrantRequest) (*EmergencyG
 	// attempt is counted before any check, in one statement, so parallel
 	// attempts cannot all pass (as login's); a grant clears the count,
 	// so what accumulates is refusals (guessing responders, filling the
-	// log), whatever their addresses.
+	// log), whatever their addresses. Over the limit the request is
+	// still checked (see GrantProfileLimit): limited is the refusal it
+	// gets unless it proves a responder.
 	subject := userID
 	if lookupErr != nil {
 		subject = "unknown:" + normEmail(req.Email)
 	}
 	userKey := a.LimitKey("emergency-profile", subject)
-	if err := a.ReserveAttempt(ctx, userKey, GrantProfileLimit, GrantWindow); err != nil {
-		if userID != "" {
-			if _, lerr := a.logAttempt(ctx, at, OutcomeRateLimited); lerr != nil {
-				return nil, lerr
-			}
-		}
-		return nil, err
+	limited := a.ReserveAttempt(ctx, userKey, GrantProfileLimit, GrantWindow)
+	if limited != nil && AsError(limited).Kind != KindRateLimited {
+		return nil, limited
 	}
 	// An unknown e-mail, or a user without emergency access, costs the
 	// responder check a configured user's refusal costs (its Argon2id
-	// derivation where a secret is given), so that the time of the answer
-	// does not tell which e-mails exist.
+	// derivation where a secret is given), and is refused as rate-limited
+	// where that user would be, so that neither the time nor the answer
+	// tells which e-mails exist.
 	if lookupErr != nil {
-		a.verifyResponder(ctx, req, false)
+		if _, err := a.verifyResponder(ctx, req, false, limited); AsError(err).Kind == KindRateLimited {
+			return nil, err
+		}
 		return nil, lookupErr
 	}
 	refuse := func(outcome string, e error) (*EmergencyGrant, error) {
@@ -612,12 +620,17 @@ func (a *App) GrantEmergency(ctx context.Context, req GrantRequest) (*EmergencyG
 		return nil, e
 	}
 	if accessID == "" {
-		a.verifyResponder(ctx, req, false)
+		if _, err := a.verifyResponder(ctx, req, false, limited); AsError(err).Kind == KindRateLimited {
+			return refuse(OutcomeRateLimited, err)
+		}
 		return refuse(OutcomeNotConfigured, errNoEmergency)
 	}
 
 	ek, err := a.emergencyKey(ctx, userID, accessID)
 	if errors.Is(err, ErrNotFound) {
+		if limited != nil { // no proof can pass here: nothing to check
+			return refuse(OutcomeRateLimited, limited)
+		}
 		return refuse(OutcomeUnavailable, errEmergencyUnavailable)
 	}
 	if err != nil {
@@ -648,7 +661,7 @@ func (a *App) GrantEmergency(ctx context.Context, req GrantRequest) (*EmergencyG
 	if err := json.Unmarshal(critJSON, &crit); err != nil {
 		return nil, Internal(err)
 	}
-	if at.responder, err = a.verifyResponder(ctx, req, crit.Responders == RespondersAny); err != nil {
+	if at.responder, err = a.verifyResponder(ctx, req, crit.Responders == RespondersAny, limited); err != nil {
 		if o := refusalOutcome(err); o != "" {
 			return refuse(o, err)
 		}

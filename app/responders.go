@@ -81,7 +81,9 @@ func validText(s string, max int) bool {
 
 // Rate limit per responder id, across every profile of the installation:
 // every attempt naming the id counts (reserved atomically, before any
-// check), and a verified grant clears the count.
+// check), and a verified grant clears the count. As the per-profile
+// limit (GrantProfileLimit), it refuses only requests that prove no
+// responder: the responder's own secret or badge passes over it.
 const GrantResponderLimit = 10
 
 // responderSecretBytes is the randomness of a responder secret: 160 bits,
@@ -275,31 +277,31 @@ func (a *App) RemoveResponder(ctx context.Context, id string) error {
 // for req.ResponderID, it returns the verified responder. Otherwise it
 // returns errNotVerified, or nil (an unverified responder) when the
 // user's criteria accept any responder (anyResponder). Every attempt
-// first reserves one count under the responder id (GrantResponderLimit);
-// over the limit it returns the rate-limit error. Neither the secret nor
-// the badge is logged or kept anywhere.
-func (a *App) verifyResponder(ctx context.Context, req GrantRequest, anyResponder bool) (*Responder, error) {
+// first reserves one count under the responder id (GrantResponderLimit).
+// Over that limit, or with limited set (the per-profile limit's refusal),
+// a request is checked all the same: the proof passes, and what would be
+// refused gets the rate-limit error instead, so that failing on purpose
+// holds no real responder off. Neither the secret nor the badge is logged
+// or kept anywhere.
+func (a *App) verifyResponder(ctx context.Context, req GrantRequest, anyResponder bool, limited error) (*Responder, error) {
 	limitKey := a.LimitKey("emergency-responder", normResponder(req.ResponderID))
 	if err := a.ReserveAttempt(ctx, limitKey, GrantResponderLimit, GrantWindow); err != nil {
-		return nil, err
+		if AsError(err).Kind != KindRateLimited {
+			return nil, err
+		}
+		limited = err
 	}
 	var r *Responder
 	var err error
 	badge := strings.TrimSpace(req.ResponderCredential)
 	if badge == "" && len(req.ResponderCredentialImage) > 0 {
-		if badge, err = BadgeFromImage(req.ResponderCredentialImage); err != nil {
-			return nil, err
-		}
+		badge, err = BadgeFromImage(req.ResponderCredentialImage)
 	}
-	if badge != "" {
-		if r, err = a.verifyBadge(ctx, badge, req.ResponderID); err != nil {
-			return nil, err
-		}
+	if err == nil && badge != "" {
+		r, err = a.verifyBadge(ctx, badge, req.ResponderID)
 	}
-	if secret := req.ResponderSecret; r == nil && secret != "" {
-		if r, err = a.verifySecret(ctx, req.ResponderID, secret); err != nil {
-			return nil, err
-		}
+	if secret := req.ResponderSecret; err == nil && r == nil && secret != "" {
+		r, err = a.verifySecret(ctx, req.ResponderID, secret)
 	}
 	if r != nil {
 		if err := a.store.ClearFailures(ctx, limitKey); err != nil {
@@ -307,8 +309,19 @@ func (a *App) verifyResponder(ctx context.Context, req GrantRequest, anyResponde
 		}
 		return r, nil
 	}
+	if err != nil {
+		// A picture that reads as no badge is a refusal as any other:
+		// over a limit, the limit's.
+		if e := AsError(err); limited != nil && e.Kind != KindInternal && e.Kind != KindRateLimited {
+			return nil, limited
+		}
+		return nil, err
+	}
 	if anyResponder {
 		return nil, nil
+	}
+	if limited != nil {
+		return nil, limited
 	}
 	return nil, errNotVerified
 }
@@ -355,9 +368,9 @@ func (a *App) verifySecret(ctx context.Context, id, secret string) (*Responder, 
 		}
 		params = p
 	}
-	got, err := deriveKey(ctx, typed, params)
+	got, err := deriveKeyBounded(ctx, typed, params)
 	if err != nil {
-		return nil, Internal(err)
+		return nil, kdfFailure(err)
 	}
 	if entry == nil || !entry.HasSecret || !crypto.Equal(got, entry.SecretHash) {
 		return nil, nil
