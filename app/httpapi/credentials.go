@@ -125,7 +125,7 @@ func (s *Server) credentialImage(w http.ResponseWriter, r *http.Request) {
 	}
 	ct, img, err := s.app.CredentialImage(r.Context(), pr, r.PathValue("credential_id"))
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, "", err)
 		return
 	}
 	h := w.Header()

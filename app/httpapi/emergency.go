@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"html/template"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -175,29 +174,9 @@ var emergencyInfoPage = template.Must(template.New("emergency-info").Parse(`
 <p class="muted">The person's trusted contacts have been told of this access.</p>
 `))
 
-var errorPageBody = template.Must(template.New("error").Parse(`<p class="error" role="alert" id="error">{{.}}</p>`))
-
 type fieldView struct {
 	Label string
 	Value template.HTML
-}
-
-// failPage answers a page request with an error: an HTML page for a
-// browser, the usual JSON error otherwise. Internal causes go to the log
-// only.
-func (s *Server) failPage(w http.ResponseWriter, r *http.Request, title string, err error) {
-	if !wantsHTML(r) {
-		s.writeError(w, r, err)
-		return
-	}
-	e := app.AsError(err)
-	if e.Kind == app.KindInternal {
-		s.log.Error("internal error", "method", r.Method, "path", routePath(r), "err", e.Err)
-	}
-	if e.Kind == app.KindRateLimited && e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
-	}
-	s.writePage(w, r, HTTPStatus(e.Kind), title, errorPageBody, e.Message)
 }
 
 func (s *Server) emergencyPage(w http.ResponseWriter, r *http.Request) {
@@ -206,7 +185,7 @@ func (s *Server) emergencyPage(w http.ResponseWriter, r *http.Request) {
 	html := wantsHTML(r)
 	if r.Method == http.MethodGet {
 		if err := s.app.EmergencyPageExists(r.Context(), token); err != nil {
-			s.failPage(w, r, title, err)
+			s.writeError(w, r, title, err)
 			return
 		}
 		if !html {
@@ -219,28 +198,23 @@ func (s *Server) emergencyPage(w http.ResponseWriter, r *http.Request) {
 	// The form may carry a photo of a badge's QR code.
 	p, err := parseParams(r, app.MaxBadgeImage+MaxBody)
 	if err != nil {
-		s.failPage(w, r, title, err)
+		s.writeError(w, r, title, err)
 		return
 	}
 	req := app.GrantRequest{ResponderID: p.String("responder_id"), Reason: p.String("reason"), PageToken: token, Client: clientIP(r)}
 	if err := responderProof(p, &req); err != nil {
-		s.failPage(w, r, title, err)
+		s.writeError(w, r, title, err)
 		return
 	}
 	g, err := s.app.GrantEmergency(r.Context(), req)
 	if err != nil {
-		e := app.AsError(err)
-		if !html || e.Kind == app.KindNotFound || e.Kind == app.KindInternal {
-			s.failPage(w, r, title, err)
-			return
+		if k := app.AsError(err).Kind; k != app.KindNotFound && k != app.KindInternal {
+			// The form again, with what was typed and why it was refused.
+			err = &pageError{err: err, body: emergencyFormPage, data: func(msg string) any {
+				return map[string]string{"Error": msg, "ResponderID": req.ResponderID, "Reason": req.Reason}
+			}}
 		}
-		if e.Kind == app.KindRateLimited && e.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
-		}
-		// The form again, with what was typed and why it was refused.
-		s.writePage(w, r, HTTPStatus(e.Kind), title, emergencyFormPage, map[string]string{
-			"Error": e.Message, "ResponderID": req.ResponderID, "Reason": req.Reason,
-		})
+		s.writeError(w, r, title, err)
 		return
 	}
 	if !html {

@@ -148,13 +148,13 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) {
 	html := wantsHTML(r)
 	p, err := parseParams(r, MaxBody)
 	if err != nil {
-		s.failPage(w, r, title, err)
+		s.writeError(w, r, title, err)
 		return
 	}
 	if html && r.Method == http.MethodGet {
 		needs, err := s.app.LinkNeedsPasscode(r.Context(), token)
 		if err != nil {
-			s.failPage(w, r, title, err)
+			s.writeError(w, r, title, err)
 			return
 		}
 		if needs {
@@ -166,12 +166,10 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request) {
 		Token: token, Passcode: p.String("passcode"), Client: clientIP(r), UserAgent: r.UserAgent(),
 	})
 	if err != nil {
-		e := app.AsError(err)
-		if html && (e.Code == "wrong_passcode" || e.Code == "passcode_required") {
-			s.writePage(w, r, HTTPStatus(e.Kind), title, passcodePage, map[string]string{"Error": e.Message})
-			return
+		if c := app.AsError(err).Code; c == "wrong_passcode" || c == "passcode_required" {
+			err = &pageError{err: err, body: passcodePage, data: func(msg string) any { return map[string]string{"Error": msg} }}
 		}
-		s.failPage(w, r, title, err)
+		s.writeError(w, r, title, err)
 		return
 	}
 	if !html {

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"html/template"
 	"net/http"
 	"strings"
+
+	"github.com/secure-personal-profile/spp/app"
 )
 
 // pageCSS is the one stylesheet of every HTML page; the Content-Security-
@@ -45,8 +48,7 @@ var layout = template.Must(template.New("layout").Parse(`<!doctype html>
 func (s *Server) writePage(w http.ResponseWriter, r *http.Request, status int, title string, body *template.Template, data any) {
 	var inner bytes.Buffer
 	if err := body.Execute(&inner, data); err != nil {
-		s.log.Error("rendering page", "path", routePath(r), "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		s.writeError(w, r, "", app.Internal(fmt.Errorf("rendering page: %w", err)))
 		return
 	}
 	var out bytes.Buffer
@@ -56,8 +58,7 @@ func (s *Server) writePage(w http.ResponseWriter, r *http.Request, status int, t
 		"Body":  template.HTML(inner.String()),
 	})
 	if err != nil {
-		s.log.Error("rendering page", "path", routePath(r), "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		s.writeError(w, r, "", app.Internal(fmt.Errorf("rendering page: %w", err)))
 		return
 	}
 	h := w.Header()

@@ -28,15 +28,8 @@ import (
 //     legacy client, curl, a service) passes; "Origin: null" (a sandboxed
 //     frame, a file:// page) does not. The app's own pages post to their
 //     own origin and pass.
-var (
-	errUnknownHost = errorBody{Status: "unknown host!", Code: "unknown_host"}
-	errCrossSite   = errorBody{Status: "cross-site request refused!", Code: "cross_site"}
-)
-
-type errorBody struct {
-	Status string `json:"status"`
-	Code   string `json:"code"`
-}
+//
+// The refusals are errUnknownHost and errCrossSite (respond.go).
 
 // guard holds what the two checks accept.
 type guard struct {
@@ -143,15 +136,14 @@ func (g *guard) allowed(r *http.Request) bool {
 	return false
 }
 
-// check answers a request the guard refuses and reports whether it did.
-func (g *guard) check(w http.ResponseWriter, r *http.Request) (refused bool) {
+// refuse returns why the guard refuses a request (errUnknownHost,
+// errCrossSite), or nil.
+func (g *guard) refuse(r *http.Request) error {
 	if !g.allowed(r) {
-		writeJSON(w, http.StatusMisdirectedRequest, errUnknownHost)
-		return true
+		return errUnknownHost
 	}
 	if g.csrf.Check(r) != nil {
-		writeJSON(w, http.StatusForbidden, errCrossSite)
-		return true
+		return errCrossSite
 	}
-	return false
+	return nil
 }

@@ -21,12 +21,12 @@ func (s *Server) qrPNG(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !p.Has("kind") {
-		s.writeError(w, r, app.E(app.KindInvalid, "missing_parameter", "kind must exist!"))
+		s.writeError(w, r, "", app.E(app.KindInvalid, "missing_parameter", "kind must exist!"))
 		return
 	}
 	url, err := s.app.QRURL(r.Context(), pr, p.String("kind"), p.String("id"))
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, "", err)
 		return
 	}
 	size := 512
@@ -37,7 +37,7 @@ func (s *Server) qrPNG(w http.ResponseWriter, r *http.Request) {
 	}
 	png, err := qr.PNG(url, size)
 	if err != nil {
-		s.writeError(w, r, app.Internal(err))
+		s.writeError(w, r, "", app.Internal(err))
 		return
 	}
 	w.Header().Set("Content-Type", "image/png")

@@ -1,11 +1,10 @@
 // Package httpapi is the embedded HTTP listener: the API of API.md over the
-// app's use cases. One place (writeError) maps app errors to the status
-// string, code and HTTP status a client sees.
+// app's use cases. One place (writeError, respond.go) maps every error to
+// the status string, code and HTTP status a client sees.
 package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,7 +13,6 @@ import (
 	"path"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -99,10 +97,7 @@ func (s *Server) handle(path string, doc Doc, limit int64, h handlerFunc, method
 	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 		if !contains(methods, r.Method) {
 			w.Header().Set("Allow", allow)
-			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{
-				"status": strings.ToLower(methods[0]) + " required",
-				"code":   "method_not_allowed",
-			})
+			s.writeError(w, r, "", errMethod(methods[0]))
 			return
 		}
 		sw := &statusWriter{ResponseWriter: w}
@@ -110,7 +105,7 @@ func (s *Server) handle(path string, doc Doc, limit int64, h handlerFunc, method
 		w = sw
 		p, err := parseParams(r, limit)
 		if err != nil {
-			s.writeError(w, r, err)
+			s.writeError(w, r, "", err)
 			return
 		}
 		status, body, err := h(r, p)
@@ -118,7 +113,7 @@ func (s *Server) handle(path string, doc Doc, limit int64, h handlerFunc, method
 			err = app.Internal(fmt.Errorf("the handler answered %d; the route declares %v", status, doc.Successes(r.Method)))
 		}
 		if err != nil {
-			s.writeError(w, r, err)
+			s.writeError(w, r, "", err)
 			return
 		}
 		writeJSON(w, status, body)
@@ -132,10 +127,7 @@ func (s *Server) page(path string, doc Doc, h http.HandlerFunc, methods ...strin
 	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 		if !contains(methods, r.Method) {
 			w.Header().Set("Allow", strings.Join(methods, ", "))
-			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{
-				"status": strings.ToLower(methods[0]) + " required",
-				"code":   "method_not_allowed",
-			})
+			s.writeError(w, r, "", errMethod(methods[0]))
 			return
 		}
 		sw := &statusWriter{ResponseWriter: w}
@@ -144,7 +136,7 @@ func (s *Server) page(path string, doc Doc, h http.HandlerFunc, methods ...strin
 		// A page reads its body itself (parseParams); the query string,
 		// which some never read, gets the depth check all the same.
 		if err := (&params{form: r.URL.Query()}).checkDepth(); err != nil {
-			s.writeError(w, r, err)
+			s.writeError(w, r, "", err)
 			return
 		}
 		h(w, r)
@@ -173,17 +165,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				panic(v)
 			}
 			s.log.Error("panic serving request", "method", r.Method, "path", routePath(r), "panic", v)
-			writeJSON(w, http.StatusInternalServerError, map[string]string{"status": "internal error", "code": "internal"})
+			s.writeError(w, r, "", errPanic)
 		}
 	}()
-	if s.guard.check(w, r) {
+	if err := s.guard.refuse(r); err != nil {
+		s.writeError(w, r, "", err)
 		return
 	}
 	// ServeMux answers a path that is not clean (//, . or .. segments,
 	// also spelt %2e) with a redirect and an HTML body: no route has such
 	// a path, so it is a JSON 404 like any other unknown path.
 	if _, pattern := s.mux.Handler(r); pattern == "" || !cleanPath(r.URL.Path) {
-		writeJSON(w, http.StatusNotFound, map[string]string{"status": "not found!", "code": "not_found"})
+		s.writeError(w, r, "", errNotFound)
 		return
 	}
 	s.mux.ServeHTTP(w, r)
@@ -207,52 +200,6 @@ func routePath(r *http.Request) string {
 		return r.Pattern
 	}
 	return "(unmatched)"
-}
-
-var kindStatus = map[app.Kind]int{
-	app.KindInternal:      http.StatusInternalServerError,
-	app.KindInvalid:       http.StatusBadRequest,
-	app.KindUnauthorized:  http.StatusUnauthorized,
-	app.KindForbidden:     http.StatusForbidden,
-	app.KindNotFound:      http.StatusNotFound,
-	app.KindConflict:      http.StatusConflict,
-	app.KindGone:          http.StatusGone,
-	app.KindTooLarge:      http.StatusRequestEntityTooLarge,
-	app.KindUnsupported:   http.StatusUnsupportedMediaType,
-	app.KindUnprocessable: http.StatusUnprocessableEntity,
-	app.KindRateLimited:   http.StatusTooManyRequests,
-	app.KindStorageFull:   http.StatusInsufficientStorage,
-}
-
-// HTTPStatus is the HTTP status for an error of kind k.
-func HTTPStatus(k app.Kind) int { return kindStatus[k] }
-
-// writeError is the one place an error becomes a response. Internal errors
-// are logged with their cause and answered with "internal error" only.
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	e := app.AsError(err)
-	status := HTTPStatus(e.Kind)
-	if e.Kind == app.KindInternal {
-		s.log.Error("internal error", "method", r.Method, "path", routePath(r), "err", e.Err)
-	}
-	if e.Kind == app.KindStorageFull {
-		s.log.Warn("storage is full", "method", r.Method, "path", routePath(r), "err", e.Err)
-	}
-	if e.Kind == app.KindRateLimited && e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
-	}
-	writeJSON(w, status, map[string]string{"status": e.Message, "code": e.Code})
-}
-
-func writeJSON(w http.ResponseWriter, status int, body any) {
-	b, err := json.Marshal(body)
-	if err != nil {
-		status = http.StatusInternalServerError
-		b = []byte(`{"code":"internal","status":"internal error"}`)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
 }
 
 // bearer returns the user's token from the Authorization header or the
@@ -279,7 +226,7 @@ func (s *Server) authPage(w http.ResponseWriter, r *http.Request) (p *params, pr
 		pr, err = s.auth(r, p)
 	}
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, "", err)
 		return nil, nil, false
 	}
 	return p, pr, true

@@ -150,6 +150,9 @@ var verifyPage = template.Must(template.New("verify").Parse(`{{if .Error}}<p cla
 <dt>Issuer</dt><dd><code>{{.Issuer}}</code></dd></dl>
 <p class="muted">Only this value is disclosed. The signed credential is available to programs that ask for JSON.</p>{{end}}`))
 
+// errorData is the data of a page whose template shows .Error.
+func errorData(msg string) any { return map[string]any{"Error": msg} }
+
 type claimRow struct {
 	Name  string
 	Value template.HTML
@@ -157,15 +160,11 @@ type claimRow struct {
 
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	v, err := s.app.Verify(r.Context(), r.PathValue("verification_token"))
+	if err != nil {
+		s.writeError(w, r, "Share verified", &pageError{err: err, title: "Share not verified", body: verifyPage, data: errorData})
+		return
+	}
 	if wantsHTML(r) {
-		if err != nil {
-			e := app.AsError(err)
-			if e.Kind == app.KindInternal {
-				s.log.Error("internal error", "method", r.Method, "path", routePath(r), "err", e.Err)
-			}
-			s.writePage(w, r, HTTPStatus(e.Kind), "Share not verified", verifyPage, map[string]any{"Error": e.Message})
-			return
-		}
 		var rows []claimRow
 		for _, k := range sortedClaimNames(v.Claims) {
 			rows = append(rows, claimRow{Name: strings.ReplaceAll(k, "_", " "), Value: valueHTML(v.Claims[k])})
@@ -173,10 +172,6 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		s.writePage(w, r, http.StatusOK, "Share verified", verifyPage, map[string]any{
 			"Claims": rows, "Service": v.ServiceID, "Issued": ts(v.IssuedAt), "Expires": ts(v.ExpiresAt), "Issuer": v.Issuer,
 		})
-		return
-	}
-	if err != nil {
-		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -419,24 +414,16 @@ var publicPageBody = template.Must(template.New("public").Parse(`{{if .Error}}<p
 
 func (s *Server) publicPage(w http.ResponseWriter, r *http.Request) {
 	pp, err := s.app.Public(r.Context(), r.PathValue("public_token"))
+	if err != nil {
+		s.writeError(w, r, "Public profile", &pageError{err: err, body: publicPageBody, data: errorData})
+		return
+	}
 	if wantsHTML(r) {
-		if err != nil {
-			e := app.AsError(err)
-			if e.Kind == app.KindInternal {
-				s.log.Error("internal error", "method", r.Method, "path", routePath(r), "err", e.Err)
-			}
-			s.writePage(w, r, HTTPStatus(e.Kind), "Public profile", publicPageBody, map[string]any{"Error": e.Message})
-			return
-		}
 		var rows []claimRow
 		for _, k := range sortedClaimNames(pp.Fields) {
 			rows = append(rows, claimRow{Name: strings.ReplaceAll(k, "_", " "), Value: valueHTML(pp.Fields[k])})
 		}
 		s.writePage(w, r, http.StatusOK, "Public profile", publicPageBody, map[string]any{"Info": valueHTML(pp.Info), "Fields": rows})
-		return
-	}
-	if err != nil {
-		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "success", "public_info": pp.Info, "fields": pp.Fields})
