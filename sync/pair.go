@@ -43,7 +43,14 @@ func transcript(offer, hostPeer, joinPeer, joinDevice string, nonceJ, nonceH []b
 	return string(b)
 }
 
+// The transcript's keys and proofs (frozen in testdata/pairing-v1.json:
+// a change here breaks pairing with every device already in use).
+
 func macKey(secret []byte) []byte { return crypto.DeriveSubkey(secret, "spp/pair/1/mac") }
+
+// hostProof and joinProof are the two sides' proofs of the secret.
+func hostProof(k []byte, t string) []byte { return crypto.KeyedHash(k, "host\x00"+t) }
+func joinProof(k []byte, t string) []byte { return crypto.KeyedHash(k, "join\x00"+t) }
 
 func sealKey(secret []byte, t string) []byte {
 	h := sha256.Sum256([]byte(t))
@@ -60,6 +67,30 @@ type bundleWire struct {
 	KDF          string `json:"kdf"`
 	WrappedDEK   []byte `json:"wrapped_dek"`
 	HostDeviceID string `json:"host_device_id"`
+}
+
+// sealBundle seals the account record for the joiner, bound to the
+// transcript.
+func sealBundle(secret []byte, t string, b *app.PairBundle) ([]byte, error) {
+	body, err := json.Marshal(bundleWire{UserID: b.UserID, ProfileID: b.ProfileID, KDF: b.KDF, WrappedDEK: b.WrappedDEK, HostDeviceID: b.HostDeviceID})
+	if err != nil {
+		return nil, err
+	}
+	return crypto.Seal(sealKey(secret, t), body, []byte(t))
+}
+
+// openBundle opens the host's account record (ErrPairingFailed when it
+// does not open under this transcript or is incomplete).
+func openBundle(secret []byte, t string, sealed []byte) (*app.PairBundle, error) {
+	body, err := crypto.Open(sealKey(secret, t), sealed, []byte(t))
+	if err != nil {
+		return nil, app.ErrPairingFailed
+	}
+	var bw bundleWire
+	if err := json.Unmarshal(body, &bw); err != nil || bw.UserID == "" || bw.HostDeviceID == "" {
+		return nil, app.ErrPairingFailed
+	}
+	return &app.PairBundle{UserID: bw.UserID, ProfileID: bw.ProfileID, KDF: bw.KDF, WrappedDEK: bw.WrappedDEK, HostDeviceID: bw.HostDeviceID}, nil
 }
 
 // handlePair is the host's side.
@@ -96,7 +127,7 @@ func (s *Service) handlePair(st network.Stream) {
 	}
 	t := transcript(offer.ID, s.PeerID(), joinPeer.String(), m.Device, m.Nonce, nonceH)
 	k := macKey(offer.Secret)
-	if err := c.write(&msg{T: tChallenge, Nonce: nonceH, MAC: crypto.KeyedHash(k, "host\x00"+t)}, ioTimeout); err != nil {
+	if err := c.write(&msg{T: tChallenge, Nonce: nonceH, MAC: hostProof(k, t)}, ioTimeout); err != nil {
 		st.Reset()
 		return
 	}
@@ -105,7 +136,7 @@ func (s *Service) handlePair(st network.Stream) {
 		fail("protocol", err)
 		return
 	}
-	if !crypto.Equal(proof.MAC, crypto.KeyedHash(k, "join\x00"+t)) {
+	if !crypto.Equal(proof.MAC, joinProof(k, t)) {
 		fail("failed", errors.New("the joiner does not know the secret"))
 		return
 	}
@@ -117,12 +148,7 @@ func (s *Service) handlePair(st network.Stream) {
 		fail("internal", err)
 		return
 	}
-	body, err := json.Marshal(bundleWire{UserID: b.UserID, ProfileID: b.ProfileID, KDF: b.KDF, WrappedDEK: b.WrappedDEK, HostDeviceID: b.HostDeviceID})
-	if err != nil {
-		fail("internal", err)
-		return
-	}
-	sealed, err := crypto.Seal(sealKey(offer.Secret, t), body, []byte(t))
+	sealed, err := sealBundle(offer.Secret, t, b)
 	if err != nil {
 		fail("internal", err)
 		return
@@ -247,27 +273,22 @@ func (s *Service) join(c *conn, pid peer.ID, code *app.PairCode, name string, ve
 	}
 	t := transcript(code.Offer, pid.String(), s.PeerID(), s.self, nonceJ, ch.Nonce)
 	k := macKey(code.Secret)
-	if len(ch.Nonce) != 32 || !crypto.Equal(ch.MAC, crypto.KeyedHash(k, "host\x00"+t)) {
+	if len(ch.Nonce) != 32 || !crypto.Equal(ch.MAC, hostProof(k, t)) {
 		// The device answering does not know the secret: send nothing.
 		s.log.Warn("pairing: the host did not prove the secret", "peer", pid.String())
 		return nil, app.ErrPairingFailed
 	}
-	if err := c.write(&msg{T: tProof, MAC: crypto.KeyedHash(k, "join\x00"+t)}, ioTimeout); err != nil {
+	if err := c.write(&msg{T: tProof, MAC: joinProof(k, t)}, ioTimeout); err != nil {
 		return nil, protocolErr(err)
 	}
 	bm, err := c.expect(tBundle, pairTimeout)
 	if err != nil {
 		return nil, protocolErr(err)
 	}
-	body, err := crypto.Open(sealKey(code.Secret, t), bm.Sealed, []byte(t))
+	bundle, err := openBundle(code.Secret, t, bm.Sealed)
 	if err != nil {
-		return nil, app.ErrPairingFailed
+		return nil, err
 	}
-	var bw bundleWire
-	if err := json.Unmarshal(body, &bw); err != nil || bw.UserID == "" || bw.HostDeviceID == "" {
-		return nil, app.ErrPairingFailed
-	}
-	bundle := &app.PairBundle{UserID: bw.UserID, ProfileID: bw.ProfileID, KDF: bw.KDF, WrappedDEK: bw.WrappedDEK, HostDeviceID: bw.HostDeviceID}
 	dek, err := verify(bundle)
 	if err != nil {
 		c.write(&msg{T: tAbort}, ioTimeout)
@@ -281,5 +302,5 @@ func (s *Service) join(c *conn, pid peer.ID, code *app.PairCode, name string, ve
 		return nil, protocolErr(err)
 	}
 	// The host is remembered by the first sync's session (Replica.Met).
-	return &app.Joined{Bundle: bundle, DEK: dek, HostDeviceID: bw.HostDeviceID, HostPeerID: pid.String(), List: w.List}, nil
+	return &app.Joined{Bundle: bundle, DEK: dek, HostDeviceID: bundle.HostDeviceID, HostPeerID: pid.String(), List: w.List}, nil
 }
