@@ -31,6 +31,7 @@ import (
 	"github.com/secure-personal-profile/spp/app/idscan"
 	"github.com/secure-personal-profile/spp/app/mail"
 	"github.com/secure-personal-profile/spp/app/posixlocale"
+	"github.com/secure-personal-profile/spp/app/qr"
 	"github.com/secure-personal-profile/spp/app/webhook"
 	"github.com/secure-personal-profile/spp/store"
 	p2psync "github.com/secure-personal-profile/spp/sync"
@@ -167,7 +168,7 @@ func start(ctx context.Context, o *options, window bool, stderr io.Writer) error
 		return err
 	}
 	defer db.Close()
-	a, err := app.New(db, app.Config{PublicURL: o.publicURL, Log: log, Scanner: idscan.Scanner{}})
+	a, err := app.New(db, app.Config{PublicURL: o.publicURL, Log: log, Scanner: idscan.Scanner{}, QRReader: qr.Decode})
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,10 @@ type Config struct {
 	// Scanner reads credential photos (app/idscan's); nil keeps every
 	// credential as an unverified document (see AddCredential).
 	Scanner Scanner
+	// QRReader reads the text of a QR code in a picture (app/qr's
+	// Decode): how a responder's uploaded badge is read. Nil: pictures
+	// of badges are refused (pasting the badge's text still works).
+	QRReader func(img []byte) (string, error)
 }
 
 // App carries out the use cases over a Store.

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/secure-personal-profile/spp/app/qr"
 	"github.com/secure-personal-profile/spp/crypto"
 )
 
@@ -366,9 +365,13 @@ func (a *App) verifyBadge(ctx context.Context, badge, id string) (*Responder, er
 	return r, nil
 }
 
-// BadgeFromImage reads a badge from a picture of its QR code (PNG, JPEG
-// or GIF), as the responder's page uploads it.
-func BadgeFromImage(img []byte) (string, error) {
+// badgeFromImage reads a badge from a picture of its QR code (PNG, JPEG
+// or GIF), as the responder's page uploads it, with the QR reader main.go
+// gives (Config.QRReader; without one, pictures cannot be read).
+func (a *App) badgeFromImage(img []byte) (string, error) {
+	if a.cfg.QRReader == nil {
+		return "", errBadgeImage
+	}
 	if len(img) > MaxBadgeImage {
 		return "", errBadgeTooLarge
 	}
@@ -379,7 +382,7 @@ func BadgeFromImage(img []byte) (string, error) {
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > maxBadgePixels {
 		return "", errBadgeTooLarge
 	}
-	text, err := qr.Decode(img)
+	text, err := a.cfg.QRReader(img)
 	if err != nil {
 		return "", errBadgeImage
 	}

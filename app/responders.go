@@ -295,7 +295,7 @@ func (a *App) verifyResponder(ctx context.Context, req GrantRequest, anyResponde
 	var err error
 	badge := strings.TrimSpace(req.ResponderCredential)
 	if badge == "" && len(req.ResponderCredentialImage) > 0 {
-		badge, err = BadgeFromImage(req.ResponderCredentialImage)
+		badge, err = a.badgeFromImage(req.ResponderCredentialImage)
 	}
 	if err == nil && badge != "" {
 		r, err = a.verifyBadge(ctx, badge, req.ResponderID)

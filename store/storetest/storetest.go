@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/secure-personal-profile/spp/app"
+	"github.com/secure-personal-profile/spp/app/qr"
 	"github.com/secure-personal-profile/spp/crypto"
 	"github.com/secure-personal-profile/spp/store"
 )
@@ -53,6 +54,9 @@ func Open(t testing.TB, dir string, cfg app.Config) *Env {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.QRReader == nil {
+		cfg.QRReader = qr.Decode // as main.go gives it
 	}
 	db, err := store.Open(dir, store.Options{Now: cfg.Now})
 	if err != nil {
