@@ -32,8 +32,54 @@ type Config struct {
 	QRReader func(img []byte) (string, error)
 }
 
-// App carries out the use cases over a Store.
+// App carries out the use cases over a Store. Each group of use cases is
+// a service of its own, in the files named for it (README "Layout"):
+//
+//   - [AccountService]: accounts and sessions (users.go, kdf.go)
+//   - [ProfileService]: profile fields and rings (profile.go,
+//     updateinfo.go, rings.go, public.go, birthdate.go)
+//   - [ShareService]: shares, services and third parties' requests
+//     (shares.go, services.go, requests.go)
+//   - [EmergencyService]: emergency access (emergency*.go, responders.go,
+//     responder_badges.go)
+//   - [HealthService]: health records and doctors' links (health.go,
+//     health_links.go)
+//   - [CredentialService]: credentials (credentials.go, scanner.go)
+//   - [DeviceService]: devices and sync (devices.go, devicelist.go,
+//     replica.go)
+//   - [ExportService]: export and import (export.go, container.go)
+//
+// What they share is the core: the store, the configuration, the write
+// path (update, with the capabilities' views: capabilities.go), links
+// (URL), rate limits (ratelimit.go), the outbox and events. The services
+// reach one another only through the App.
 type App struct {
+	*core
+	*AccountService
+	*ProfileService
+	*ShareService
+	*EmergencyService
+	*HealthService
+	*CredentialService
+	*DeviceService
+	*ExportService
+}
+
+// The services: each carries out one group of use cases over the core.
+type (
+	AccountService    struct{ *core }
+	ProfileService    struct{ *core }
+	ShareService      struct{ *core }
+	EmergencyService  struct{ *core }
+	HealthService     struct{ *core }
+	CredentialService struct{ *core }
+	DeviceService     struct{ *core }
+	ExportService     struct{ *core }
+)
+
+// core is what every service shares.
+type core struct {
+	app   *App // the services, for the use cases that take part in another's
 	store Store
 	cfg   Config
 	// dummyKDF is spent on logins for unknown e-mails, so that a wrong
@@ -68,16 +114,28 @@ func New(store Store, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{store: store, cfg: cfg, dummyKDF: dummy}
+	c := &core{store: store, cfg: cfg, dummyKDF: dummy}
+	a := &App{
+		core:              c,
+		AccountService:    &AccountService{c},
+		ProfileService:    &ProfileService{c},
+		ShareService:      &ShareService{c},
+		EmergencyService:  &EmergencyService{c},
+		HealthService:     &HealthService{c},
+		CredentialService: &CredentialService{c},
+		DeviceService:     &DeviceService{c},
+		ExportService:     &ExportService{c},
+	}
+	c.app = a
 	// Every write transaction keeps the capabilities' views current.
-	store.SetDeriver(a.deriveViews)
+	store.SetDeriver(c.deriveViews)
 	return a, nil
 }
 
 // Config returns the configuration in force.
 func (a *App) Config() Config { return a.cfg }
 
-func (a *App) now() time.Time { return a.cfg.Now().UTC() }
+func (a *core) now() time.Time { return a.cfg.Now().UTC() }
 
 // NewID returns a new id, unique across all of a user's devices (UUIDv7).
 func NewID() string {

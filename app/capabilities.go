@@ -94,7 +94,7 @@ func openView(key []byte, c *Capability, v any) error {
 
 // capabilityByToken finds a capability of a kind by its token. Unknown
 // tokens, and tokens of another kind, give ErrNotFound.
-func (a *App) capabilityByToken(ctx context.Context, kind, token string) (*Capability, error) {
+func (a *core) capabilityByToken(ctx context.Context, kind, token string) (*Capability, error) {
 	if token == "" || len(token) > 256 {
 		return nil, ErrNotFound
 	}
@@ -150,7 +150,7 @@ func openInbox(dek, sealed []byte) ([]byte, error) {
 // every view the changed cells show. Without the data key nothing sealed
 // changed that a view shows (such writes only record states, which the
 // capability rows already hold).
-func (a *App) deriveViews(tx Tx, dek []byte, changed []CellRef) error {
+func (a *core) deriveViews(tx Tx, dek []byte, changed []CellRef) error {
 	if dek == nil {
 		return nil
 	}
@@ -268,7 +268,7 @@ func publicFieldChanged(tx Tx, id, cell string) (bool, error) {
 }
 
 // deriveAll derives every view of the user, and the keys capabilities use.
-func (a *App) deriveAll(tx Tx, dek []byte) error {
+func (a *core) deriveAll(tx Tx, dek []byte) error {
 	for _, f := range []func(Tx, []byte) error{
 		func(tx Tx, _ []byte) error { return migrateFieldIDs(tx) },
 		a.deriveKeys,
@@ -284,7 +284,7 @@ func (a *App) deriveAll(tx Tx, dek []byte) error {
 
 // deriveKeys keeps the user's inbox public key in the cells and the
 // signing key wrapped under this device's installation key.
-func (a *App) deriveKeys(tx Tx, dek []byte) error {
+func (a *core) deriveKeys(tx Tx, dek []byte) error {
 	pub := crypto.TokenBoxKey(inboxSecret(dek))
 	if c, ok, err := tx.Get(EntityInbox, inboxID, "public"); err != nil {
 		return err
@@ -354,7 +354,7 @@ func shareDep(claim string) string {
 	return claim
 }
 
-func (a *App) deriveShares(tx Tx, dek []byte, _ []string) error {
+func (a *core) deriveShares(tx Tx, dek []byte, _ []string) error {
 	ids, err := tx.IDs(EntityShare)
 	if err != nil {
 		return err
@@ -367,7 +367,7 @@ func (a *App) deriveShares(tx Tx, dek []byte, _ []string) error {
 	return nil
 }
 
-func (a *App) deriveShare(tx Tx, dek []byte, id string) error {
+func (a *core) deriveShare(tx Tx, dek []byte, id string) error {
 	sh, ok, err := readShare(tx, id)
 	if err != nil {
 		return err
@@ -437,7 +437,7 @@ type publicView struct {
 	Fields map[string]json.RawMessage `json:"fields"`
 }
 
-func (a *App) derivePublic(tx Tx, dek []byte) error {
+func (a *core) derivePublic(tx Tx, dek []byte) error {
 	ids, err := tx.IDs(EntityPublic)
 	if err != nil {
 		return err
@@ -487,7 +487,7 @@ type linkView struct {
 	ExpiresAt time.Time       `json:"expires_at"`
 }
 
-func (a *App) deriveLinks(tx Tx, dek []byte) error {
+func (a *core) deriveLinks(tx Tx, dek []byte) error {
 	ids, err := tx.IDs(EntityHealthLink)
 	if err != nil {
 		return err
@@ -548,7 +548,7 @@ type emergencyView struct {
 	Name   string  `json:"name,omitempty"`
 }
 
-func (a *App) deriveEmergency(tx Tx, dek []byte) error {
+func (a *core) deriveEmergency(tx Tx, dek []byte) error {
 	ids, err := tx.IDs(EntityEmergency)
 	if err != nil {
 		return err
@@ -598,7 +598,7 @@ func (a *App) deriveEmergency(tx Tx, dek []byte) error {
 }
 
 // emergencyViewOf opens the user's emergency view with the emergency key.
-func (a *App) emergencyViewOf(ctx context.Context, userID string, ek []byte) (*emergencyView, error) {
+func (a *core) emergencyViewOf(ctx context.Context, userID string, ek []byte) (*emergencyView, error) {
 	var caps []*Capability
 	err := a.store.View(ctx, userID, nil, func(tx Tx) (err error) {
 		caps, err = tx.Capabilities(CapEmergency)
@@ -621,7 +621,7 @@ func (a *App) emergencyViewOf(ctx context.Context, userID string, ek []byte) (*e
 // database from an older version, or a device that never wrote for the
 // user with the data key open): at sign-in and when background sync
 // starts.
-func (a *App) ensureViews(ctx context.Context, userID string, dek []byte) error {
+func (a *core) ensureViews(ctx context.Context, userID string, dek []byte) error {
 	var v int
 	err := a.store.View(ctx, userID, nil, func(tx Tx) (err error) {
 		v, err = tx.ViewsVersion()

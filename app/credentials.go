@@ -132,7 +132,7 @@ func ImageContentType(b []byte) string {
 // credential whose bytes carry an image signature ([ImageContentType]) is
 // kept as an unverified document, a licence with the problem that it was
 // not read; other types are accepted as with a Scanner.
-func (a *App) AddCredential(ctx context.Context, p *Principal, typ string, image []byte) (*Credential, error) {
+func (a *CredentialService) AddCredential(ctx context.Context, p *Principal, typ string, image []byte) (*Credential, error) {
 	typ = strings.TrimSpace(typ)
 	if typ == "" || len(image) == 0 {
 		return nil, ErrCredentialMissing
@@ -229,7 +229,7 @@ const problemNoScanner = "the barcode was not read: this installation has no lic
 // first (format and pixel count, before any pixel), then, in a scan slot,
 // its pixels, or for a licence its barcode (the licence returned). Without
 // a Scanner only the image signature is checked.
-func (a *App) readPhoto(ctx context.Context, p *Principal, licence bool, image []byte) (*Licence, error) {
+func (a *CredentialService) readPhoto(ctx context.Context, p *Principal, licence bool, image []byte) (*Licence, error) {
 	s := a.cfg.Scanner
 	if s == nil {
 		if ImageContentType(image) == "" {
@@ -256,7 +256,7 @@ func (a *App) readPhoto(ctx context.Context, p *Principal, licence bool, image [
 // scanError maps a Scanner's error to the client's error; an error
 // outside the Scanner's contract is logged and answered as an unreadable
 // barcode.
-func (a *App) scanError(p *Principal, err error) error {
+func (a *CredentialService) scanError(p *Principal, err error) error {
 	switch {
 	case err == nil:
 		return nil
@@ -334,7 +334,7 @@ func readCredential(tx Tx, id string) (*Credential, bool, error) {
 }
 
 // Credentials lists the principal's credentials, oldest first.
-func (a *App) Credentials(ctx context.Context, p *Principal) ([]*Credential, error) {
+func (a *CredentialService) Credentials(ctx context.Context, p *Principal) ([]*Credential, error) {
 	var out []*Credential
 	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
 		ids, err := tx.IDs(EntityCredential)
@@ -363,7 +363,7 @@ func (a *App) Credentials(ctx context.Context, p *Principal) ([]*Credential, err
 }
 
 // CredentialImage returns a credential's image and its media type.
-func (a *App) CredentialImage(ctx context.Context, p *Principal, id string) (contentType string, image []byte, err error) {
+func (a *CredentialService) CredentialImage(ctx context.Context, p *Principal, id string) (contentType string, image []byte, err error) {
 	err = a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
 		c, ok, err := tx.Get(EntityCredential, id, "image")
 		if err != nil {
@@ -400,7 +400,7 @@ const (
 // the document's name and address are written to the profile's "name" and
 // "address" fields (each kept in its ring, or its default ring when new:
 // name public, address private); filled lists the fields written.
-func (a *App) ConfirmCredential(ctx context.Context, p *Principal, id string, fill bool) (c *Credential, filled []string, err error) {
+func (a *CredentialService) ConfirmCredential(ctx context.Context, p *Principal, id string, fill bool) (c *Credential, filled []string, err error) {
 	filled = []string{}
 	err = a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
 		var ok bool
@@ -455,7 +455,7 @@ func (a *App) ConfirmCredential(ctx context.Context, p *Principal, id string, fi
 
 // RejectCredential deletes a credential, pending or confirmed, with its
 // image and fields.
-func (a *App) RejectCredential(ctx context.Context, p *Principal, id string) error {
+func (a *CredentialService) RejectCredential(ctx context.Context, p *Principal, id string) error {
 	err := a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
 		if _, ok, err := tx.Get(EntityCredential, id, "type"); err != nil {
 			return err

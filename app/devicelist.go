@@ -193,7 +193,7 @@ type listGuard struct {
 	removed []ListedDevice
 }
 
-func (a *App) guard(ctx context.Context, userID string) (*listGuard, error) {
+func (a *DeviceService) guard(ctx context.Context, userID string) (*listGuard, error) {
 	seen, version, err := a.store.SeenDeviceList(ctx, userID)
 	if err != nil {
 		return nil, err
@@ -228,7 +228,7 @@ func (g *listGuard) inForce(tx Tx, userID string) (cell *DeviceList, l *DeviceLi
 // resign writes a fresh signed list from the device cells when the list in
 // force does not name exactly those devices (removed devices left out, and
 // named among the removed); it returns the list in force.
-func (a *App) resign(tx Tx, userID string, g *listGuard) (*DeviceList, []byte, error) {
+func (a *DeviceService) resign(tx Tx, userID string, g *listGuard) (*DeviceList, []byte, error) {
 	cell, cur, signed, profileID, priv, err := g.inForce(tx, userID)
 	if err != nil {
 		return nil, nil, err
@@ -301,7 +301,7 @@ func (a *App) resign(tx Tx, userID string, g *listGuard) (*DeviceList, []byte, e
 }
 
 // putDevice writes a device's cells.
-func (a *App) putDevice(tx Tx, deviceID, peerID, name string) error {
+func (a *DeviceService) putDevice(tx Tx, deviceID, peerID, name string) error {
 	if err := tx.Put(Cell{Entity: EntityDevice, ID: deviceID, Field: "peer_id", Clear: []byte(peerID)}); err != nil {
 		return err
 	}
@@ -317,7 +317,7 @@ func (a *App) putDevice(tx Tx, deviceID, peerID, name string) error {
 // The list in force is the newer of the stored one and the newest this
 // device has seen (listGuard), never one naming a device seen removed;
 // seeing a newer one records it.
-func (a *App) DeviceList(ctx context.Context, userID string, dek []byte) (*DeviceList, []byte, error) {
+func (a *DeviceService) DeviceList(ctx context.Context, userID string, dek []byte) (*DeviceList, []byte, error) {
 	g, err := a.guard(ctx, userID)
 	if err != nil {
 		return nil, nil, err

@@ -90,10 +90,10 @@ func ParsePairCode(s string) (*PairCode, error) {
 }
 
 // Now is the app's clock (UTC).
-func (a *App) Now() time.Time { return a.now() }
+func (a *DeviceService) Now() time.Time { return a.now() }
 
 // DeviceID is this device's id.
-func (a *App) DeviceID() string { return a.store.DeviceID() }
+func (a *DeviceService) DeviceID() string { return a.store.DeviceID() }
 
 // Device is one of a user's paired devices.
 type Device struct {
@@ -127,7 +127,7 @@ func checkDeviceName(name string) (string, error) {
 
 // PairCode makes a one-time pairing code for the principal's profile,
 // valid PairCodeTTL, and lists this device (named name) if it is not yet.
-func (a *App) PairCode(ctx context.Context, p *Principal, name string) (string, time.Time, error) {
+func (a *DeviceService) PairCode(ctx context.Context, p *Principal, name string) (string, time.Time, error) {
 	s := a.sync()
 	if s == nil {
 		return "", time.Time{}, errSyncOff
@@ -191,7 +191,7 @@ func (a *App) PairCode(ctx context.Context, p *Principal, name string) (string, 
 
 // Join pairs this device with the device that showed code: it fetches
 // the profile, checks the password, syncs, and signs the user in here.
-func (a *App) Join(ctx context.Context, code, password, name string) (*Auth, error) {
+func (a *DeviceService) Join(ctx context.Context, code, password, name string) (*Auth, error) {
 	if code == "" || password == "" {
 		return nil, errPairMissing
 	}
@@ -309,7 +309,7 @@ func (a *App) Join(ctx context.Context, code, password, name string) (*Auth, err
 
 // Devices lists the principal's paired devices, oldest first, with their
 // last sync as this device knows it.
-func (a *App) Devices(ctx context.Context, p *Principal) ([]Device, error) {
+func (a *DeviceService) Devices(ctx context.Context, p *Principal) ([]Device, error) {
 	var out []Device
 	self := a.store.DeviceID()
 	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
@@ -364,7 +364,7 @@ func (a *App) Devices(ctx context.Context, p *Principal) ([]Device, error) {
 
 // RemoveDevice unpairs a device: its cells are tombstoned and the list is
 // re-signed without it; every device refuses it from then on.
-func (a *App) RemoveDevice(ctx context.Context, p *Principal, deviceID string) error {
+func (a *DeviceService) RemoveDevice(ctx context.Context, p *Principal, deviceID string) error {
 	if deviceID == "" {
 		return E(KindInvalid, "missing_parameter", "device_id must exist!")
 	}
@@ -411,8 +411,8 @@ func (a *App) RemoveDevice(ctx context.Context, p *Principal, deviceID string) e
 	return nil
 }
 
-func (a *App) afterEmergencyChange(ctx context.Context, userID, profileID string, dek []byte) {
-	if err := a.UnlockEmergency(ctx, &Principal{UserID: userID, ProfileID: profileID, DEK: dek}); err != nil {
+func (a *DeviceService) afterEmergencyChange(ctx context.Context, userID, profileID string, dek []byte) {
+	if err := a.app.UnlockEmergency(ctx, &Principal{UserID: userID, ProfileID: profileID, DEK: dek}); err != nil {
 		a.cfg.Log.Warn("emergency access not yet usable on this device", "user_id", userID, "err", AsError(err).Err)
 	}
 }

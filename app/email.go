@@ -37,7 +37,7 @@ var e164RE = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 func ValidPhone(s string) bool { return e164RE.MatchString(s) }
 
 // enqueueEmail queues an e-mail in the transaction tx writes.
-func (a *App) enqueueEmail(tx Tx, userID string, e Email) error {
+func (a *core) enqueueEmail(tx Tx, userID string, e Email) error {
 	e.Subject = oneLine(e.Subject)
 	b, err := json.Marshal(e)
 	if err != nil {
@@ -47,7 +47,7 @@ func (a *App) enqueueEmail(tx Tx, userID string, e Email) error {
 }
 
 // enqueueSMS queues a text message in the transaction tx writes.
-func (a *App) enqueueSMS(tx Tx, userID string, m SMS) error {
+func (a *core) enqueueSMS(tx Tx, userID string, m SMS) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
@@ -82,7 +82,7 @@ type OutboxEntry struct {
 // OutboxEntries lists the principal's outbox, newest first: what waits,
 // how often it was tried and why it failed, and what was delivered. The
 // recipient of an e-mail or text message is shown; bodies never are.
-func (a *App) OutboxEntries(ctx context.Context, p *Principal) ([]OutboxEntry, error) {
+func (a *core) OutboxEntries(ctx context.Context, p *Principal) ([]OutboxEntry, error) {
 	ms, err := a.Outbox(ctx, p)
 	if err != nil {
 		return nil, err

@@ -218,7 +218,7 @@ func parseCriteria(raw json.RawMessage) (*emergencyCriteria, error) {
 
 // SetupEmergency sets up (or updates, keeping the access id and the page's
 // address) the principal's emergency access.
-func (a *App) SetupEmergency(ctx context.Context, p *Principal, s EmergencySetup) (*EmergencyAccess, error) {
+func (a *EmergencyService) SetupEmergency(ctx context.Context, p *Principal, s EmergencySetup) (*EmergencyAccess, error) {
 	if err := cmp.Or(checkDepth("emergency_info", s.EmergencyInfo), checkDepth("criteria", s.Criteria),
 		checkDepth("trusted_contacts", s.TrustedContacts), checkDepth("info_field", s.InfoField)); err != nil {
 		return nil, err
@@ -358,7 +358,7 @@ func (a *App) SetupEmergency(ctx context.Context, p *Principal, s EmergencySetup
 	return out, nil
 }
 
-func (a *App) wrapEmergencyKey(ctx context.Context, userID, accessID string, ek []byte) error {
+func (a *EmergencyService) wrapEmergencyKey(ctx context.Context, userID, accessID string, ek []byte) error {
 	w, err := crypto.Wrap(a.store.InstallationKey(), ek, emergencyKeyPurpose(userID, accessID))
 	if err != nil {
 		return err
@@ -366,14 +366,16 @@ func (a *App) wrapEmergencyKey(ctx context.Context, userID, accessID string, ek 
 	return a.store.PutEmergencyKey(ctx, userID, w, a.now())
 }
 
-func (a *App) emergencyPageURL(token string) string { return a.URL("/api/v1/emergency/" + token) }
+func (a *EmergencyService) emergencyPageURL(token string) string {
+	return a.URL("/api/v1/emergency/" + token)
+}
 
 // UnlockEmergency makes a user's emergency access usable on this device:
 // when the configuration arrived by sync and this device has no wrap of
 // the emergency key yet, it wraps the key (from its copy sealed under the
 // user's data key) under this device's installation key. Called whenever
 // the user acts here with a token; harmless when there is nothing to do.
-func (a *App) UnlockEmergency(ctx context.Context, p *Principal) error {
+func (a *EmergencyService) UnlockEmergency(ctx context.Context, p *Principal) error {
 	var accessID string
 	var ek []byte
 	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
@@ -413,7 +415,7 @@ func (a *App) UnlockEmergency(ctx context.Context, p *Principal) error {
 // configuration is deleted (on every device, by sync) and this device's
 // wrap of the key dropped. The log stays. deleted is false when there was
 // nothing to delete.
-func (a *App) DeleteEmergency(ctx context.Context, p *Principal) (deleted bool, err error) {
+func (a *EmergencyService) DeleteEmergency(ctx context.Context, p *Principal) (deleted bool, err error) {
 	err = a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
 		ids, err := tx.IDs(EntityEmergency)
 		if err != nil {
@@ -438,7 +440,7 @@ func (a *App) DeleteEmergency(ctx context.Context, p *Principal) (deleted bool, 
 
 // EmergencyURL returns the principal's emergency page address (what the
 // emergency QR code carries).
-func (a *App) EmergencyURL(ctx context.Context, p *Principal) (string, error) {
+func (a *EmergencyService) EmergencyURL(ctx context.Context, p *Principal) (string, error) {
 	var token string
 	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
 		ids, err := tx.IDs(EntityEmergency)
@@ -462,7 +464,7 @@ func (a *App) EmergencyURL(ctx context.Context, p *Principal) (string, error) {
 
 // EmergencyPageExists checks an emergency page token (the page's form is
 // shown only for a known one).
-func (a *App) EmergencyPageExists(ctx context.Context, token string) error {
+func (a *EmergencyService) EmergencyPageExists(ctx context.Context, token string) error {
 	if token == "" {
 		return errEmergencyPage
 	}
@@ -477,7 +479,7 @@ func (a *App) EmergencyPageExists(ctx context.Context, token string) error {
 }
 
 // emergencyID returns the user's emergency access id, "" when none.
-func (a *App) emergencyID(ctx context.Context, userID string) (string, error) {
+func (a *EmergencyService) emergencyID(ctx context.Context, userID string) (string, error) {
 	var id string
 	err := a.store.View(ctx, userID, nil, func(tx Tx) error {
 		ids, err := tx.IDs(EntityEmergency)
@@ -491,7 +493,7 @@ func (a *App) emergencyID(ctx context.Context, userID string) (string, error) {
 
 // emergencyKey unwraps the user's emergency key with this device's
 // installation key; ErrNotFound when this device holds no wrap of it.
-func (a *App) emergencyKey(ctx context.Context, userID, accessID string) ([]byte, error) {
+func (a *EmergencyService) emergencyKey(ctx context.Context, userID, accessID string) ([]byte, error) {
 	w, err := a.store.EmergencyKey(ctx, userID)
 	if err != nil {
 		return nil, err

@@ -23,7 +23,7 @@ type EmergencyConfig struct {
 // EmergencyConfig reads the principal's emergency configuration (opened
 // with the emergency key's copy sealed under the user's data key); 404
 // no_emergency_access when none is set up.
-func (a *App) EmergencyConfig(ctx context.Context, p *Principal) (*EmergencyConfig, error) {
+func (a *EmergencyService) EmergencyConfig(ctx context.Context, p *Principal) (*EmergencyConfig, error) {
 	var out *EmergencyConfig
 	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
 		ids, err := tx.IDs(EntityEmergency)

@@ -66,7 +66,7 @@ type attempt struct {
 // names a known user lands in that user's tamper-evident log before
 // anything is answered; a grant is logged before the information is
 // opened, and notifies every trusted contact.
-func (a *App) GrantEmergency(ctx context.Context, req GrantRequest) (*EmergencyGrant, error) {
+func (a *EmergencyService) GrantEmergency(ctx context.Context, req GrantRequest) (*EmergencyGrant, error) {
 	if err := req.check(); err != nil {
 		return nil, err
 	}
@@ -155,7 +155,7 @@ type grantTarget struct {
 	limitKey         []byte
 }
 
-func (a *App) grantTarget(ctx context.Context, req GrantRequest) (*grantTarget, error) {
+func (a *EmergencyService) grantTarget(ctx context.Context, req GrantRequest) (*grantTarget, error) {
 	t := &grantTarget{}
 	if req.PageToken != "" {
 		c, err := a.capabilityByToken(ctx, CapEmergency, req.PageToken)
@@ -207,7 +207,7 @@ func (t *grantTarget) attempt(req GrantRequest) attempt {
 // refusals. Over that limit the request is still checked (see
 // GrantProfileLimit): limited is the refusal it gets unless it proves a
 // responder.
-func (a *App) grantLimits(ctx context.Context, req GrantRequest, t *grantTarget) (limited, err error) {
+func (a *EmergencyService) grantLimits(ctx context.Context, req GrantRequest, t *grantTarget) (limited, err error) {
 	addrKey := a.LimitKey("emergency-address", addressSubject(req.Client))
 	if err := a.ReserveAttempt(ctx, addrKey, GrantAddressLimit, GrantWindow); err != nil {
 		return nil, err
@@ -224,7 +224,7 @@ func (a *App) grantLimits(ctx context.Context, req GrantRequest, t *grantTarget)
 // user's refusal costs (its Argon2id derivation where a secret is given),
 // and is refused as rate-limited where that user would be, so that
 // neither the time nor the answer tells which e-mails exist.
-func (a *App) refuseUnconfigured(ctx context.Context, req GrantRequest, t *grantTarget, limited error, refuse func(string, error) (*EmergencyGrant, error)) (*EmergencyGrant, error) {
+func (a *EmergencyService) refuseUnconfigured(ctx context.Context, req GrantRequest, t *grantTarget, limited error, refuse func(string, error) (*EmergencyGrant, error)) (*EmergencyGrant, error) {
 	_, err := a.verifyResponder(ctx, req, false, limited)
 	rateLimited := AsError(err).Kind == KindRateLimited
 	switch {
@@ -247,7 +247,7 @@ type grantConfig struct {
 	infoSealed, contacts []byte
 }
 
-func (a *App) grantConfig(ctx context.Context, t *grantTarget) (*grantConfig, error) {
+func (a *EmergencyService) grantConfig(ctx context.Context, t *grantTarget) (*grantConfig, error) {
 	ek, err := a.emergencyKey(ctx, t.userID, t.accessID)
 	if err != nil {
 		return nil, err
@@ -285,7 +285,7 @@ func (a *App) grantConfig(ctx context.Context, t *grantTarget) (*grantConfig, er
 // kept current by the write path, sealed under EK: capabilities.go); and
 // records the grant for the user's devices and tells the trusted
 // contacts.
-func (a *App) openGrant(ctx context.Context, t *grantTarget, cfg *grantConfig, entry *EmergencyLogEntry, at attempt) (*EmergencyGrant, error) {
+func (a *EmergencyService) openGrant(ctx context.Context, t *grantTarget, cfg *grantConfig, entry *EmergencyLogEntry, at attempt) (*EmergencyGrant, error) {
 	infoJSON, err := crypto.Open(cfg.ek, cfg.infoSealed, emergencyAD(t.userID, t.accessID, "info"))
 	if err != nil {
 		return nil, fmt.Errorf("opening emergency information: %w", err)
@@ -317,7 +317,7 @@ func (a *App) openGrant(ctx context.Context, t *grantTarget, cfg *grantConfig, e
 // recordGrant writes the grant for the user's own devices (they learn of
 // it by sync, sealed to the user's inbox: no data key is open here) and
 // queues the trusted contacts' notices, in one transaction.
-func (a *App) recordGrant(ctx context.Context, userID, name string, contacts []string, entry *EmergencyLogEntry, at attempt) error {
+func (a *EmergencyService) recordGrant(ctx context.Context, userID, name string, contacts []string, entry *EmergencyLogEntry, at attempt) error {
 	return a.update(ctx, userID, nil, func(tx Tx) error {
 		rec := map[string]string{
 			"responder_id": at.responderID, "reason": at.reason, "client": at.client,
@@ -341,7 +341,7 @@ func (a *App) recordGrant(ctx context.Context, userID, name string, contacts []s
 	})
 }
 
-func (a *App) notifyContacts(tx Tx, userID, name string, contacts []string, at attempt, entry *EmergencyLogEntry) error {
+func (a *EmergencyService) notifyContacts(tx Tx, userID, name string, contacts []string, at attempt, entry *EmergencyLogEntry) error {
 	who := "a person who lists you as a trusted contact"
 	if name != "" {
 		who = name

@@ -67,7 +67,7 @@ func logAD(userID string, seq int64) []byte {
 // logAttempt appends an attempt to the user's log. A rate-limited attempt
 // right after another rate-limited one is not appended again, so that a
 // flood cannot grow the log without bound (the rate limit counts it).
-func (a *App) logAttempt(ctx context.Context, at attempt, outcome string) (*EmergencyLogEntry, error) {
+func (a *EmergencyService) logAttempt(ctx context.Context, at attempt, outcome string) (*EmergencyLogEntry, error) {
 	var out *EmergencyLogEntry
 	key := a.store.InstallationKey()
 	err := a.store.AppendEmergencyLog(ctx, at.userID, func(last *EmergencyLogRecord) (*EmergencyLogRecord, error) {
@@ -126,7 +126,7 @@ type EmergencyLog struct {
 // EmergencyLog lists the principal's emergency access log and checks its
 // chain: each entry must open, hash to its stored hash, carry the previous
 // entry's hash and follow it in sequence.
-func (a *App) EmergencyLog(ctx context.Context, p *Principal) (*EmergencyLog, error) {
+func (a *EmergencyService) EmergencyLog(ctx context.Context, p *Principal) (*EmergencyLog, error) {
 	if err := a.UnlockEmergency(ctx, p); err != nil {
 		return nil, err
 	}

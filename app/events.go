@@ -44,17 +44,17 @@ type subscription struct {
 // rather than a field: an App without subscribers holds no entry.
 var subscribers struct {
 	sync.Mutex
-	byApp map[*App]map[*subscription]struct{}
+	byApp map[*core]map[*subscription]struct{}
 }
 
 // Subscribe returns a channel of the user's events on this device and a
 // function that ends the subscription and closes the channel (calling it
 // again does nothing).
-func (a *App) Subscribe(userID string) (<-chan Event, func()) {
+func (a *core) Subscribe(userID string) (<-chan Event, func()) {
 	s := &subscription{userID: userID, ch: make(chan Event, eventBuffer)}
 	subscribers.Lock()
 	if subscribers.byApp == nil {
-		subscribers.byApp = map[*App]map[*subscription]struct{}{}
+		subscribers.byApp = map[*core]map[*subscription]struct{}{}
 	}
 	if subscribers.byApp[a] == nil {
 		subscribers.byApp[a] = map[*subscription]struct{}{}
@@ -78,7 +78,7 @@ func (a *App) Subscribe(userID string) (<-chan Event, func()) {
 
 // publish hands e to every subscriber of its user without waiting: a
 // subscriber whose buffer is full misses it.
-func (a *App) publish(e Event) {
+func (a *core) publish(e Event) {
 	subscribers.Lock()
 	defer subscribers.Unlock()
 	for s := range subscribers.byApp[a] {
@@ -95,7 +95,7 @@ func (a *App) publish(e Event) {
 
 // publishGrant tells the user's subscribers that a responder was granted
 // emergency access (the logged entry).
-func (a *App) publishGrant(userID string, entry *EmergencyLogEntry) {
+func (a *core) publishGrant(userID string, entry *EmergencyLogEntry) {
 	a.publish(Event{
 		Kind: EventEmergencyGrant, UserID: userID, At: entry.At, LogID: entry.LogID,
 		ResponderID: entry.ResponderID, ResponderName: entry.ResponderName,

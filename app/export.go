@@ -160,7 +160,7 @@ func cellBytes(c Cell) []byte {
 // Export exports the principal's whole profile: format "json" (the
 // default) or "container", the portable encrypted form that Import
 // restores, sealed under a key derived from passphrase.
-func (a *App) Export(ctx context.Context, p *Principal, format, passphrase string) (*Export, error) {
+func (a *ExportService) Export(ctx context.Context, p *Principal, format, passphrase string) (*Export, error) {
 	switch strings.ToLower(strings.TrimSpace(format)) {
 	case "", ExportJSON:
 		pe, err := a.exportJSON(ctx, p)
@@ -226,7 +226,7 @@ func walk(tx Tx, fn func(kind, id string, cells map[string]Cell) error) error {
 	return nil
 }
 
-func (a *App) exportJSON(ctx context.Context, p *Principal) (*ProfileExport, error) {
+func (a *ExportService) exportJSON(ctx context.Context, p *Principal) (*ProfileExport, error) {
 	pe := &ProfileExport{
 		Format: ExportFormatName, Version: ExportFormatVersion, ExportedAt: a.now(),
 		UserID: p.UserID, ProfileID: p.ProfileID,
@@ -288,7 +288,7 @@ func (a *App) exportJSON(ctx context.Context, p *Principal) (*ProfileExport, err
 		return nil, Internal(err)
 	}
 	if _, ok := pe.Entities[EntityEmergency]; ok {
-		ec, err := a.EmergencyConfig(ctx, p)
+		ec, err := a.app.EmergencyConfig(ctx, p)
 		switch {
 		case err != nil && AsError(err).Kind == KindNotFound: // deleted meanwhile
 		case err != nil:
@@ -310,7 +310,7 @@ func (a *App) exportJSON(ctx context.Context, p *Principal) (*ProfileExport, err
 
 // snapshot gathers everything a container holds: every cell of the user,
 // the data key, and the account's identity and key-login public key.
-func (a *App) snapshot(ctx context.Context, p *Principal) (*snapshot, error) {
+func (a *ExportService) snapshot(ctx context.Context, p *Principal) (*snapshot, error) {
 	acct, err := a.store.Account(ctx, p.UserID)
 	if err != nil {
 		return nil, Internal(err)
@@ -370,7 +370,7 @@ type Imported struct {
 // log holds them), a new sign-in record whose password is password, and the
 // e-mail and handle found under this device's installation key. It refuses
 // a profile, e-mail or handle that already exists here.
-func (a *App) Import(ctx context.Context, container []byte, passphrase, password string) (*Imported, error) {
+func (a *ExportService) Import(ctx context.Context, container []byte, passphrase, password string) (*Imported, error) {
 	if len(container) == 0 {
 		return nil, E(KindInvalid, "missing_parameter", "container must exist!")
 	}
@@ -459,7 +459,7 @@ func (a *App) Import(ctx context.Context, container []byte, passphrase, password
 	// installation key: done now, so that it works before the user first
 	// signs in here. The account is made already; a failure here is
 	// repaired by the next unlock and does not undo the import.
-	if err := a.UnlockEmergency(ctx, &Principal{UserID: acct.UserID, ProfileID: acct.ProfileID, DEK: s.DEK}); err != nil {
+	if err := a.app.UnlockEmergency(ctx, &Principal{UserID: acct.UserID, ProfileID: acct.ProfileID, DEK: s.DEK}); err != nil {
 		a.cfg.Log.Warn("emergency access not yet usable after import", "user_id", acct.UserID, "err", AsError(err).Err)
 	}
 	a.cfg.Log.Info("profile imported", "user_id", acct.UserID, "cells", len(s.Cells))

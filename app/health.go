@@ -104,7 +104,7 @@ func sortRecords(rs []*HealthRecord) {
 
 // PutHealthRecord adds a health record, or, with recordID, replaces the
 // type and data of an existing one. created is true for a new record.
-func (a *App) PutHealthRecord(ctx context.Context, p *Principal, recordID, recordType string, data json.RawMessage) (rec *HealthRecord, created bool, err error) {
+func (a *HealthService) PutHealthRecord(ctx context.Context, p *Principal, recordID, recordType string, data json.RawMessage) (rec *HealthRecord, created bool, err error) {
 	recordType = strings.ToLower(strings.TrimSpace(recordType))
 	if recordType == "" || len(data) == 0 || string(data) == "null" || string(data) == `""` {
 		return nil, false, errRecordMissing
@@ -161,7 +161,7 @@ func (a *App) PutHealthRecord(ctx context.Context, p *Principal, recordID, recor
 
 // HealthRecords lists the principal's health records, oldest first; with
 // recordType, only records of that type.
-func (a *App) HealthRecords(ctx context.Context, p *Principal, recordType string) ([]*HealthRecord, error) {
+func (a *HealthService) HealthRecords(ctx context.Context, p *Principal, recordType string) ([]*HealthRecord, error) {
 	recordType = strings.ToLower(strings.TrimSpace(recordType))
 	out := []*HealthRecord{}
 	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
@@ -188,7 +188,7 @@ func (a *App) HealthRecords(ctx context.Context, p *Principal, recordType string
 }
 
 // DeleteHealthRecord deletes a record; links that named it show it no more.
-func (a *App) DeleteHealthRecord(ctx context.Context, p *Principal, recordID string) error {
+func (a *HealthService) DeleteHealthRecord(ctx context.Context, p *Principal, recordID string) error {
 	if recordID == "" {
 		return E(KindInvalid, "missing_parameter", "record_id must exist!")
 	}

@@ -59,7 +59,7 @@ func ParseExpiration(s string, now time.Time) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-func (a *App) linkURL(token string) string { return a.URL("/api/v1/health-link/" + token) }
+func (a *HealthService) linkURL(token string) string { return a.URL("/api/v1/health-link/" + token) }
 
 type passcodeHash struct {
 	KDF  string `json:"kdf"`
@@ -68,7 +68,7 @@ type passcodeHash struct {
 
 // CreateLink creates a time-limited link to chosen health records and
 // queues an e-mail with it to the doctor.
-func (a *App) CreateLink(ctx context.Context, p *Principal, req LinkRequest) (*HealthLink, error) {
+func (a *HealthService) CreateLink(ctx context.Context, p *Principal, req LinkRequest) (*HealthLink, error) {
 	req.DoctorEmail = strings.TrimSpace(req.DoctorEmail)
 	items, ok := listParam(req.Records)
 	if req.DoctorEmail == "" || (ok && len(items) == 0) {
@@ -332,7 +332,7 @@ func linkLock(id string) *sync.Mutex {
 }
 
 // findLink finds a link's capability by its token.
-func (a *App) findLink(ctx context.Context, token string) (*Capability, error) {
+func (a *HealthService) findLink(ctx context.Context, token string) (*Capability, error) {
 	if len(token) > 128 {
 		return nil, errLinkUnknown
 	}
@@ -349,7 +349,7 @@ func (a *App) findLink(ctx context.Context, token string) (*Capability, error) {
 // LinkNeedsPasscode reports whether a live link asks for a passcode (how
 // the doctor's page decides to show the passcode form); a dead or unknown
 // link gives its error.
-func (a *App) LinkNeedsPasscode(ctx context.Context, token string) (bool, error) {
+func (a *HealthService) LinkNeedsPasscode(ctx context.Context, token string) (bool, error) {
 	c, err := a.findLink(ctx, token)
 	if err != nil {
 		return false, err
@@ -376,7 +376,7 @@ func linkAlive(c *Capability) error {
 // revoked and locked links answer 410; a link with a passcode needs it,
 // and dies after LinkPasscodeTries wrong ones. Every opening and every
 // wrong passcode is logged for the user, sealed to the user's inbox.
-func (a *App) OpenLink(ctx context.Context, req LinkOpen) (*LinkView, error) {
+func (a *HealthService) OpenLink(ctx context.Context, req LinkOpen) (*LinkView, error) {
 	c, err := a.findLink(ctx, req.Token)
 	if err != nil {
 		return nil, err
@@ -415,7 +415,7 @@ func (a *App) OpenLink(ctx context.Context, req LinkOpen) (*LinkView, error) {
 // view's key: the passcode is right exactly when the view opens under the
 // key it gives. A wrong one is counted (in one statement), logged and, at
 // the limit, the link locked and its view dropped.
-func (a *App) checkPasscode(ctx context.Context, c *Capability, req LinkOpen) ([]byte, error) {
+func (a *HealthService) checkPasscode(ctx context.Context, c *Capability, req LinkOpen) ([]byte, error) {
 	// Re-read: another request may have counted a try meanwhile.
 	cur, err := a.store.CapabilityByHash(ctx, c.TokenHash)
 	if err != nil {
@@ -455,7 +455,7 @@ func (a *App) checkPasscode(ctx context.Context, c *Capability, req LinkOpen) ([
 	return nil, errPasscodeWrong
 }
 
-func (a *App) logOpening(ctx context.Context, c *Capability, req LinkOpen, outcome string, records []string) error {
+func (a *HealthService) logOpening(ctx context.Context, c *Capability, req LinkOpen, outcome string, records []string) error {
 	ua := req.UserAgent
 	if len(ua) > 256 {
 		ua = ua[:256]
@@ -525,7 +525,7 @@ type HealthLinkInfo struct {
 
 // HealthLinks lists the principal's links, newest first, each with who
 // opened it, when, and what it showed.
-func (a *App) HealthLinks(ctx context.Context, p *Principal) ([]*HealthLinkInfo, error) {
+func (a *HealthService) HealthLinks(ctx context.Context, p *Principal) ([]*HealthLinkInfo, error) {
 	out := []*HealthLinkInfo{}
 	byID := map[string]*HealthLinkInfo{}
 	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
@@ -627,7 +627,7 @@ func (a *App) HealthLinks(ctx context.Context, p *Principal) ([]*HealthLinkInfo,
 }
 
 // RevokeLink revokes a link at once (idempotent); 404 for an unknown id.
-func (a *App) RevokeLink(ctx context.Context, p *Principal, linkID string) error {
+func (a *HealthService) RevokeLink(ctx context.Context, p *Principal, linkID string) error {
 	err := a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
 		l, ok, err := readLink(tx, linkID)
 		if err != nil {
@@ -655,7 +655,7 @@ var errLinkID = E(KindNotFound, "unknown_link", "link_id does not exist!")
 
 // LinkURL returns the address of one of the principal's links (what its
 // QR code carries).
-func (a *App) LinkURL(ctx context.Context, p *Principal, linkID string) (string, error) {
+func (a *HealthService) LinkURL(ctx context.Context, p *Principal, linkID string) (string, error) {
 	if linkID == "" {
 		return "", E(KindInvalid, "missing_parameter", "id must exist!")
 	}

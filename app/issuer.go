@@ -149,7 +149,7 @@ func (c *issuers) drop(userID string) {
 
 // issuerFor returns the issuer of the transaction's user, from the cache
 // or read in tx (with the data key).
-func (a *App) issuerFor(tx Tx, profileID string) (*issuer, error) {
+func (a *core) issuerFor(tx Tx, profileID string) (*issuer, error) {
 	if is := a.caches.issuers.get(tx.UserID()); is != nil {
 		return is, nil
 	}
@@ -171,7 +171,7 @@ func (a *App) issuerFor(tx Tx, profileID string) (*issuer, error) {
 // issuerOf returns a user's issuer without any data key: from the cache,
 // or the signing key this device keeps wrapped under its installation key
 // (deriveKeys). A capability's view never holds it.
-func (a *App) issuerOf(ctx context.Context, userID string) (*issuer, error) {
+func (a *core) issuerOf(ctx context.Context, userID string) (*issuer, error) {
 	if is := a.caches.issuers.get(userID); is != nil {
 		return is, nil
 	}
@@ -234,7 +234,7 @@ func (c *credentials) put(shareID, key, jws string) {
 
 // credential returns a share's credential for the claim's current value,
 // signed now (or the identical one signed earlier this second).
-func (a *App) credential(is *issuer, shareID, audience, claim string, value json.RawMessage, now, expires time.Time) (string, error) {
+func (a *core) credential(is *issuer, shareID, audience, claim string, value json.RawMessage, now, expires time.Time) (string, error) {
 	key := credentialKey(audience, claim, value, now.Unix(), expires.Unix())
 	if jws, ok := a.caches.creds.get(shareID, key); ok {
 		return jws, nil

@@ -67,14 +67,14 @@ type OutboxStore interface {
 
 // Outbox delivers queued messages through their senders until ctx ends.
 type Outbox struct {
-	app     *App
+	app     *core
 	senders map[string]Sender
 	kick    chan struct{}
 	mu      sync.Mutex
 }
 
 // NewMessage returns a message to queue with Tx.Enqueue.
-func (a *App) NewMessage(userID, kind string, payload []byte) *Message {
+func (a *core) NewMessage(userID, kind string, payload []byte) *Message {
 	now := a.now()
 	return &Message{ID: NewID(), UserID: userID, Kind: kind, Payload: payload, NextAt: now, CreatedAt: now}
 }
@@ -82,7 +82,7 @@ func (a *App) NewMessage(userID, kind string, payload []byte) *Message {
 // StartOutbox starts delivering queued messages with the given senders; it
 // returns at once, and delivery stops when ctx ends. Kinds without a sender
 // wait in the outbox (the user sees them there).
-func (a *App) StartOutbox(ctx context.Context, senders ...Sender) *Outbox {
+func (a *core) StartOutbox(ctx context.Context, senders ...Sender) *Outbox {
 	o := &Outbox{app: a, senders: map[string]Sender{}, kick: make(chan struct{}, 1)}
 	for _, s := range senders {
 		o.senders[s.Kind()] = s
@@ -101,7 +101,7 @@ func (o *Outbox) Kick() {
 }
 
 // kickOutbox wakes the running outbox, if any.
-func (a *App) kickOutbox() {
+func (a *core) kickOutbox() {
 	if o := a.outbox.Load(); o != nil {
 		o.Kick()
 	}
@@ -184,7 +184,7 @@ func backoff(attempts int) time.Duration {
 
 // Outbox lists the principal's messages, newest first: what was sent and
 // what still waits (and why).
-func (a *App) Outbox(ctx context.Context, p *Principal) ([]*Message, error) {
+func (a *core) Outbox(ctx context.Context, p *Principal) ([]*Message, error) {
 	ms, err := a.outboxStore().Messages(ctx, p.UserID)
 	if err != nil {
 		return nil, Internal(err)
@@ -192,11 +192,11 @@ func (a *App) Outbox(ctx context.Context, p *Principal) ([]*Message, error) {
 	return ms, nil
 }
 
-func (a *App) outboxStore() OutboxStore { return a.store }
+func (a *core) outboxStore() OutboxStore { return a.store }
 
 // update runs fn over the user's data in one transaction and, once it has
 // committed, wakes the outbox for anything fn queued.
-func (a *App) update(ctx context.Context, userID string, dek []byte, fn func(Tx) error) error {
+func (a *core) update(ctx context.Context, userID string, dek []byte, fn func(Tx) error) error {
 	if err := a.store.Update(ctx, userID, dek, fn); err != nil {
 		return err
 	}
@@ -205,7 +205,7 @@ func (a *App) update(ctx context.Context, userID string, dek []byte, fn func(Tx)
 }
 
 // Enqueue queues a message of a kind for the principal, on its own.
-func (a *App) Enqueue(ctx context.Context, p *Principal, kind string, payload []byte) error {
+func (a *core) Enqueue(ctx context.Context, p *Principal, kind string, payload []byte) error {
 	m := a.NewMessage(p.UserID, kind, payload)
 	if err := a.update(ctx, p.UserID, p.DEK, func(tx Tx) error { return tx.Enqueue(m) }); err != nil {
 		return Internal(err)

@@ -155,7 +155,7 @@ func fieldValue(tx Tx, name string) (Field, bool, error) {
 }
 
 // Fields lists the principal's profile fields with their rings, by name.
-func (a *App) Fields(ctx context.Context, p *Principal) ([]Field, error) {
+func (a *ProfileService) Fields(ctx context.Context, p *Principal) ([]Field, error) {
 	var out []Field
 	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) (err error) {
 		out, err = allFields(tx)
@@ -200,7 +200,7 @@ func (f Field) Text() string {
 }
 
 // HasAccounts reports whether any profile exists on this device.
-func (a *App) HasAccounts(ctx context.Context) (bool, error) {
+func (a *ProfileService) HasAccounts(ctx context.Context) (bool, error) {
 	accts, err := a.store.Accounts(ctx)
 	if err != nil {
 		return false, Internal(err)
@@ -211,7 +211,7 @@ func (a *App) HasAccounts(ctx context.Context) (bool, error) {
 // RemoveField removes a profile field: its value is cleared as by
 // UpdateInfo (services that could see it are told) and the field itself,
 // ring placement included, is deleted.
-func (a *App) RemoveField(ctx context.Context, p *Principal, name string) error {
+func (a *ProfileService) RemoveField(ctx context.Context, p *Principal, name string) error {
 	name = strings.ToLower(strings.TrimSpace(name))
 	if !ValidFieldName(name) {
 		return errUpdatedName

@@ -42,7 +42,7 @@ func ParseVisibility(s string) (bool, error) {
 // SetPublic sets the public profile's text and visibility and returns the
 // link to it (the same link on every call). info is JSON (an object or a
 // string); visibility is as sent ("" when missing).
-func (a *App) SetPublic(ctx context.Context, p *Principal, info json.RawMessage, visibility string) (string, error) {
+func (a *ProfileService) SetPublic(ctx context.Context, p *Principal, info json.RawMessage, visibility string) (string, error) {
 	info = bytes.TrimSpace(info)
 	if len(info) == 0 || string(info) == "null" || visibility == "" {
 		return "", errPublicMissing
@@ -98,7 +98,7 @@ type PublicProfile struct {
 // Public answers a public profile link (no session): public_info and the
 // current values of the fields in the public ring, from the link's view,
 // while visibility is true; 404 otherwise.
-func (a *App) Public(ctx context.Context, token string) (*PublicProfile, error) {
+func (a *ProfileService) Public(ctx context.Context, token string) (*PublicProfile, error) {
 	c, err := a.capabilityByToken(ctx, CapPublic, token)
 	if errors.Is(err, ErrNotFound) {
 		return nil, errPublicNotVisible

@@ -6,7 +6,7 @@ import (
 )
 
 // URL returns the public URL of an API path ("/api/v1/verify/…").
-func (a *App) URL(path string) string {
+func (a *core) URL(path string) string {
 	return strings.TrimRight(a.cfg.PublicURL, "/") + path
 }
 

@@ -19,7 +19,7 @@ import (
 
 // Replica returns this device's [Replica]: what the sync service is
 // started with.
-func (a *App) Replica() Replica { return replica{a} }
+func (a *DeviceService) Replica() Replica { return replica{a.app} }
 
 type replica struct{ a *App }
 
@@ -73,7 +73,7 @@ func (r replica) Identity(ctx context.Context, gen func() ([]byte, error)) ([]by
 
 // keepSyncKey lets the sync service open the user's data on this device
 // in the background.
-func (a *App) keepSyncKey(ctx context.Context, userID string, dek []byte) error {
+func (a *DeviceService) keepSyncKey(ctx context.Context, userID string, dek []byte) error {
 	w, err := crypto.Wrap(a.store.InstallationKey(), dek, "dek/sync/"+userID)
 	if err != nil {
 		return err
@@ -151,7 +151,7 @@ func (r replica) Admit(ctx context.Context, userID string, dek []byte, self stri
 // profile key, for this user, not older than the newest list seen here
 // and naming no device seen removed (a replayed list is refused). A newer
 // list is recorded as seen.
-func (a *App) verifyDeviceList(ctx context.Context, userID string, dek, signed []byte) (*DeviceList, error) {
+func (a *DeviceService) verifyDeviceList(ctx context.Context, userID string, dek, signed []byte) (*DeviceList, error) {
 	g, err := a.guard(ctx, userID)
 	if err != nil {
 		return nil, err
@@ -197,7 +197,7 @@ var errStaleDeviceList = errors.New("device list: older than one seen here, or n
 // It also undoes a removed device's attempt to come back: a stored list
 // older than the one in force is replaced by it, and device cells of a
 // removed device are tombstoned again.
-func (a *App) reconcileDevices(ctx context.Context, userID string, dek []byte) (*DeviceList, error) {
+func (a *DeviceService) reconcileDevices(ctx context.Context, userID string, dek []byte) (*DeviceList, error) {
 	g, err := a.guard(ctx, userID)
 	if err != nil {
 		return nil, err

@@ -83,7 +83,7 @@ var (
 // which must be held by exactly one profile of this installation (handles
 // repeat). It returns the request_id the third party polls with. client is
 // the caller's address, for the rate limit.
-func (a *App) NewRequest(ctx context.Context, client, serviceID, infoField, handle, profileID string) (string, time.Time, error) {
+func (a *ShareService) NewRequest(ctx context.Context, client, serviceID, infoField, handle, profileID string) (string, time.Time, error) {
 	if serviceID == "" || infoField == "" || (handle == "" && profileID == "") {
 		return "", time.Time{}, errRequestMissing
 	}
@@ -121,7 +121,7 @@ func (a *App) NewRequest(ctx context.Context, client, serviceID, infoField, hand
 
 // requestedAccount finds the account a third party names, by profile id
 // or else by handle.
-func (a *App) requestedAccount(ctx context.Context, handle, profileID string) (*Account, error) {
+func (a *ShareService) requestedAccount(ctx context.Context, handle, profileID string) (*Account, error) {
 	if profileID != "" {
 		if len(profileID) > 256 {
 			return nil, errProfileUnknown
@@ -162,7 +162,7 @@ type RequestView struct {
 	ShareExpiresAt    time.Time `json:"share_expires_at,omitzero"`
 }
 
-func (a *App) requestView(r *Request) (*RequestView, error) {
+func (a *ShareService) requestView(r *Request) (*RequestView, error) {
 	var p requestPayload
 	if err := json.Unmarshal(r.Payload, &p); err != nil {
 		return nil, err
@@ -176,7 +176,7 @@ func (a *App) requestView(r *Request) (*RequestView, error) {
 
 // PollRequest is the third party asking after its request: its state and,
 // once approved, the verification token.
-func (a *App) PollRequest(ctx context.Context, requestID string) (*RequestView, error) {
+func (a *ShareService) PollRequest(ctx context.Context, requestID string) (*RequestView, error) {
 	if requestID == "" || len(requestID) > 256 {
 		return nil, errRequestUnknown
 	}
@@ -208,7 +208,7 @@ func (a *App) PollRequest(ctx context.Context, requestID string) (*RequestView, 
 
 // Requests lists the principal's requests from third parties, newest
 // first.
-func (a *App) Requests(ctx context.Context, p *Principal) ([]*RequestView, error) {
+func (a *ShareService) Requests(ctx context.Context, p *Principal) ([]*RequestView, error) {
 	rs, err := a.store.UserRequests(ctx, p.UserID)
 	if err != nil {
 		return nil, Internal(err)
@@ -224,7 +224,7 @@ func (a *App) Requests(ctx context.Context, p *Principal) ([]*RequestView, error
 	return out, nil
 }
 
-func (a *App) pendingRequest(ctx context.Context, p *Principal, id string) (*Request, *RequestView, error) {
+func (a *ShareService) pendingRequest(ctx context.Context, p *Principal, id string) (*Request, *RequestView, error) {
 	if id == "" || len(id) > 128 {
 		return nil, nil, errRequestUnknown
 	}
@@ -251,7 +251,7 @@ func (a *App) pendingRequest(ctx context.Context, p *Principal, id string) (*Req
 
 // ApproveRequest shares what the request asks for (as share-create would,
 // with its checks) and hands the verification token to the third party.
-func (a *App) ApproveRequest(ctx context.Context, p *Principal, id string, expiresIn time.Duration) (*Share, error) {
+func (a *ShareService) ApproveRequest(ctx context.Context, p *Principal, id string, expiresIn time.Duration) (*Share, error) {
 	r, v, err := a.pendingRequest(ctx, p, id)
 	if err != nil {
 		return nil, err
@@ -280,7 +280,7 @@ func (a *App) ApproveRequest(ctx context.Context, p *Principal, id string, expir
 }
 
 // DenyRequest refuses a request; the third party's poll says so.
-func (a *App) DenyRequest(ctx context.Context, p *Principal, id string) error {
+func (a *ShareService) DenyRequest(ctx context.Context, p *Principal, id string) error {
 	if _, _, err := a.pendingRequest(ctx, p, id); err != nil {
 		return err
 	}
@@ -295,7 +295,7 @@ func (a *App) DenyRequest(ctx context.Context, p *Principal, id string) error {
 }
 
 // revokeShare revokes one share of the principal.
-func (a *App) revokeShare(ctx context.Context, p *Principal, shareID string) error {
+func (a *ShareService) revokeShare(ctx context.Context, p *Principal, shareID string) error {
 	return a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
 		return tx.Put(Cell{Entity: EntityShare, ID: shareID, Field: "revoked_at", Clear: timeText(a.now())})
 	})

@@ -215,7 +215,7 @@ func IssueBadge(priv ed25519.PrivateKey, b Badge) (string, error) {
 
 // TrustResponderOrg trusts an organization's key to issue badges (or
 // renames an organization already trusted under that key).
-func (a *App) TrustResponderOrg(ctx context.Context, name string, pub ed25519.PublicKey) (*ResponderOrg, error) {
+func (a *EmergencyService) TrustResponderOrg(ctx context.Context, name string, pub ed25519.PublicKey) (*ResponderOrg, error) {
 	name = strings.TrimSpace(name)
 	if !validText(name, 256) {
 		return nil, errOrgName
@@ -249,7 +249,7 @@ func (a *App) TrustResponderOrg(ctx context.Context, name string, pub ed25519.Pu
 
 // UntrustResponderOrg stops trusting an organization's key: its badges
 // open nothing from then on. 404 when the key id is not trusted.
-func (a *App) UntrustResponderOrg(ctx context.Context, keyID string) error {
+func (a *EmergencyService) UntrustResponderOrg(ctx context.Context, keyID string) error {
 	keyID = strings.TrimSpace(keyID)
 	if !validText(keyID, 128) {
 		return errUnknownOrg
@@ -264,7 +264,7 @@ func (a *App) UntrustResponderOrg(ctx context.Context, keyID string) error {
 	return nil
 }
 
-func (a *App) openResponderOrg(rec *ResponderOrgRecord) (*ResponderOrg, error) {
+func (a *EmergencyService) openResponderOrg(rec *ResponderOrgRecord) (*ResponderOrg, error) {
 	b, err := crypto.Open(a.store.InstallationKey(), rec.Sealed, responderOrgAD(rec.KeyID))
 	if err != nil {
 		return nil, fmt.Errorf("opening trusted organization: %w", err)
@@ -280,7 +280,7 @@ func (a *App) openResponderOrg(rec *ResponderOrgRecord) (*ResponderOrg, error) {
 }
 
 // ResponderOrgs lists the trusted organizations, by name.
-func (a *App) ResponderOrgs(ctx context.Context) ([]*ResponderOrg, error) {
+func (a *EmergencyService) ResponderOrgs(ctx context.Context) ([]*ResponderOrg, error) {
 	recs, err := a.store.ResponderOrgList(ctx)
 	if err != nil {
 		return nil, Internal(err)
@@ -302,7 +302,7 @@ func (a *App) ResponderOrgs(ctx context.Context) ([]*ResponderOrg, error) {
 // trusted organization's key (the one its kid names; every trusted key
 // when it names none), unexpired, and for responder id (sub). Anything
 // else is nil.
-func (a *App) verifyBadge(ctx context.Context, badge, id string) (*Responder, error) {
+func (a *EmergencyService) verifyBadge(ctx context.Context, badge, id string) (*Responder, error) {
 	if len(badge) > maxBadge {
 		return nil, nil
 	}
@@ -368,7 +368,7 @@ func (a *App) verifyBadge(ctx context.Context, badge, id string) (*Responder, er
 // badgeFromImage reads a badge from a picture of its QR code (PNG, JPEG
 // or GIF), as the responder's page uploads it, with the QR reader main.go
 // gives (Config.QRReader; without one, pictures cannot be read).
-func (a *App) badgeFromImage(img []byte) (string, error) {
+func (a *EmergencyService) badgeFromImage(img []byte) (string, error) {
 	if a.cfg.QRReader == nil {
 		return "", errBadgeImage
 	}

@@ -59,7 +59,7 @@ type ResponderRecord struct {
 // Responder ids are matched case-insensitively, without surrounding space.
 func normResponder(id string) string { return strings.ToLower(strings.TrimSpace(id)) }
 
-func (a *App) responderMAC(id string) []byte {
+func (a *EmergencyService) responderMAC(id string) []byte {
 	return crypto.KeyedHash(a.store.InstallationKey(), "responder:"+normResponder(id))
 }
 
@@ -131,7 +131,7 @@ func normSecret(s string) []byte {
 // AddResponder adds a responder to this device's registry with a fresh
 // secret, returned once in Secret; for a responder already there it
 // updates the name and organization and replaces the secret.
-func (a *App) AddResponder(ctx context.Context, r Responder) (*Responder, error) {
+func (a *EmergencyService) AddResponder(ctx context.Context, r Responder) (*Responder, error) {
 	r.ID = strings.TrimSpace(r.ID)
 	if !validText(r.ID, 128) {
 		return nil, errResponderID
@@ -151,7 +151,7 @@ func (a *App) AddResponder(ctx context.Context, r Responder) (*Responder, error)
 
 // ResetResponderSecret gives a registered responder a new secret (the old
 // one stops working at once), returned once in Secret.
-func (a *App) ResetResponderSecret(ctx context.Context, id string) (*Responder, error) {
+func (a *EmergencyService) ResetResponderSecret(ctx context.Context, id string) (*Responder, error) {
 	if !validText(strings.TrimSpace(id), 128) {
 		return nil, errResponderID
 	}
@@ -174,7 +174,7 @@ func (a *App) ResetResponderSecret(ctx context.Context, id string) (*Responder, 
 
 // putResponderSecret stores r with a new secret's Argon2id hash, and
 // returns r with the secret.
-func (a *App) putResponderSecret(ctx context.Context, mac []byte, r Responder) (*Responder, error) {
+func (a *EmergencyService) putResponderSecret(ctx context.Context, mac []byte, r Responder) (*Responder, error) {
 	secret, err := newResponderSecret()
 	if err != nil {
 		return nil, Internal(err)
@@ -203,7 +203,7 @@ func (a *App) putResponderSecret(ctx context.Context, mac []byte, r Responder) (
 	return &r, nil
 }
 
-func (a *App) openResponder(rec *ResponderRecord) (*responderSealed, error) {
+func (a *EmergencyService) openResponder(rec *ResponderRecord) (*responderSealed, error) {
 	b, err := crypto.Open(a.store.InstallationKey(), rec.Sealed, responderAD(rec.MAC))
 	if err != nil {
 		return nil, fmt.Errorf("opening responder record: %w", err)
@@ -219,7 +219,7 @@ func (a *App) openResponder(rec *ResponderRecord) (*responderSealed, error) {
 // VerifiedResponder returns the registry's entry for a responder id, or
 // nil when the id is not registered. Being registered verifies nobody: a
 // grant asks for the responder's secret or badge (verifyResponder).
-func (a *App) VerifiedResponder(ctx context.Context, id string) (*Responder, error) {
+func (a *EmergencyService) VerifiedResponder(ctx context.Context, id string) (*Responder, error) {
 	if !validText(strings.TrimSpace(id), 128) {
 		return nil, nil
 	}
@@ -238,7 +238,7 @@ func (a *App) VerifiedResponder(ctx context.Context, id string) (*Responder, err
 }
 
 // Responders lists the registry, by id.
-func (a *App) Responders(ctx context.Context) ([]*Responder, error) {
+func (a *EmergencyService) Responders(ctx context.Context) ([]*Responder, error) {
 	recs, err := a.store.ResponderList(ctx)
 	if err != nil {
 		return nil, Internal(err)
@@ -257,7 +257,7 @@ func (a *App) Responders(ctx context.Context) ([]*Responder, error) {
 
 // RemoveResponder removes a responder from the registry; 404 when it is
 // not there.
-func (a *App) RemoveResponder(ctx context.Context, id string) error {
+func (a *EmergencyService) RemoveResponder(ctx context.Context, id string) error {
 	if !validText(strings.TrimSpace(id), 128) {
 		return errResponderID
 	}
@@ -283,7 +283,7 @@ func (a *App) RemoveResponder(ctx context.Context, id string) error {
 // refused gets the rate-limit error instead, so that failing on purpose
 // holds no real responder off. Neither the secret nor the badge is logged
 // or kept anywhere.
-func (a *App) verifyResponder(ctx context.Context, req GrantRequest, anyResponder bool, limited error) (*Responder, error) {
+func (a *EmergencyService) verifyResponder(ctx context.Context, req GrantRequest, anyResponder bool, limited error) (*Responder, error) {
 	limitKey := a.LimitKey("emergency-responder", normResponder(req.ResponderID))
 	if err := a.ReserveAttempt(ctx, limitKey, GrantResponderLimit, GrantWindow); err != nil {
 		if AsError(err).Kind != KindRateLimited {
@@ -342,7 +342,7 @@ func refusalOutcome(err error) string {
 // of the responder's secret, in constant time. An unknown id, or an entry
 // without a secret (made before secrets existed), costs the same
 // derivation and fails.
-func (a *App) verifySecret(ctx context.Context, id, secret string) (*Responder, error) {
+func (a *EmergencyService) verifySecret(ctx context.Context, id, secret string) (*Responder, error) {
 	typed := normSecret(secret)
 	if len(secret) > maxSecretInput || len(typed) == 0 {
 		return nil, nil

@@ -154,7 +154,7 @@ type RingRequest struct {
 // them at that level; any other name is a custom ring with a base level,
 // which a new custom ring must be given. The ring keeps its id when called
 // again. Moving a field takes effect on the next read by every audience.
-func (a *App) SetRing(ctx context.Context, p *Principal, r RingRequest) (string, error) {
+func (a *ProfileService) SetRing(ctx context.Context, p *Principal, r RingRequest) (string, error) {
 	if len(r.Fields) == 0 && len(r.Services) == 0 {
 		return "", errAssignedMissing
 	}
@@ -234,7 +234,7 @@ func (a *App) SetRing(ctx context.Context, p *Principal, r RingRequest) (string,
 		}
 		now := a.now()
 		for _, s := range r.Services {
-			svc, err := a.ensureService(tx, p.DEK, s, now)
+			svc, err := a.app.ensureService(tx, p.DEK, s, now)
 			if err != nil {
 				return err
 			}
@@ -265,7 +265,7 @@ type RingView struct {
 
 // Rings lists the four built-in rings and the user's custom rings, each
 // with the fields and services in it.
-func (a *App) Rings(ctx context.Context, p *Principal) ([]RingView, error) {
+func (a *ProfileService) Rings(ctx context.Context, p *Principal) ([]RingView, error) {
 	var out []RingView
 	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
 		rs, err := loadRings(tx)

@@ -148,7 +148,7 @@ func loadServices(tx Tx) ([]*service, error) {
 // ensureService returns the user's service entity for serviceID, creating
 // it when new. A revoked service is active again: the user is granting it
 // something anew.
-func (a *App) ensureService(tx Tx, dek []byte, serviceID string, now time.Time) (*service, error) {
+func (a *ShareService) ensureService(tx Tx, dek []byte, serviceID string, now time.Time) (*service, error) {
 	id := nameID(dek, "service", serviceID)
 	s := &service{ID: id, ServiceID: serviceID, CreatedAt: now}
 	cur, ok, err := readService(tx, id)
@@ -201,7 +201,7 @@ func roleCap(level string) string {
 // RegisterService registers (or updates) a service's webhook and returns
 // a new webhook secret, shown this once. Calling again replaces the URL and
 // the name and issues a new secret.
-func (a *App) RegisterService(ctx context.Context, p *Principal, serviceID, name, webhookURL string) (string, error) {
+func (a *ShareService) RegisterService(ctx context.Context, p *Principal, serviceID, name, webhookURL string) (string, error) {
 	if serviceID == "" || webhookURL == "" {
 		return "", errServiceRegMissing
 	}
@@ -270,7 +270,7 @@ type ServiceAccess struct {
 
 // Access lists every service the user deals with and what each can see
 // now, so the user can review before revoking.
-func (a *App) Access(ctx context.Context, p *Principal) ([]ServiceAccess, error) {
+func (a *ShareService) Access(ctx context.Context, p *Principal) ([]ServiceAccess, error) {
 	var out []ServiceAccess
 	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
 		v, err := a.loadView(tx, nil)
@@ -310,7 +310,7 @@ type view struct {
 	shares   map[string][]*share // service entity id → shares
 }
 
-func (a *App) loadView(tx Tx, keep func(*service) bool) (*view, error) {
+func (a *ShareService) loadView(tx Tx, keep func(*service) bool) (*view, error) {
 	v := &view{fields: map[string]string{}, shares: map[string][]*share{}}
 	var err error
 	if v.rings, err = loadRings(tx); err != nil {
@@ -400,7 +400,7 @@ type webhookEvent struct {
 }
 
 // enqueueEvent queues a signed webhook event for a service, in tx.
-func (a *App) enqueueEvent(tx Tx, userID string, s *service, event string, data any) error {
+func (a *ShareService) enqueueEvent(tx Tx, userID string, s *service, event string, data any) error {
 	if s.WebhookURL == "" || s.Secret == "" {
 		return nil
 	}
@@ -421,7 +421,7 @@ func (a *App) enqueueEvent(tx Tx, userID string, s *service, event string, data 
 // many grants (active shares, and the role) ended; 0 when there were none.
 // Only the principal's own shares are touched, whoever else uses the same
 // service_id.
-func (a *App) RevokeAccess(ctx context.Context, p *Principal, serviceID string) (int, error) {
+func (a *ShareService) RevokeAccess(ctx context.Context, p *Principal, serviceID string) (int, error) {
 	if serviceID == "" {
 		return 0, errServiceMissing
 	}

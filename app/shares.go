@@ -198,7 +198,7 @@ func VerifyPath(token string) string { return "/api/v1/verify/" + token }
 // credential: a verification token (its QR code carries the verify URL)
 // and a compact JWS signed by the profile's key, carrying only that claim,
 // the audience, the times and a unique id.
-func (a *App) CreateShare(ctx context.Context, p *Principal, r ShareRequest) (*Share, error) {
+func (a *ShareService) CreateShare(ctx context.Context, p *Principal, r ShareRequest) (*Share, error) {
 	if r.ServiceID == "" || r.InfoField == "" {
 		return nil, errShareMissing
 	}
@@ -286,7 +286,7 @@ type Verification struct {
 // Verify answers a verification token (no session): unknown 404, revoked
 // or expired 410; else the claim's current value from the share's view,
 // signed afresh with the key this device keeps for the profile.
-func (a *App) Verify(ctx context.Context, token string) (*Verification, error) {
+func (a *ShareService) Verify(ctx context.Context, token string) (*Verification, error) {
 	c, err := a.capabilityByToken(ctx, CapShare, token)
 	if errors.Is(err, ErrNotFound) {
 		return nil, errVTUnknown
@@ -329,7 +329,7 @@ func (a *App) Verify(ctx context.Context, token string) (*Verification, error) {
 // GetShare is the user reading, with their own token, what a share of
 // theirs gives a service now: {field: value}. A token that is not the
 // user's active share for that service gets the legacy not-agreed error.
-func (a *App) GetShare(ctx context.Context, p *Principal, serviceID, token string) (map[string]json.RawMessage, error) {
+func (a *ShareService) GetShare(ctx context.Context, p *Principal, serviceID, token string) (map[string]json.RawMessage, error) {
 	if serviceID == "" || token == "" {
 		return nil, errGetShareMissing
 	}
@@ -366,7 +366,7 @@ func (a *App) GetShare(ctx context.Context, p *Principal, serviceID, token strin
 
 // shareVerifyURL is the verify URL of one of the principal's shares, named
 // by its share id or its verification token (for its QR code).
-func (a *App) shareVerifyURL(ctx context.Context, p *Principal, id string) (string, error) {
+func (a *ShareService) shareVerifyURL(ctx context.Context, p *Principal, id string) (string, error) {
 	if id == "" {
 		return "", E(KindInvalid, "missing_parameter", "id must exist!")
 	}

@@ -157,9 +157,9 @@ type Syncer interface {
 type syncerBox struct{ s Syncer }
 
 // SetSyncer connects the running sync service (nil: none).
-func (a *App) SetSyncer(s Syncer) { a.syncer.Store(&syncerBox{s}) }
+func (a *core) SetSyncer(s Syncer) { a.syncer.Store(&syncerBox{s}) }
 
-func (a *App) sync() Syncer {
+func (a *core) sync() Syncer {
 	if b := a.syncer.Load(); b != nil {
 		return b.s
 	}

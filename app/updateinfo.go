@@ -32,7 +32,7 @@ type UpdateResult struct {
 // the new value on its next read. Each service that can see a changed
 // field and has a webhook gets a signed profile.updated event with the new
 // values it may see, queued in the same transaction.
-func (a *App) UpdateInfo(ctx context.Context, p *Principal, raw json.RawMessage) (*UpdateResult, error) {
+func (a *ProfileService) UpdateInfo(ctx context.Context, p *Principal, raw json.RawMessage) (*UpdateResult, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		return nil, errUpdatedMissing
@@ -128,7 +128,7 @@ func setFieldValue(tx Tx, name string, value json.RawMessage) error {
 // writes, in the same transaction, so placements are the new ones. It
 // reads only what it needs: the services, the rings of the changed
 // fields, and the shares of the services with a webhook.
-func (a *App) notifyUpdated(tx Tx, userID string, updates map[string]json.RawMessage) (int, error) {
+func (a *ProfileService) notifyUpdated(tx Tx, userID string, updates map[string]json.RawMessage) (int, error) {
 	ids, err := tx.IDs(EntityService)
 	if err != nil || len(ids) == 0 {
 		return 0, err
@@ -211,7 +211,7 @@ func (a *App) notifyUpdated(tx Tx, userID string, updates map[string]json.RawMes
 		if len(changed) == 0 {
 			continue
 		}
-		if err := a.enqueueEvent(tx, userID, s, EventProfileUpdated, map[string]any{"updated": changed, "fields": sortedKeys(changed)}); err != nil {
+		if err := a.app.enqueueEvent(tx, userID, s, EventProfileUpdated, map[string]any{"updated": changed, "fields": sortedKeys(changed)}); err != nil {
 			return 0, err
 		}
 		n++

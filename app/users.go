@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
-	"net/netip"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -132,16 +131,16 @@ func weakPassword(pw, email, handle string) bool {
 	return common
 }
 
-func (a *App) emailMAC(email string) []byte {
+func (a *core) emailMAC(email string) []byte {
 	return crypto.KeyedHash(a.store.InstallationKey(), "email:"+normEmail(email))
 }
 
-func (a *App) handleMAC(handle string) []byte {
+func (a *core) handleMAC(handle string) []byte {
 	return crypto.KeyedHash(a.store.InstallationKey(), "handle:"+normHandle(handle))
 }
 
 // Register creates a user and their profile, and signs them in.
-func (a *App) Register(ctx context.Context, r Registration) (*Auth, error) {
+func (a *AccountService) Register(ctx context.Context, r Registration) (*Auth, error) {
 	if r.Email == "" || r.Password == "" {
 		return nil, errCredentialsMissing
 	}
@@ -279,7 +278,7 @@ func (a *App) Register(ctx context.Context, r Registration) (*Auth, error) {
 	return a.newSession(ctx, acct, dek)
 }
 
-func (a *App) newSession(ctx context.Context, acct *Account, dek []byte) (*Auth, error) {
+func (a *core) newSession(ctx context.Context, acct *Account, dek []byte) (*Auth, error) {
 	token, err := crypto.NewToken()
 	if err != nil {
 		return nil, Internal(err)
@@ -309,7 +308,7 @@ type loginAttempt struct {
 // per-address limit (not for an empty client), then the lock-out, then
 // the ceiling: a refused address or pair goes no further, so a stranger
 // locked out cannot go on counting against the e-mail's ceiling.
-func (a *App) reserveLogin(ctx context.Context, client, email string) (*loginAttempt, error) {
+func (a *AccountService) reserveLogin(ctx context.Context, client, email string) (*loginAttempt, error) {
 	email, subject := normEmail(email), addressSubject(client)
 	var at loginAttempt
 	var err error
@@ -333,7 +332,7 @@ func (a *App) reserveLogin(ctx context.Context, client, email string) (*loginAtt
 // success clears the lock-out and gives its own count back to the others;
 // the queue bound's refusal gives back all three (nothing ran); a failure
 // keeps them.
-func (at *loginAttempt) finish(ctx context.Context, a *App, auth *Auth, err error) (*Auth, error) {
+func (at *loginAttempt) finish(ctx context.Context, a *core, auth *Auth, err error) (*Auth, error) {
 	switch {
 	case err == nil:
 		if err := a.store.ClearFailures(ctx, at.pair.key); err != nil {
@@ -347,92 +346,9 @@ func (at *loginAttempt) finish(ctx context.Context, a *App, auth *Auth, err erro
 	return nil, err
 }
 
-// reservation is one attempt counted under a key (ReserveAttempt).
-type reservation struct {
-	key []byte
-	at  time.Time
-}
-
-// reserve is ReserveAttempt, returning the count to give back (release).
-func (a *App) reserve(ctx context.Context, key []byte, limit int, window time.Duration) (*reservation, error) {
-	now := a.now()
-	ok, oldest, err := a.store.ReserveAttempt(ctx, key, now, now.Add(-window), limit)
-	if err != nil {
-		return nil, Internal(err)
-	}
-	if !ok {
-		return nil, rateLimited(oldest, window, now)
-	}
-	return &reservation{key: key, at: now}, nil
-}
-
-// release gives back counted attempts (nil ones are skipped). It fails
-// only to the log: at worst an attempt stays counted.
-func (a *App) release(ctx context.Context, rs ...*reservation) {
-	for _, r := range rs {
-		if r == nil {
-			continue
-		}
-		if err := a.store.ReleaseAttempt(ctx, r.key, r.at); err != nil {
-			a.cfg.Log.Error("giving back a rate-limit count", "err", err)
-		}
-	}
-}
-
-// addressSubject is what a per-address limit counts under: the address,
-// or for IPv6 its /64 (one host, or one home, usually holds a whole /64,
-// so a fresh address from it is no fresh client).
-func addressSubject(client string) string {
-	ip, err := netip.ParseAddr(client)
-	if err != nil {
-		return client
-	}
-	if ip = ip.Unmap().WithZone(""); ip.Is6() {
-		p, _ := ip.Prefix(64)
-		return p.String()
-	}
-	return ip.String()
-}
-
-// RateLimit refuses (429, with Retry-After) while key has limit or more
-// failures recorded (AddFailure) within window. Keys are keyed hashes,
-// never the e-mail or address itself.
-func (a *App) RateLimit(ctx context.Context, key []byte, limit int, window time.Duration) error {
-	now := a.now()
-	n, oldest, err := a.store.Failures(ctx, key, now.Add(-window))
-	if err != nil {
-		return Internal(err)
-	}
-	if n >= limit {
-		return rateLimited(oldest, window, now)
-	}
-	return nil
-}
-
-// ReserveAttempt counts one attempt under key, atomically refusing it
-// (429, with Retry-After) when limit attempts are already counted within
-// window: where every attempt counts, this is the check and the count in
-// one step.
-func (a *App) ReserveAttempt(ctx context.Context, key []byte, limit int, window time.Duration) error {
-	_, err := a.reserve(ctx, key, limit, window)
-	return err
-}
-
-func rateLimited(oldest time.Time, window time.Duration, now time.Time) error {
-	e := E(KindRateLimited, "rate_limited", "too many attempts, try again later!")
-	e.RetryAfter = max(oldest.Add(window).Sub(now), time.Second)
-	return e
-}
-
-// LimitKey is the rate-limit key for a purpose and a subject (an e-mail,
-// an address): a keyed hash under the installation key.
-func (a *App) LimitKey(purpose, subject string) []byte {
-	return crypto.KeyedHash(a.store.InstallationKey(), "limit:"+purpose+":"+subject)
-}
-
 // Login signs a user in with e-mail and password, as LoginFrom with no
 // client address.
-func (a *App) Login(ctx context.Context, email, password string) (*Auth, error) {
+func (a *AccountService) Login(ctx context.Context, email, password string) (*Auth, error) {
 	return a.LoginFrom(ctx, "", email, password)
 }
 
@@ -441,7 +357,7 @@ func (a *App) Login(ctx context.Context, email, password string) (*Auth, error) 
 // lock-out and ceiling of e-mail and ""), under the login limits (see
 // LoginFailureLimit) and the queue bound of the derivations. A wrong
 // e-mail and a wrong password give the same error in the same time.
-func (a *App) LoginFrom(ctx context.Context, client, email, password string) (*Auth, error) {
+func (a *AccountService) LoginFrom(ctx context.Context, client, email, password string) (*Auth, error) {
 	if email == "" || password == "" {
 		return nil, errCredentialsMissing
 	}
@@ -450,7 +366,7 @@ func (a *App) LoginFrom(ctx context.Context, client, email, password string) (*A
 		return nil, err
 	}
 	auth, err := a.passwordLogin(ctx, email, password, deriveKeyBounded)
-	return at.finish(ctx, a, auth, err)
+	return at.finish(ctx, a.core, auth, err)
 }
 
 // Unlock signs the device's owner in from the app's own window: under no
@@ -458,14 +374,14 @@ func (a *App) LoginFrom(ctx context.Context, client, email, password string) (*A
 // limit here would not protect) and never refused by the queue bound of
 // the derivations (it waits for a slot). A stranger's failures over the
 // API cannot keep the owner out of their own device.
-func (a *App) Unlock(ctx context.Context, email, password string) (*Auth, error) {
+func (a *AccountService) Unlock(ctx context.Context, email, password string) (*Auth, error) {
 	if email == "" || password == "" {
 		return nil, errCredentialsMissing
 	}
 	return a.passwordLogin(ctx, email, password, deriveKey)
 }
 
-func (a *App) passwordLogin(ctx context.Context, email, password string, derive func(context.Context, []byte, crypto.KDFParams) ([]byte, error)) (*Auth, error) {
+func (a *AccountService) passwordLogin(ctx context.Context, email, password string, derive func(context.Context, []byte, crypto.KDFParams) ([]byte, error)) (*Auth, error) {
 	acct, err := a.store.AccountByEmail(ctx, a.emailMAC(email))
 	if errors.Is(err, ErrNotFound) {
 		// Same cost as a real check, and the same refusal when busy.
@@ -495,7 +411,7 @@ func (a *App) passwordLogin(ctx context.Context, email, password string, derive 
 // Challenge issues a single-use key-login challenge, valid ChallengeTTL. An
 // unknown e-mail gets a challenge too, which can never succeed, so the
 // answer does not tell who is registered.
-func (a *App) Challenge(ctx context.Context, email string) (string, time.Time, error) {
+func (a *AccountService) Challenge(ctx context.Context, email string) (string, time.Time, error) {
 	if email == "" {
 		return "", time.Time{}, E(KindInvalid, "missing_parameter", "email must exist!")
 	}
@@ -519,13 +435,13 @@ func (a *App) Challenge(ctx context.Context, email string) (string, time.Time, e
 
 // KeyLogin signs a user in with the Ed25519 signature (standard base64) of
 // a challenge from Challenge, as KeyLoginFrom with no client address.
-func (a *App) KeyLogin(ctx context.Context, email, challenge, signature string) (*Auth, error) {
+func (a *AccountService) KeyLogin(ctx context.Context, email, challenge, signature string) (*Auth, error) {
 	return a.KeyLoginFrom(ctx, "", email, challenge, signature)
 }
 
 // KeyLoginFrom is KeyLogin for a caller at client, under the login limits
 // a password login from there counts under (see LoginFailureLimit).
-func (a *App) KeyLoginFrom(ctx context.Context, client, email, challenge, signature string) (*Auth, error) {
+func (a *AccountService) KeyLoginFrom(ctx context.Context, client, email, challenge, signature string) (*Auth, error) {
 	if email == "" || challenge == "" || signature == "" {
 		return nil, E(KindInvalid, "missing_parameter", "email,challenge,signature must exist!")
 	}
@@ -534,10 +450,10 @@ func (a *App) KeyLoginFrom(ctx context.Context, client, email, challenge, signat
 		return nil, err
 	}
 	auth, err := a.keyLogin(ctx, email, challenge, signature)
-	return at.finish(ctx, a, auth, err)
+	return at.finish(ctx, a.core, auth, err)
 }
 
-func (a *App) keyLogin(ctx context.Context, email, challenge, signature string) (*Auth, error) {
+func (a *AccountService) keyLogin(ctx context.Context, email, challenge, signature string) (*Auth, error) {
 	userID, expires, err := a.store.TakeChallenge(ctx, crypto.HashToken(challenge))
 	if errors.Is(err, ErrNotFound) {
 		return nil, errWrongLogin
@@ -569,7 +485,7 @@ func (a *App) keyLogin(ctx context.Context, email, challenge, signature string) 
 
 // Authenticate checks a token: unknown or revoked and expired tokens give
 // the legacy errors; a valid one unwraps the user's data key.
-func (a *App) Authenticate(ctx context.Context, token string) (*Principal, error) {
+func (a *AccountService) Authenticate(ctx context.Context, token string) (*Principal, error) {
 	if token == "" {
 		return nil, ErrTokenMissing
 	}
@@ -596,7 +512,7 @@ func (a *App) Authenticate(ctx context.Context, token string) (*Principal, error
 }
 
 // Logout revokes the principal's token.
-func (a *App) Logout(ctx context.Context, p *Principal) error {
+func (a *AccountService) Logout(ctx context.Context, p *Principal) error {
 	if err := a.store.DeleteSession(ctx, p.TokenHash); err != nil {
 		return Internal(err)
 	}
