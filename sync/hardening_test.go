@@ -89,6 +89,17 @@ func TestRemovedDeviceCannotReplayItsWayBack(t *testing.T) {
 		l, _, _ := b.App.DeviceList(ctx, pa.UserID, pa.DEK)
 		return l != nil && len(l.Devices) == 2 && !l.Has(r.DB.DeviceID(), r.svc.PeerID())
 	})
+	// Both take the written-back cells first (they are newer), and the
+	// digests agree for a moment; then each, after the exchange, tombstones
+	// them again. Wait for that, not for the moment.
+	eventually(t, 20*time.Second, "the written-back device cells tombstoned again", func() bool {
+		for d, p := range map[*device]*app.Principal{a: pa, b: pb} {
+			if ds, err := d.App.Devices(ctx, p); err != nil || len(ds) != 2 {
+				return false
+			}
+		}
+		return true
+	})
 	converged(t, pa.UserID, a, b)
 	for name, d := range map[string]*device{"a": a, "b": b} {
 		l, _, err := d.App.DeviceList(ctx, pa.UserID, pa.DEK)
