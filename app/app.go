@@ -90,7 +90,7 @@ type core struct {
 	caches   caches                    // keys kept between requests (caches.go)
 	// syncHooks tell the sync service that the devices syncing a user
 	// changed here (replica.go).
-	syncHooks syncHooks
+	syncHooks Listeners
 }
 
 // New returns an App over store.

@@ -53,15 +53,6 @@ const (
 // key open: a sign-in, a background sync).
 const viewsVersion = 1
 
-// Key purposes of capabilities (crypto.DeriveSubkey labels and wrap
-// purposes), in one place.
-const (
-	purposeView         = "capability-view"
-	purposeViewPasscode = "capability-view-passcode"
-	purposeInbox        = "inbox"
-	purposeSigningKey   = "signing-key/" // + user id: the installation's wrap
-)
-
 func viewAD(userID, kind, id string) []byte {
 	return []byte("capability-view\x00" + userID + "\x00" + kind + "\x00" + id)
 }

@@ -231,7 +231,7 @@ func (a *DeviceService) Join(ctx context.Context, code, password, name string) (
 		if err != nil {
 			return nil, ErrPairingFailed
 		}
-		k, err := crypto.Unwrap(pwKey, b.WrappedDEK, "dek/password/"+b.UserID)
+		k, err := crypto.Unwrap(pwKey, b.WrappedDEK, purposePassword+b.UserID)
 		if err != nil {
 			return nil, errWrongPassword
 		}
@@ -287,10 +287,7 @@ func (a *DeviceService) Join(ctx context.Context, code, password, name string) (
 	if k, err := crypto.ParsePublicKey(loginKey); loginKey != "" && err == nil {
 		// Key login works here too: the key and a data key copy under
 		// this device's own installation key.
-		if acct.LoginKey, err = crypto.Seal(a.store.InstallationKey(), k, []byte("login-key/"+acct.UserID)); err != nil {
-			return fail(Internal(err))
-		}
-		if acct.KeyWrappedDEK, err = crypto.Wrap(a.store.InstallationKey(), dek, "dek/key-login/"+acct.UserID); err != nil {
+		if err := a.accountKeys(acct, dek, nil, k); err != nil {
 			return fail(Internal(err))
 		}
 	}
@@ -406,7 +403,7 @@ func (a *DeviceService) RemoveDevice(ctx context.Context, p *Principal, deviceID
 	if err := a.store.DeletePeer(ctx, p.UserID, deviceID); err != nil {
 		return Internal(err)
 	}
-	a.syncHooks.fire(p.UserID) // the sync service cuts it off now
+	a.syncHooks.Fire(p.UserID) // the sync service cuts it off now
 	a.cfg.Log.Info("device removed", "user_id", p.UserID, "device", deviceID)
 	return nil
 }

@@ -124,7 +124,7 @@ func emergencyAD(userID, accessID, part string) []byte {
 }
 
 func emergencyKeyPurpose(userID, accessID string) string {
-	return "emergency-key/" + userID + "/" + accessID
+	return purposeEmergencyKey + userID + "/" + accessID
 }
 
 // listParam reads a list parameter: a JSON array of strings, or a string
@@ -441,25 +441,7 @@ func (a *EmergencyService) DeleteEmergency(ctx context.Context, p *Principal) (d
 // EmergencyURL returns the principal's emergency page address (what the
 // emergency QR code carries).
 func (a *EmergencyService) EmergencyURL(ctx context.Context, p *Principal) (string, error) {
-	var token string
-	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
-		ids, err := tx.IDs(EntityEmergency)
-		if err != nil || len(ids) == 0 {
-			return err
-		}
-		c, ok, err := tx.Get(EntityEmergency, ids[0], "token")
-		if ok {
-			token = string(c.Value)
-		}
-		return err
-	})
-	if err != nil {
-		return "", Internal(err)
-	}
-	if token == "" {
-		return "", errNoEmergency
-	}
-	return a.emergencyPageURL(token), nil
+	return a.tokenURL(ctx, p, EntityEmergency, "", a.emergencyPageURL, errNoEmergency)
 }
 
 // EmergencyPageExists checks an emergency page token (the page's form is

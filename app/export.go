@@ -317,7 +317,7 @@ func (a *ExportService) snapshot(ctx context.Context, p *Principal) (*snapshot, 
 	}
 	s := &snapshot{UserID: p.UserID, ProfileID: acct.ProfileID, DEK: p.DEK, CreatedAt: acct.CreatedAt}
 	if acct.LoginKey != nil {
-		if s.LoginKey, err = crypto.Open(a.store.InstallationKey(), acct.LoginKey, []byte("login-key/"+acct.UserID)); err != nil {
+		if s.LoginKey, err = crypto.Open(a.store.InstallationKey(), acct.LoginKey, []byte(purposeLoginKey+acct.UserID)); err != nil {
 			return nil, Internal(fmt.Errorf("opening login key: %w", err))
 		}
 	}
@@ -417,16 +417,8 @@ func (a *ExportService) Import(ctx context.Context, container []byte, passphrase
 		return nil, Internal(err)
 	}
 	acct.KDF = kdf.String()
-	if acct.WrappedDEK, err = crypto.Wrap(pwKey, s.DEK, "dek/password/"+acct.UserID); err != nil {
+	if err := a.accountKeys(acct, s.DEK, pwKey, s.LoginKey); err != nil {
 		return nil, Internal(err)
-	}
-	if s.LoginKey != nil {
-		if acct.LoginKey, err = crypto.Seal(a.store.InstallationKey(), s.LoginKey, []byte("login-key/"+acct.UserID)); err != nil {
-			return nil, Internal(err)
-		}
-		if acct.KeyWrappedDEK, err = crypto.Wrap(a.store.InstallationKey(), s.DEK, "dek/key-login/"+acct.UserID); err != nil {
-			return nil, Internal(err)
-		}
 	}
 	err = a.store.CreateAccount(ctx, acct, s.DEK, func(tx Tx) error {
 		for _, c := range s.Cells {

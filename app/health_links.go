@@ -659,19 +659,5 @@ func (a *HealthService) LinkURL(ctx context.Context, p *Principal, linkID string
 	if linkID == "" {
 		return "", E(KindInvalid, "missing_parameter", "id must exist!")
 	}
-	var token string
-	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
-		c, ok, err := tx.Get(EntityHealthLink, linkID, "token")
-		if ok {
-			token = string(c.Value)
-		}
-		return err
-	})
-	if err != nil {
-		return "", Internal(err)
-	}
-	if token == "" {
-		return "", errLinkID
-	}
-	return a.linkURL(token), nil
+	return a.tokenURL(ctx, p, EntityHealthLink, linkID, a.linkURL, errLinkID)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/secure-personal-profile/spp/crypto"
@@ -25,41 +24,6 @@ type replica struct{ a *App }
 
 var _ Replica = replica{}
 
-// syncHooks are the listeners of [Replica.OnDevices].
-type syncHooks struct {
-	mu   sync.Mutex
-	next int
-	fns  map[int]func(string)
-}
-
-func (h *syncHooks) add(fn func(string)) func() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.fns == nil {
-		h.fns = map[int]func(string){}
-	}
-	id := h.next
-	h.next++
-	h.fns[id] = fn
-	return func() {
-		h.mu.Lock()
-		delete(h.fns, id)
-		h.mu.Unlock()
-	}
-}
-
-func (h *syncHooks) fire(userID string) {
-	h.mu.Lock()
-	fns := make([]func(string), 0, len(h.fns))
-	for _, fn := range h.fns {
-		fns = append(fns, fn)
-	}
-	h.mu.Unlock()
-	for _, fn := range fns {
-		fn(userID)
-	}
-}
-
 func (r replica) DeviceID() string { return r.a.store.DeviceID() }
 func (r replica) Now() time.Time   { return r.a.now() }
 
@@ -74,14 +38,14 @@ func (r replica) Identity(ctx context.Context, gen func() ([]byte, error)) ([]by
 // keepSyncKey lets the sync service open the user's data on this device
 // in the background.
 func (a *DeviceService) keepSyncKey(ctx context.Context, userID string, dek []byte) error {
-	w, err := crypto.Wrap(a.store.InstallationKey(), dek, "dek/sync/"+userID)
+	w, err := crypto.Wrap(a.store.InstallationKey(), dek, purposeSync+userID)
 	if err != nil {
 		return err
 	}
 	if err := a.store.PutSyncAccount(ctx, userID, w); err != nil {
 		return err
 	}
-	a.syncHooks.fire(userID)
+	a.syncHooks.Fire(userID)
 	return nil
 }
 
@@ -92,14 +56,14 @@ func (r replica) SyncDEK(ctx context.Context, userID string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return crypto.Unwrap(r.a.store.InstallationKey(), w, "dek/sync/"+userID)
+	return crypto.Unwrap(r.a.store.InstallationKey(), w, purposeSync+userID)
 }
 
 func (r replica) StopSync(ctx context.Context, userID string) error {
 	if err := r.a.store.DeleteSyncAccount(ctx, userID); err != nil {
 		return err
 	}
-	r.a.syncHooks.fire(userID)
+	r.a.syncHooks.Fire(userID)
 	return nil
 }
 
@@ -276,7 +240,7 @@ func (r replica) Compact(ctx context.Context, l *DeviceList) (CompactResult, err
 
 func (r replica) OnCommit(fn func(userID string)) (remove func()) { return r.a.store.OnCommit(fn) }
 
-func (r replica) OnDevices(fn func(userID string)) (remove func()) { return r.a.syncHooks.add(fn) }
+func (r replica) OnDevices(fn func(userID string)) (remove func()) { return r.a.syncHooks.Add(fn) }
 
 // Peers.
 

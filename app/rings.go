@@ -58,7 +58,7 @@ var (
 // Every device of the user derives the same id, so an entity created on two
 // devices merges into one, and the name itself is not in the clear.
 func nameID(dek []byte, kind, name string) string {
-	return hex.EncodeToString(crypto.KeyedHash(crypto.DeriveSubkey(dek, "name-id"), kind+"\x00"+name)[:16])
+	return hex.EncodeToString(crypto.KeyedHash(crypto.DeriveSubkey(dek, purposeNameID), kind+"\x00"+name)[:16])
 }
 
 // rings are a user's custom rings: id → base level.

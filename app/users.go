@@ -220,16 +220,8 @@ func (a *AccountService) Register(ctx context.Context, r Registration) (*Auth, e
 		KDF:       kdf.String(),
 		CreatedAt: a.now(),
 	}
-	if acct.WrappedDEK, err = crypto.Wrap(pwKey, dek, "dek/password/"+acct.UserID); err != nil {
+	if err := a.accountKeys(acct, dek, pwKey, loginKey); err != nil {
 		return nil, Internal(err)
-	}
-	if loginKey != nil {
-		if acct.LoginKey, err = crypto.Seal(a.store.InstallationKey(), loginKey, []byte("login-key/"+acct.UserID)); err != nil {
-			return nil, Internal(err)
-		}
-		if acct.KeyWrappedDEK, err = crypto.Wrap(a.store.InstallationKey(), dek, "dek/key-login/"+acct.UserID); err != nil {
-			return nil, Internal(err)
-		}
 	}
 	signPub, signPriv, err := crypto.NewSigningKey()
 	if err != nil {
@@ -285,7 +277,7 @@ func (a *core) newSession(ctx context.Context, acct *Account, dek []byte) (*Auth
 	}
 	now := a.now()
 	s := &Session{TokenHash: crypto.HashToken(token), UserID: acct.UserID, CreatedAt: now, ExpiresAt: now.Add(a.cfg.TokenTTL)}
-	if s.WrappedDEK, err = crypto.Wrap(crypto.TokenKey(token), dek, "dek/session"); err != nil {
+	if s.WrappedDEK, err = crypto.Wrap(crypto.TokenKey(token), dek, purposeSession); err != nil {
 		return nil, Internal(err)
 	}
 	if err := a.store.CreateSession(ctx, s); err != nil {
@@ -401,7 +393,7 @@ func (a *AccountService) passwordLogin(ctx context.Context, email, password stri
 	if err != nil {
 		return nil, kdfFailure(err)
 	}
-	dek, err := crypto.Unwrap(pwKey, acct.WrappedDEK, "dek/password/"+acct.UserID)
+	dek, err := crypto.Unwrap(pwKey, acct.WrappedDEK, purposePassword+acct.UserID)
 	if err != nil {
 		return nil, errWrongLogin
 	}
@@ -468,7 +460,7 @@ func (a *AccountService) keyLogin(ctx context.Context, email, challenge, signatu
 		}
 		return nil, errWrongLogin
 	}
-	pub, err := crypto.Open(a.store.InstallationKey(), acct.LoginKey, []byte("login-key/"+acct.UserID))
+	pub, err := crypto.Open(a.store.InstallationKey(), acct.LoginKey, []byte(purposeLoginKey+acct.UserID))
 	if err != nil {
 		return nil, Internal(fmt.Errorf("opening login key: %w", err))
 	}
@@ -476,7 +468,7 @@ func (a *AccountService) keyLogin(ctx context.Context, email, challenge, signatu
 	if err != nil || !crypto.Verify(pub, []byte(challenge), sig) {
 		return nil, errWrongLogin
 	}
-	dek, err := crypto.Unwrap(a.store.InstallationKey(), acct.KeyWrappedDEK, "dek/key-login/"+acct.UserID)
+	dek, err := crypto.Unwrap(a.store.InstallationKey(), acct.KeyWrappedDEK, purposeKeyLogin+acct.UserID)
 	if err != nil {
 		return nil, Internal(fmt.Errorf("unwrapping key-login data key: %w", err))
 	}
@@ -504,7 +496,7 @@ func (a *AccountService) Authenticate(ctx context.Context, token string) (*Princ
 	if !a.now().Before(s.ExpiresAt) {
 		return nil, ErrTokenExpired
 	}
-	dek, err := crypto.Unwrap(crypto.TokenKey(token), s.WrappedDEK, "dek/session")
+	dek, err := crypto.Unwrap(crypto.TokenKey(token), s.WrappedDEK, purposeSession)
 	if err != nil {
 		return nil, ErrTokenMissing
 	}

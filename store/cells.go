@@ -73,7 +73,7 @@ func (db *DB) update(ctx context.Context, userID string, dek []byte, fn func(*tx
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	if t.wrote {
-		db.hooks.fire(userID)
+		db.hooks.Fire(userID)
 	}
 	return nil
 }

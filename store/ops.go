@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/secure-personal-profile/spp/app"
@@ -28,43 +27,8 @@ const (
 	maxOpValue = 1 << 24 // 16 MiB sealed or clear value
 )
 
-// commitHooks are called after every committed change of a user's cells.
-type commitHooks struct {
-	mu   sync.Mutex
-	next int
-	fns  map[int]func(string)
-}
-
-func (h *commitHooks) add(fn func(string)) func() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.fns == nil {
-		h.fns = map[int]func(string){}
-	}
-	id := h.next
-	h.next++
-	h.fns[id] = fn
-	return func() {
-		h.mu.Lock()
-		delete(h.fns, id)
-		h.mu.Unlock()
-	}
-}
-
-func (h *commitHooks) fire(userID string) {
-	h.mu.Lock()
-	fns := make([]func(string), 0, len(h.fns))
-	for _, fn := range h.fns {
-		fns = append(fns, fn)
-	}
-	h.mu.Unlock()
-	for _, fn := range fns {
-		fn(userID)
-	}
-}
-
 // OnCommit calls fn after every commit that changed a user's cells.
-func (db *DB) OnCommit(fn func(userID string)) func() { return db.hooks.add(fn) }
+func (db *DB) OnCommit(fn func(userID string)) func() { return db.hooks.Add(fn) }
 
 // OpsVector returns, per device, the highest counter of the user's
 // operations held here.

@@ -48,7 +48,7 @@ type DB struct {
 	clock      *HLC
 	now        func() time.Time
 	stmts      sync.Map                    // *sql.DB → query → *sql.Stmt
-	hooks      commitHooks                 // called after commits that change cells (ops.go)
+	hooks      app.Listeners               // called after commits that change cells (ops.go)
 	deriver    atomic.Pointer[app.Deriver] // called before commits that change cells (capabilities.go)
 	counter    atomic.Int64                // the last operation counter this device used
 	stop       chan struct{}               // closed by Close: stops the checkpointer
@@ -314,6 +314,8 @@ const (
 	// truncateWait bounds how long a TRUNCATE waits for readers (holding
 	// back writes meanwhile); the next look tries again.
 	truncateWait = 2 * time.Second
+	// truncatePoll is how often a waiting TRUNCATE looks at the readers.
+	truncatePoll = 200 * time.Microsecond
 )
 
 // maxReadTx bounds a read transaction (View): its snapshot is given up
@@ -348,13 +350,28 @@ func (db *DB) truncateWAL(ctx context.Context) bool {
 		return false
 	}
 	defer c.Close()
-	if _, err := c.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, truncateWait/time.Millisecond)); err != nil {
+	// SQLite's busy handler would sleep 1, 2, 5, 10, 15, 20, 25 … ms
+	// between looks at the readers (with every write waiting); readers
+	// finish within a millisecond, so look again sooner. Holding the
+	// writer connection, nothing new reaches the WAL meanwhile: each try
+	// copies what the readers it waited for let it, and the last one
+	// truncates.
+	if _, err := c.ExecContext(ctx, `PRAGMA busy_timeout = 0`); err != nil {
 		return false
 	}
 	defer c.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, busyTimeout/time.Millisecond))
-	var busy, frames, done int
-	err = c.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &done)
-	return err == nil && busy == 0
+	deadline := time.Now().Add(truncateWait)
+	for {
+		var busy, frames, done int
+		err := c.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &done)
+		if err == nil && busy == 0 {
+			return true
+		}
+		if err != nil && !errors.Is(err, sqlite3.ErrBusy) || time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(truncatePoll)
+	}
 }
 
 // Close closes the database.
