@@ -165,20 +165,12 @@ func (a *HealthService) HealthRecords(ctx context.Context, p *Principal, recordT
 	recordType = strings.ToLower(strings.TrimSpace(recordType))
 	out := []*HealthRecord{}
 	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
-		ids, err := tx.IDs(EntityHealthRecord)
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			r, ok, err := readRecord(tx, id)
-			if err != nil {
-				return err
-			}
-			if ok && (recordType == "" || r.Type == recordType) {
+		return eachEntity(tx, EntityHealthRecord, readRecord, func(r *HealthRecord) error {
+			if recordType == "" || r.Type == recordType {
 				out = append(out, r)
 			}
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, Internal(err)

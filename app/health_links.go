@@ -529,20 +529,9 @@ func (a *HealthService) HealthLinks(ctx context.Context, p *Principal) ([]*Healt
 	out := []*HealthLinkInfo{}
 	byID := map[string]*HealthLinkInfo{}
 	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
-		ids, err := tx.IDs(EntityHealthLink)
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			l, ok, err := readLink(tx, id)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				continue
-			}
+		err := eachEntity(tx, EntityHealthLink, readLink, func(l *linkState) error {
 			info := &HealthLinkInfo{
-				ID: id, URL: a.linkURL(l.token), DoctorEmail: l.doctorEmail, Records: l.selectors,
+				ID: l.id, URL: a.linkURL(l.token), DoctorEmail: l.doctorEmail, Records: l.selectors,
 				State: "active", Passcode: l.passcode != nil, WrongPasscodes: l.failures,
 				CreatedAt: l.createdAt, ExpiresAt: l.expiresAt, RevokedAt: l.revokedAt, LockedAt: l.lockedAt,
 				Openings: []LinkOpening{},
@@ -556,7 +545,11 @@ func (a *HealthService) HealthLinks(ctx context.Context, p *Principal) ([]*Healt
 				info.State = "expired"
 			}
 			out = append(out, info)
-			byID[id] = info
+			byID[l.id] = info
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		// Wrong passcodes are counted on the device that answered them.
 		caps, err := tx.Capabilities(CapLink)

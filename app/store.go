@@ -193,3 +193,26 @@ type CapabilityStore interface {
 	// installation key (ErrNotFound when this device has none yet).
 	SigningKey(ctx context.Context, userID string) ([]byte, error)
 }
+
+// eachEntity calls fn with every entity of a kind that read finds
+// (read's ok false: skipped, such as one whose cells have not all
+// arrived by sync yet).
+func eachEntity[T any](tx Tx, entity string, read func(Tx, string) (T, bool, error), fn func(T) error) error {
+	ids, err := tx.IDs(entity)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		v, ok, err := read(tx, id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -212,21 +212,7 @@ func (db *DB) dropTombstones(ctx context.Context, s *sql.Tx, userID string, list
 
 // vectorIn is OpsVector inside a transaction.
 func vectorIn(ctx context.Context, s *sql.Tx, userID string) (map[string]int64, error) {
-	rows, err := s.QueryContext(ctx, `SELECT device, MAX(counter) FROM ops WHERE user_id = ? GROUP BY device`, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	v := map[string]int64{}
-	for rows.Next() {
-		var d string
-		var n int64
-		if err := rows.Scan(&d, &n); err != nil {
-			return nil, err
-		}
-		v[d] = n
-	}
-	return v, rows.Err()
+	return scanVector(s.QueryContext(ctx, `SELECT device, MAX(counter) FROM ops WHERE user_id = ? GROUP BY device`, userID))
 }
 
 // PutPeerVector records the vector another device of the user reported

@@ -44,7 +44,11 @@ func (db *DB) OpsVector(ctx context.Context, userID string) (map[string]int64, e
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.QueryContext(ctx, userID)
+	return scanVector(s.QueryContext(ctx, userID))
+}
+
+// scanVector reads (device, counter) rows into a vector.
+func scanVector(rows *sql.Rows, err error) (map[string]int64, error) {
 	if err != nil {
 		return nil, err
 	}

@@ -323,14 +323,20 @@ func (s *Service) wakeUp() {
 // committed is the replica's commit hook: sessions of the user send what
 // is new at once.
 func (s *Service) committed(userID string) {
+	s.eachSession(userID, func(_ sessionKey, ss *session) { ss.poke() })
+}
+
+// eachSession calls fn with every running session of a user, under the
+// service's lock.
+func (s *Service) eachSession(user string, fn func(sessionKey, *session)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, set := range s.sessions {
-		if k.user != userID {
+		if k.user != user {
 			continue
 		}
 		for ss := range set {
-			ss.poke()
+			fn(k, ss)
 		}
 	}
 }
@@ -484,21 +490,14 @@ func (s *Service) compact(user string, list *app.DeviceList) {
 
 // cutOff resets the sessions of a user with peers the list no longer holds.
 func (s *Service) cutOff(user string, list *app.DeviceList) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, set := range s.sessions {
-		if k.user != user {
-			continue
+	s.eachSession(user, func(k sessionKey, ss *session) {
+		// A list older than the one that admitted the session (read
+		// before a device was added) does not cut it off.
+		if !ss.once && list.Version >= ss.admitted && !list.Has(ss.device, k.peer) {
+			s.log.Info("sync: cutting off a removed device", "user_id", user, "device", ss.device)
+			ss.stream.Reset()
 		}
-		for ss := range set {
-			// A list older than the one that admitted the session (read
-			// before a device was added) does not cut it off.
-			if !ss.once && list.Version >= ss.admitted && !list.Has(ss.device, k.peer) {
-				s.log.Info("sync: cutting off a removed device", "user_id", user, "device", ss.device)
-				ss.stream.Reset()
-			}
-		}
-	}
+	})
 }
 
 // ensure starts a session with a listed device if none runs.
