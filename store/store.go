@@ -314,8 +314,6 @@ const (
 	// truncateWait bounds how long a TRUNCATE waits for readers (holding
 	// back writes meanwhile); the next look tries again.
 	truncateWait = 2 * time.Second
-	// truncatePoll is how often a waiting TRUNCATE looks at the readers.
-	truncatePoll = 200 * time.Microsecond
 )
 
 // maxReadTx bounds a read transaction (View): its snapshot is given up
@@ -350,28 +348,13 @@ func (db *DB) truncateWAL(ctx context.Context) bool {
 		return false
 	}
 	defer c.Close()
-	// SQLite's busy handler would sleep 1, 2, 5, 10, 15, 20, 25 … ms
-	// between looks at the readers (with every write waiting); readers
-	// finish within a millisecond, so look again sooner. Holding the
-	// writer connection, nothing new reaches the WAL meanwhile: each try
-	// copies what the readers it waited for let it, and the last one
-	// truncates.
-	if _, err := c.ExecContext(ctx, `PRAGMA busy_timeout = 0`); err != nil {
+	if _, err := c.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, truncateWait/time.Millisecond)); err != nil {
 		return false
 	}
 	defer c.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, busyTimeout/time.Millisecond))
-	deadline := time.Now().Add(truncateWait)
-	for {
-		var busy, frames, done int
-		err := c.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &done)
-		if err == nil && busy == 0 {
-			return true
-		}
-		if err != nil && !errors.Is(err, sqlite3.ErrBusy) || time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(truncatePoll)
-	}
+	var busy, frames, done int
+	err = c.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &done)
+	return err == nil && busy == 0
 }
 
 // Close closes the database.
