@@ -4,7 +4,7 @@ export LANG ?= en_US.UTF-8
 GO ?= go
 ARGS ?=
 
-.PHONY: run serve build test bench bench-load screenshots compat deps test-deps
+.PHONY: run serve build test bench bench-load stress screenshots compat deps test-deps
 
 run: deps
 	$(GO) run . $(ARGS)
@@ -27,6 +27,13 @@ bench: test-deps
 # server in one run (DURATION=10s per endpoint; ONLY=name to pick one).
 bench-load: deps
 	.ci/bench-load
+
+# Reliability runs against `serve` (loopback, fresh data directories, each
+# bounded): SIGKILL during write storms, a soak with RSS sampling, malformed
+# requests for every operation of openapi.json. ONLY=crash,soak,fuzz
+# CYCLES=5 SOAK=60s RATE=150 PER_ROUTE=1000 (.ci/stress, testdata/stress).
+stress: deps
+	.ci/stress
 
 # The original service's own pytest suite against a fresh `serve` on
 # 127.0.0.1:8000 (not part of `make test`; the suite stays outside the project):
