@@ -2,90 +2,65 @@ package httpapi
 
 import (
 	"net/http"
-	"time"
 )
 
+// registerDevices registers devices and sync: a pairing code shown, a new
+// device joined, the paired devices listed and removed.
 func (s *Server) registerDevices() {
-	s.handle(api+"/devices/pair-code", Doc{
+	s.route(api+"/devices/pair-code", Doc{
 		Summary: "A one-time pairing code (the text a pairing QR code carries), valid 10 minutes; lists this device (optional name) if it is not yet.",
-		Auth:    true, Params: []string{"name"}, Success: 201, Returns: []string{"code", "expires_at"}, Errors: []int{400, 401, 409},
-	}, MaxBody, s.pairCode, http.MethodPost)
-	s.handle(api+"/devices/join", Doc{
+		Auth:    true, Params: []string{"name"}, Success: 201, Errors: []int{400, 401, 409},
+	}, MaxBody, answer(s.pairCode, http.MethodPost))
+	s.route(api+"/devices/join", Doc{
 		Summary: "On a new device: pair with the device that showed the code, check the password, sync the profile and sign in here.",
 		Params:  []string{"code!", "password!", "name"}, Success: 201,
-		Returns: []string{"user_id", "token", "profile_id", "expires_at", "device_id"},
-		Errors:  []int{400, 401, 403, 409, 410, 422},
-	}, MaxBody, s.join, http.MethodPost)
-	s.handle(api+"/devices", Doc{
+		Errors: []int{400, 401, 403, 409, 410, 422},
+	}, MaxBody, answer(s.join, http.MethodPost))
+	s.route(api+"/devices", Doc{
 		Summary: "The user's paired devices with their last sync.",
-		Auth:    true, Returns: []string{"devices"}, Errors: []int{401},
-	}, MaxBody, s.devices, http.MethodGet)
-	s.handle(api+"/devices/{device_id}", Doc{
+		Auth:    true, Errors: []int{401},
+	}, MaxBody, answer(s.devices, http.MethodGet))
+	s.route(api+"/devices/{device_id}", Doc{
 		Summary: "Remove a paired device: it syncs no more.",
 		Auth:    true, Errors: []int{401, 404, 409},
-	}, MaxBody, s.removeDevice, http.MethodDelete)
+	}, MaxBody, answer(s.removeDevice, http.MethodDelete))
 }
 
-func (s *Server) pairCode(r *http.Request, p *params) (int, any, error) {
-	pr, err := s.auth(r, p)
+func (s *Server) pairCode(c *call) (int, PairCodeResponse, error) {
+	code, expires, err := s.app.PairCode(c.ctx(), c.who, c.p.String("name"))
 	if err != nil {
-		return 0, nil, err
+		return 0, PairCodeResponse{}, err
 	}
-	code, expires, err := s.app.PairCode(r.Context(), pr, p.String("name"))
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusCreated, map[string]any{"status": "success", "code": code, "expires_at": expires.UTC().Format(time.RFC3339)}, nil
+	return http.StatusCreated, PairCodeResponse{Code: code, ExpiresAt: ts(expires)}, nil
 }
 
-func (s *Server) join(r *http.Request, p *params) (int, any, error) {
-	a, err := s.app.Join(r.Context(), p.String("code"), p.String("password"), p.String("name"))
+func (s *Server) join(c *call) (int, JoinResponse, error) {
+	a, err := s.app.Join(c.ctx(), c.p.String("code"), c.p.String("password"), c.p.String("name"))
 	if err != nil {
-		return 0, nil, err
+		return 0, JoinResponse{}, err
 	}
-	body := authBody(a)
-	body["device_id"] = s.app.DeviceID()
-	return http.StatusCreated, body, nil
+	return http.StatusCreated, JoinResponse{SessionResponse: sessionResponse(a), DeviceID: s.app.DeviceID()}, nil
 }
 
-func timeOrNil(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
-func (s *Server) devices(r *http.Request, p *params) (int, any, error) {
-	pr, err := s.auth(r, p)
+func (s *Server) devices(c *call) (int, DevicesResponse, error) {
+	ds, err := s.app.Devices(c.ctx(), c.who)
 	if err != nil {
-		return 0, nil, err
+		return 0, DevicesResponse{}, err
 	}
-	ds, err := s.app.Devices(r.Context(), pr)
-	if err != nil {
-		return 0, nil, err
-	}
-	out := make([]map[string]any, 0, len(ds))
+	out := make([]DeviceInfo, 0, len(ds))
 	for _, d := range ds {
-		out = append(out, map[string]any{
-			"device_id": d.ID,
-			"peer_id":   d.PeerID,
-			"name":      d.Name,
-			"added_at":  timeOrNil(d.AddedAt),
-			"last_sync": timeOrNil(d.LastSync),
-			"current":   d.Current,
-			"connected": d.Connected,
+		out = append(out, DeviceInfo{
+			DeviceID: d.ID, PeerID: d.PeerID, Name: d.Name,
+			AddedAt: tsOrNil(d.AddedAt), LastSync: tsOrNil(d.LastSync),
+			Current: d.Current, Connected: d.Connected,
 		})
 	}
-	return http.StatusOK, map[string]any{"status": "success", "devices": out}, nil
+	return http.StatusOK, DevicesResponse{Devices: out}, nil
 }
 
-func (s *Server) removeDevice(r *http.Request, p *params) (int, any, error) {
-	pr, err := s.auth(r, p)
-	if err != nil {
-		return 0, nil, err
+func (s *Server) removeDevice(c *call) (int, OKResponse, error) {
+	if err := s.app.RemoveDevice(c.ctx(), c.who, c.r.PathValue("device_id")); err != nil {
+		return 0, OKResponse{}, err
 	}
-	if err := s.app.RemoveDevice(r.Context(), pr, r.PathValue("device_id")); err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, map[string]any{"status": "success"}, nil
+	return http.StatusOK, OKResponse{}, nil
 }

@@ -10,63 +10,56 @@ import (
 	"github.com/secure-personal-profile/spp/app"
 )
 
+// registerEmergency registers emergency access: set up and turned off by
+// the user, granted to a verified responder (by the API or the page an
+// emergency QR code opens), logged in a hash chain the user reads.
 func (s *Server) registerEmergency() {
-	s.handle(api+"/profile/emergency-access", Doc{
+	s.route(api+"/profile/emergency-access", Doc{
 		Summary: "Set up (POST; a second call updates and keeps access_id) or turn off (DELETE) emergency access: trusted contacts, the emergency information, criteria and the live profile fields a responder sees.",
 		Auth:    true, Params: []string{"trusted_contacts", "emergency_info", "criteria", "info_field"},
 		SuccessBy: map[string][]int{http.MethodPost: {http.StatusCreated, http.StatusOK}}, // 200 when it updates
-		Returns:   []string{"access_id", "emergency_url", "deleted"}, Errors: []int{400, 401, 413},
-	}, MaxBody, s.emergencySetup, http.MethodPost, http.MethodDelete)
-	s.handle(api+"/profile/emergency-access/grant", Doc{
+		Errors:    []int{400, 401, 413},
+	}, MaxBody, answer(s.emergencySetup, http.MethodPost), answer(s.emergencyDelete, http.MethodDelete))
+	s.route(api+"/profile/emergency-access/grant", Doc{
 		Summary: "A responder asks for a user's emergency information (no token). While the criteria ask for verified responders (the default), the responder proves who they are with responder_secret (from this installation's registry) or responder_credential (a badge signed by a trusted organization; or responder_credential_image, a picture of its QR code); an id alone is refused. Every attempt is logged (never the secret or badge); a grant notifies the trusted contacts.",
 		Params:  []string{"responder_id!", "reason!", "email!", "responder_secret", "responder_credential", "responder_credential_image"},
-		Returns: []string{"emergency_info", "profile_fields", "log_id"}, Errors: []int{400, 403, 404, 409, 413, 429},
-	}, MaxBody, s.emergencyGrant, http.MethodPost)
-	s.handle(api+"/profile/emergency-access/log", Doc{
+		Errors:  []int{400, 403, 404, 409, 413, 429},
+	}, MaxBody, answer(s.emergencyGrant, http.MethodPost))
+	s.route(api+"/profile/emergency-access/log", Doc{
 		Summary: "The emergency access log (every attempt answered here, with hash and prev_hash), whether its hash chain verifies, and the grants of all the user's devices.",
-		Auth:    true, Returns: []string{"entries", "verified", "broken_at", "grants"}, Errors: []int{401},
-	}, MaxBody, s.emergencyLog, http.MethodGet)
-	s.page(api+"/emergency/{token}", Doc{
+		Auth:    true, Errors: []int{401},
+	}, MaxBody, answer(s.emergencyLog, http.MethodGet))
+	// The form may carry a photo of a badge's QR code.
+	s.route(api+"/emergency/{token}", Doc{
 		Summary: "The page an emergency QR code opens: a form for responder_id, reason and the responder's proof (responder_secret, or the badge pasted as responder_credential or uploaded as a picture of its QR code, responder_credential_image; multipart) (GET), whose POST runs the grant and shows the information (HTML; JSON for JSON clients).",
-		Params:  []string{"responder_id", "reason", "responder_secret", "responder_credential", "responder_credential_image"}, Content: "text/html", Errors: []int{400, 403, 404, 409, 413, 429},
-	}, s.emergencyPage, http.MethodGet, http.MethodPost)
+		Params:  []string{"responder_id", "reason", "responder_secret", "responder_credential", "responder_credential_image"},
+		Page:    emergencyTitle, Errors: []int{400, 403, 404, 409, 413, 429},
+	}, app.MaxBadgeImage+MaxBody, page(s.emergencyForm, http.MethodGet), page(s.emergencyPageGrant, http.MethodPost))
 }
 
-func (s *Server) emergencySetup(r *http.Request, p *params) (int, any, error) {
-	pr, err := s.auth(r, p)
-	if err != nil {
-		return 0, nil, err
-	}
-	if r.Method == http.MethodDelete {
-		deleted, err := s.app.DeleteEmergency(r.Context(), pr)
-		if err != nil {
-			return 0, nil, err
-		}
-		return http.StatusOK, map[string]any{"status": "success", "deleted": deleted}, nil
-	}
-	acc, err := s.app.SetupEmergency(r.Context(), pr, app.EmergencySetup{
-		TrustedContacts: p.JSON("trusted_contacts"),
-		EmergencyInfo:   p.JSON("emergency_info"),
-		Criteria:        p.JSON("criteria"),
-		InfoField:       p.JSON("info_field"),
+func (s *Server) emergencySetup(c *call) (int, EmergencySetupResponse, error) {
+	acc, err := s.app.SetupEmergency(c.ctx(), c.who, app.EmergencySetup{
+		TrustedContacts: c.p.JSON("trusted_contacts"),
+		EmergencyInfo:   c.p.JSON("emergency_info"),
+		Criteria:        c.p.JSON("criteria"),
+		InfoField:       c.p.JSON("info_field"),
 	})
 	if err != nil {
-		return 0, nil, err
+		return 0, EmergencySetupResponse{}, err
 	}
 	status := http.StatusOK
 	if acc.Created {
 		status = http.StatusCreated
 	}
-	return status, map[string]any{"access_id": acc.AccessID, "status": "success", "emergency_url": acc.URL}, nil
+	return status, EmergencySetupResponse{AccessID: acc.AccessID, EmergencyURL: acc.URL}, nil
 }
 
-func grantBody(g *app.EmergencyGrant) map[string]any {
-	return map[string]any{
-		"emergency_info": g.EmergencyInfo,
-		"profile_fields": g.ProfileFields(),
-		"status":         "success",
-		"log_id":         g.LogID,
+func (s *Server) emergencyDelete(c *call) (int, EmergencyDeletedResponse, error) {
+	deleted, err := s.app.DeleteEmergency(c.ctx(), c.who)
+	if err != nil {
+		return 0, EmergencyDeletedResponse{}, err
 	}
+	return http.StatusOK, EmergencyDeletedResponse{Deleted: deleted}, nil
 }
 
 // responderProof reads what verifies a responder: responder_secret,
@@ -87,57 +80,44 @@ func responderProof(p *params, req *app.GrantRequest) error {
 	return nil
 }
 
-func (s *Server) emergencyGrant(r *http.Request, p *params) (int, any, error) {
+func (s *Server) emergencyGrant(c *call) (int, GrantResponse, error) {
 	req := app.GrantRequest{
-		ResponderID: p.String("responder_id"),
-		Reason:      p.String("reason"),
-		Email:       p.String("email"),
-		Client:      clientIP(r),
+		ResponderID: c.p.String("responder_id"),
+		Reason:      c.p.String("reason"),
+		Email:       c.p.String("email"),
+		Client:      clientIP(c.r),
 	}
-	if err := responderProof(p, &req); err != nil {
-		return 0, nil, err
+	if err := responderProof(c.p, &req); err != nil {
+		return 0, GrantResponse{}, err
 	}
-	g, err := s.app.GrantEmergency(r.Context(), req)
+	g, err := s.app.GrantEmergency(c.ctx(), req)
 	if err != nil {
-		return 0, nil, err
+		return 0, GrantResponse{}, err
 	}
-	return http.StatusOK, grantBody(g), nil
+	return http.StatusOK, grantResponse(g), nil
 }
 
-func (s *Server) emergencyLog(r *http.Request, p *params) (int, any, error) {
-	pr, err := s.auth(r, p)
+func (s *Server) emergencyLog(c *call) (int, EmergencyLogResponse, error) {
+	l, err := s.app.EmergencyLog(c.ctx(), c.who)
 	if err != nil {
-		return 0, nil, err
+		return 0, EmergencyLogResponse{}, err
 	}
-	l, err := s.app.EmergencyLog(r.Context(), pr)
-	if err != nil {
-		return 0, nil, err
-	}
-	entries := make([]map[string]any, 0, len(l.Entries))
+	body := EmergencyLogResponse{Entries: make([]EmergencyLogEntry, 0, len(l.Entries)), Verified: l.Verified, Grants: l.Grants}
 	for _, e := range l.Entries {
-		m := map[string]any{
-			"seq": e.Seq, "at": e.At.UTC().Format(time.RFC3339Nano), "hash": e.Hash, "prev_hash": e.PrevHash,
-		}
-		if e.Unreadable {
-			m["unreadable"] = true
-		} else {
-			m["log_id"], m["responder_id"], m["reason"], m["client"], m["via"], m["outcome"] = e.LogID, e.ResponderID, e.Reason, e.Client, e.Via, e.Outcome
-			m["responder_verified"], m["salt"] = e.Verified, e.Salt
-			if e.ResponderName != "" {
-				m["responder_name"] = e.ResponderName
-			}
-			if e.ResponderOrganization != "" {
-				m["responder_organization"] = e.ResponderOrganization
+		entry := EmergencyLogEntry{Seq: e.Seq, At: e.At.UTC().Format(time.RFC3339Nano), Hash: e.Hash, PrevHash: e.PrevHash, Unreadable: e.Unreadable}
+		if !e.Unreadable {
+			entry.EmergencyLogRecord = &EmergencyLogRecord{
+				LogID: e.LogID, ResponderID: e.ResponderID, Reason: e.Reason, Client: e.Client, Via: e.Via, Outcome: e.Outcome,
+				ResponderVerified: e.Verified, Salt: e.Salt, ResponderName: e.ResponderName, ResponderOrganization: e.ResponderOrganization,
 			}
 		}
-		entries = append(entries, m)
+		body.Entries = append(body.Entries, entry)
 	}
-	body := map[string]any{"status": "success", "entries": entries, "verified": l.Verified, "grants": l.Grants}
-	if l.Grants == nil {
-		body["grants"] = []any{}
+	if body.Grants == nil {
+		body.Grants = []map[string]string{}
 	}
 	if !l.Verified {
-		body["broken_at"] = l.BrokenAt
+		body.BrokenAt = &l.BrokenAt
 	}
 	return http.StatusOK, body, nil
 }
@@ -179,54 +159,43 @@ type fieldView struct {
 	Value template.HTML
 }
 
-func (s *Server) emergencyPage(w http.ResponseWriter, r *http.Request) {
-	const title = "Emergency information"
-	token := r.PathValue("token")
-	html := wantsHTML(r)
-	if r.Method == http.MethodGet {
-		if err := s.app.EmergencyPageExists(r.Context(), token); err != nil {
-			s.writeError(w, r, title, err)
-			return
-		}
-		if !html {
-			writeJSON(w, http.StatusOK, map[string]any{"status": "success", "form": []string{"responder_id", "reason", "responder_secret", "responder_credential", "responder_credential_image"}})
-			return
-		}
-		s.writePage(w, r, http.StatusOK, title, emergencyFormPage, map[string]string{})
-		return
+const emergencyTitle = "Emergency information"
+
+// emergencyFields are the emergency page's form fields.
+var emergencyFields = []string{"responder_id", "reason", "responder_secret", "responder_credential", "responder_credential_image"}
+
+func (s *Server) emergencyForm(c *call) (int, EmergencyFormResponse, *view, error) {
+	if err := s.app.EmergencyPageExists(c.ctx(), c.r.PathValue("token")); err != nil {
+		return 0, EmergencyFormResponse{}, nil, err
 	}
-	// The form may carry a photo of a badge's QR code.
-	p, err := parseParams(r, app.MaxBadgeImage+MaxBody)
-	if err != nil {
-		s.writeError(w, r, title, err)
-		return
+	return http.StatusOK, EmergencyFormResponse{Form: emergencyFields}, &view{title: emergencyTitle, body: emergencyFormPage, data: map[string]string{}}, nil
+}
+
+func (s *Server) emergencyPageGrant(c *call) (int, GrantResponse, *view, error) {
+	req := app.GrantRequest{ResponderID: c.p.String("responder_id"), Reason: c.p.String("reason"), PageToken: c.r.PathValue("token"), Client: clientIP(c.r)}
+	if err := responderProof(c.p, &req); err != nil {
+		return 0, GrantResponse{}, nil, err
 	}
-	req := app.GrantRequest{ResponderID: p.String("responder_id"), Reason: p.String("reason"), PageToken: token, Client: clientIP(r)}
-	if err := responderProof(p, &req); err != nil {
-		s.writeError(w, r, title, err)
-		return
-	}
-	g, err := s.app.GrantEmergency(r.Context(), req)
+	g, err := s.app.GrantEmergency(c.ctx(), req)
 	if err != nil {
 		if k := app.AsError(err).Kind; k != app.KindNotFound && k != app.KindInternal {
-			// The form again, with what was typed and why it was refused.
+			// A browser gets the form again, with what was typed and why
+			// it was refused.
 			err = &pageError{err: err, body: emergencyFormPage, data: func(msg string) any {
 				return map[string]string{"Error": msg, "ResponderID": req.ResponderID, "Reason": req.Reason}
 			}}
 		}
-		s.writeError(w, r, title, err)
-		return
+		return 0, GrantResponse{}, nil, err
 	}
-	if !html {
-		writeJSON(w, http.StatusOK, grantBody(g))
-		return
+	if !c.html() {
+		return http.StatusOK, grantResponse(g), nil, nil
 	}
 	fields := make([]fieldView, len(g.Fields))
 	for i, f := range g.Fields {
 		fields[i] = fieldView{Label: strings.ReplaceAll(f.Name, "_", " "), Value: valueHTML(f.Value)}
 	}
-	s.writePage(w, r, http.StatusOK, title, emergencyInfoPage, map[string]any{
+	return http.StatusOK, grantResponse(g), &view{title: emergencyTitle, body: emergencyInfoPage, data: map[string]any{
 		"At": g.At.UTC().Format("2006-01-02 15:04:05 UTC"), "LogID": g.LogID,
 		"Info": valueHTML(json.RawMessage(g.EmergencyInfo)), "Fields": fields,
-	})
+	}}, nil
 }

@@ -1,34 +1,24 @@
 package httpapi
 
 import (
-	"encoding/base64"
 	"net/http"
 )
 
 func (s *Server) registerExport() {
-	s.handle(api+"/profile/export", Doc{
+	s.route(api+"/profile/export", Doc{
 		Summary: "Export the whole profile: format=json (the default) gives every field (restricted ones too) and every entity the profile holds, " +
 			"key material and capability secrets withheld; format=container gives the portable encrypted container (standard base64), " +
 			"sealed under a key derived (Argon2id) from passphrase, that `spp import` restores on another device.",
-		Auth:    true,
-		Params:  []string{"format", "passphrase"},
-		Returns: []string{"exported_data"},
-		Errors:  []int{400, 401},
-	}, MaxBody, s.export, http.MethodPost, http.MethodGet)
+		Auth:   true,
+		Params: []string{"format", "passphrase"},
+		Errors: []int{400, 401},
+	}, MaxBody, answer(s.export, http.MethodPost, http.MethodGet))
 }
 
-func (s *Server) export(r *http.Request, p *params) (int, any, error) {
-	pr, err := s.auth(r, p)
+func (s *Server) export(c *call) (int, ExportResponse, error) {
+	e, err := s.app.Export(c.ctx(), c.who, c.p.String("format"), c.p.String("passphrase"))
 	if err != nil {
-		return 0, nil, err
+		return 0, ExportResponse{}, err
 	}
-	e, err := s.app.Export(r.Context(), pr, p.String("format"), p.String("passphrase"))
-	if err != nil {
-		return 0, nil, err
-	}
-	var data any = e.Profile
-	if e.Container != nil {
-		data = base64.StdEncoding.EncodeToString(e.Container)
-	}
-	return http.StatusOK, map[string]any{"exported_data": data, "status": "success"}, nil
+	return http.StatusOK, ExportResponse{ExportedData: ExportedData{Profile: e.Profile, Container: e.Container}}, nil
 }

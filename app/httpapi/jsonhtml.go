@@ -6,6 +6,7 @@ import (
 	"html"
 	"html/template"
 	"sort"
+	"strings"
 )
 
 // valueHTML renders a JSON value for a person to read: a string as text,
@@ -73,4 +74,23 @@ func writeValueHTML(b *bytes.Buffer, v any, depth int) {
 	default: // json.Decoder gives no other type
 		b.WriteString("?")
 	}
+}
+
+type claimRow struct {
+	Name  string
+	Value template.HTML
+}
+
+// claimRows lists claims (or fields) by name for a page.
+func claimRows(m map[string]json.RawMessage) []claimRow {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	rows := make([]claimRow, 0, len(names))
+	for _, k := range names {
+		rows = append(rows, claimRow{Name: strings.ReplaceAll(k, "_", " "), Value: valueHTML(m[k])})
+	}
+	return rows
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -12,7 +13,8 @@ var pathParamRE = regexp.MustCompile(`\{([a-z_]+)\}`)
 // OpenAPI returns the OpenAPI 3.1 document of every registered route,
 // generated from the same table the server routes by.
 func (s *Server) OpenAPI() map[string]any {
-	errorSchema := map[string]any{"$ref": "#/components/schemas/Error"}
+	g := newSchemas()
+	errorContent := map[string]any{"application/json": map[string]any{"schema": g.of(reflect.TypeFor[ErrorBody]())}}
 	paths := map[string]any{}
 	for _, r := range s.Routes() {
 		p := strings.TrimPrefix(r.Path, api)
@@ -63,27 +65,20 @@ func (s *Server) OpenAPI() map[string]any {
 			if r.Doc.Auth {
 				op["security"] = []any{map[string]any{"bearer": []any{}}, map[string]any{"tokenParam": []any{}}}
 			}
-			var content map[string]any
-			if r.Doc.Content != "" {
-				content = map[string]any{r.Doc.Content: map[string]any{}}
-			} else {
-				members := map[string]any{"status": map[string]any{"const": "success"}}
-				for _, n := range r.Doc.Returns {
-					members[n] = map[string]any{}
-				}
-				content = map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object", "properties": members, "required": []string{"status"}}}}
-			}
 			// The statuses the route declares, and holds its answers to
-			// (statuses.go).
+			// (statuses.go); a success's schema is its operation's body
+			// type's (schema.go).
 			responses := map[string]any{}
+			content := successContent(g, r.Doc, r.ops[m])
 			for _, code := range r.Doc.Successes(m) {
 				responses[strconv.Itoa(code)] = map[string]any{"description": http.StatusText(code), "content": content}
 			}
+			errors := errorContent
+			if r.Doc.Page != "" { // a browser gets an HTML page of the same status
+				errors = map[string]any{"application/json": errorContent["application/json"], "text/html": map[string]any{}}
+			}
 			for _, code := range r.Doc.ErrorStatuses(m) {
-				responses[strconv.Itoa(code)] = map[string]any{
-					"description": http.StatusText(code),
-					"content":     map[string]any{"application/json": map[string]any{"schema": errorSchema}},
-				}
+				responses[strconv.Itoa(code)] = map[string]any{"description": http.StatusText(code), "content": errors}
 			}
 			op["responses"] = responses
 			item[strings.ToLower(m)] = op
@@ -103,18 +98,22 @@ func (s *Server) OpenAPI() map[string]any {
 				"bearer":     map[string]any{"type": "http", "scheme": "bearer"},
 				"tokenParam": map[string]any{"type": "apiKey", "in": "query", "name": "token"},
 			},
-			"schemas": map[string]any{
-				"Error": map[string]any{
-					"type":     "object",
-					"required": []string{"status", "code"},
-					"properties": map[string]any{
-						"status": map[string]any{"type": "string", "description": "human-readable message (legacy strings are byte-exact)"},
-						"code":   map[string]any{"type": "string", "description": "stable snake_case identifier"},
-					},
-				},
-			},
+			"schemas": g.defs,
 		},
 	}
+}
+
+// successContent is what a success of o answers: its JSON body, the page
+// a browser gets besides, or the raw media type of the route.
+func successContent(g *schemas, d Doc, o op) map[string]any {
+	if o.body == nil {
+		return map[string]any{d.Content: map[string]any{}}
+	}
+	content := map[string]any{"application/json": map[string]any{"schema": g.of(o.body)}}
+	if d.Page != "" {
+		content["text/html"] = map[string]any{}
+	}
+	return content
 }
 
 // opName turns /users/register into UsersRegister for an operationId.
@@ -136,6 +135,6 @@ func opName(p string) string {
 }
 
 func (s *Server) registerOpenAPI() {
-	s.handle(api+"/openapi.json", Doc{Summary: "This OpenAPI 3.1 document.", Content: "application/json"}, MaxBody,
-		func(r *http.Request, p *params) (int, any, error) { return http.StatusOK, s.OpenAPI(), nil }, http.MethodGet)
+	s.route(api+"/openapi.json", Doc{Summary: "This OpenAPI 3.1 document."}, MaxBody,
+		answer(func(*call) (int, map[string]any, error) { return http.StatusOK, s.OpenAPI(), nil }, http.MethodGet))
 }

@@ -5,20 +5,16 @@ import (
 )
 
 func (s *Server) registerOutbox() {
-	s.handle(api+"/profile/outbox", Doc{
+	s.route(api+"/profile/outbox", Doc{
 		Summary: "The user's outbox, newest first: each e-mail, text message or webhook event with its status (waiting | delivered | failed: for good, never attempted again), attempts, last error and recipient; never the body.",
-		Auth:    true, Returns: []string{"messages"}, Errors: []int{401},
-	}, MaxBody, s.outbox, http.MethodGet)
+		Auth:    true, Errors: []int{401},
+	}, MaxBody, answer(s.outbox, http.MethodGet))
 }
 
-func (s *Server) outbox(r *http.Request, p *params) (int, any, error) {
-	pr, err := s.auth(r, p)
+func (s *Server) outbox(c *call) (int, OutboxResponse, error) {
+	ms, err := s.app.OutboxEntries(c.ctx(), c.who)
 	if err != nil {
-		return 0, nil, err
+		return 0, OutboxResponse{}, err
 	}
-	ms, err := s.app.OutboxEntries(r.Context(), pr)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, map[string]any{"status": "success", "messages": ms}, nil
+	return http.StatusOK, OutboxResponse{Messages: ms}, nil
 }

@@ -9,37 +9,31 @@ import (
 )
 
 func (s *Server) registerQR() {
-	s.page(api+"/profile/qr", Doc{
+	s.route(api+"/profile/qr", Doc{
 		Summary: "A QR code PNG for a share (kind=share, id=verification token or share id), the emergency page (kind=emergency), a health link (kind=link, id) or a fresh device pairing code (kind=pair).",
 		Auth:    true, Params: []string{"kind!", "id", "size"}, Content: "image/png", Errors: []int{400, 401, 404},
-	}, s.qrPNG, http.MethodGet)
+	}, MaxBody, raw(s.qrPNG, http.MethodGet))
 }
 
-func (s *Server) qrPNG(w http.ResponseWriter, r *http.Request) {
-	p, pr, ok := s.authPage(w, r)
-	if !ok {
-		return
+func (s *Server) qrPNG(w http.ResponseWriter, c *call) error {
+	if !c.p.Has("kind") {
+		return app.E(app.KindInvalid, "missing_parameter", "kind must exist!")
 	}
-	if !p.Has("kind") {
-		s.writeError(w, r, "", app.E(app.KindInvalid, "missing_parameter", "kind must exist!"))
-		return
-	}
-	url, err := s.app.QRURL(r.Context(), pr, p.String("kind"), p.String("id"))
+	url, err := s.app.QRURL(c.ctx(), c.who, c.p.String("kind"), c.p.String("id"))
 	if err != nil {
-		s.writeError(w, r, "", err)
-		return
+		return err
 	}
 	size := 512
-	if v := p.String("size"); v != "" {
+	if v := c.p.String("size"); v != "" {
 		if n, err := strconv.Atoi(v); err == nil && n >= 128 && n <= 2048 {
 			size = n
 		}
 	}
 	png, err := qr.PNG(url, size)
 	if err != nil {
-		s.writeError(w, r, "", app.Internal(err))
-		return
+		return app.Internal(err)
 	}
 	w.Header().Set("Content-Type", "image/png")
 	w.Write(png)
+	return nil
 }

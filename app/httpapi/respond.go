@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"strconv"
@@ -42,8 +43,8 @@ func HTTPStatus(k app.Kind) int { return kindStatus[k] }
 // ErrorBody is every error's JSON answer: the human-readable status
 // (legacy strings byte-exact) and a stable snake_case code.
 type ErrorBody struct {
-	Status string `json:"status"`
-	Code   string `json:"code"`
+	Status string `json:"status" doc:"human-readable message (legacy strings are byte-exact)"`
+	Code   string `json:"code" doc:"stable snake_case identifier"`
 }
 
 // httpError is an error of the listener itself, met before any use case
@@ -83,6 +84,9 @@ type pageError struct {
 func (e *pageError) Error() string { return e.err.Error() }
 func (e *pageError) Unwrap() error { return e.err }
 
+// errorData is the data of a page whose template shows .Error.
+func errorData(msg string) any { return map[string]any{"Error": msg} }
+
 var errorPageBody = template.Must(template.New("error").Parse(`<p class="error" role="alert" id="error">{{.}}</p>`))
 
 // writeError is the one place an error becomes a response. An app error
@@ -112,7 +116,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, page string,
 		}
 	}
 	if page == "" || !wantsHTML(r) {
-		writeJSON(w, status, body)
+		s.writeJSON(w, r, status, body)
 		return
 	}
 	title, tmpl, data := page, errorPageBody, any(body.Status)
@@ -127,11 +131,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, page string,
 
 // writeJSON writes body as the JSON answer with status. A body that does
 // not marshal is a bug, answered as an internal error.
-func writeJSON(w http.ResponseWriter, status int, body any) {
+func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, body any) {
 	b, err := json.Marshal(body)
 	if err != nil {
-		status = http.StatusInternalServerError
-		b, _ = json.Marshal(errPanic.body)
+		s.writeError(w, r, "", app.Internal(fmt.Errorf("encoding the answer: %w", err))) // an ErrorBody always marshals
+		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

@@ -1,19 +1,44 @@
-// Package httpapi is the embedded HTTP listener: the API of API.md over the
-// app's use cases. One place (writeError, respond.go) maps every error to
-// the status string, code and HTTP status a client sees.
+// Package httpapi is the embedded HTTP listener: the API of API.md over
+// the app's use cases. Of ours it imports app, and app/qr for QR images;
+// never the store, sync or the GUI.
+//
+// # Routes
+//
+// One table (route.go) declares every route: its parameters, whether it
+// takes the user's token, the statuses it answers (statuses.go) and, by
+// its handlers' types, the bodies of its successes (types.go). One
+// wrapper serves them all: the method check, the parameters, the token
+// checked once where the route says Auth (the handler gets the
+// principal), the handler, the answer.
+//
+// # Answers
+//
+// One response path (respond.go). writeError is the one place an error
+// becomes a response: app errors by their kind, the listener's own
+// refusals (unknown path, wrong method, Host, Origin, panic), as JSON,
+// or as an HTML page for a browser on a route that shows pages. The
+// OpenAPI document (openapi.go) is generated from the table, its response
+// schemas from the answer types (schema.go).
+//
+// # Files
+//
+// One file per thing served, named as the domain's: users.go (accounts
+// and sessions), profile.go, updateinfo.go, rings.go, shares.go,
+// requests.go, services.go (services and what they see), public.go,
+// credentials.go, qr.go, export.go, emergency.go, health.go (records and
+// links), outbox.go, devices.go; origin.go holds the Host and Origin
+// checks, params.go the parameters whatever their encoding, html.go and
+// jsonhtml.go the pages' layout.
 package httpapi
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"path"
-	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/secure-personal-profile/spp/app"
@@ -34,29 +59,6 @@ type Server struct {
 	guard  *guard // Host and Origin checks (origin.go)
 }
 
-// Route is one registered path and the methods it answers, with its
-// documentation: the OpenAPI document is generated from the routes, so a
-// route cannot be served undocumented.
-type Route struct {
-	Path    string // ServeMux pattern path, e.g. /api/v1/users/register
-	Methods []string
-	Doc     Doc
-}
-
-// Doc documents a route for the OpenAPI document, and declares what it
-// answers: its handler's success status is held to Success (or SuccessBy),
-// and the document lists exactly these (statuses.go).
-type Doc struct {
-	Summary   string
-	Auth      bool             // takes the user's token
-	Params    []string         // parameter names; a trailing "!" marks a required one
-	Success   int              // HTTP status of success (200 when zero)
-	SuccessBy map[string][]int // per method, where it differs from Success: the statuses of success, the usual one first
-	Returns   []string         // members of a success response besides status
-	Errors    []int            // HTTP statuses of the errors it can answer (those of every operation are added: ErrorStatuses)
-	Content   string           // media type of a non-JSON success (text/html, image/png)
-}
-
 // New returns a Server over a.
 func New(a *app.App, log *slog.Logger) *Server {
 	if log == nil {
@@ -66,90 +68,36 @@ func New(a *app.App, log *slog.Logger) *Server {
 	if err := s.AllowPublicURL(a.Config().PublicURL); err != nil {
 		log.Warn("public URL not trusted by the Host and Origin checks", "err", err)
 	}
+	s.route(api+"/healthz", Doc{Summary: "Liveness check."}, MaxBody, answer(s.healthz, http.MethodGet))
 	s.registerUsers()
-	s.registerQR()
+	s.registerProfile()
+	s.registerUpdateInfo()
+	s.registerRings()
+	s.registerShares()
+	s.registerRequests()
+	s.registerServices()
+	s.registerPublic()
 	s.registerCredentials()
+	s.registerQR()
 	s.registerExport()
 	s.registerEmergency()
 	s.registerHealth()
 	s.registerOutbox()
-	s.registerShares()
 	s.registerDevices()
 	s.registerOpenAPI()
 	return s
 }
+
+// api is the base path of every route.
+const api = "/api/v1"
+
+func (s *Server) healthz(*call) (int, OKResponse, error) { return http.StatusOK, OKResponse{}, nil }
 
 // Routes lists every registered route.
 func (s *Server) Routes() []Route {
 	out := append([]Route(nil), s.routes...)
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out
-}
-
-// handlerFunc is an API handler: it returns the response object or an error.
-type handlerFunc func(r *http.Request, p *params) (status int, body any, err error)
-
-// handle registers an API route. The first method names the legacy
-// "<method> required" message a wrong method gets.
-func (s *Server) handle(path string, doc Doc, limit int64, h handlerFunc, methods ...string) {
-	s.routes = append(s.routes, Route{Path: path, Methods: methods, Doc: doc})
-	allow := strings.Join(methods, ", ")
-	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-		if !contains(methods, r.Method) {
-			w.Header().Set("Allow", allow)
-			s.writeError(w, r, "", errMethod(methods[0]))
-			return
-		}
-		sw := &statusWriter{ResponseWriter: w}
-		defer s.checkDeclared(r, doc, sw)
-		w = sw
-		p, err := parseParams(r, limit)
-		if err != nil {
-			s.writeError(w, r, "", err)
-			return
-		}
-		status, body, err := h(r, p)
-		if err == nil && !slices.Contains(doc.Successes(r.Method), status) {
-			err = app.Internal(fmt.Errorf("the handler answered %d; the route declares %v", status, doc.Successes(r.Method)))
-		}
-		if err != nil {
-			s.writeError(w, r, "", err)
-			return
-		}
-		writeJSON(w, status, body)
-	})
-}
-
-// page registers a route answered by a plain http.Handler (HTML pages,
-// PNGs), still with the method check.
-func (s *Server) page(path string, doc Doc, h http.HandlerFunc, methods ...string) {
-	s.routes = append(s.routes, Route{Path: path, Methods: methods, Doc: doc})
-	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-		if !contains(methods, r.Method) {
-			w.Header().Set("Allow", strings.Join(methods, ", "))
-			s.writeError(w, r, "", errMethod(methods[0]))
-			return
-		}
-		sw := &statusWriter{ResponseWriter: w}
-		defer s.checkDeclared(r, doc, sw)
-		w = sw
-		// A page reads its body itself (parseParams); the query string,
-		// which some never read, gets the depth check all the same.
-		if err := (&params{form: r.URL.Query()}).checkDepth(); err != nil {
-			s.writeError(w, r, "", err)
-			return
-		}
-		h(w, r)
-	})
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // ServeHTTP serves the API: security headers, a recover that turns any panic
@@ -200,36 +148,6 @@ func routePath(r *http.Request) string {
 		return r.Pattern
 	}
 	return "(unmatched)"
-}
-
-// bearer returns the user's token from the Authorization header or the
-// legacy token parameter.
-func bearer(r *http.Request, p *params) string {
-	if h := r.Header.Get("Authorization"); h != "" {
-		if t, ok := strings.CutPrefix(h, "Bearer "); ok {
-			return strings.TrimSpace(t)
-		}
-	}
-	return p.String("token")
-}
-
-// auth checks the request's token.
-func (s *Server) auth(r *http.Request, p *params) (*app.Principal, error) {
-	return s.app.Authenticate(r.Context(), bearer(r, p))
-}
-
-// authPage reads a page route's parameters and checks its token; on
-// failure it has written the error and returns ok false.
-func (s *Server) authPage(w http.ResponseWriter, r *http.Request) (p *params, pr *app.Principal, ok bool) {
-	p, err := parseParams(r, MaxBody)
-	if err == nil {
-		pr, err = s.auth(r, p)
-	}
-	if err != nil {
-		s.writeError(w, r, "", err)
-		return nil, nil, false
-	}
-	return p, pr, true
 }
 
 // clientIP is the remote address without its port.
