@@ -70,6 +70,7 @@ type options struct {
 	data           string
 	addr           string
 	publicURL      string
+	publicURLGiven bool // --public-url was given (else it is http://ADDR)
 	smtp           smtpOptions
 	p2p            p2pOptions // device sync
 	webhookPrivate bool       // webhooks may reach private addresses
@@ -101,6 +102,7 @@ func parseFlags(name string, args []string, stderr io.Writer) (*options, error) 
 	if err := o.smtp.check(); err != nil {
 		return nil, err
 	}
+	o.publicURLGiven = o.publicURL != ""
 	if o.publicURL == "" {
 		o.publicURL = "http://" + o.addr
 	}
@@ -168,7 +170,7 @@ func start(ctx context.Context, o *options, window bool, stderr io.Writer) error
 		return err
 	}
 	defer db.Close()
-	a, err := app.New(db, app.Config{PublicURL: o.publicURL, Log: log, Scanner: idscan.Scanner{}, QRReader: qr.Decode})
+	a, err := app.New(db, app.Config{PublicURL: o.publicURL, PublicURLFromFlag: o.publicURLGiven, Log: log, Scanner: idscan.Scanner{}, QRReader: qr.Decode})
 	if err != nil {
 		return err
 	}

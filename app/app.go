@@ -20,7 +20,10 @@ import (
 type Config struct {
 	KDF       crypto.KDFParams // Argon2id cost for new passwords (DefaultKDF)
 	TokenTTL  time.Duration    // 24 h
-	PublicURL string           // base of links and QR codes
+	PublicURL string           // this device's base of links and QR codes, where the profile sets none
+	// PublicURLFromFlag says PublicURL was given (--public-url) rather
+	// than made from the listen address (public_url_source).
+	PublicURLFromFlag bool
 	Now       func() time.Time // time.Now
 	Log       *slog.Logger     // slog.Default(); never given a secret
 	// Scanner reads credential photos (app/idscan's); nil keeps every
@@ -129,6 +132,8 @@ func New(store Store, cfg Config) (*App, error) {
 	c.app = a
 	// Every write transaction keeps the capabilities' views current.
 	store.SetDeriver(c.deriveViews)
+	// A user's public URL setting is read again after any change.
+	store.OnCommit(c.caches.urls.drop)
 	return a, nil
 }
 

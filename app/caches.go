@@ -8,4 +8,5 @@ package app
 type caches struct {
 	issuers issuers
 	creds   credentials
+	urls    urlCache // each user's public URL setting (settings.go)
 }

@@ -336,7 +336,7 @@ func (a *EmergencyService) SetupEmergency(ctx context.Context, p *Principal, s E
 				}
 			}
 		}
-		out.URL = a.emergencyPageURL(token)
+		out.URL = a.emergencyPageURL(ctx, p.UserID, token)
 		for part, plain := range map[string][]byte{"info": infoJSON, "criteria": critJSON, "contacts": contactsJSON} {
 			sealed, err := crypto.Seal(ek, plain, emergencyAD(p.UserID, out.AccessID, part))
 			if err != nil {
@@ -366,8 +366,8 @@ func (a *EmergencyService) wrapEmergencyKey(ctx context.Context, userID, accessI
 	return a.store.PutEmergencyKey(ctx, userID, w, a.now())
 }
 
-func (a *EmergencyService) emergencyPageURL(token string) string {
-	return a.URL("/api/v1/emergency/" + token)
+func (a *core) emergencyPageURL(ctx context.Context, userID, token string) string {
+	return a.userURL(ctx, userID, "/api/v1/emergency/"+token)
 }
 
 // UnlockEmergency makes a user's emergency access usable on this device:
@@ -441,7 +441,7 @@ func (a *EmergencyService) DeleteEmergency(ctx context.Context, p *Principal) (d
 // EmergencyURL returns the principal's emergency page address (what the
 // emergency QR code carries).
 func (a *EmergencyService) EmergencyURL(ctx context.Context, p *Principal) (string, error) {
-	return a.tokenURL(ctx, p, EntityEmergency, "", a.emergencyPageURL, errNoEmergency)
+	return a.tokenURL(ctx, p, EntityEmergency, "", "/api/v1/emergency/", errNoEmergency)
 }
 
 // EmergencyPageExists checks an emergency page token (the page's form is

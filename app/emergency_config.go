@@ -39,7 +39,7 @@ func (a *EmergencyService) EmergencyConfig(ctx context.Context, p *Principal) (*
 		if len(ek) == 0 {
 			return fmt.Errorf("emergency configuration %s lacks its key", id)
 		}
-		c := &EmergencyConfig{AccessID: id, URL: a.emergencyPageURL(string(cells["token"].Value))}
+		c := &EmergencyConfig{AccessID: id, URL: a.emergencyPageURL(ctx, p.UserID, string(cells["token"].Value))}
 		open := func(part string, v any) error {
 			b, err := crypto.Open(ek, cells[part].Clear, emergencyAD(p.UserID, id, part))
 			if err != nil {

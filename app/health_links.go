@@ -59,7 +59,11 @@ func ParseExpiration(s string, now time.Time) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-func (a *HealthService) linkURL(token string) string { return a.URL("/api/v1/health-link/" + token) }
+func (a *core) linkURL(ctx context.Context, userID, token string) string {
+	return a.userURL(ctx, userID, linkPath+token)
+}
+
+const linkPath = "/api/v1/health-link/"
 
 type passcodeHash struct {
 	KDF  string `json:"kdf"`
@@ -111,7 +115,7 @@ func (a *HealthService) CreateLink(ctx context.Context, p *Principal, req LinkRe
 	if err != nil {
 		return nil, Internal(err)
 	}
-	link := &HealthLink{ID: NewID(), URL: a.linkURL(token), ExpiresAt: expires}
+	link := &HealthLink{ID: NewID(), URL: a.linkURL(ctx, p.UserID, token), ExpiresAt: expires}
 	err = a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
 		var sel []LinkSelector
 		seen := map[LinkSelector]bool{}
@@ -531,7 +535,7 @@ func (a *HealthService) HealthLinks(ctx context.Context, p *Principal) ([]*Healt
 	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
 		err := eachEntity(tx, EntityHealthLink, readLink, func(l *linkState) error {
 			info := &HealthLinkInfo{
-				ID: l.id, URL: a.linkURL(l.token), DoctorEmail: l.doctorEmail, Records: l.selectors,
+				ID: l.id, URL: a.linkURL(ctx, p.UserID, l.token), DoctorEmail: l.doctorEmail, Records: l.selectors,
 				State: "active", Passcode: l.passcode != nil, WrongPasscodes: l.failures,
 				CreatedAt: l.createdAt, ExpiresAt: l.expiresAt, RevokedAt: l.revokedAt, LockedAt: l.lockedAt,
 				Openings: []LinkOpening{},
@@ -652,5 +656,5 @@ func (a *HealthService) LinkURL(ctx context.Context, p *Principal, linkID string
 	if linkID == "" {
 		return "", E(KindInvalid, "missing_parameter", "id must exist!")
 	}
-	return a.tokenURL(ctx, p, EntityHealthLink, linkID, a.linkURL, errLinkID)
+	return a.tokenURL(ctx, p, EntityHealthLink, linkID, linkPath, errLinkID)
 }

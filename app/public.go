@@ -86,7 +86,7 @@ func (a *ProfileService) SetPublic(ctx context.Context, p *Principal, info json.
 	if err != nil {
 		return "", Internal(err)
 	}
-	return a.URL(PublicPath(token)), nil
+	return a.userURL(ctx, p.UserID, PublicPath(token)), nil
 }
 
 // PublicProfile is what the public page shows.

@@ -13,7 +13,7 @@ func (a *core) URL(path string) string {
 // tokenURL is the link a capability's QR code carries: the token sealed
 // in the "token" cell of entity/id (id "": the user's only one) under its
 // path; none when there is no such capability.
-func (a *core) tokenURL(ctx context.Context, p *Principal, entity, id string, path func(token string) string, none error) (string, error) {
+func (a *core) tokenURL(ctx context.Context, p *Principal, entity, id, path string, none error) (string, error) {
 	var token string
 	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
 		if id == "" {
@@ -35,7 +35,7 @@ func (a *core) tokenURL(ctx context.Context, p *Principal, entity, id string, pa
 	if token == "" {
 		return "", none
 	}
-	return path(token), nil
+	return a.userURL(ctx, p.UserID, path+token), nil
 }
 
 // QR code kinds a user can ask for (GET /profile/qr).

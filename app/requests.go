@@ -201,7 +201,7 @@ func (a *ShareService) PollRequest(ctx context.Context, requestID string) (*Requ
 		if err := json.Unmarshal(pt, &res); err != nil {
 			return nil, Internal(err)
 		}
-		v.VerificationToken, v.VerifyURL, v.ShareExpiresAt = res.Token, a.URL(VerifyPath(res.Token)), res.ExpiresAt
+		v.VerificationToken, v.VerifyURL, v.ShareExpiresAt = res.Token, a.userURL(ctx, r.UserID, VerifyPath(res.Token)), res.ExpiresAt
 	}
 	return v, nil
 }

@@ -251,7 +251,7 @@ func (a *ShareService) CreateShare(ctx context.Context, p *Principal, r ShareReq
 	}
 	return &Share{
 		ShareID: sh.ID, ServiceID: r.ServiceID, InfoField: claim, VerificationToken: token,
-		VerifyURL: a.URL(VerifyPath(token)), Credential: credential, IssuedAt: now, ExpiresAt: sh.ExpiresAt,
+		VerifyURL: a.userURL(ctx, p.UserID, VerifyPath(token)), Credential: credential, IssuedAt: now, ExpiresAt: sh.ExpiresAt,
 	}, nil
 }
 
@@ -391,5 +391,5 @@ func (a *ShareService) shareVerifyURL(ctx context.Context, p *Principal, id stri
 	if err != nil {
 		return "", AsError(err)
 	}
-	return a.URL(VerifyPath(token)), nil
+	return a.userURL(ctx, p.UserID, VerifyPath(token)), nil
 }
