@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"encoding/json"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,15 +13,23 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/secure-personal-profile/spp/app/httpapi"
 )
 
 // answers records what every request through an env's server was
 // answered, by route pattern and method.
 type answers struct {
 	mu     sync.Mutex
-	mirror *http.ServeMux     // the server's patterns, to name a request's route
-	seen   map[answer]string  // → the first request path that got it
-	ok     map[[2]string]bool // pattern, method → answered with a 2xx
+	mirror *http.ServeMux                  // the server's patterns, to name a request's route
+	seen   map[answer]string               // → the first request path that got it
+	ok     map[[2]string]bool              // pattern, method → answered with a 2xx
+	bodies map[answer]map[string]mediaBody // → each distinct body, by its text
+}
+
+// mediaBody is one answer's media type and the first path that got it.
+type mediaBody struct {
+	mediaType, example string
 }
 
 type answer struct {
@@ -34,7 +43,7 @@ type answer struct {
 func recordAnswers(t *testing.T, rec *answers, e *env) *answers {
 	t.Helper()
 	if rec == nil {
-		rec = &answers{mirror: http.NewServeMux(), seen: map[answer]string{}, ok: map[[2]string]bool{}}
+		rec = &answers{mirror: http.NewServeMux(), seen: map[answer]string{}, ok: map[[2]string]bool{}, bodies: map[answer]map[string]mediaBody{}}
 		for _, rt := range e.api.Routes() {
 			rec.mirror.HandleFunc(rt.Path, func(http.ResponseWriter, *http.Request) {})
 		}
@@ -58,6 +67,17 @@ func recordAnswers(t *testing.T, rec *answers, e *env) *answers {
 		if sw.code >= 200 && sw.code < 300 {
 			rec.ok[[2]string{pattern, r.Method}] = true
 		}
+		if rec.bodies[a] == nil {
+			rec.bodies[a] = map[string]mediaBody{}
+		}
+		mt, _, _ := mime.ParseMediaType(sw.Header().Get("Content-Type"))
+		body := sw.body.String()
+		if mt != "application/json" {
+			body = "" // only the media type matters
+		}
+		if _, ok := rec.bodies[a][mt+" "+body]; !ok {
+			rec.bodies[a][mt+" "+body] = mediaBody{mediaType: mt, example: r.URL.Path}
+		}
 	}))
 	t.Cleanup(srv.Close)
 	e.srv = srv
@@ -67,6 +87,7 @@ func recordAnswers(t *testing.T, rec *answers, e *env) *answers {
 type codeWriter struct {
 	http.ResponseWriter
 	code int
+	body bytes.Buffer
 }
 
 func (w *codeWriter) WriteHeader(code int) {
@@ -80,16 +101,17 @@ func (w *codeWriter) Write(b []byte) (int, error) {
 	if w.code == 0 {
 		w.code = http.StatusOK
 	}
+	w.body.Write(b)
 	return w.ResponseWriter.Write(b)
 }
 
-// TestEveryAnswerIsDocumented drives every route, with every method it
-// answers, to success, then through the errors every operation can meet
-// (no token, a foreign Host, a cross-site write, a malformed, mistyped,
-// too large or too deep body, unknown ids) and a battery of odd values
-// for each parameter; every status any of them answered must be one the
-// OpenAPI document lists for that path and method.
-func TestEveryAnswerIsDocumented(t *testing.T) {
+// driveEveryRoute drives every route, with every method it answers, to
+// success, then through the errors every operation can meet (no token, a
+// foreign Host, a cross-site write, a malformed, mistyped, too large or
+// too deep body, unknown ids) and a battery of odd values for each
+// parameter. It returns what was answered, the routes and the OpenAPI
+// document the server served.
+func driveEveryRoute(t *testing.T) (*answers, []httpapi.Route, map[string]any) {
 	e := newEnv(t)
 	rec := recordAnswers(t, nil, e)
 	withSync(t, e)
@@ -255,6 +277,10 @@ func TestEveryAnswerIsDocumented(t *testing.T) {
 			if param.MatchString(rt.Path) {
 				e.do(t, m, fill(rt.Path, func(string) string { return "nope" }), "", nil, auth(tok)...)
 			}
+			if rt.Doc.Page != "" { // a browser: the page, or an error page
+				e.do(t, m, path, "", nil, "Accept", "text/html")
+				e.do(t, m, fill(rt.Path, func(string) string { return "nope" }), "", nil, "Accept", "text/html")
+			}
 			// Odd values for every documented parameter, all at once.
 			for _, v := range []any{"", "x", 0, -1, true, []any{}, map[string]any{}, "nope", strings.Repeat("z", 5000)} {
 				obj := map[string]any{}
@@ -280,13 +306,25 @@ func TestEveryAnswerIsDocumented(t *testing.T) {
 	want(t, e.form(t, "POST", "/api/v1/profile/health-links/"+link.str("link_id")+"/revoke", "token", tok), 200, "success", "")
 	want(t, e.form(t, "DELETE", emergencyPath, "token", tok), 200, "success", "")
 
-	// Every answer against the document.
+	var doc map[string]any
+	if err := json.Unmarshal(e.do(t, "GET", "/api/v1/openapi.json", "", nil).Raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return rec, routes, doc
+}
+
+// TestEveryAnswerIsDocumented: every status any request of the drive
+// (driveEveryRoute) answered must be one the OpenAPI document lists for
+// that path and method.
+func TestEveryAnswerIsDocumented(t *testing.T) {
+	rec, routes, raw := driveEveryRoute(t)
 	var doc struct {
 		Paths map[string]map[string]struct {
 			Responses map[string]any `json:"responses"`
 		} `json:"paths"`
 	}
-	if err := json.Unmarshal(e.do(t, "GET", "/api/v1/openapi.json", "", nil).Raw, &doc); err != nil {
+	b, _ := json.Marshal(raw)
+	if err := json.Unmarshal(b, &doc); err != nil {
 		t.Fatal(err)
 	}
 	rec.mu.Lock()
