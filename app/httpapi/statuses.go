@@ -7,7 +7,7 @@ import (
 
 // The statuses a route answers come from its Doc, and only from there: the
 // OpenAPI document lists them (openapi.go), and the route's wrapper
-// (handle, page) holds every answer to them. A handler's success status
+// (route.go) holds every answer to them. A handler's success status
 // that its route does not declare for the method is a bug the wrapper
 // answers with a 500 (and logs), never a status the document does not
 // list; any other undeclared answer is logged as such.
