@@ -79,8 +79,19 @@ type credentialPayload struct {
 		Context []string                   `json:"@context"`
 		Type    []string                   `json:"type"`
 		Subject map[string]json.RawMessage `json:"credentialSubject"`
+		Status  *credentialStatus          `json:"credentialStatus,omitempty"`
 	} `json:"vc"`
 }
+
+// credentialStatus names where the share's live state can be asked (W3C
+// VC "credentialStatus"): GET it for {"state": active|revoked|expired}.
+type credentialStatus struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+}
+
+// CredentialStatusType is the type of a share credential's status entry.
+const CredentialStatusType = "SPPShareStatus"
 
 // credentialNS is the UUID namespace of credential ids.
 var credentialNS = uuid.MustParse("5d0c3a52-8f1e-4c6b-9a57-2f0e6b1d7c34")
@@ -90,17 +101,20 @@ var credentialNS = uuid.MustParse("5d0c3a52-8f1e-4c6b-9a57-2f0e6b1d7c34")
 // id whenever they differ in anything else; signing the same content in
 // the same second gives the same credential, byte for byte (Ed25519 is
 // deterministic), which is what lets /verify reuse it within that second.
-func credentialID(shareID, audience, claim string, value json.RawMessage, iat, exp int64) string {
-	data := fmt.Sprintf("%s\x00%s\x00%s\x00%d\x00%d\x00%s", shareID, audience, claim, iat, exp, value)
+func credentialID(shareID, audience, claim string, value json.RawMessage, status string, iat, exp int64) string {
+	data := fmt.Sprintf("%s\x00%s\x00%s\x00%d\x00%d\x00%s\x00%s", shareID, audience, claim, iat, exp, value, status)
 	return "urn:uuid:" + uuid.NewHash(sha256.New(), credentialNS, []byte(data), 8).String()
 }
 
 // sign returns a compact JWS (EdDSA) of a credential for one claim of a
 // share, to audience, valid from now (to the second) until expires.
-func (is *issuer) sign(shareID, audience, claim string, value json.RawMessage, now, expires time.Time) (string, error) {
+func (is *issuer) sign(shareID, audience, claim string, value json.RawMessage, statusURL string, now, expires time.Time) (string, error) {
 	var p credentialPayload
 	p.Iat, p.Nbf, p.Exp = now.Unix(), now.Unix(), expires.Unix()
-	p.Iss, p.Aud, p.Jti = is.did, audience, credentialID(shareID, audience, claim, value, p.Iat, p.Exp)
+	p.Iss, p.Aud, p.Jti = is.did, audience, credentialID(shareID, audience, claim, value, statusURL, p.Iat, p.Exp)
+	if statusURL != "" {
+		p.VC.Status = &credentialStatus{ID: statusURL, Type: CredentialStatusType}
+	}
 	p.VC.Context = []string{credentialContext}
 	p.VC.Type = []string{"VerifiableCredential", "ProfileClaimCredential"}
 	p.VC.Subject = map[string]json.RawMessage{claim: value}
@@ -234,12 +248,12 @@ func (c *credentials) put(shareID, key, jws string) {
 
 // credential returns a share's credential for the claim's current value,
 // signed now (or the identical one signed earlier this second).
-func (a *core) credential(is *issuer, shareID, audience, claim string, value json.RawMessage, now, expires time.Time) (string, error) {
-	key := credentialKey(audience, claim, value, now.Unix(), expires.Unix())
+func (a *core) credential(is *issuer, shareID, audience, claim string, value json.RawMessage, statusURL string, now, expires time.Time) (string, error) {
+	key := credentialKey(audience, claim, value, now.Unix(), expires.Unix()) + "\x00" + statusURL
 	if jws, ok := a.caches.creds.get(shareID, key); ok {
 		return jws, nil
 	}
-	jws, err := is.sign(shareID, audience, claim, value, now, expires)
+	jws, err := is.sign(shareID, audience, claim, value, statusURL, now, expires)
 	if err != nil {
 		return "", err
 	}

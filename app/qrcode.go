@@ -48,13 +48,15 @@ const (
 
 var errQRKind = E(KindInvalid, "invalid_kind", "kind must be one of share, emergency, link!")
 
-// QRURL returns the URL that the QR code of a kind carries for the
-// principal: a share's verify URL, the emergency page, a health link. id
+// QRURL returns the text that the QR code of a kind carries for the
+// principal: a share's code (its credential, verifiable offline), the
+// emergency page, a health link. id
 // names the share or link (the emergency page needs none).
 func (a *App) QRURL(ctx context.Context, p *Principal, kind, id string) (string, error) {
 	switch kind {
 	case QRShare:
-		return a.shareVerifyURL(ctx, p, id)
+		// The signed credential itself: verifiable offline (sharecode.go).
+		return a.ShareCode(ctx, p, id)
 	case QREmergency:
 		return a.EmergencyURL(ctx, p)
 	case QRLink:

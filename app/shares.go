@@ -223,6 +223,7 @@ func (a *ShareService) CreateShare(ctx context.Context, p *Principal, r ShareReq
 	now := a.now()
 	sh := &share{ID: NewID(), shareData: shareData{ServiceID: r.ServiceID, Field: claim, Token: token, IssuedAt: now, ExpiresAt: now.Add(ttl)}}
 	var credential string
+	status := a.statusURL(ctx, p.UserID, sh.ID)
 	err = a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
 		value, err := claimValue(tx, claim, now)
 		if err != nil {
@@ -243,7 +244,7 @@ func (a *ShareService) CreateShare(ctx context.Context, p *Principal, r ShareReq
 		if err != nil {
 			return err
 		}
-		credential, err = is.sign(sh.ID, r.ServiceID, claim, value, now, sh.ExpiresAt)
+		credential, err = is.sign(sh.ID, r.ServiceID, claim, value, status, now, sh.ExpiresAt)
 		return err
 	})
 	if err != nil {
@@ -316,7 +317,7 @@ func (a *ShareService) Verify(ctx context.Context, token string) (*Verification,
 		return nil, Internal(err)
 	}
 	value := v.valueAt(now)
-	cred, err := a.credential(is, c.ID, v.ServiceID, v.Field, value, now, v.ExpiresAt)
+	cred, err := a.credential(is, c.ID, v.ServiceID, v.Field, value, a.statusURL(ctx, c.UserID, c.ID), now, v.ExpiresAt)
 	if err != nil {
 		return nil, Internal(err)
 	}
@@ -364,32 +365,16 @@ func (a *ShareService) GetShare(ctx context.Context, p *Principal, serviceID, to
 	return out, nil
 }
 
-// shareVerifyURL is the verify URL of one of the principal's shares, named
-// by its share id or its verification token (for its QR code).
-func (a *ShareService) shareVerifyURL(ctx context.Context, p *Principal, id string) (string, error) {
+// ownShareID is the share id of one of the principal's shares, named by
+// its share id or its verification token.
+func (a *ShareService) ownShareID(ctx context.Context, p *Principal, id string) (string, error) {
 	if id == "" {
 		return "", E(KindInvalid, "missing_parameter", "id must exist!")
 	}
-	shareID := id
 	if c, err := a.store.CapabilityByHash(ctx, crypto.HashToken(id)); err == nil && c.UserID == p.UserID && c.Kind == CapShare {
-		shareID = c.ID
+		return c.ID, nil
 	} else if err != nil && !errors.Is(err, ErrNotFound) {
 		return "", Internal(err)
 	}
-	var token string
-	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
-		sh, ok, err := readShare(tx, shareID)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return errShareUnknown
-		}
-		token = sh.Token
-		return nil
-	})
-	if err != nil {
-		return "", AsError(err)
-	}
-	return a.userURL(ctx, p.UserID, VerifyPath(token)), nil
+	return id, nil
 }

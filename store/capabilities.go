@@ -142,6 +142,15 @@ func (db *DB) CapabilityByHash(ctx context.Context, tokenHash []byte) (*app.Capa
 	return c, nil
 }
 
+// CapabilityByID finds a capability by the kind and id of what it names.
+func (db *DB) CapabilityByID(ctx context.Context, kind, id string) (*app.Capability, error) {
+	c, err := scanCapability(db.queryRow(ctx, db.r, `SELECT `+capCols+` FROM capabilities WHERE kind = ? AND id = ? LIMIT 1`, kind, id))
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return c, nil
+}
+
 // CapabilityFailure counts a wrong passcode; at limit the capability is
 // locked and its view dropped, in the same statement.
 func (db *DB) CapabilityFailure(ctx context.Context, tokenHash []byte, limit int) (int, bool, error) {

@@ -949,9 +949,14 @@ func TestShareQRCodeRoundTrips(t *testing.T) {
 		if r.Code != 200 || r.Header.Get("Content-Type") != "image/png" {
 			t.Fatalf("qr: %d %s", r.Code, r.Raw)
 		}
+		// The code is the credential itself, verifiable with no network
+		// (API.md Part 4 "Share codes that need no connection").
 		text, err := qr.Decode(r.Raw)
-		if err != nil || text != s.str("verify_url") {
-			t.Fatalf("decoded %q (%v), want %q", text, err, s.str("verify_url"))
+		if err != nil || !strings.HasPrefix(text, strings.TrimSuffix(s.str("verify_url"), "/"+s.str("verification_token"))+"#ey") {
+			t.Fatalf("decoded %q (%v), want the verify page with a JWS in the fragment", text, err)
+		}
+		if c, err := app.VerifyCode(text, "acme", time.Now()); err != nil || string(c.Claims["name"]) == "" {
+			t.Fatalf("the QR code does not verify offline: %+v %v", c, err)
 		}
 		// Another user cannot get this share's code.
 		want(t, e.form(t, "GET", "/api/v1/profile/qr", "token", other, "kind", "share", "id", id), 404, "share does not exist!", "unknown_share")
