@@ -24,8 +24,8 @@ type Config struct {
 	// PublicURLFromFlag says PublicURL was given (--public-url) rather
 	// than made from the listen address (public_url_source).
 	PublicURLFromFlag bool
-	Now       func() time.Time // time.Now
-	Log       *slog.Logger     // slog.Default(); never given a secret
+	Now               func() time.Time // time.Now
+	Log               *slog.Logger     // slog.Default(); never given a secret
 	// Scanner reads credential photos (app/idscan's); nil keeps every
 	// credential as an unverified document (see AddCredential).
 	Scanner Scanner

@@ -31,10 +31,10 @@ const (
 
 var (
 	errShareCodeMalformed = E(KindInvalid, "malformed_code", "the code is not a share credential!")
-	errCodeSignature = E(KindUnauthorized, "bad_signature", "the code's signature does not verify!")
-	errCodeExpired   = E(KindGone, "code_expired", "the code has expired!")
-	errCodeEarly     = E(KindGone, "code_not_yet_valid", "the code is not valid yet!")
-	errCodeAudience  = E(KindForbidden, "wrong_audience", "the code is for another audience!")
+	errCodeSignature      = E(KindUnauthorized, "bad_signature", "the code's signature does not verify!")
+	errCodeExpired        = E(KindGone, "code_expired", "the code has expired!")
+	errCodeEarly          = E(KindGone, "code_not_yet_valid", "the code is not valid yet!")
+	errCodeAudience       = E(KindForbidden, "wrong_audience", "the code is for another audience!")
 )
 
 // statusURL is the live status address of one of the user's shares.
