@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -61,6 +62,8 @@ Usage:
   spp import [flags]   restore an exported profile container into --data (spp import --help)
   spp responders add|reset-secret|remove|trust|untrust|list|issue …
                        emergency responders: secrets and trusted organizations' badges (spp responders --help)
+  spp verify [--audience ID] CODE|PNG
+                       verify a share code offline (its QR text, the JWS, or a PNG of the QR); exit 1 if it fails
 
 Flags:
 `
@@ -144,6 +147,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runImport(ctx, args, os.Stdin, stdout, stderr)
 	case "responders":
 		return runResponders(ctx, args, stdout, stderr)
+	case "verify":
+		return runVerify(args, stdout, stderr)
 	case "help":
 		_, err := parseFlags(cmd, []string{"-h"}, stderr)
 		return err
@@ -170,7 +175,7 @@ func start(ctx context.Context, o *options, window bool, stderr io.Writer) error
 		return err
 	}
 	defer db.Close()
-	a, err := app.New(db, app.Config{PublicURL: o.publicURL, PublicURLFromFlag: o.publicURLGiven, Log: log, Scanner: idscan.Scanner{}, QRReader: qr.Decode})
+	a, err := app.New(db, app.Config{PublicURL: o.publicURL, PublicURLFromFlag: o.publicURLGiven, Log: log, Scanner: idscan.Scanner{}, QRReader: qr.Decode, Fetch: httpapi.Fetch})
 	if err != nil {
 		return err
 	}
@@ -201,6 +206,17 @@ func start(ctx context.Context, o *options, window bool, stderr io.Writer) error
 	if err := api.AllowHosts(append([]string{o.addr}, o.allowedHosts...)...); err != nil {
 		ln.Close()
 		return fmt.Errorf("--allowed-host: %w", err)
+	}
+	// The profiles' public URLs (a home node's, set on any device).
+	if urls, err := a.PublicURLs(ctx); err != nil {
+		ln.Close()
+		return err
+	} else {
+		for _, u := range urls {
+			if err := api.AllowPublicURL(u); err != nil {
+				log.Warn("a profile's public URL is not usable here", "err", err)
+			}
+		}
 	}
 	served := make(chan error, 1)
 	go func() { served <- api.ListenAndServe(ctx, ln) }()
@@ -492,6 +508,41 @@ refused.
 
 Flags:
 `
+
+// runVerify is the verify subcommand: a share code checked offline, with
+// no network (app.VerifyCode); the claims printed as JSON.
+func runVerify(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	audience := fs.String("audience", "", "the service `ID` the code must be for")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: spp verify [--audience ID] CODE|PNG\n\nVerifies a share code with no network: the text its QR code carries, the\ncompact JWS, or a PNG file of the QR code. Prints the claims; exits 1 for a\nbad signature, a wrong audience or an expired code.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errors.New("verify: give one code or PNG file")
+	}
+	text := fs.Arg(0)
+	if b, err := os.ReadFile(text); err == nil {
+		if text, err = qr.Decode(b); err != nil {
+			return fmt.Errorf("verify: %s: no readable QR code: %w", fs.Arg(0), err)
+		}
+	}
+	c, err := app.VerifyCode(text, *audience, time.Now())
+	if c != nil {
+		out, _ := json.MarshalIndent(c, "", "  ")
+		fmt.Fprintf(stdout, "%s\n", out)
+	}
+	if err != nil {
+		return fmt.Errorf("verify: %s", app.AsError(err).Message)
+	}
+	fmt.Fprintln(stdout, "genuine: the signature verifies under the issuer's key and the code is valid now")
+	return nil
+}
 
 // runImport is the import subcommand.
 func runImport(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {

@@ -33,6 +33,7 @@ import (
 	"github.com/secure-personal-profile/spp/app"
 	"github.com/secure-personal-profile/spp/app/httpapi"
 	"github.com/secure-personal-profile/spp/app/mail/mailtest"
+	"github.com/secure-personal-profile/spp/app/qr"
 	"github.com/secure-personal-profile/spp/store/storetest"
 )
 
@@ -915,5 +916,57 @@ func TestSIGKILLDuringAWriteStormLosesNothing(t *testing.T) {
 	var check string
 	if err := db.QueryRow(`PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
 		t.Fatalf("integrity_check: %q %v", check, err)
+	}
+}
+
+// TestVerifySubcommand: spp verify checks a share code offline, from its
+// text or a PNG of its QR code, and exits non-zero for a wrong audience, a
+// tampered or an expired code.
+func TestVerifySubcommand(t *testing.T) {
+	env := storetest.New(t, app.Config{})
+	ctx := context.Background()
+	auth, err := env.App.Register(ctx, app.Registration{Email: "cli@example.org", Password: "a long enough password", Name: "Grace Hopper"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := env.App.Authenticate(ctx, auth.Token)
+	sh, err := env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "bar.example", InfoField: "name"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := env.App.ShareCode(ctx, p, sh.ShareID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	png, err := qr.PNG(code, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pngFile := filepath.Join(t.TempDir(), "code.png")
+	os.WriteFile(pngFile, png, 0o600)
+	verify := func(args ...string) (string, error) {
+		var out, errb bytes.Buffer
+		err := run(ctx, append([]string{"verify"}, args...), &out, &errb)
+		return out.String() + errb.String(), err
+	}
+	for _, arg := range []string{code, pngFile} {
+		out, err := verify("--audience", "bar.example", arg)
+		if err != nil || !strings.Contains(out, `"Grace Hopper"`) || !strings.Contains(out, "genuine") {
+			t.Fatalf("verify %s: %v\n%s", filepath.Base(arg), err, out)
+		}
+	}
+	if out, err := verify("--audience", "casino.example", code); err == nil || !strings.Contains(err.Error(), "another audience") {
+		t.Fatalf("wrong audience: %v\n%s", err, out)
+	}
+	i := strings.LastIndex(code, ".") + 3
+	bad := code[:i] + map[bool]string{true: "B", false: "A"}[code[i] == 'A'] + code[i+1:]
+	if _, err := verify(bad); err == nil || !strings.Contains(err.Error(), "signature") {
+		t.Fatalf("tampered: %v", err)
+	}
+	env.Clock.T = time.Now().Add(-100 * 24 * time.Hour) // a code from long ago
+	sh2, _ := env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "old.example", InfoField: "name"})
+	old, _ := env.App.ShareCode(ctx, p, sh2.ShareID)
+	if _, err := verify(old); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("expired: %v", err)
 	}
 }

@@ -33,6 +33,9 @@ type Config struct {
 	// Decode): how a responder's uploaded badge is read. Nil: pictures
 	// of badges are refused (pasting the badge's text still works).
 	QRReader func(img []byte) (string, error)
+	// Fetch gets a URL (reach.go: checking that the public URL answers);
+	// nil: the check says it cannot be made.
+	Fetch Fetcher
 }
 
 // App carries out the use cases over a Store. Each group of use cases is

@@ -36,6 +36,7 @@ type JWK struct {
 
 // issuer signs share credentials with a profile's signing key.
 type issuer struct {
+	priv   ed25519.PrivateKey
 	did    string
 	kid    string
 	jwk    JWK
@@ -58,7 +59,7 @@ func newIssuer(seed []byte) (*issuer, error) {
 		return nil, err
 	}
 	return &issuer{
-		did: did, kid: kid, signer: signer,
+		priv: priv, did: did, kid: kid, signer: signer,
 		jwk: JWK{Kty: "OKP", Crv: "Ed25519", X: base64.RawURLEncoding.EncodeToString(pub), Kid: kid, Alg: "EdDSA", Use: "sig"},
 	}, nil
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Requests from a browser that is not ours (API.md Part 4). Two checks run
@@ -33,9 +35,10 @@ import (
 
 // guard holds what the two checks accept.
 type guard struct {
-	mu    sync.RWMutex
-	hosts map[string]bool // host names without port, lower case
-	csrf  *http.CrossOriginProtection
+	mu      sync.RWMutex
+	hosts   map[string]bool // host names without port, lower case
+	csrf    *http.CrossOriginProtection
+	learned time.Time // when the profiles' public URLs were last read
 }
 
 func newGuard() *guard {
@@ -146,4 +149,27 @@ func (g *guard) refuse(r *http.Request) error {
 		return errCrossSite
 	}
 	return nil
+}
+
+// learnPublicURLs allows the profiles' public URLs as they are now (one
+// may have been set on another device and arrived by sync since the
+// listener started), at most once a second; it reports whether it looked.
+func (s *Server) learnPublicURLs(ctx context.Context) bool {
+	now := time.Now()
+	s.guard.mu.Lock()
+	if now.Sub(s.guard.learned) < time.Second {
+		s.guard.mu.Unlock()
+		return false
+	}
+	s.guard.learned = now
+	s.guard.mu.Unlock()
+	urls, err := s.app.PublicURLs(ctx)
+	if err != nil {
+		s.log.Warn("reading the profiles' public URLs", "err", err)
+		return false
+	}
+	for _, u := range urls {
+		s.AllowPublicURL(u)
+	}
+	return true
 }

@@ -185,6 +185,14 @@ func (p *params) String(name string) string {
 // Has reports whether the parameter was sent with a non-empty value.
 func (p *params) Has(name string) bool { return p.String(name) != "" || p.files[name] != nil }
 
+// Sent reports whether the parameter was sent at all, empty or not (an
+// empty value that clears a setting).
+func (p *params) Sent(name string) bool {
+	_, inJSON := p.values[name]
+	_, inForm := p.form[name]
+	return inJSON || inForm || p.files[name] != nil
+}
+
 // JSON returns a structured parameter as raw JSON: a JSON value as sent, or
 // a form field's text when it parses as JSON, else the text as a JSON
 // string. Missing gives nil.

@@ -68,7 +68,10 @@ func New(a *app.App, log *slog.Logger) *Server {
 	if err := s.AllowPublicURL(a.Config().PublicURL); err != nil {
 		log.Warn("public URL not trusted by the Host and Origin checks", "err", err)
 	}
-	s.route(api+"/healthz", Doc{Summary: "Liveness check."}, MaxBody, answer(s.healthz, http.MethodGet))
+	s.route(api+"/healthz", Doc{
+		Summary: "Liveness check. With nonce and profile (a did:key), a node that serves that profile signs the nonce with the profile's key (proof), so a device can tell its home node answers at the public URL.",
+		Params:  []string{"nonce", "profile"},
+	}, MaxBody, answer(s.healthz, http.MethodGet))
 	s.registerUsers()
 	s.registerProfile()
 	s.registerUpdateInfo()
@@ -77,6 +80,8 @@ func New(a *app.App, log *slog.Logger) *Server {
 	s.registerRequests()
 	s.registerServices()
 	s.registerPublic()
+	s.registerSettings()
+	s.registerVerifyPage()
 	s.registerCredentials()
 	s.registerQR()
 	s.registerExport()
@@ -91,7 +96,13 @@ func New(a *app.App, log *slog.Logger) *Server {
 // api is the base path of every route.
 const api = "/api/v1"
 
-func (s *Server) healthz(*call) (int, OKResponse, error) { return http.StatusOK, OKResponse{}, nil }
+func (s *Server) healthz(c *call) (int, HealthResponse, error) {
+	proof, err := s.app.HostProof(c.ctx(), c.p.String("profile"), c.p.String("nonce"))
+	if err != nil {
+		return 0, HealthResponse{}, err
+	}
+	return http.StatusOK, HealthResponse{Proof: proof}, nil
+}
 
 // Routes lists every registered route.
 func (s *Server) Routes() []Route {
@@ -116,7 +127,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, "", errPanic)
 		}
 	}()
-	if err := s.guard.refuse(r); err != nil {
+	if err := s.guard.refuse(r); errors.Is(err, errUnknownHost) && s.learnPublicURLs(r.Context()) {
+		err = s.guard.refuse(r) // a public URL set since (on another device, by sync)
+		if err != nil {
+			s.writeError(w, r, "", err)
+			return
+		}
+	} else if err != nil {
 		s.writeError(w, r, "", err)
 		return
 	}

@@ -133,7 +133,15 @@ func driveEveryRoute(t *testing.T) (*answers, []httpapi.Route, map[string]any) {
 	// Fields, shares, rings, services, the public profile, export.
 	want(t, e.json(t, "PUT", "/api/v1/profile/update-info", map[string]any{"updated_fields": map[string]any{"phone": "+15550001111"}}, auth(tok)...), 200, "success", "")
 	want(t, e.json(t, "POST", "/api/v1/profile/update-info", map[string]any{"updated_fields": map[string]any{"city": "Basel"}}, auth(tok)...), 200, "success", "")
-	vt := e.share(t, tok, "svc-doc", "city").str("verification_token")
+	docShare := e.share(t, tok, "svc-doc", "city")
+	vt := docShare.str("verification_token")
+	want(t, e.do(t, "GET", "/api/v1/verify-status/"+docShare.str("share_id"), "", nil), 200, "success", "")
+	want(t, e.do(t, "GET", "/api/v1/profile/settings", "", nil, auth(tok)...), 200, "success", "")
+	want(t, e.form(t, "PUT", "/api/v1/profile/settings", "token", tok, "public_url", ""), 200, "success", "")
+	want(t, e.form(t, "POST", "/api/v1/profile/settings", "token", tok, "public_url", ""), 200, "success", "")
+	if r := e.do(t, "GET", "/api/v1/verify", "", nil, "Accept", "text/html"); r.Code != 200 {
+		t.Fatalf("verify page: %d", r.Code)
+	}
 	want(t, e.form(t, "GET", "/api/v1/profile/get-share", "token", tok, "service_id", "svc-doc", "verification_token", vt), 200, "success", "")
 	want(t, e.verify(t, vt), 200, "success", "")
 	if r := e.do(t, "GET", "/api/v1/profile/qr?kind=share&id="+url.QueryEscape(vt), "", nil, auth(tok)...); r.Code != 200 {
@@ -238,7 +246,7 @@ func driveEveryRoute(t *testing.T) (*answers, []httpapi.Route, map[string]any) {
 	real := map[string]string{
 		"credential_id": credID, "device_id": e.DB.DeviceID(), "token": strings.TrimPrefix(page, "/api/v1/emergency/"),
 		"link_id": link.str("link_id"), "id": reqIDs["phone"], "request_id": rid,
-		"public_token": strings.TrimPrefix(pubPath, "/api/v1/public/"), "verification_token": vt,
+		"public_token": strings.TrimPrefix(pubPath, "/api/v1/public/"), "verification_token": vt, "share_id": docShare.str("share_id"),
 	}
 	param := regexp.MustCompile(`\{([a-z_]+)\}`)
 	fill := func(path string, v func(name string) string) string {

@@ -423,3 +423,27 @@ type OutboxResponse struct {
 	Status   Success           `json:"status"`
 	Messages []app.OutboxEntry `json:"messages"`
 }
+
+// ShareStateResponse is a share's live state (GET /verify-status/{id}).
+type ShareStateResponse struct {
+	Status Success `json:"status"`
+	State  string  `json:"state"` // active | revoked | expired
+}
+
+// SettingsResponse is the profile's settings as this device applies them.
+type SettingsResponse struct {
+	Status          Success `json:"status"`
+	PublicURL       string  `json:"public_url"`
+	PublicURLSource string  `json:"public_url_source"` // profile | flag | default
+	Reachable       string  `json:"reachable"`         // anyone | local-network | this-device
+}
+
+// HealthResponse is the liveness check; with a nonce and a profile's
+// did:key it carries this node's proof that it serves that profile.
+type HealthResponse struct {
+	Status Success `json:"status"`
+	// Proof: the profile key's Ed25519 signature (base64url) of
+	// "spp/healthz/v1", NUL, the nonce; absent when not asked or when
+	// this node does not hold that profile.
+	Proof string `json:"proof,omitempty"`
+}
