@@ -569,11 +569,18 @@ func (s *syncBuffer) String() string {
 
 // serveProcess starts `spp serve` in its own process with its own data
 // directory, and returns its API base URL.
-func serveProcess(t *testing.T, name string) (string, *syncBuffer) {
+func serveProcess(t *testing.T, name string, extra ...string) (string, *syncBuffer) {
+	base, logs, _ := serveProcessStop(t, name, extra...)
+	return base, logs
+}
+
+// serveProcessStop is serveProcess, with a func that stops the process
+// before the test ends.
+func serveProcessStop(t *testing.T, name string, extra ...string) (string, *syncBuffer, func()) {
 	t.Helper()
 	addr := freeAddr(t)
-	args := []string{"serve", "--data", filepath.Join(t.TempDir(), name), "--addr", addr,
-		"--p2p-listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"}
+	args := append([]string{"serve", "--data", filepath.Join(t.TempDir(), name), "--addr", addr,
+		"--p2p-listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"}, extra...)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestServeHelperProcess$")
 	cmd.Env = append(os.Environ(), "SPP_SERVE_HELPER=1", "SPP_SERVE_ARGS="+strings.Join(args, "\x1f"))
 	logs := &syncBuffer{}
@@ -581,16 +588,22 @@ func serveProcess(t *testing.T, name string) (string, *syncBuffer) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cmd.Process.Signal(os.Interrupt)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case <-done:
+			case <-time.After(15 * time.Second):
+				cmd.Process.Kill()
+				<-done
+			}
+		})
+	}
 	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
+		stop()
 		if t.Failed() {
 			t.Logf("%s log:\n%s", name, logs.String())
 		}
@@ -601,7 +614,7 @@ func serveProcess(t *testing.T, name string) (string, *syncBuffer) {
 		res, err := http.Get(base + "/healthz")
 		if err == nil {
 			res.Body.Close()
-			return base, logs
+			return base, logs, stop
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s never answered: %v\n%s", name, err, logs.String())
@@ -968,5 +981,135 @@ func TestVerifySubcommand(t *testing.T) {
 	old, _ := env.App.ShareCode(ctx, p, sh2.ShareID)
 	if _, err := verify(old); err == nil || !strings.Contains(err.Error(), "expired") {
 		t.Fatalf("expired: %v", err)
+	}
+}
+
+// TestHomeNodeServesWhileThePhoneSleeps is the deployment users will
+// have (issue 14): a home node (serve, no window) and a phone paired to it
+// with no public URL of its own. On the phone the user sets the profile's
+// public URL to the home node and makes a share, a doctor's link and the
+// emergency setup; every code the phone shows points at the home node.
+// With the phone stopped, the home node answers the share's verify URL,
+// the doctor's link (with its passcode) and a responder's grant, and the
+// trusted contact's e-mail reaches a real SMTP server.
+func TestHomeNodeServesWhileThePhoneSleeps(t *testing.T) {
+	relay := mailtest.Start(t, mailtest.Options{})
+	home, homeLogs := serveProcess(t, "home", "--smtp-addr", relay.Addr, "--smtp-from", "profile@example.org")
+	phone, _, stopPhone := serveProcessStop(t, "phone")
+	const pw = "a long enough password"
+	homeURL := strings.TrimSuffix(home, "/api/v1")
+
+	code, reg := p2pCall(t, "POST", home+"/users/register", map[string]any{"email": "ida@example.org", "password": pw, "name": "Ida Home"})
+	if code != 201 {
+		t.Fatalf("register: %d %v", code, reg)
+	}
+	code, pc := p2pCall(t, "POST", home+"/devices/pair-code", map[string]any{"token": reg["token"], "name": "home node"})
+	if code != 201 {
+		t.Fatalf("pair-code: %d %v", code, pc)
+	}
+	code, joined := p2pCall(t, "POST", phone+"/devices/join", map[string]any{"code": pc["code"], "password": pw, "name": "phone"})
+	if code != 201 {
+		t.Fatalf("join: %d %v", code, joined)
+	}
+	tok := joined["token"].(string)
+	must := func(method, path string, body map[string]any, want int) map[string]any {
+		t.Helper()
+		body["token"] = tok
+		code, out := p2pCall(t, method, phone+path, body)
+		if code != want {
+			t.Fatalf("%s %s on the phone: %d %v", method, path, code, out)
+		}
+		return out
+	}
+	set := must("PUT", "/profile/settings", map[string]any{"public_url": homeURL}, 200)
+	if set["public_url_source"] != "profile" {
+		t.Fatalf("settings: %v", set)
+	}
+	must("POST", "/profile/update-info", map[string]any{"updated_fields": map[string]any{"blood_type": "AB-"}}, 200)
+	share := must("POST", "/profile/share-create", map[string]any{"service_id": "clinic.example", "info_field": "blood_type"}, 201)
+	rec := must("POST", "/profile/health-records", map[string]any{"record_type": "allergies", "record_data": map[string]any{"substance": "latex"}}, 201)
+	link := must("POST", "/profile/share-create-link", map[string]any{"health_records_info": "allergies", "doctor_email": "dr@example.org", "passcode": "river-stone-42"}, 201)
+	em := must("POST", "/profile/emergency-access", map[string]any{"trusted_contacts": []string{"kin@example.org"}, "emergency_info": "type 1 diabetic", "criteria": map[string]any{"responders": "any"}, "info_field": []string{"blood_type"}}, 201)
+	for what, u := range map[string]any{"verify_url": share["verify_url"], "access_link": link["access_link"], "emergency_url": em["emergency_url"]} {
+		if s, _ := u.(string); !strings.HasPrefix(s, homeURL+"/api/v1/") {
+			t.Fatalf("%s on the phone = %v, not the home node's", what, u)
+		}
+	}
+	// Every QR code the phone shows decodes to the home node's URL.
+	for _, q := range []string{"kind=share&id=" + share["share_id"].(string), "kind=link&id=" + link["link_id"].(string), "kind=emergency"} {
+		res, err := http.Get(phone + "/profile/qr?token=" + tok + "&" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		text, err := qr.Decode(img)
+		if err != nil || !strings.HasPrefix(text, homeURL+"/api/v1/") {
+			t.Fatalf("QR %s on the phone: %q %v", q, text, err)
+		}
+	}
+	if rec["record_id"] == "" {
+		t.Fatalf("record: %v", rec)
+	}
+
+	// The home node has it all (sync), then the phone goes to sleep.
+	vt := share["verification_token"].(string)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, v := p2pCall(t, "GET", home+"/verify/"+vt, nil)
+		if claims, _ := v["claims"].(map[string]any); code == 200 && claims["blood_type"] == "AB-" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the home node never had the share: %d %v\n%s", code, v, homeLogs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	waitHome := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("the home node never had %s\n%s", what, homeLogs.String())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	linkPath := strings.TrimPrefix(link["access_link"].(string), homeURL+"/api/v1")
+	waitHome("the doctor's link", func() bool {
+		code, _ := p2pCall(t, "POST", home+linkPath, map[string]any{"passcode": "river-stone-42"})
+		return code == 200
+	})
+	stopPhone()
+	if res, err := http.Get(phone + "/healthz"); err == nil {
+		res.Body.Close()
+		t.Fatal("the phone still answers")
+	}
+
+	code, v := p2pCall(t, "GET", home+"/verify/"+vt, nil)
+	if claims, _ := v["claims"].(map[string]any); code != 200 || claims["blood_type"] != "AB-" {
+		t.Fatalf("verify on the home node: %d %v", code, v)
+	}
+	code, l := p2pCall(t, "POST", home+linkPath, map[string]any{"passcode": "river-stone-42"})
+	if recs, _ := l["health_records"].([]any); code != 200 || len(recs) != 1 {
+		t.Fatalf("the doctor's link on the home node: %d %v", code, l)
+	}
+	if code, _ := p2pCall(t, "POST", home+linkPath, map[string]any{"passcode": "wrong"}); code == 200 {
+		t.Fatal("a wrong passcode opened the link")
+	}
+	code, g := p2pCall(t, "POST", home+"/profile/emergency-access/grant", map[string]any{"responder_id": "EMT-9", "reason": "found unconscious", "email": "ida@example.org"})
+	if code != 200 || g["emergency_info"] != "type 1 diabetic" {
+		t.Fatalf("grant on the home node: %d %v", code, g)
+	}
+	if f, _ := g["profile_fields"].(map[string]any); f["blood_type"] != "AB-" {
+		t.Fatalf("the grant's fields: %v", g)
+	}
+	m := relay.Wait(t, 1, 15*time.Second)
+	var found bool
+	for _, msg := range m {
+		found = found || (msg.To[0] == "kin@example.org" && strings.Contains(msg.Text(), "found unconscious"))
+	}
+	if !found {
+		t.Fatalf("no mail to the trusted contact: %+v", m)
 	}
 }
