@@ -6,6 +6,7 @@
 //	spp serve [flags]      the listener alone
 //	spp import [flags]     restore an exported profile container
 //	spp responders …       emergency responders: secrets, trusted organizations, badges
+//	spp relay [flags]      a circuit relay for devices on different networks (relaycmd.go)
 package main
 
 import (
@@ -64,6 +65,8 @@ Usage:
                        emergency responders: secrets and trusted organizations' badges (spp responders --help)
   spp verify [--audience ID] CODE|PNG
                        verify a share code offline (its QR text, the JWS, or a PNG of the QR); exit 1 if it fails
+  spp relay [--listen MULTIADDR] [--data DIR]
+                       run a circuit relay for devices on different networks; holds no profile data (spp relay --help)
 
 Flags:
 `
@@ -149,6 +152,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runResponders(ctx, args, stdout, stderr)
 	case "verify":
 		return runVerify(args, stdout, stderr)
+	case "relay":
+		return runRelay(ctx, args, stdout, stderr)
 	case "help":
 		_, err := parseFlags(cmd, []string{"-h"}, stderr)
 		return err
@@ -702,7 +707,7 @@ func (l *listFlag) Set(v string) error {
 
 func (o *p2pOptions) register(fs *flag.FlagSet) {
 	fs.Var(&o.listen, "p2p-listen", "device sync listen `MULTIADDR` (repeatable; default "+strings.Join(p2psync.DefaultListen, " and ")+")")
-	fs.Var(&o.relays, "relay", "static circuit relay `MULTIADDR` with /p2p/ID (repeatable) for devices on different networks")
+	fs.Var(&o.relays, "relay", "static circuit relay `MULTIADDR` with /p2p/ID, as spp relay prints it (repeatable): devices on different networks meet there")
 	fs.BoolVar(&o.noMDNS, "no-mdns", false, "do not announce or discover devices on the local network (mDNS)")
 	fs.BoolVar(&o.noPunch, "no-hole-punching", false, "do not try direct connections through NAT (hole punching)")
 	fs.BoolVar(&o.noSync, "no-sync", false, "do not start device sync (no libp2p host)")

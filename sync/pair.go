@@ -213,6 +213,15 @@ func (s *Service) Join(ctx context.Context, code *app.PairCode, name string, ver
 	}
 }
 
+// unreached is app.ErrPeerUnreached with its cause (a RelayError names
+// the relay): the client sees the same message and code, the log and
+// Error() the cause.
+func unreached(cause error) error {
+	e := *app.ErrPeerUnreached
+	e.Err = cause
+	return &e
+}
+
 // pair runs the pairing protocol as the new device.
 func (s *Service) pair(ctx context.Context, code *app.PairCode, name string, verify func(*app.PairBundle) ([]byte, error)) (*app.Joined, peer.ID, error) {
 	pid, err := peer.Decode(code.PeerID)
@@ -229,9 +238,9 @@ func (s *Service) pair(ctx context.Context, code *app.PairCode, name string, ver
 	defer cancel()
 	dctx, dcancel := context.WithTimeout(ctx, dialTimeout)
 	defer dcancel()
-	if err := s.h.Connect(network.WithAllowLimitedConn(dctx, "spp-pair"), peer.AddrInfo{ID: pid, Addrs: addrs}); err != nil {
+	if err := s.connect(dctx, peer.AddrInfo{ID: pid, Addrs: addrs}); err != nil {
 		s.log.Warn("pairing: host not reached", "err", err)
-		return nil, "", app.ErrPeerUnreached
+		return nil, "", unreached(err)
 	}
 	st, err := s.h.NewStream(network.WithAllowLimitedConn(dctx, "spp-pair"), pid, PairProtocol)
 	if err != nil {

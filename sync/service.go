@@ -35,7 +35,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
-	"github.com/libp2p/go-libp2p/p2p/host/autorelay"
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/secure-personal-profile/spp/app"
@@ -50,16 +49,18 @@ type Config struct {
 	MDNS bool
 	// MDNSService is the mDNS service name ("spp-sync"); tests use their own.
 	MDNSService string
-	// Relays are static circuit-relay v2 servers (multiaddrs with /p2p/):
-	// a device behind NAT is reachable through them, and hole punching
-	// then tries a direct connection.
+	// Relays are static circuit-relay v2 servers (multiaddrs with /p2p/,
+	// as `spp relay` prints them). A device given relays keeps a
+	// reservation with each (it counts itself behind NAT, as ForcePrivate)
+	// and advertises RELAY/p2p-circuit addresses, in its pairing codes
+	// too; hole punching then tries a direct connection.
 	Relays []string
 	// HolePunching enables DCUtR hole punching (on in the app).
 	HolePunching bool
 	// NATPortMap asks the router for a port mapping (UPnP / NAT-PMP).
 	NATPortMap bool
-	// ForcePrivate makes the host act as if it were behind NAT (tests of
-	// relayed connections).
+	// ForcePrivate makes the host act as if it were behind NAT (implied by
+	// Relays).
 	ForcePrivate bool
 	// RelayService makes this host a relay for others.
 	RelayService bool
@@ -79,17 +80,21 @@ type Service struct {
 	mdns   mdns.Service
 	unhook func()
 	wake   chan struct{}
+	relays map[peer.ID]peer.AddrInfo // the static relays (Config.Relays)
 
 	closeOnce sync.Once
 	closeErr  error
 
-	mu        sync.Mutex
-	offers    map[string]*app.PairOffer
-	sessions  map[sessionKey]map[*session]struct{}
-	dialing   map[sessionKey]bool
-	backoff   map[peer.ID]*retry
-	lastSync  map[sessionKey]time.Time // by (user, device id)
-	compacted map[string]time.Time     // by user: the last compaction of the log
+	mu         sync.Mutex
+	offers     map[string]*app.PairOffer
+	sessions   map[sessionKey]map[*session]struct{}
+	dialing    map[sessionKey]bool
+	backoff    map[peer.ID]*retry
+	lastSync   map[sessionKey]time.Time // by (user, device id)
+	compacted  map[string]time.Time     // by user: the last compaction of the log
+	unreached  map[peer.ID]string       // devices last not reached through a relay, and why
+	relayDown  map[peer.ID]bool         // static relays found down (logged once)
+	relayTried map[peer.ID]time.Time    // the last reconnection to a static relay
 }
 
 type sessionKey struct{ user, peer string }
@@ -162,24 +167,19 @@ func New(rep app.Replica, cfg Config) (*Service, error) {
 	if cfg.NATPortMap {
 		opts = append(opts, libp2p.NATPortMap())
 	}
-	if cfg.ForcePrivate {
+	relays, err := parseRelays(cfg.Relays)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	if cfg.ForcePrivate || len(relays) > 0 {
 		opts = append(opts, libp2p.ForceReachabilityPrivate())
 	}
 	if cfg.RelayService {
 		opts = append(opts, libp2p.EnableRelayService())
 	}
-	if len(cfg.Relays) > 0 {
-		var relays []peer.AddrInfo
-		for _, r := range cfg.Relays {
-			ai, err := peer.AddrInfoFromString(r)
-			if err != nil {
-				cancel()
-				return nil, fmt.Errorf("sync: relay %q: %w", r, err)
-			}
-			relays = append(relays, *ai)
-		}
-		opts = append(opts, libp2p.EnableAutoRelayWithStaticRelays(relays,
-			autorelay.WithNumRelays(len(relays)), autorelay.WithBootDelay(0)))
+	if len(relays) > 0 {
+		opts = append(opts, relayOptions(relays)...)
 	}
 	h, err := libp2p.New(opts...)
 	if err != nil {
@@ -189,16 +189,23 @@ func New(rep app.Replica, cfg Config) (*Service, error) {
 	s := &Service{
 		rep: rep, h: h, cfg: cfg, log: cfg.Log, self: rep.DeviceID(),
 		ctx: ctx, cancel: cancel, wake: make(chan struct{}, 1),
-		offers:    map[string]*app.PairOffer{},
-		sessions:  map[sessionKey]map[*session]struct{}{},
-		dialing:   map[sessionKey]bool{},
-		backoff:   map[peer.ID]*retry{},
-		lastSync:  map[sessionKey]time.Time{},
-		compacted: map[string]time.Time{},
+		offers:     map[string]*app.PairOffer{},
+		sessions:   map[sessionKey]map[*session]struct{}{},
+		dialing:    map[sessionKey]bool{},
+		backoff:    map[peer.ID]*retry{},
+		lastSync:   map[sessionKey]time.Time{},
+		compacted:  map[string]time.Time{},
+		unreached:  map[peer.ID]string{},
+		relays:     map[peer.ID]peer.AddrInfo{},
+		relayDown:  map[peer.ID]bool{},
+		relayTried: map[peer.ID]time.Time{},
+	}
+	for _, r := range relays {
+		s.relays[r.ID] = r
 	}
 	h.SetStreamHandler(PairProtocol, s.handlePair)
 	h.SetStreamHandler(SyncProtocol, s.handleSync)
-	h.Network().Notify(&network.NotifyBundle{ConnectedF: func(network.Network, network.Conn) { s.wakeUp() }})
+	h.Network().Notify(&network.NotifyBundle{ConnectedF: func(_ network.Network, c network.Conn) { s.connected(c.RemotePeer()) }})
 	unCommit, unDevices := rep.OnCommit(s.committed), rep.OnDevices(func(string) { s.wakeUp() })
 	s.unhook = func() { unCommit(); unDevices() }
 	if cfg.MDNS {
@@ -248,8 +255,8 @@ func (s *Service) Host() host.Host { return s.h }
 // PeerID is this device's libp2p peer id.
 func (s *Service) PeerID() string { return s.h.ID().String() }
 
-// Addrs are the multiaddrs this device can be reached at (relay addresses
-// included once a relay reservation holds).
+// Addrs are the multiaddrs this device can be reached at, the circuit
+// addresses through its static relays included (RELAY/p2p-circuit).
 func (s *Service) Addrs() []string {
 	var out []string
 	for _, a := range s.h.Addrs() {
@@ -414,6 +421,7 @@ func (s *Service) maintain() {
 
 func (s *Service) round() {
 	ctx := s.ctx
+	s.keepRelays()
 	users, err := s.rep.SyncUsers(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -536,7 +544,7 @@ func (s *Service) ensure(user string, d app.ListedDevice) {
 		}
 		s.mu.Unlock()
 		if err != nil && s.ctx.Err() == nil {
-			s.log.Debug("sync: device not reached", "device", d.DeviceID, "err", err)
+			s.notReached(user, d.DeviceID, pid, err)
 		}
 	}()
 }
@@ -549,14 +557,13 @@ func (s *Service) resetBackoff(pid peer.ID) {
 
 // connectAndSync connects to a device and runs a session until it ends.
 func (s *Service) connectAndSync(user string, d app.ListedDevice, pid peer.ID) error {
-	if s.h.Network().Connectedness(pid) != network.Connected {
-		ctx, cancel := context.WithTimeout(s.ctx, dialTimeout)
-		err := s.h.Connect(network.WithAllowLimitedConn(ctx, "spp-sync"), peer.AddrInfo{ID: pid})
-		cancel()
-		if err != nil {
-			return err
-		}
+	ctx, cancel := context.WithTimeout(s.ctx, dialTimeout)
+	err := s.connect(ctx, peer.AddrInfo{ID: pid})
+	cancel()
+	if err != nil {
+		return err
 	}
+	s.reached(pid)
 	dek, err := s.rep.SyncDEK(s.ctx, user)
 	if err != nil {
 		return err

@@ -360,16 +360,20 @@ func (ss *session) write(ctx context.Context) error {
 			return err
 		}
 		if len(ops) > 0 {
-			if err := ss.c.write(&msg{T: tOps, Ops: toWire(ops)}, ioTimeout); err != nil {
-				return err
-			}
-			ss.mu.Lock()
-			for _, o := range ops {
-				if o.Counter > ss.peerHas[o.Device] {
-					ss.peerHas[o.Device] = o.Counter
+			for len(ops) > 0 {
+				n := frameOps(ops)
+				if err := ss.c.write(&msg{T: tOps, Ops: toWire(ops[:n])}, ioTimeout); err != nil {
+					return err
 				}
+				ss.mu.Lock()
+				for _, o := range ops[:n] {
+					if o.Counter > ss.peerHas[o.Device] {
+						ss.peerHas[o.Device] = o.Counter
+					}
+				}
+				ss.mu.Unlock()
+				ops = ops[n:]
 			}
-			ss.mu.Unlock()
 			continue
 		}
 		if !sentSynced {
@@ -409,4 +413,21 @@ func (ss *session) write(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// frameBytes bounds the values one ops frame carries (at least one
+// operation goes in each): a relay's byte limit per circuit then stops a
+// session between frames, and the next circuit goes on from there.
+const frameBytes = 4 << 20
+
+// frameOps is how many of ops (in order) go in the next frame.
+func frameOps(ops []app.Op) int {
+	size := 0
+	for i, o := range ops {
+		size += len(o.Value) + len(o.Clear)
+		if i > 0 && size > frameBytes {
+			return i
+		}
+	}
+	return len(ops)
 }
