@@ -41,6 +41,11 @@ type issuer struct {
 	kid    string
 	jwk    JWK
 	signer jose.Signer
+
+	// The signer of SD-JWT VCs (typ dc+sd-jwt), made at first use (sdjwt.go).
+	sdOnce sync.Once
+	sdSig  jose.Signer
+	sdErr  error
 }
 
 func newIssuer(seed []byte) (*issuer, error) {

@@ -164,6 +164,8 @@ type ShareRequest struct {
 	ServiceID string
 	InfoField string
 	ExpiresIn time.Duration // 0: DefaultShareTTL
+	Format    string        // "" or ShareFormatJWS; ShareFormatSDJWT: an SD-JWT VC (sdjwt.go)
+	Nonce     string        // with ShareFormatSDJWT: a holder key and a Key Binding JWT with this nonce
 }
 
 // ParseExpiresIn reads an expires_in parameter (whole seconds, at most
@@ -216,6 +218,10 @@ func (a *ShareService) CreateShare(ctx context.Context, p *Principal, r ShareReq
 	if ttl < 0 || ttl > MaxShareTTL {
 		return nil, errExpiresIn
 	}
+	format, err := checkShareFormat(r.Format, r.Nonce)
+	if err != nil {
+		return nil, err
+	}
 	token, err := crypto.NewToken()
 	if err != nil {
 		return nil, Internal(err)
@@ -224,6 +230,10 @@ func (a *ShareService) CreateShare(ctx context.Context, p *Principal, r ShareReq
 	sh := &share{ID: NewID(), shareData: shareData{ServiceID: r.ServiceID, Field: claim, Token: token, IssuedAt: now, ExpiresAt: now.Add(ttl)}}
 	var credential string
 	status := a.statusURL(ctx, p.UserID, sh.ID)
+	var sd sdShare
+	if format == ShareFormatSDJWT {
+		sd = a.sdShareFor(ctx, p.UserID, r.Nonce)
+	}
 	err = a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
 		value, err := claimValue(tx, claim, now)
 		if err != nil {
@@ -242,6 +252,11 @@ func (a *ShareService) CreateShare(ctx context.Context, p *Principal, r ShareReq
 		}
 		is, err := a.issuerFor(tx, p.ProfileID)
 		if err != nil {
+			return err
+		}
+		if format == ShareFormatSDJWT {
+			sd.Audience, sd.Claim, sd.Value, sd.Now, sd.Expires = r.ServiceID, claim, value, now, sh.ExpiresAt
+			credential, err = is.signSDJWT(sd)
 			return err
 		}
 		credential, err = is.sign(sh.ID, r.ServiceID, claim, value, status, now, sh.ExpiresAt)

@@ -28,6 +28,10 @@ func (s *Server) OpenAPI() map[string]any {
 				"summary":     r.Doc.Summary,
 				"operationId": strings.ToLower(m) + opName(p),
 			}
+			if !strings.HasPrefix(r.Path, api+"/") {
+				// A well-known path: at the root of the public URL.
+				op["servers"] = []any{map[string]any{"url": strings.TrimRight(s.app.Config().PublicURL, "/")}}
+			}
 			var params []any
 			for _, name := range pathParamRE.FindAllStringSubmatch(p, -1) {
 				params = append(params, map[string]any{"name": name[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})

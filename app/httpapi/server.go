@@ -77,6 +77,7 @@ func New(a *app.App, log *slog.Logger) *Server {
 	s.registerUpdateInfo()
 	s.registerRings()
 	s.registerShares()
+	s.registerSDJWT()
 	s.registerRequests()
 	s.registerServices()
 	s.registerPublic()

@@ -12,8 +12,9 @@ import (
 func (s *Server) registerShares() {
 	s.route(api+"/profile/share-create", Doc{
 		Summary: "Share one value (age, age_over_NN or a profile field) with a service as a temporary verifiable credential: " +
-			"a verification token, its verify URL and a compact JWS (EdDSA) carrying only that claim.",
-		Auth: true, Params: []string{"service_id!", "info_field!", "expires_in"}, Success: http.StatusCreated,
+			"a verification token, its verify URL and a compact JWS (EdDSA) carrying only that claim; " +
+			"with format=dc+sd-jwt an SD-JWT VC instead, key-bound with a nonce.",
+		Auth: true, Params: []string{"service_id!", "info_field!", "expires_in", "format", "nonce"}, Success: http.StatusCreated,
 		Errors: []int{400, 401, 403, 422},
 	}, MaxBody, answer(s.shareCreate, http.MethodPost))
 	s.route(api+"/profile/get-share", Doc{
@@ -29,7 +30,7 @@ func (s *Server) registerShares() {
 }
 
 func (s *Server) shareCreate(c *call) (int, ShareResponse, error) {
-	sr := app.ShareRequest{ServiceID: c.p.String("service_id"), InfoField: c.p.String("info_field")}
+	sr := app.ShareRequest{ServiceID: c.p.String("service_id"), InfoField: c.p.String("info_field"), Format: c.p.String("format"), Nonce: c.p.String("nonce")}
 	if sr.ServiceID != "" && sr.InfoField != "" {
 		var err error
 		if sr.ExpiresIn, err = app.ParseExpiresIn(c.p.String("expires_in")); err != nil {

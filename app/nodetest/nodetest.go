@@ -16,7 +16,7 @@ import (
 )
 
 // Packages pinned for the tests.
-var Packages = []string{"jose@6.2.17"}
+var Packages = []string{"jose@6.2.17", "@sd-jwt/sd-jwt-vc@0.19.0", "@sd-jwt/crypto-nodejs@0.19.0"}
 
 var installOnce sync.Once
 var installErr error
