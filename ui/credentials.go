@@ -1,5 +1,9 @@
 package ui
 
+// The Credentials screen: the user's licences, ID cards and other
+// documents; add one from a photo, see what was read and the
+// verification's result, then confirm or reject it.
+
 import (
 	"bytes"
 	"context"
@@ -10,7 +14,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -18,14 +21,13 @@ import (
 	"github.com/secure-personal-profile/spp/app"
 )
 
-func init() {
-	registerScreen(orderCredentials, func(s *Shell) screen { return newCredentialsScreen(s) })
-}
+// credentialType is a document type as shown and as sent.
+type credentialType struct{ label, typ string }
 
 // credentialTypes are the document types offered, as shown and as sent:
 // a licence or ID card is read from its barcode and verified; the others
 // are kept as unverified documents.
-var credentialTypes = []struct{ label, typ string }{
+var credentialTypes = []credentialType{
 	{"Driver's licence", app.CredentialDriversLicense},
 	{"ID card", app.CredentialIDCard},
 	{"Passport", "passport"},
@@ -33,10 +35,8 @@ var credentialTypes = []struct{ label, typ string }{
 }
 
 func credentialLabel(typ string) string {
-	for _, t := range credentialTypes {
-		if t.typ == typ {
-			return t.label
-		}
+	if t, ok := find(credentialTypes, func(t credentialType) bool { return t.typ == typ }); ok {
+		return t.label
 	}
 	return typ
 }
@@ -71,20 +71,10 @@ type CredentialsScreen struct {
 	Reject       *widget.Button
 }
 
-func newCredentialsScreen(s *Shell) *CredentialsScreen { return &CredentialsScreen{shell: s} }
-
-func (c *CredentialsScreen) title() string       { return "Credentials" }
-func (c *CredentialsScreen) icon() fyne.Resource { return theme.DocumentIcon() }
-
 func (c *CredentialsScreen) build() fyne.CanvasObject {
-	var labels []string
-	for _, t := range credentialTypes {
-		labels = append(labels, t.label)
-	}
-	c.Type = widget.NewSelect(labels, nil)
+	c.Type = widget.NewSelect(labelsOf(credentialTypes, func(t credentialType) string { return t.label }), nil)
 	c.Type.SetSelected(credentialTypes[0].label)
-	c.FromFile = widget.NewButtonWithIcon("Add from image file…", theme.FileImageIcon(), c.chooseFile)
-	c.FromFile.Importance = widget.HighImportance
+	c.FromFile = primary("Add from image file…", theme.FileImageIcon(), c.chooseFile)
 	c.Camera = widget.NewButtonWithIcon("Take a photo", theme.MediaPhotoIcon(), c.takePhoto)
 	if !fyne.CurrentDevice().IsMobile() {
 		c.Camera.Hide()
@@ -92,8 +82,7 @@ func (c *CredentialsScreen) build() fyne.CanvasObject {
 	c.Reading = widget.NewProgressBarInfinite()
 	c.Reading.Stop()
 	c.Reading.Hide()
-	c.Age = widget.NewLabel("")
-	c.Age.Wrapping = fyne.TextWrapWord
+	c.Age = wrapped("")
 
 	c.List = widget.NewList(
 		func() int { return len(c.creds) },
@@ -111,24 +100,19 @@ func (c *CredentialsScreen) build() fyne.CanvasObject {
 		c.show(c.creds[i])
 	}
 
-	c.Heading = widget.NewLabelWithStyle("Choose a credential, or add one.", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	c.Heading.Wrapping = fyne.TextWrapWord
-	c.Fields = widget.NewLabel("")
-	c.Fields.Wrapping = fyne.TextWrapWord
+	c.Heading = boldWrapped("Choose a credential, or add one.")
+	c.Fields = wrapped("")
 	c.Fields.Selectable = true
-	c.Verification = widget.NewLabel("")
-	c.Verification.Wrapping = fyne.TextWrapWord
-	c.Problems = widget.NewLabel("")
-	c.Problems.Wrapping = fyne.TextWrapWord
+	c.Verification = wrapped("")
+	c.Problems = wrapped("")
 	c.Fill = widget.NewCheck("Fill my profile with the name and address", nil)
-	c.Confirm = widget.NewButtonWithIcon("Confirm", theme.ConfirmIcon(), c.confirm)
-	c.Confirm.Importance = widget.HighImportance
+	c.Confirm = primary("Confirm", theme.ConfirmIcon(), c.confirm)
 	c.Reject = widget.NewButtonWithIcon("Reject", theme.CancelIcon(), c.reject)
 	c.Reject.Importance = widget.DangerImportance
 	c.show(nil)
 
 	add := container.NewVBox(
-		widget.NewForm(widget.NewFormItem("Document", c.Type)),
+		form(formRow{"Document", c.Type}),
 		c.FromFile,
 		c.Camera,
 		c.Reading,
@@ -154,27 +138,18 @@ func credentialSummary(cr *app.Credential) string {
 
 func (c *CredentialsScreen) refresh() { c.load("") }
 
+// credentialsView is what the screen shows: the credentials, and which
+// date of birth age claims use.
+type credentialsView struct {
+	creds []*app.Credential
+	age   string
+}
+
 // load reloads the list, then shows after in the status line.
 func (c *CredentialsScreen) load(after string) {
-	pr := c.shell.principal()
-	if pr == nil {
-		return
-	}
-	var creds []*app.Credential
-	var age string
-	c.shell.run("Loading your credentials", func(ctx context.Context) error {
-		var err error
-		if creds, err = c.shell.u.app.Credentials(ctx, pr); err != nil {
-			return err
-		}
-		age, err = c.ageText(ctx, pr)
-		return err
-	}, func(err error) {
-		if err != nil {
-			return
-		}
-		c.creds = creds
-		c.Age.SetText(age)
+	load(c.shell, "Loading your credentials", c.fetch, func(v credentialsView) {
+		c.creds = v.creds
+		c.Age.SetText(v.age)
 		c.List.Refresh()
 		if c.current != nil {
 			c.show(c.find(c.current.ID))
@@ -183,6 +158,13 @@ func (c *CredentialsScreen) load(after string) {
 			c.shell.say(after)
 		}
 	})
+}
+
+func (c *CredentialsScreen) fetch(ctx context.Context, pr *app.Principal) (v credentialsView, err error) {
+	if v.creds, err = c.shell.u.app.Credentials(ctx, pr); err == nil {
+		v.age, err = c.ageText(ctx, pr)
+	}
+	return v, err
 }
 
 // ageText says which date of birth age claims use; it runs off the UI
@@ -204,12 +186,8 @@ func (c *CredentialsScreen) ageText(ctx context.Context, pr *app.Principal) (str
 }
 
 func (c *CredentialsScreen) find(id string) *app.Credential {
-	for _, cr := range c.creds {
-		if cr.ID == id {
-			return cr
-		}
-	}
-	return nil
+	cr, _ := find(c.creds, func(cr *app.Credential) bool { return cr.ID == id })
+	return cr
 }
 
 // Credential returns the listed credential with the given id, or nil.
@@ -220,45 +198,22 @@ func (c *CredentialsScreen) Current() *app.Credential { return c.current }
 
 // selectedType is the credential_type sent for the chosen document type.
 func (c *CredentialsScreen) selectedType() string {
-	for _, t := range credentialTypes {
-		if t.label == c.Type.Selected {
-			return t.typ
-		}
-	}
-	return ""
+	t, _ := find(credentialTypes, func(t credentialType) bool { return t.label == c.Type.Selected })
+	return t.typ
 }
 
 func (c *CredentialsScreen) chooseFile() {
-	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-		if err != nil {
-			c.shell.say("The file could not be opened.")
-			return
-		}
-		if r == nil {
-			return // cancelled
-		}
-		c.add(r)
-	}, c.shell.u.window)
-	d.SetFilter(storage.NewExtensionFileFilter(credentialImageTypes))
-	d.Show()
+	openFile(c.shell, storage.NewExtensionFileFilter(credentialImageTypes), c.addFile)
 }
 
 // takePhoto opens the phone's image picker, from which the camera or the
 // photo library gives the picture (Fyne has no direct camera API).
 func (c *CredentialsScreen) takePhoto() {
-	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-		if err != nil {
-			c.shell.say("The photo could not be opened.")
-			return
-		}
-		if r == nil {
-			return
-		}
-		c.add(r)
-	}, c.shell.u.window)
-	d.SetFilter(storage.NewMimeTypeFileFilter([]string{"image/*"}))
-	d.Show()
+	openFile(c.shell, storage.NewMimeTypeFileFilter([]string{"image/*"}), c.addFile)
 }
+
+// addFile adds a credential from the image file chosen.
+func (c *CredentialsScreen) addFile(r fyne.URIReadCloser) { c.add(r) }
 
 // AddImage adds a credential of the chosen type from an image's bytes: what
 // the file dialog and the camera feed. The photo is read off the UI
@@ -432,25 +387,20 @@ func extractedLines(raw json.RawMessage) string {
 }
 
 func (c *CredentialsScreen) confirm() {
-	pr, cr := c.shell.principal(), c.current
-	if pr == nil || cr == nil {
+	cr := c.current
+	if cr == nil {
 		return
 	}
 	fill := c.Fill.Visible() && c.Fill.Checked
 	var confirmed *app.Credential
 	var filled []string
 	var age string
-	c.shell.run("Confirming", func(ctx context.Context) error {
-		var err error
-		if confirmed, filled, err = c.shell.u.app.ConfirmCredential(ctx, pr, cr.ID, fill); err != nil {
-			return err
+	c.shell.act("Confirming", func(ctx context.Context, pr *app.Principal) (err error) {
+		if confirmed, filled, err = c.shell.u.app.ConfirmCredential(ctx, pr, cr.ID, fill); err == nil {
+			age, err = c.ageText(ctx, pr)
 		}
-		age, err = c.ageText(ctx, pr)
 		return err
-	}, func(err error) {
-		if err != nil {
-			return
-		}
+	}, func() {
 		msg := "Confirmed."
 		if len(filled) > 0 {
 			msg += " Your profile's " + strings.Join(filled, " and ") + " now come from the document."
@@ -463,16 +413,13 @@ func (c *CredentialsScreen) confirm() {
 }
 
 func (c *CredentialsScreen) reject() {
-	pr, cr := c.shell.principal(), c.current
-	if pr == nil || cr == nil {
+	cr := c.current
+	if cr == nil {
 		return
 	}
-	c.shell.run("Rejecting", func(ctx context.Context) error {
+	c.shell.act("Rejecting", func(ctx context.Context, pr *app.Principal) error {
 		return c.shell.u.app.RejectCredential(ctx, pr, cr.ID)
-	}, func(err error) {
-		if err != nil {
-			return
-		}
+	}, func() {
 		c.List.UnselectAll()
 		c.show(nil)
 		c.load("Rejected: the document and its image are deleted.")

@@ -206,7 +206,7 @@ func TestDevicesExportImportRoundTrip(t *testing.T) {
 	env2 := storetest.New(t, app.Config{})
 	u2 := signedInOn(t, env2, "Ada Lovelace", "ada@example.org", "ada", "analytical-engine-1843")
 	d2 := devicesScreen(t, u2)
-	test.Tap(d2.Import)
+	test.Tap(d2.Import.Button)
 	if u2.Shell.Status.Text != "Choose the container file first." {
 		t.Fatalf("status %q", u2.Shell.Status.Text)
 	}
@@ -214,28 +214,28 @@ func TestDevicesExportImportRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d2.ReadContainer(r)
-	waitFor(t, "the file read", func() bool { return strings.HasPrefix(d2.ImportFile.Text, "grace.sppc (") })
+	d2.Import.Read(r)
+	waitFor(t, "the file read", func() bool { return strings.HasPrefix(d2.Import.File.Text, "grace.sppc (") })
 
-	test.Type(d2.ImportPass, "a wrong passphrase")
-	test.Type(d2.ImportPassword, "new-password-2024")
-	test.Type(d2.ImportRepeat, "new-password-2024")
-	test.Tap(d2.Import)
+	test.Type(d2.Import.Pass, "a wrong passphrase")
+	test.Type(d2.Import.Password, "new-password-2024")
+	test.Type(d2.Import.Repeat, "new-password-2024")
+	test.Tap(d2.Import.Button)
 	waitFor(t, "the wrong passphrase refused", func() bool {
 		return u2.Shell.Status.Text == "the passphrase is wrong or the container is damaged!"
 	})
 	if d2.LastImport() != nil {
 		t.Fatal("imported with a wrong passphrase")
 	}
-	d2.ImportPass.SetText("")
-	test.Type(d2.ImportPass, "a long passphrase 42")
-	test.Tap(d2.Import)
+	d2.Import.Pass.SetText("")
+	test.Type(d2.Import.Pass, "a long passphrase 42")
+	test.Tap(d2.Import.Button)
 	waitFor(t, "the import", func() bool { return d2.LastImport() != nil })
 	if im := d2.LastImport(); im.Email != "grace@example.org" || im.UserID != u.Principal().UserID {
 		t.Fatalf("imported %+v", im)
 	}
-	if !strings.HasPrefix(u2.Shell.Status.Text, "Imported the profile of grace@example.org") || d2.ImportPassword.Text != "" {
-		t.Fatalf("status %q, password left %v", u2.Shell.Status.Text, d2.ImportPassword.Text != "")
+	if !strings.HasPrefix(u2.Shell.Status.Text, "Imported the profile of grace@example.org") || d2.Import.Password.Text != "" {
+		t.Fatalf("status %q, password left %v", u2.Shell.Status.Text, d2.Import.Password.Text != "")
 	}
 
 	// Lock, and sign in there as Grace with the new password.

@@ -1,5 +1,10 @@
 package ui
 
+// The Emergency screen: what a responder sees and who may see it, the
+// trusted contacts told of every grant, the emergency QR card (shown, and
+// rendered as a PNG to print), and the access log with its hash chain
+// checked.
+
 import (
 	"bytes"
 	"context"
@@ -16,7 +21,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -27,10 +31,6 @@ import (
 	"github.com/secure-personal-profile/spp/app"
 	"github.com/secure-personal-profile/spp/app/qr"
 )
-
-func init() {
-	registerScreen(orderEmergency, func(s *Shell) screen { return newEmergencyScreen(s) })
-}
 
 // Responder choices of the criteria, as shown.
 const (
@@ -80,11 +80,6 @@ type EmergencyScreen struct {
 	Log   *fyne.Container // one label per entry, newest first
 }
 
-func newEmergencyScreen(s *Shell) *EmergencyScreen { return &EmergencyScreen{shell: s} }
-
-func (e *EmergencyScreen) title() string       { return "Emergency" }
-func (e *EmergencyScreen) icon() fyne.Resource { return theme.WarningIcon() }
-
 func (e *EmergencyScreen) build() fyne.CanvasObject {
 	e.Fields = widget.NewCheckGroup(nil, nil)
 	e.Info = widget.NewMultiLineEntry()
@@ -100,21 +95,14 @@ func (e *EmergencyScreen) build() fyne.CanvasObject {
 	e.Contacts = widget.NewMultiLineEntry()
 	e.Contacts.Wrapping = fyne.TextWrapWord
 	e.Contacts.SetPlaceHolder("One e-mail address or phone number per line")
-	e.Save = widget.NewButtonWithIcon("Save emergency access", theme.DocumentSaveIcon(), e.save)
-	e.Save.Importance = widget.HighImportance
-	e.State = widget.NewLabel("")
-	e.State.Wrapping = fyne.TextWrapWord
+	e.Save = primary("Save emergency access", theme.DocumentSaveIcon(), e.save)
+	e.State = wrapped("")
 
-	e.QR = canvas.NewImageFromResource(nil)
-	e.QR.FillMode = canvas.ImageFillContain
-	e.QR.ScaleMode = canvas.ImageScalePixels
-	e.QR.SetMinSize(fyne.NewSize(240, 240))
+	e.QR = newQRImage(240)
 	e.CardName = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 	e.CardName.Wrapping = fyne.TextWrapWord
 	e.CardHint = widget.NewLabelWithStyle(CardHint, fyne.TextAlignCenter, fyne.TextStyle{})
-	e.URL = widget.NewLabel("")
-	e.URL.Wrapping = fyne.TextWrapBreak
-	e.URL.Selectable = true
+	e.URL = selectable()
 	e.SaveCard = widget.NewButtonWithIcon("Save card as PNG…", theme.DownloadIcon(), e.chooseCardFile)
 	border := canvas.NewRectangle(color.Transparent)
 	border.StrokeColor = color.NRGBA{R: 0xc6, G: 0x28, B: 0x28, A: 0xff}
@@ -128,11 +116,8 @@ func (e *EmergencyScreen) build() fyne.CanvasObject {
 	)
 	e.Card.Hide()
 
-	e.Chain = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	e.Chain.Wrapping = fyne.TextWrapWord
+	e.Chain = boldWrapped("")
 	e.Log = container.NewVBox()
-
-	hint := wrapped("A responder who scans your card sees the information and fields chosen here, when your criteria allow; every access is logged, and your trusted contacts are told.")
 
 	if pr := e.shell.principal(); pr != nil {
 		events, stop := e.shell.u.app.Subscribe(pr.UserID)
@@ -148,27 +133,17 @@ func (e *EmergencyScreen) build() fyne.CanvasObject {
 		}()
 	}
 
-	return container.NewVScroll(container.NewVBox(
-		boldWrapped("Emergency card"),
-		e.State,
-		e.Card,
-		widget.NewSeparator(),
-		boldWrapped("Set up"),
-		hint,
-		widget.NewLabel("Profile fields a responder sees:"),
-		e.Fields,
-		widget.NewForm(
-			widget.NewFormItem("Information", e.Info),
-			widget.NewFormItem("Who may see it", e.Responders),
-			widget.NewFormItem("Conditions", e.Conditions),
-			widget.NewFormItem("Trusted contacts", e.Contacts),
-		),
-		e.Save,
-		widget.NewSeparator(),
-		boldWrapped("Access log"),
-		e.Chain,
-		e.Log,
-	))
+	return page(
+		section("Emergency card", e.State, e.Card),
+		section("Set up",
+			wrapped("A responder who scans your card sees the information and fields chosen here, when your criteria allow; every access is logged, and your trusted contacts are told."),
+			widget.NewLabel("Profile fields a responder sees:"),
+			e.Fields,
+			form(formRow{"Information", e.Info}, formRow{"Who may see it", e.Responders},
+				formRow{"Conditions", e.Conditions}, formRow{"Trusted contacts", e.Contacts}),
+			e.Save),
+		section("Access log", e.Chain, e.Log),
+	)
 }
 
 // event handles an event of the signed-in user (on the UI goroutine).
@@ -196,34 +171,21 @@ func isNoEmergency(err error) bool {
 
 func (e *EmergencyScreen) refresh() { e.load("") }
 
+// emergencyView is what the screen shows: the profile's fields (to
+// choose from), the configuration (nil when not set up) and the log.
+type emergencyView struct {
+	fields []app.Field
+	config *app.EmergencyConfig
+	log    *app.EmergencyLog
+}
+
 // load reloads the configuration and the log, then shows after in the
 // status line.
 func (e *EmergencyScreen) load(after string) {
-	pr := e.shell.principal()
-	if pr == nil {
-		return
-	}
-	var fields []app.Field
-	var cfg *app.EmergencyConfig
-	var log *app.EmergencyLog
-	e.shell.run("Loading emergency access", func(ctx context.Context) error {
-		a := e.shell.u.app
-		var err error
-		if fields, err = a.Fields(ctx, pr); err != nil {
-			return err
-		}
-		if cfg, err = a.EmergencyConfig(ctx, pr); err != nil && !isNoEmergency(err) {
-			return err
-		}
-		log, err = a.EmergencyLog(ctx, pr)
-		return err
-	}, func(err error) {
-		if err != nil {
-			return
-		}
+	load(e.shell, "Loading emergency access", e.fetch, func(v emergencyView) {
 		var names []string
 		e.name = ""
-		for _, f := range fields {
+		for _, f := range v.fields {
 			names = append(names, f.Name)
 			if f.Name == "name" {
 				e.name = f.Text()
@@ -231,12 +193,24 @@ func (e *EmergencyScreen) load(after string) {
 		}
 		e.Fields.Options = names
 		e.Fields.Refresh()
-		e.showConfig(cfg)
-		e.showLog(log)
+		e.showConfig(v.config)
+		e.showLog(v.log)
 		if after != "" {
 			e.shell.say(after)
 		}
 	})
+}
+
+func (e *EmergencyScreen) fetch(ctx context.Context, pr *app.Principal) (v emergencyView, err error) {
+	a := e.shell.u.app
+	if v.fields, err = a.Fields(ctx, pr); err != nil {
+		return v, err
+	}
+	if v.config, err = a.EmergencyConfig(ctx, pr); err != nil && !isNoEmergency(err) {
+		return v, err
+	}
+	v.log, err = a.EmergencyLog(ctx, pr)
+	return v, err
 }
 
 // showConfig shows the card and, when the stored configuration changed
@@ -250,13 +224,10 @@ func (e *EmergencyScreen) showConfig(cfg *app.EmergencyConfig) {
 		return
 	}
 	e.State.SetText("Print this card and keep it with your ID. It opens your emergency page.")
-	png, err := qr.PNG(cfg.URL, 512)
-	if err != nil {
+	if !drawQR(e.QR, "emergency-qr.png", cfg.URL) {
 		e.shell.say("The QR code could not be drawn.")
 		return
 	}
-	e.QR.Resource = fyne.NewStaticResource("emergency-qr.png", png)
-	e.QR.Refresh()
 	e.CardName.SetText(e.name)
 	e.URL.SetText(cfg.URL)
 	e.Card.Show()
@@ -299,11 +270,9 @@ func (e *EmergencyScreen) showLog(l *app.EmergencyLog) {
 	}
 	var rows []fyne.CanvasObject
 	for i := n - 1; i >= 0; i-- {
-		l := wrapped(logLine(l.Entries[i]))
-		rows = append(rows, l)
+		rows = append(rows, wrapped(logLine(l.Entries[i])))
 	}
-	e.Log.Objects = rows
-	e.Log.Refresh()
+	fill(e.Log, "", rows)
 }
 
 // LogLines are the log's entries as shown, newest first.
@@ -360,10 +329,6 @@ func infoJSON(text string) json.RawMessage {
 }
 
 func (e *EmergencyScreen) save() {
-	pr := e.shell.principal()
-	if pr == nil {
-		return
-	}
 	responders := app.RespondersVerified
 	if e.Responders.Selected == respondersAnyLabel {
 		responders = app.RespondersAny
@@ -387,16 +352,13 @@ func (e *EmergencyScreen) save() {
 		InfoField:       fieldsJSON,
 	}
 	var created bool
-	e.shell.run("Saving emergency access", func(ctx context.Context) error {
+	e.shell.act("Saving emergency access", func(ctx context.Context, pr *app.Principal) error {
 		acc, err := e.shell.u.app.SetupEmergency(ctx, pr, setup)
 		if err == nil {
 			created = acc.Created
 		}
 		return err
-	}, func(err error) {
-		if err != nil {
-			return
-		}
+	}, func() {
 		e.shown = "" // fill the form from what was stored
 		if created {
 			e.load("Emergency access is set up: print your card.")
@@ -411,39 +373,17 @@ func (e *EmergencyScreen) chooseCardFile() {
 		e.shell.say("Set emergency access up first.")
 		return
 	}
-	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil {
-			e.shell.say("The file could not be created.")
-			return
-		}
-		if w == nil {
-			return // cancelled
-		}
-		e.writeCardTo(w)
-	}, e.shell.u.window)
-	d.SetFileName(cardFileName)
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".png"}))
-	d.Show()
-}
-
-// writeCardTo renders the card off the UI goroutine and writes it to w,
-// then closes w.
-func (e *EmergencyScreen) writeCardTo(w io.WriteCloser) {
 	url, name := e.config.URL, e.name
-	e.shell.run("Saving the card", func(context.Context) error {
-		err := renderCard(w, url, name)
-		if cerr := w.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			e.shell.u.app.Config().Log.Warn("emergency card not saved", "err", err)
-			return app.E(app.KindUnprocessable, "card_not_saved", "The card could not be saved.")
-		}
-		return nil
-	}, func(err error) {
-		if err == nil {
+	saveFile(e.shell, cardFileName, storage.NewExtensionFileFilter([]string{".png"}), "", func(w fyne.URIWriteCloser) {
+		writeFile(e.shell, w, func(out io.Writer) error {
+			if err := renderCard(out, url, name); err != nil {
+				e.shell.u.app.Config().Log.Warn("emergency card not saved", "err", err)
+				return errors.New("the card could not be drawn") // the log says why
+			}
+			return nil
+		}, func() {
 			e.shell.say("Card saved: print it at 100 % scale.")
-		}
+		})
 	})
 }
 
@@ -484,50 +424,51 @@ func renderCard(w io.Writer, url, name string) error {
 	} {
 		draw.Draw(img, r, image.NewUniform(cardRed), image.Point{}, draw.Src)
 	}
-	bold, err := cardFont(true)
-	if err != nil {
-		return err
-	}
-	regular, err := cardFont(false)
-	if err != nil {
-		return err
-	}
-	if err := cardText(img, bold, CardHint, 48, 80, image.White); err != nil {
-		return err
-	}
-	if name != "" {
-		if err := cardText(img, bold, name, 40, 185, image.Black); err != nil {
-			return err
-		}
-	}
 	top := 220
 	draw.Draw(img, image.Rect((cardW-cardQR)/2, top, (cardW+cardQR)/2, top+cardQR), qrImg, qrImg.Bounds().Min, draw.Src)
-	note := "Emergency information · every access is logged"
-	if err := cardText(img, regular, note, 22, cardH-40, image.NewUniform(color.Gray{0x55})); err != nil {
-		return err
+	// The hint on the band, the name under it, a note at the foot.
+	for _, l := range []cardLine{
+		{CardHint, true, 48, 80, image.White},
+		{name, true, 40, 185, image.Black},
+		{"Emergency information · every access is logged", false, 22, cardH - 40, image.NewUniform(color.Gray{0x55})},
+	} {
+		if err := l.draw(img); err != nil {
+			return err
+		}
 	}
 	return png.Encode(w, img)
 }
 
-// cardFont parses the theme's text font (Noto Sans), regular or bold.
-func cardFont(bold bool) (*opentype.Font, error) {
-	res := theme.DefaultTheme().Font(fyne.TextStyle{Bold: bold})
-	return opentype.Parse(res.Content())
+// cardLine is a line of text on the card: centred on the baseline y in
+// the theme's text font (Noto Sans), regular or bold.
+type cardLine struct {
+	text string
+	bold bool
+	size float64
+	y    int
+	c    image.Image
 }
 
-// cardText draws s centred on the baseline y, shrinking the size until it
-// fits the card's width.
-func cardText(img *image.RGBA, f *opentype.Font, s string, size float64, y int, c image.Image) error {
-	for ; size >= 10; size -= 2 {
+// draw draws the line ("" draws nothing), shrinking the size until it fits
+// the card's width.
+func (l cardLine) draw(img *image.RGBA) error {
+	if l.text == "" {
+		return nil
+	}
+	f, err := opentype.Parse(theme.DefaultTheme().Font(fyne.TextStyle{Bold: l.bold}).Content())
+	if err != nil {
+		return err
+	}
+	for size := l.size; size >= 10; size -= 2 {
 		face, err := opentype.NewFace(f, &opentype.FaceOptions{Size: size, DPI: 72, Hinting: font.HintingFull})
 		if err != nil {
 			return err
 		}
-		d := &font.Drawer{Dst: img, Src: c, Face: face}
-		width := d.MeasureString(s).Ceil()
+		d := &font.Drawer{Dst: img, Src: l.c, Face: face}
+		width := d.MeasureString(l.text).Ceil()
 		if width <= cardW-48 || size-2 < 10 {
-			d.Dot = fixed.P((cardW-width)/2, y)
-			d.DrawString(s)
+			d.Dot = fixed.P((cardW-width)/2, l.y)
+			d.DrawString(l.text)
 			face.Close()
 			return nil
 		}

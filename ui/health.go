@@ -1,5 +1,9 @@
 package ui
 
+// The Health screen: records by type (add, delete), sharing chosen records
+// or whole types with a doctor through a time-limited link and its QR
+// code, and every link with who opened what, and when (revoke).
+
 import (
 	"context"
 	"encoding/json"
@@ -14,12 +18,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/secure-personal-profile/spp/app"
-	"github.com/secure-personal-profile/spp/app/qr"
 )
-
-func init() {
-	registerScreen(orderHealth, func(s *Shell) screen { return newHealthScreen(s) })
-}
 
 // maxRecordShown bounds the characters of a record shown in the list.
 const maxRecordShown = 300
@@ -65,14 +64,8 @@ type HealthScreen struct {
 	ShowButtons   map[string]*widget.Button // by link id: show its link and QR code again
 }
 
-func newHealthScreen(s *Shell) *HealthScreen {
-	return &HealthScreen{shell: s, pickRecords: map[string]bool{}, pickTypes: map[string]bool{}}
-}
-
-func (h *HealthScreen) title() string       { return "Health" }
-func (h *HealthScreen) icon() fyne.Resource { return theme.ListIcon() }
-
 func (h *HealthScreen) build() fyne.CanvasObject {
+	h.pickRecords, h.pickTypes = map[string]bool{}, map[string]bool{}
 	h.Groups = container.NewVBox()
 	h.TypeChecks, h.RecordChecks = map[string]*widget.Check{}, map[string]*widget.Check{}
 	h.RecordLabels, h.DeleteButtons = map[string]*widget.Label{}, map[string]*widget.Button{}
@@ -92,78 +85,53 @@ func (h *HealthScreen) build() fyne.CanvasObject {
 	h.Expires.SetText(h.shell.u.app.Now().Add(app.DefaultLinkTTL).Format(app.DateLayout))
 	h.Passcode = widget.NewPasswordEntry()
 	h.Passcode.SetPlaceHolder("optional, told to the doctor separately")
-	h.Share = widget.NewButtonWithIcon("Create link", theme.MailSendIcon(), h.share)
-	h.Share.Importance = widget.HighImportance
-	h.Link = widget.NewLabel("")
-	h.Link.Wrapping = fyne.TextWrapBreak
-	h.Link.Selectable = true
-	h.LinkInfo = widget.NewLabel("")
-	h.LinkInfo.Wrapping = fyne.TextWrapWord
-	h.LinkQR = canvas.NewImageFromResource(nil)
-	h.LinkQR.FillMode = canvas.ImageFillContain
-	h.LinkQR.ScaleMode = canvas.ImageScalePixels
-	h.LinkQR.SetMinSize(fyne.NewSize(220, 220))
+	h.Share = primary("Create link", theme.MailSendIcon(), h.share)
+	h.Link = selectable()
+	h.LinkInfo = wrapped("")
+	h.LinkQR = newQRImage(220)
 	h.LinkBox = container.NewVBox(h.LinkInfo, h.Link, h.LinkQR)
 	h.LinkBox.Hide()
 
 	h.Links = container.NewVBox()
 	h.LinkLabels, h.RevokeButtons, h.ShowButtons = map[string]*widget.Label{}, map[string]*widget.Button{}, map[string]*widget.Button{}
 
-	shareHint := wrapped("Tick records above, or a whole type (its later records too). The doctor gets the link by e-mail; every opening is logged below.")
-	return container.NewVScroll(container.NewVBox(
-		boldWrapped("Health records"),
-		h.Groups,
-		widget.NewSeparator(),
-		boldWrapped("Add a record"),
-		widget.NewForm(
-			widget.NewFormItem("Type", h.NewType),
-			widget.NewFormItem("Record", h.NewData),
-		),
-		h.Add,
-		widget.NewSeparator(),
-		boldWrapped("Share with a doctor"),
-		shareHint,
-		widget.NewForm(
-			widget.NewFormItem("Doctor's e-mail", h.Doctor),
-			widget.NewFormItem("Works until", h.Expires),
-			widget.NewFormItem("Passcode", h.Passcode),
-		),
-		h.Share,
-		h.LinkBox,
-		widget.NewSeparator(),
-		boldWrapped("Links"),
-		h.Links,
-	))
+	return page(
+		section("Health records", h.Groups),
+		section("Add a record", form(formRow{"Type", h.NewType}, formRow{"Record", h.NewData}), h.Add),
+		section("Share with a doctor",
+			wrapped("Tick records above, or a whole type (its later records too). The doctor gets the link by e-mail; every opening is logged below."),
+			form(formRow{"Doctor's e-mail", h.Doctor}, formRow{"Works until", h.Expires}, formRow{"Passcode", h.Passcode}),
+			h.Share,
+			h.LinkBox),
+		section("Links", h.Links),
+	)
 }
 
 func (h *HealthScreen) refresh() { h.load("") }
 
+// healthView is what the screen shows: the records and the links.
+type healthView struct {
+	records []*app.HealthRecord
+	links   []*app.HealthLinkInfo
+}
+
 // load reloads records and links, then shows after in the status line.
 func (h *HealthScreen) load(after string) {
-	pr := h.shell.principal()
-	if pr == nil {
-		return
-	}
-	var records []*app.HealthRecord
-	var links []*app.HealthLinkInfo
-	h.shell.run("Loading your health records", func(ctx context.Context) error {
-		var err error
-		if records, err = h.shell.u.app.HealthRecords(ctx, pr, ""); err != nil {
-			return err
-		}
-		links, err = h.shell.u.app.HealthLinks(ctx, pr)
-		return err
-	}, func(err error) {
-		if err != nil {
-			return
-		}
-		h.records, h.links = records, links
+	load(h.shell, "Loading your health records", h.fetch, func(v healthView) {
+		h.records, h.links = v.records, v.links
 		h.showRecords()
 		h.showLinks()
 		if after != "" {
 			h.shell.say(after)
 		}
 	})
+}
+
+func (h *HealthScreen) fetch(ctx context.Context, pr *app.Principal) (v healthView, err error) {
+	if v.records, err = h.shell.u.app.HealthRecords(ctx, pr, ""); err == nil {
+		v.links, err = h.shell.u.app.HealthLinks(ctx, pr)
+	}
+	return v, err
 }
 
 // recordText is a record's data as shown: a JSON string as its text, any
@@ -201,10 +169,6 @@ func (h *HealthScreen) showRecords() {
 	clear(h.RecordLabels)
 	clear(h.DeleteButtons)
 	var rows []fyne.CanvasObject
-	if len(h.records) == 0 {
-		none := wrapped("No health records yet: add one below.")
-		rows = append(rows, none)
-	}
 	for _, t := range types {
 		t := t
 		tc := widget.NewCheck("", func(on bool) { h.pickTypes[t] = on })
@@ -239,8 +203,7 @@ func (h *HealthScreen) showRecords() {
 			delete(h.pickTypes, t)
 		}
 	}
-	h.Groups.Objects = rows
-	h.Groups.Refresh()
+	fill(h.Groups, "No health records yet: add one below.", rows)
 }
 
 // ShownGroups is what the records list shows: per type, its heading and
@@ -272,42 +235,23 @@ func (h *HealthScreen) ShownGroups() [][]string {
 func recordData(text string) json.RawMessage { return infoJSON(text) }
 
 func (h *HealthScreen) add() {
-	pr := h.shell.principal()
-	if pr == nil {
-		return
-	}
 	typ, data := h.NewType.Text, recordData(h.NewData.Text)
-	h.shell.run("Adding the record", func(ctx context.Context) error {
+	h.shell.act("Adding the record", func(ctx context.Context, pr *app.Principal) error {
 		_, _, err := h.shell.u.app.PutHealthRecord(ctx, pr, "", typ, data)
 		return err
-	}, func(err error) {
-		if err != nil {
-			return
-		}
+	}, func() {
 		h.NewData.SetText("")
 		h.load("Record added.")
 	})
 }
 
 func (h *HealthScreen) delete(id string) {
-	pr := h.shell.principal()
-	if pr == nil {
-		return
-	}
-	h.shell.run("Deleting the record", func(ctx context.Context) error {
+	h.shell.act("Deleting the record", func(ctx context.Context, pr *app.Principal) error {
 		return h.shell.u.app.DeleteHealthRecord(ctx, pr, id)
-	}, func(err error) {
-		if err == nil {
-			h.load("Record deleted; links that named it show it no more.")
-		}
-	})
+	}, func() { h.load("Record deleted; links that named it show it no more.") })
 }
 
 func (h *HealthScreen) share() {
-	pr := h.shell.principal()
-	if pr == nil {
-		return
-	}
 	// The chosen types, then the chosen records not already in a chosen type.
 	var items []string
 	types, groups := h.byType()
@@ -332,14 +276,10 @@ func (h *HealthScreen) share() {
 	sel, _ := json.Marshal(items)
 	req := app.LinkRequest{Records: sel, DoctorEmail: h.Doctor.Text, Expiration: h.Expires.Text, Passcode: h.Passcode.Text}
 	var link *app.HealthLink
-	h.shell.run("Creating the link", func(ctx context.Context) error {
-		var err error
+	h.shell.act("Creating the link", func(ctx context.Context, pr *app.Principal) (err error) {
 		link, err = h.shell.u.app.CreateLink(ctx, pr, req)
 		return err
-	}, func(err error) {
-		if err != nil {
-			return
-		}
+	}, func() {
 		h.Passcode.SetText("")
 		h.showLink(link.URL, fmt.Sprintf("Link for %s, working until %s. It was e-mailed to the doctor; you can also show this code:",
 			strings.TrimSpace(req.DoctorEmail), link.ExpiresAt.Local().Format("2006-01-02 15:04")))
@@ -349,13 +289,10 @@ func (h *HealthScreen) share() {
 
 // showLink shows a link's URL and its QR code.
 func (h *HealthScreen) showLink(url, info string) {
-	png, err := qr.PNG(url, 512)
-	if err != nil {
+	if !drawQR(h.LinkQR, "health-link-qr.png", url) {
 		h.shell.say("The QR code could not be drawn.")
 		return
 	}
-	h.LinkQR.Resource = fyne.NewStaticResource("health-link-qr.png", png)
-	h.LinkQR.Refresh()
 	h.Link.SetText(url)
 	h.LinkInfo.SetText(info)
 	h.LinkBox.Show()
@@ -429,9 +366,6 @@ func (h *HealthScreen) showLinks() {
 	clear(h.RevokeButtons)
 	clear(h.ShowButtons)
 	var rows []fyne.CanvasObject
-	if len(h.links) == 0 {
-		rows = append(rows, widget.NewLabel("No links yet."))
-	}
 	for _, l := range h.links {
 		l := l
 		text := wrapped(h.linkText(l))
@@ -446,20 +380,11 @@ func (h *HealthScreen) showLinks() {
 		h.LinkLabels[l.ID], h.RevokeButtons[l.ID], h.ShowButtons[l.ID] = text, revoke, show
 		rows = append(rows, container.NewVBox(text, container.NewHBox(show, revoke), widget.NewSeparator()))
 	}
-	h.Links.Objects = rows
-	h.Links.Refresh()
+	fill(h.Links, "No links yet.", rows)
 }
 
 func (h *HealthScreen) revoke(id string) {
-	pr := h.shell.principal()
-	if pr == nil {
-		return
-	}
-	h.shell.run("Revoking the link", func(ctx context.Context) error {
+	h.shell.act("Revoking the link", func(ctx context.Context, pr *app.Principal) error {
 		return h.shell.u.app.RevokeLink(ctx, pr, id)
-	}, func(err error) {
-		if err == nil {
-			h.load("Link revoked: it opens no more.")
-		}
-	})
+	}, func() { h.load("Link revoked: it opens no more.") })
 }

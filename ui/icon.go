@@ -1,5 +1,7 @@
 package ui
 
+// The app icon, wrapped as a Fyne resource.
+
 import (
 	"fyne.io/fyne/v2"
 

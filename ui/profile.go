@@ -1,5 +1,8 @@
 package ui
 
+// The My profile screen: every field with its value and ring; edit a
+// value, move a field to another ring, add a field, remove one.
+
 import (
 	"context"
 	"encoding/json"
@@ -34,11 +37,6 @@ type ProfileScreen struct {
 	Who      *widget.Label
 }
 
-func newProfileScreen(s *Shell) *ProfileScreen { return &ProfileScreen{shell: s} }
-
-func (p *ProfileScreen) title() string       { return "My profile" }
-func (p *ProfileScreen) icon() fyne.Resource { return theme.AccountIcon() }
-
 func (p *ProfileScreen) build() fyne.CanvasObject {
 	p.Who = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	p.List = widget.NewList(
@@ -65,20 +63,15 @@ func (p *ProfileScreen) build() fyne.CanvasObject {
 	p.Value = widget.NewMultiLineEntry()
 	p.Value.Wrapping = fyne.TextWrapWord
 	p.Value.SetMinRowsVisible(2)
-	p.Ring = widget.NewSelect([]string{app.RingPublic, app.RingSemiPrivate, app.RingPrivate, app.RingRestricted}, nil)
-	p.Save = widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), p.save)
-	p.Save.Importance = widget.HighImportance
+	p.Ring = widget.NewSelect(builtinLevels, nil)
+	p.Save = primary("Save", theme.DocumentSaveIcon(), p.save)
 	p.Remove = widget.NewButtonWithIcon("Remove", theme.DeleteIcon(), p.remove)
 	p.NewField = widget.NewButtonWithIcon("New", theme.ContentAddIcon(), func() {
 		p.List.UnselectAll()
 		p.edit(app.Field{Ring: app.RingPrivate, Value: json.RawMessage("null")})
 	})
 	editor := container.NewVBox(
-		widget.NewForm(
-			widget.NewFormItem("Field", p.Name),
-			widget.NewFormItem("Value", p.Value),
-			widget.NewFormItem("Ring", p.Ring),
-		),
+		form(formRow{"Field", p.Name}, formRow{"Value", p.Value}, formRow{"Ring", p.Ring}),
 		container.NewHBox(p.Save, p.Remove, p.NewField),
 	)
 	return container.NewBorder(container.NewVBox(p.Who, widget.NewSeparator()), editor, nil, nil, p.List)
@@ -101,72 +94,67 @@ func (p *ProfileScreen) ringName(ring string) string {
 	return ring
 }
 
-func (p *ProfileScreen) refresh() {
-	pr := p.shell.principal()
-	if pr == nil {
-		return
+// profileView is what the screen shows: the fields and the rings (their
+// names, and custom rings' names by id).
+type profileView struct {
+	fields    []app.Field
+	rings     []string
+	ringNames map[string]string
+}
+
+func (p *ProfileScreen) refresh() { load(p.shell, "Loading your profile", p.fetch, p.show) }
+
+func (p *ProfileScreen) fetch(ctx context.Context, pr *app.Principal) (v profileView, err error) {
+	if v.fields, err = p.shell.u.app.Fields(ctx, pr); err != nil {
+		return v, err
 	}
-	var fields []app.Field
-	var rings []string
-	names := map[string]string{}
-	p.shell.run("Loading your profile", func(ctx context.Context) error {
-		var err error
-		if fields, err = p.shell.u.app.Fields(ctx, pr); err != nil {
-			return err
+	rs, err := p.shell.u.app.Rings(ctx, pr)
+	v.ringNames = map[string]string{}
+	for _, r := range rs {
+		v.rings = append(v.rings, r.Name)
+		if r.RingID != "" {
+			v.ringNames[r.RingID] = r.Name
 		}
-		rs, err := p.shell.u.app.Rings(ctx, pr)
-		for _, r := range rs {
-			rings = append(rings, r.Name)
-			if r.RingID != "" {
-				names[r.RingID] = r.Name
-			}
+	}
+	return v, err
+}
+
+func (p *ProfileScreen) show(v profileView) {
+	p.fields = v.fields
+	p.ringNames = v.ringNames
+	if len(v.rings) > 0 {
+		p.rings = v.rings
+		p.Ring.SetOptions(v.rings)
+	}
+	var name, email string
+	for _, f := range v.fields {
+		switch f.Name {
+		case "name":
+			name = f.Text()
+		case "email":
+			email = f.Text()
 		}
-		return err
-	}, func(err error) {
-		if err != nil {
-			return
-		}
-		p.fields = fields
-		p.ringNames = names
-		if len(rings) > 0 {
-			p.rings = rings
-			p.Ring.SetOptions(rings)
-		}
-		var name, email string
-		for _, f := range fields {
-			switch f.Name {
-			case "name":
-				name = f.Text()
-			case "email":
-				email = f.Text()
-			}
-		}
-		p.Who.SetText(strings.TrimSpace(fmt.Sprintf("%s <%s>", name, email)))
-		p.List.Refresh()
-	})
+	}
+	p.Who.SetText(strings.TrimSpace(fmt.Sprintf("%s <%s>", name, email)))
+	p.List.Refresh()
 }
 
 // Field returns the field shown with the given name (for tests and the
 // other screens), and whether it is there.
 func (p *ProfileScreen) Field(name string) (app.Field, bool) {
-	for _, f := range p.fields {
-		if f.Name == name {
-			return f, true
-		}
-	}
-	return app.Field{}, false
+	return find(p.fields, func(f app.Field) bool { return f.Name == name })
 }
 
 func (p *ProfileScreen) save() {
-	pr := p.shell.principal()
 	name := strings.ToLower(strings.TrimSpace(p.Name.Text))
 	value, _ := json.Marshal(p.Value.Text)
 	ring := p.Ring.Selected
 	old, existed := p.Field(name)
 	oldRing := p.ringName(old.Ring)
-	p.shell.run("Saving "+name, func(ctx context.Context) error {
+	text := p.Value.Text
+	p.shell.act("Saving "+name, func(ctx context.Context, pr *app.Principal) error {
 		a := p.shell.u.app
-		if !existed || old.Text() != p.Value.Text {
+		if !existed || old.Text() != text {
 			if _, err := a.UpdateInfo(ctx, pr, json.RawMessage(`{"`+name+`":`+string(value)+`}`)); err != nil {
 				return err
 			}
@@ -177,29 +165,24 @@ func (p *ProfileScreen) save() {
 			}
 		}
 		return nil
-	}, func(err error) {
-		if err == nil {
-			p.shell.say("Saved " + name + ".")
-			p.refresh()
-		}
+	}, func() {
+		p.shell.say("Saved " + name + ".")
+		p.refresh()
 	})
 }
 
 func (p *ProfileScreen) remove() {
-	pr := p.shell.principal()
 	name := strings.TrimSpace(p.Name.Text)
 	if _, ok := p.Field(name); !ok {
 		p.shell.say("Choose a field to remove.")
 		return
 	}
-	p.shell.run("Removing "+name, func(ctx context.Context) error {
+	p.shell.act("Removing "+name, func(ctx context.Context, pr *app.Principal) error {
 		return p.shell.u.app.RemoveField(ctx, pr, name)
-	}, func(err error) {
-		if err == nil {
-			p.shell.say("Removed " + name + ".")
-			p.List.UnselectAll()
-			p.edit(app.Field{Ring: app.RingPrivate, Value: json.RawMessage("null")})
-			p.refresh()
-		}
+	}, func() {
+		p.shell.say("Removed " + name + ".")
+		p.List.UnselectAll()
+		p.edit(app.Field{Ring: app.RingPrivate, Value: json.RawMessage("null")})
+		p.refresh()
 	})
 }

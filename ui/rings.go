@@ -1,5 +1,9 @@
 package ui
 
+// The Privacy rings screen: which field sits in which ring and which
+// services hold each ring as their role; move fields, create custom rings,
+// give a service a ring as its role.
+
 import (
 	"context"
 	"fmt"
@@ -13,10 +17,6 @@ import (
 
 	"github.com/secure-personal-profile/spp/app"
 )
-
-func init() {
-	registerScreen(orderRings, func(s *Shell) screen { return newRingsScreen(s) })
-}
 
 // RingsScreen shows which field sits in which privacy ring and which
 // services hold each ring as their role; it moves fields, creates custom
@@ -61,11 +61,6 @@ type RingRow struct {
 
 var builtinLevels = []string{app.RingPublic, app.RingSemiPrivate, app.RingPrivate, app.RingRestricted}
 
-func newRingsScreen(s *Shell) *RingsScreen { return &RingsScreen{shell: s} }
-
-func (r *RingsScreen) title() string       { return "Privacy rings" }
-func (r *RingsScreen) icon() fyne.Resource { return theme.VisibilityOffIcon() }
-
 func (r *RingsScreen) build() fyne.CanvasObject {
 	r.ringBox = container.NewVBox()
 
@@ -91,71 +86,34 @@ func (r *RingsScreen) build() fyne.CanvasObject {
 	r.RoleRing.PlaceHolder = "(choose a ring)"
 	r.GiveRole = widget.NewButtonWithIcon("Give role", theme.ConfirmIcon(), r.giveRole)
 
-	return container.NewVScroll(container.NewVBox(
-		wrapped("Each field sits in a ring. A service sees the fields of the ring it holds as its role and of every less protected ring; restricted fields never leave through a role or a share."),
-		r.ringBox,
-		widget.NewSeparator(),
-		boldWrapped("Move a field"),
-		widget.NewForm(
-			widget.NewFormItem("Field", r.MoveField),
-			widget.NewFormItem("To ring", r.MoveTo),
-		),
-		r.Move,
-		widget.NewSeparator(),
-		boldWrapped("New custom ring"),
-		wrapped("A custom ring protects its fields like its base level. It starts with a field or a service (or both)."),
-		widget.NewForm(
-			widget.NewFormItem("Name", r.NewName),
-			widget.NewFormItem("Base level", r.NewLevel),
-			widget.NewFormItem("Field", r.NewField),
-			widget.NewFormItem("Service", r.NewService),
-		),
-		r.Create,
-		widget.NewSeparator(),
-		boldWrapped("Give a service a role"),
-		widget.NewForm(
-			widget.NewFormItem("Service", r.RoleService),
-			widget.NewFormItem("Ring", r.RoleRing),
-		),
-		r.GiveRole,
-	))
+	return page(
+		section("",
+			wrapped("Each field sits in a ring. A service sees the fields of the ring it holds as its role and of every less protected ring; restricted fields never leave through a role or a share."),
+			r.ringBox),
+		section("Move a field", form(formRow{"Field", r.MoveField}, formRow{"To ring", r.MoveTo}), r.Move),
+		section("New custom ring",
+			wrapped("A custom ring protects its fields like its base level. It starts with a field or a service (or both)."),
+			form(formRow{"Name", r.NewName}, formRow{"Base level", r.NewLevel},
+				formRow{"Field", r.NewField}, formRow{"Service", r.NewService}),
+			r.Create),
+		section("Give a service a role", form(formRow{"Service", r.RoleService}, formRow{"Ring", r.RoleRing}), r.GiveRole),
+	)
 }
 
-func (r *RingsScreen) refresh() {
-	pr := r.shell.principal()
-	if pr == nil {
-		return
+// ringsView is what the screen shows: the rings, and the services with
+// access now.
+type ringsView struct {
+	rings  []app.RingView
+	access []app.ServiceAccess
+}
+
+func (r *RingsScreen) refresh() { load(r.shell, "Loading your rings", r.fetch, r.show) }
+
+func (r *RingsScreen) fetch(ctx context.Context, pr *app.Principal) (v ringsView, err error) {
+	if v.rings, err = r.shell.u.app.Rings(ctx, pr); err == nil {
+		v.access, err = r.shell.u.app.Access(ctx, pr)
 	}
-	var (
-		rings  []app.RingView
-		access []app.ServiceAccess
-	)
-	a := r.shell.u.app
-	r.shell.run("Loading your rings", func(ctx context.Context) error {
-		var err error
-		if rings, err = a.Rings(ctx, pr); err != nil {
-			return err
-		}
-		access, err = a.Access(ctx, pr)
-		return err
-	}, func(err error) {
-		if err != nil {
-			return
-		}
-		r.rings = rings
-		r.fields = nil
-		for _, v := range rings {
-			r.fields = append(r.fields, v.Fields...)
-		}
-		sort.Strings(r.fields)
-		r.services = nil
-		for _, sa := range access {
-			if sa.RevokedAt.IsZero() {
-				r.services = append(r.services, sa.ServiceID)
-			}
-		}
-		r.show()
-	})
+	return v, err
 }
 
 // ServiceChoices are the services the Service boxes offer: those with
@@ -164,15 +122,24 @@ func (r *RingsScreen) ServiceChoices() []string { return r.services }
 
 // Ring returns the row of the ring with that name, or nil.
 func (r *RingsScreen) Ring(name string) *RingRow {
-	for _, row := range r.Rings {
-		if row.Ring.Name == name {
-			return row
-		}
-	}
-	return nil
+	row, _ := find(r.Rings, func(row *RingRow) bool { return row.Ring.Name == name })
+	return row
 }
 
-func (r *RingsScreen) show() {
+func (r *RingsScreen) show(v ringsView) {
+	r.rings = v.rings
+	r.fields = nil
+	for _, ring := range v.rings {
+		r.fields = append(r.fields, ring.Fields...)
+	}
+	sort.Strings(r.fields)
+	r.services = nil
+	for _, sa := range v.access {
+		if sa.RevokedAt.IsZero() {
+			r.services = append(r.services, sa.ServiceID)
+		}
+	}
+
 	r.Rings = nil
 	var objs []fyne.CanvasObject
 	var names []string
@@ -194,8 +161,7 @@ func (r *RingsScreen) show() {
 		r.Rings = append(r.Rings, row)
 		objs = append(objs, row.Title, row.Fields, row.Services, widget.NewSeparator())
 	}
-	r.ringBox.Objects = objs
-	r.ringBox.Refresh()
+	fill(r.ringBox, "", objs)
 
 	r.MoveField.SetOptions(r.fields)
 	r.MoveTo.SetOptions(names)
@@ -207,17 +173,10 @@ func (r *RingsScreen) show() {
 
 // setRing runs one SetRing and reloads.
 func (r *RingsScreen) setRing(what, done string, req app.RingRequest, after func()) {
-	pr := r.shell.principal()
-	if pr == nil {
-		return
-	}
-	r.shell.run(what, func(ctx context.Context) error {
+	r.shell.act(what, func(ctx context.Context, pr *app.Principal) error {
 		_, err := r.shell.u.app.SetRing(ctx, pr, req)
 		return err
-	}, func(err error) {
-		if err != nil {
-			return
-		}
+	}, func() {
 		r.shell.say(done)
 		if after != nil {
 			after()

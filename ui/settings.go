@@ -1,13 +1,14 @@
 package ui
 
+// The Settings screen: auto-lock after idle, the listener and its public
+// URL, this device's id.
+
 import (
 	"fmt"
 	"strconv"
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
 
@@ -22,11 +23,6 @@ type SettingsScreen struct {
 	Device    *widget.Label
 }
 
-func newSettingsScreen(s *Shell) *SettingsScreen { return &SettingsScreen{shell: s} }
-
-func (s *SettingsScreen) title() string       { return "Settings" }
-func (s *SettingsScreen) icon() fyne.Resource { return theme.SettingsIcon() }
-
 // autoLockChoices are the idle times offered, in minutes (0: never).
 var autoLockChoices = []int{1, 2, 5, 10, 15, 30, 60, 0}
 
@@ -38,11 +34,7 @@ func autoLockLabel(m int) string {
 }
 
 func (s *SettingsScreen) build() fyne.CanvasObject {
-	var opts []string
-	for _, m := range autoLockChoices {
-		opts = append(opts, autoLockLabel(m))
-	}
-	s.AutoLock = widget.NewSelect(opts, func(v string) {
+	s.AutoLock = widget.NewSelect(labelsOf(autoLockChoices, autoLockLabel), func(v string) {
 		for _, m := range autoLockChoices {
 			if autoLockLabel(m) == v {
 				s.shell.u.SetAutoLock(time.Duration(m) * time.Minute)
@@ -57,14 +49,8 @@ func (s *SettingsScreen) build() fyne.CanvasObject {
 	s.Device = widget.NewLabel(s.shell.u.app.DeviceID())
 	s.Device.Wrapping = fyne.TextWrapBreak
 	s.PublicURL.Wrapping = fyne.TextWrapBreak
-	return container.NewVScroll(container.NewVBox(
-		widget.NewForm(
-			widget.NewFormItem("Lock after idle", s.AutoLock),
-			widget.NewFormItem("Public URL", s.PublicURL),
-			widget.NewFormItem("Listener", s.Listener),
-			widget.NewFormItem("This device", s.Device),
-		),
-	))
+	return page(form(formRow{"Lock after idle", s.AutoLock}, formRow{"Public URL", s.PublicURL},
+		formRow{"Listener", s.Listener}, formRow{"This device", s.Device}))
 }
 
 func (s *SettingsScreen) refresh() {

@@ -1,10 +1,12 @@
 package ui
 
+// The Sharing screen: third parties' requests to approve or deny, sharing
+// one field with a service as a QR code, and every service with what it
+// sees now (show a share's code again, revoke).
+
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"image/png"
 	"sort"
 	"strings"
 	"time"
@@ -19,10 +21,6 @@ import (
 	"github.com/secure-personal-profile/spp/app/qr"
 )
 
-func init() {
-	registerScreen(orderSharing, func(s *Shell) screen { return newSharingScreen(s) })
-}
-
 // SharingScreen is where the user decides what leaves the profile: third
 // parties' pending requests (approve or deny), sharing one field with a
 // service as a QR code that carries the share's verify URL, and every
@@ -30,10 +28,7 @@ func init() {
 type SharingScreen struct {
 	shell *Shell
 
-	requests []*app.RequestView
-	rings    []app.RingView
-	access   []app.ServiceAccess
-	choices  []string
+	choices []string
 
 	// Requests: a row per request, pending ones first; ApproveFor is how
 	// long an approved request's share lasts.
@@ -81,11 +76,14 @@ type ServiceRow struct {
 	Revoke *widget.Button
 }
 
-// shareExpiries are the lifetimes offered for a share.
-var shareExpiries = []struct {
+// shareExpiryChoice is a lifetime offered for a share.
+type shareExpiryChoice struct {
 	label string
 	d     time.Duration
-}{
+}
+
+// shareExpiries are the lifetimes offered for a share.
+var shareExpiries = []shareExpiryChoice{
 	{"1 hour", time.Hour},
 	{"1 day", 24 * time.Hour},
 	{"7 days", 7 * 24 * time.Hour},
@@ -96,10 +94,8 @@ var shareExpiries = []struct {
 const defaultShareExpiry = "7 days"
 
 func shareExpiry(label string) time.Duration {
-	for _, e := range shareExpiries {
-		if e.label == label {
-			return e.d
-		}
+	if e, ok := find(shareExpiries, func(e shareExpiryChoice) bool { return e.label == label }); ok {
+		return e.d
 	}
 	return app.DefaultShareTTL
 }
@@ -108,25 +104,8 @@ func shareExpiry(label string) time.Duration {
 // date of birth, they tell a service an age without the date.
 var derivedClaims = []string{"age_over_18", "age_over_21", "age"}
 
-// qrSize is the size asked of the QR codes the screens render (qr.PNG
-// makes every module a whole number of pixels, so the image comes out
-// near it); qrShownMax caps the size a code is shown at, so that it fits
-// a phone-sized window.
-const (
-	qrSize     = 256
-	qrShownMax = 360
-)
-
-func newSharingScreen(s *Shell) *SharingScreen { return &SharingScreen{shell: s} }
-
-func (s *SharingScreen) title() string       { return "Sharing" }
-func (s *SharingScreen) icon() fyne.Resource { return theme.MailSendIcon() }
-
 func (s *SharingScreen) build() fyne.CanvasObject {
-	var labels []string
-	for _, e := range shareExpiries {
-		labels = append(labels, e.label)
-	}
+	labels := labelsOf(shareExpiries, func(e shareExpiryChoice) string { return e.label })
 	s.ApproveFor = widget.NewSelect(labels, nil)
 	s.ApproveFor.SetSelected(defaultShareExpiry)
 	s.requestBox = container.NewVBox()
@@ -137,84 +116,64 @@ func (s *SharingScreen) build() fyne.CanvasObject {
 	s.Field.SetPlaceHolder("email, age_over_18, …")
 	s.Expiry = widget.NewSelect(labels, nil)
 	s.Expiry.SetSelected(defaultShareExpiry)
-	s.ShareButton = widget.NewButtonWithIcon("Share", theme.MailSendIcon(), s.share)
-	s.ShareButton.Importance = widget.HighImportance
-	hint := wrapped("The service gets a QR code to scan: it shows the field's current value, signed, until the share expires or you revoke it. Restricted fields are never shared.")
+	s.ShareButton = primary("Share", theme.MailSendIcon(), s.share)
 
-	s.QR = newQRCanvas()
+	s.QR = newQRImage(qrSize)
 	s.QRTitle = boldWrapped("")
 	s.QRExpires = wrapped("")
-	s.VerifyURL = widget.NewLabel("")
-	s.VerifyURL.Selectable = true
-	s.VerifyURL.Wrapping = fyne.TextWrapBreak
-	s.CopyURL = widget.NewButtonWithIcon("Copy link", theme.ContentCopyIcon(), func() {
-		s.shell.u.fyne.Clipboard().SetContent(s.VerifyURL.Text)
-		s.shell.say("The verify link is on the clipboard.")
-	})
+	s.VerifyURL = selectable()
+	s.CopyURL = copyButton(s.shell, "Copy link", s.VerifyURL, "The verify link is on the clipboard.")
 	s.qrBox = container.NewVBox(s.QRTitle, container.NewCenter(s.QR), s.QRExpires, s.VerifyURL, s.CopyURL)
 	s.qrBox.Hide()
 
 	s.serviceBox = container.NewVBox()
 
-	return container.NewVScroll(container.NewVBox(
-		boldWrapped("Requests waiting for you"),
-		widget.NewForm(widget.NewFormItem("Approve for", s.ApproveFor)),
-		s.requestBox,
-		widget.NewSeparator(),
-		boldWrapped("Share one field with a service"),
-		widget.NewForm(
-			widget.NewFormItem("Service", s.Service),
-			widget.NewFormItem("Field", s.Field),
-			widget.NewFormItem("Expires in", s.Expiry),
-		),
-		hint,
-		s.ShareButton,
-		s.qrBox,
-		widget.NewSeparator(),
-		boldWrapped("Services and what each sees now"),
-		s.serviceBox,
-	))
+	return page(
+		section("Requests waiting for you", form(formRow{"Approve for", s.ApproveFor}), s.requestBox),
+		section("Share one field with a service",
+			form(formRow{"Service", s.Service}, formRow{"Field", s.Field}, formRow{"Expires in", s.Expiry}),
+			wrapped("The service gets a QR code to scan: it shows the field's current value, signed, until the share expires or you revoke it. Restricted fields are never shared."),
+			s.ShareButton,
+			s.qrBox),
+		section("Services and what each sees now", s.serviceBox),
+	)
+}
+
+// sharingView is what the screen shows: the requests, the rings (whose
+// fields may be shared) and every service's access.
+type sharingView struct {
+	requests []*app.RequestView
+	rings    []app.RingView
+	access   []app.ServiceAccess
 }
 
 func (s *SharingScreen) refresh() {
-	pr := s.shell.principal()
-	if pr == nil {
-		return
-	}
-	var (
-		requests []*app.RequestView
-		rings    []app.RingView
-		access   []app.ServiceAccess
-	)
-	a := s.shell.u.app
-	s.shell.run("Loading requests and services", func(ctx context.Context) error {
-		var err error
-		if requests, err = a.Requests(ctx, pr); err != nil {
-			return err
-		}
-		if rings, err = a.Rings(ctx, pr); err != nil {
-			return err
-		}
-		access, err = a.Access(ctx, pr)
-		return err
-	}, func(err error) {
-		if err != nil {
-			return
-		}
-		s.requests, s.rings, s.access = requests, rings, access
-		s.showRequests()
-		s.showFieldChoices()
-		s.showServices()
+	load(s.shell, "Loading requests and services", s.fetch, func(v sharingView) {
+		s.showRequests(v.requests)
+		s.showFieldChoices(v.rings)
+		s.showServices(v.access)
 	})
+}
+
+func (s *SharingScreen) fetch(ctx context.Context, pr *app.Principal) (v sharingView, err error) {
+	a := s.shell.u.app
+	if v.requests, err = a.Requests(ctx, pr); err != nil {
+		return v, err
+	}
+	if v.rings, err = a.Rings(ctx, pr); err != nil {
+		return v, err
+	}
+	v.access, err = a.Access(ctx, pr)
+	return v, err
 }
 
 // FieldChoices are the claims the Field box offers: the profile's fields
 // that may leave it, then the age claims.
 func (s *SharingScreen) FieldChoices() []string { return s.choices }
 
-func (s *SharingScreen) showFieldChoices() {
+func (s *SharingScreen) showFieldChoices(rings []app.RingView) {
 	var opts []string
-	for _, r := range s.rings {
+	for _, r := range rings {
 		if r.Level != app.RingRestricted {
 			opts = append(opts, r.Fields...)
 		}
@@ -228,16 +187,14 @@ func (s *SharingScreen) showFieldChoices() {
 // Request returns the row of the newest request from a service for a
 // field, or nil.
 func (s *SharingScreen) Request(serviceID, field string) *RequestRow {
-	for _, r := range s.Requests {
-		if r.Request.ServiceID == serviceID && r.Request.InfoField == field {
-			return r
-		}
-	}
-	return nil
+	r, _ := find(s.Requests, func(r *RequestRow) bool {
+		return r.Request.ServiceID == serviceID && r.Request.InfoField == field
+	})
+	return r
 }
 
-func (s *SharingScreen) showRequests() {
-	rs := append([]*app.RequestView(nil), s.requests...)
+func (s *SharingScreen) showRequests(requests []*app.RequestView) {
+	rs := append([]*app.RequestView(nil), requests...)
 	// Pending first, then the most recent decisions.
 	sort.SliceStable(rs, func(i, j int) bool {
 		pi, pj := rs[i].State == app.RequestPending, rs[j].State == app.RequestPending
@@ -261,19 +218,14 @@ func (s *SharingScreen) showRequests() {
 		objs = append(objs, row.Text)
 		if r.State == app.RequestPending {
 			id := r.ID
-			row.Approve = widget.NewButtonWithIcon("Approve", theme.ConfirmIcon(), func() { s.approve(id) })
-			row.Approve.Importance = widget.HighImportance
+			row.Approve = primary("Approve", theme.ConfirmIcon(), func() { s.approve(id) })
 			row.Deny = widget.NewButtonWithIcon("Deny", theme.CancelIcon(), func() { s.deny(id) })
 			objs = append(objs, container.NewHBox(row.Approve, row.Deny))
 		}
 		objs = append(objs, widget.NewSeparator())
 		s.Requests = append(s.Requests, row)
 	}
-	if len(objs) == 0 {
-		objs = append(objs, wrapped("No third party has asked for anything."))
-	}
-	s.requestBox.Objects = objs
-	s.requestBox.Refresh()
+	fill(s.requestBox, "No third party has asked for anything.", objs)
 }
 
 func requestText(r *app.RequestView) string {
@@ -288,44 +240,24 @@ func requestText(r *app.RequestView) string {
 }
 
 func (s *SharingScreen) approve(id string) {
-	pr := s.shell.principal()
-	if pr == nil {
-		return
-	}
 	ttl := shareExpiry(s.ApproveFor.Selected)
 	var sh *app.Share
-	s.shell.run("Approving the request", func(ctx context.Context) (err error) {
+	s.shell.change("Approving the request", func(ctx context.Context, pr *app.Principal) (err error) {
 		sh, err = s.shell.u.app.ApproveRequest(ctx, pr, id, ttl)
 		return err
-	}, func(err error) {
-		if err == nil {
-			s.shell.say(fmt.Sprintf("Approved: %s can verify your %s until %s.", sh.ServiceID, sh.InfoField, fmtWhen(sh.ExpiresAt)))
-		}
-		s.refresh()
-	})
+	}, func() string {
+		return fmt.Sprintf("Approved: %s can verify your %s until %s.", sh.ServiceID, sh.InfoField, fmtWhen(sh.ExpiresAt))
+	}, s.refresh)
 }
 
 func (s *SharingScreen) deny(id string) {
-	pr := s.shell.principal()
-	if pr == nil {
-		return
-	}
-	s.shell.run("Denying the request", func(ctx context.Context) error {
+	s.shell.change("Denying the request", func(ctx context.Context, pr *app.Principal) error {
 		return s.shell.u.app.DenyRequest(ctx, pr, id)
-	}, func(err error) {
-		if err == nil {
-			s.shell.say("Denied: the third party is told so and gets nothing.")
-		}
-		s.refresh()
-	})
+	}, func() string { return "Denied: the third party is told so and gets nothing." }, s.refresh)
 }
 
 // share creates a share from the form and shows its QR code.
 func (s *SharingScreen) share() {
-	pr := s.shell.principal()
-	if pr == nil {
-		return
-	}
 	req := app.ShareRequest{
 		ServiceID: strings.TrimSpace(s.Service.Text),
 		InfoField: strings.TrimSpace(s.Field.Text),
@@ -335,17 +267,14 @@ func (s *SharingScreen) share() {
 		sh  *app.Share
 		png []byte
 	)
-	s.shell.run("Sharing "+req.InfoField, func(ctx context.Context) error {
+	s.shell.act("Sharing "+req.InfoField, func(ctx context.Context, pr *app.Principal) error {
 		var err error
 		if sh, err = s.shell.u.app.CreateShare(ctx, pr, req); err != nil {
 			return err
 		}
 		png, _ = qr.PNG(sh.VerifyURL, qrSize) // nil when too long: the link is shown alone
 		return nil
-	}, func(err error) {
-		if err != nil {
-			return
-		}
+	}, func() {
 		s.showQR(sh.ServiceID, fmt.Sprintf("Your %s for %s", sh.InfoField, sh.ServiceID), sh.VerifyURL, png, sh.ExpiresAt)
 		s.shell.say(fmt.Sprintf("Shared your %s with %s.", sh.InfoField, sh.ServiceID))
 		s.refresh()
@@ -354,25 +283,17 @@ func (s *SharingScreen) share() {
 
 // showShareQR shows an existing share's QR code again.
 func (s *SharingScreen) showShareQR(serviceID string, v app.ShareView) {
-	pr := s.shell.principal()
-	if pr == nil {
-		return
-	}
 	var (
 		url string
 		png []byte
 	)
-	s.shell.run("Making the QR code", func(ctx context.Context) error {
-		var err error
-		if url, err = s.shell.u.app.QRURL(ctx, pr, app.QRShare, v.ShareID); err != nil {
-			return err
+	s.shell.act("Making the QR code", func(ctx context.Context, pr *app.Principal) (err error) {
+		if url, err = s.shell.u.app.QRURL(ctx, pr, app.QRShare, v.ShareID); err == nil {
+			png, _ = qr.PNG(url, qrSize)
 		}
-		png, _ = qr.PNG(url, qrSize)
-		return nil
-	}, func(err error) {
-		if err == nil {
-			s.showQR(serviceID, fmt.Sprintf("Your %s for %s", v.InfoField, serviceID), url, png, v.ExpiresAt)
-		}
+		return err
+	}, func() {
+		s.showQR(serviceID, fmt.Sprintf("Your %s for %s", v.InfoField, serviceID), url, png, v.ExpiresAt)
 	})
 }
 
@@ -392,19 +313,15 @@ func (s *SharingScreen) showQR(serviceID, title, url string, png []byte, expires
 
 // ServiceRow returns the row of a service, or nil.
 func (s *SharingScreen) ServiceRow(serviceID string) *ServiceRow {
-	for _, r := range s.Services {
-		if r.Access.ServiceID == serviceID {
-			return r
-		}
-	}
-	return nil
+	r, _ := find(s.Services, func(r *ServiceRow) bool { return r.Access.ServiceID == serviceID })
+	return r
 }
 
-func (s *SharingScreen) showServices() {
+func (s *SharingScreen) showServices(access []app.ServiceAccess) {
 	s.Services = nil
 	var objs []fyne.CanvasObject
 	now := s.shell.u.app.Now()
-	for _, sa := range s.access {
+	for _, sa := range access {
 		row := &ServiceRow{Access: sa, ShowQR: map[string]*widget.Button{}}
 		title := sa.ServiceID
 		if sa.Name != "" {
@@ -446,11 +363,7 @@ func (s *SharingScreen) showServices() {
 		objs = append(objs, widget.NewSeparator())
 		s.Services = append(s.Services, row)
 	}
-	if len(objs) == 0 {
-		objs = append(objs, wrapped("No service has anything from you."))
-	}
-	s.serviceBox.Objects = objs
-	s.serviceBox.Refresh()
+	fill(s.serviceBox, "No service has anything from you.", objs)
 }
 
 func seesText(sa app.ServiceAccess) string {
@@ -480,78 +393,14 @@ func shareLine(v app.ShareView) string {
 }
 
 func (s *SharingScreen) revoke(serviceID string) {
-	pr := s.shell.principal()
-	if pr == nil {
-		return
-	}
 	var n int
-	s.shell.run("Revoking "+serviceID, func(ctx context.Context) (err error) {
+	s.shell.change("Revoking "+serviceID, func(ctx context.Context, pr *app.Principal) (err error) {
 		n, err = s.shell.u.app.RevokeAccess(ctx, pr, serviceID)
 		return err
-	}, func(err error) {
-		if err == nil {
-			s.shell.say(fmt.Sprintf("Revoked %s: %d grant(s) ended; its codes no longer verify.", serviceID, n))
-			if s.qrService == serviceID {
-				s.qrBox.Hide() // the code shown no longer verifies
-			}
+	}, func() string {
+		if s.qrService == serviceID {
+			s.qrBox.Hide() // the code shown no longer verifies
 		}
-		s.refresh()
-	})
-}
-
-// newQRCanvas is an image that shows a QR code.
-func newQRCanvas() *canvas.Image {
-	img := canvas.NewImageFromResource(nil)
-	img.FillMode = canvas.ImageFillContain
-	img.ScaleMode = canvas.ImageScalePixels
-	img.SetMinSize(fyne.NewSize(qrSize, qrSize))
-	return img
-}
-
-// setQRPNG shows a QR code's PNG in img at its own pixel size, one image
-// pixel per screen pixel, so that every module stays sharp; a code larger
-// than qrShownMax is scaled down smoothly to fit.
-func setQRPNG(img *canvas.Image, name string, b []byte) {
-	side := float32(qrSize)
-	img.ScaleMode = canvas.ImageScalePixels
-	if cfg, err := png.DecodeConfig(bytes.NewReader(b)); err == nil {
-		side = float32(cfg.Width)
-		if cfg.Width > qrShownMax {
-			side = qrShownMax
-			img.ScaleMode = canvas.ImageScaleSmooth
-		}
-	}
-	img.SetMinSize(fyne.NewSize(side, side))
-	img.Resource = fyne.NewStaticResource(name, b)
-	img.Refresh()
-}
-
-// twoTapButton acts on a second tap only: the first turns it into a
-// warning that says what the next tap does.
-func twoTapButton(label, confirm string, icon fyne.Resource, act func()) *widget.Button {
-	var b *widget.Button
-	armed := false
-	b = widget.NewButtonWithIcon(label, icon, func() {
-		if !armed {
-			armed = true
-			b.SetText(confirm)
-			b.Importance = widget.DangerImportance
-			b.Refresh()
-			return
-		}
-		armed = false
-		b.SetText(label)
-		b.Importance = widget.MediumImportance
-		b.Refresh()
-		act()
-	})
-	return b
-}
-
-// fmtWhen shows a time to the user, in local time.
-func fmtWhen(t time.Time) string {
-	if t.IsZero() {
-		return "never"
-	}
-	return t.Local().Format("2 Jan 2006 15:04")
+		return fmt.Sprintf("Revoked %s: %d grant(s) ended; its codes no longer verify.", serviceID, n)
+	}, s.refresh)
 }

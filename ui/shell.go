@@ -1,9 +1,11 @@
 package ui
 
+// The signed-in window: a tab per use case, a status line and a progress
+// bar; how the screens run their work off the UI goroutine; the layout that
+// moves the tabs for a phone.
+
 import (
 	"context"
-	"io"
-	"sort"
 	"sync"
 	"sync/atomic"
 
@@ -19,15 +21,20 @@ import (
 // phone layout (tabs at the bottom, icons only).
 const narrowWidth = 700
 
-// screen is one tab of the shell.
+// screen is one tab of the shell; each lives in the file named for it.
 type screen interface {
-	title() string
-	icon() fyne.Resource
 	// build makes the screen's content once per sign-in.
 	build() fyne.CanvasObject
 	// refresh reloads what the screen shows from the app; it is called when
 	// the tab is selected and after changes.
 	refresh()
+}
+
+// tab is a screen with its tab's title and icon.
+type tab struct {
+	title  string
+	icon   fyne.Resource
+	screen screen
 }
 
 // Shell is the signed-in window: a tab per use case, a status line and a
@@ -39,8 +46,7 @@ type Shell struct {
 	Status   *widget.Label
 	Progress *widget.ProgressBarInfinite
 	Lock     *widget.Button
-	screens  []screen
-	items    []*container.TabItem
+	tabs     []tab
 	closers  []func()     // run when the shell goes (Lock): see onClose
 	inFlight atomic.Int32 // work started by run and not yet done
 
@@ -57,84 +63,54 @@ func newShell(u *UI) *Shell {
 	s.Progress.Hide()
 	s.Lock = widget.NewButtonWithIcon("Lock", theme.LogoutIcon(), u.Lock)
 
-	s.Profile = newProfileScreen(s)
-	s.Settings = newSettingsScreen(s)
-	s.screens = []screen{s.Profile}
-	s.screens = append(s.screens, s.extraScreens()...)
-	s.screens = append(s.screens, s.Settings)
-
-	for _, sc := range s.screens {
-		s.items = append(s.items, container.NewTabItemWithIcon(sc.title(), sc.icon(), sc.build()))
+	s.Profile = &ProfileScreen{shell: s}
+	s.Settings = &SettingsScreen{shell: s}
+	// The tabs in order, each screen in its file: profile.go,
+	// credentials.go, sharing.go, rings.go, emergency.go, health.go,
+	// devices.go (with backup.go and outbox.go), settings.go.
+	s.tabs = []tab{
+		{"My profile", theme.AccountIcon(), s.Profile},
+		{"Credentials", theme.DocumentIcon(), &CredentialsScreen{shell: s}},
+		{"Sharing", theme.MailSendIcon(), &SharingScreen{shell: s}},
+		{"Privacy rings", theme.VisibilityOffIcon(), &RingsScreen{shell: s}},
+		{"Emergency", theme.WarningIcon(), &EmergencyScreen{shell: s}},
+		{"Health", theme.ListIcon(), &HealthScreen{shell: s}},
+		{"Devices", theme.ComputerIcon(), &DevicesScreen{shell: s}},
+		{"Settings", theme.SettingsIcon(), s.Settings},
 	}
-	s.Tabs = container.NewAppTabs(s.items...)
+	items := make([]*container.TabItem, len(s.tabs))
+	for i, t := range s.tabs {
+		items[i] = container.NewTabItemWithIcon(t.title, t.icon, t.screen.build())
+	}
+	s.Tabs = container.NewAppTabs(items...)
 	s.Tabs.OnSelected = func(*container.TabItem) {
 		u.Touch()
 		s.current().refresh()
 	}
 	bar := container.NewBorder(nil, nil, nil, s.Lock, container.NewVBox(s.Progress, s.Status))
 	s.content = container.New(&responsive{shell: s}, container.NewBorder(nil, bar, nil, nil, s.Tabs))
-	s.screens[0].refresh()
+	s.Profile.refresh()
 	return s
-}
-
-// screenMakers build the screens between Profile and Settings, in order;
-// each screen's file registers its maker (registerScreen in an init).
-var screenMakers []struct {
-	order int
-	make  func(*Shell) screen
-}
-
-// Tab order of the registered screens.
-const (
-	orderCredentials = 10
-	orderSharing     = 20
-	orderRings       = 30
-	orderEmergency   = 40
-	orderHealth      = 50
-	orderDevices     = 60
-)
-
-func registerScreen(order int, make func(*Shell) screen) {
-	screenMakers = append(screenMakers, struct {
-		order int
-		make  func(*Shell) screen
-	}{order, make})
-	sort.SliceStable(screenMakers, func(i, j int) bool { return screenMakers[i].order < screenMakers[j].order })
-}
-
-// extraScreens are the screens between Profile and Settings.
-func (s *Shell) extraScreens() []screen {
-	var out []screen
-	for _, m := range screenMakers {
-		out = append(out, m.make(s))
-	}
-	return out
 }
 
 // Screen returns the screen with the given tab title (tests type-assert it
 // to its *XxxScreen), or nil.
 func (s *Shell) Screen(title string) any {
-	for _, sc := range s.screens {
-		if sc.title() == title {
-			return sc
-		}
-	}
-	return nil
+	t, _ := find(s.tabs, func(t tab) bool { return t.title == title })
+	return t.screen
 }
 
 func (s *Shell) current() screen {
-	for i, it := range s.items {
-		if it == s.Tabs.Selected() {
-			return s.screens[i]
-		}
+	if i := s.Tabs.SelectedIndex(); i >= 0 {
+		return s.tabs[i].screen
 	}
-	return s.screens[0]
+	return s.Profile
 }
 
 // Select shows the screen with the given title.
 func (s *Shell) Select(title string) {
-	for i, sc := range s.screens {
-		if sc.title() == title {
+	for i, t := range s.tabs {
+		if t.title == title {
 			s.Tabs.SelectIndex(i)
 			return
 		}
@@ -173,6 +149,46 @@ func (s *Shell) run(what string, work func(ctx context.Context) error, done func
 	}()
 }
 
+// act runs work for the signed-in user (see run), then done if it
+// succeeded; while locked it does nothing.
+func (s *Shell) act(what string, work func(ctx context.Context, pr *app.Principal) error, done func()) {
+	pr := s.principal()
+	if pr == nil {
+		return
+	}
+	s.run(what, func(ctx context.Context) error { return work(ctx, pr) }, func(err error) {
+		if err == nil && done != nil {
+			done()
+		}
+	})
+}
+
+// change runs one change for the signed-in user (see act); when it
+// succeeds, done runs and the status line shows what it returns. Either
+// way reload runs, as what the screen shows may have changed meanwhile.
+func (s *Shell) change(what string, work func(ctx context.Context, pr *app.Principal) error, done func() string, reload func()) {
+	pr := s.principal()
+	if pr == nil {
+		return
+	}
+	s.run(what, func(ctx context.Context) error { return work(ctx, pr) }, func(err error) {
+		if err == nil {
+			s.say(done())
+		}
+		reload()
+	})
+}
+
+// load fetches what a screen shows for the signed-in user (see act), then
+// hands it to show; when the fetch fails, nothing is shown.
+func load[T any](s *Shell, what string, fetch func(ctx context.Context, pr *app.Principal) (T, error), show func(T)) {
+	var v T
+	s.act(what, func(ctx context.Context, pr *app.Principal) (err error) {
+		v, err = fetch(ctx, pr)
+		return err
+	}, func() { show(v) })
+}
+
 // doneMu serialises run's done callbacks: Fyne's test driver runs fyne.Do
 // on the calling goroutine, so two pieces of work finishing at once would
 // change widgets concurrently (the real drivers run callbacks one at a
@@ -185,6 +201,9 @@ func (s *Shell) Idle() bool { return s.inFlight.Load() == 0 }
 
 // say shows a message in the status line.
 func (s *Shell) say(text string) { s.Status.SetText(text) }
+
+// window is the window the screens' dialogs open over.
+func (s *Shell) window() fyne.Window { return s.u.window }
 
 // onClose runs f when the shell goes (the profile locks): screens end
 // their subscriptions there.
@@ -221,40 +240,4 @@ func (r *responsive) Layout(objects []fyne.CanvasObject, size fyne.Size) {
 	}
 	objects[0].Resize(size)
 	objects[0].Move(fyne.NewPos(0, 0))
-}
-
-// maxWidth centres its one object and caps its width.
-type maxWidth struct{ Width float32 }
-
-func (m *maxWidth) MinSize(objects []fyne.CanvasObject) fyne.Size { return objects[0].MinSize() }
-
-func (m *maxWidth) Layout(objects []fyne.CanvasObject, size fyne.Size) {
-	w := min(size.Width, max(m.Width, objects[0].MinSize().Width))
-	objects[0].Resize(fyne.NewSize(w, size.Height))
-	objects[0].Move(fyne.NewPos((size.Width-w)/2, 0))
-}
-
-// wrapped is a label that wraps at word boundaries.
-func wrapped(text string) *widget.Label {
-	l := widget.NewLabel(text)
-	l.Wrapping = fyne.TextWrapWord
-	return l
-}
-
-// boldWrapped is a bold heading that wraps.
-func boldWrapped(text string) *widget.Label {
-	l := widget.NewLabelWithStyle(text, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	l.Wrapping = fyne.TextWrapWord
-	return l
-}
-
-func readAllLimited(r io.Reader, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, io.ErrShortBuffer
-	}
-	return b, nil
 }

@@ -1,24 +1,28 @@
-// Package ui is the Fyne GUI of Secure Personal Profile. It talks to the
-// app's use cases only (never to HTTP or storage). Widgets change only on
-// the UI goroutine: long work runs in a goroutine and comes back through
-// fyne.Do.
+// Package ui is the Fyne GUI of Secure Personal Profile: the window, the
+// start screen (start.go), the signed-in shell (shell.go) with a screen per
+// use case, each in the file named for what it shows, and the widgets the
+// screens share (widgets.go). It drives the domain through *app.App only,
+// never HTTP or storage; of this module it imports app, app/qr (drawing and
+// reading QR codes) and assets (whose bytes it wraps as Fyne resources).
+// Tests build a UI with test.NewApp and drive its exported widgets with
+// test.Type and test.Tap.
+//
+// Widgets change only on the UI goroutine: long work runs in a goroutine
+// and comes back through fyne.Do.
 package ui
+
+// This file: the UI itself, signing in and out, and auto-lock.
 
 import (
 	"context"
 	"errors"
-	"os"
 	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/secure-personal-profile/spp/app"
-	"github.com/secure-personal-profile/spp/app/qr"
 )
 
 // DefaultSize is the window's size on a desktop.
@@ -52,25 +56,6 @@ type UI struct {
 	Start StartScreen
 	// Signed in: the shell and its screens.
 	Shell *Shell
-}
-
-// StartScreen is the first screen: unlock, create a profile, or join one
-// from another device.
-type StartScreen struct {
-	Tabs                                      *container.AppTabs
-	Email, Password                           *widget.Entry
-	NewName, NewEmail, NewHandle, NewPassword *widget.Entry
-	NewConfirm                                *widget.Entry
-	JoinCode, JoinPassword, JoinName          *widget.Entry
-	UnlockButton, CreateButton, JoinButton    *widget.Button
-	JoinFromImage                             *widget.Button
-	// Restore a backup (an exported container) on a device without the profile.
-	RestoreChoose, RestoreButton                *widget.Button
-	RestoreFile                                 *widget.Label
-	RestorePass, RestorePassword, RestoreRepeat *widget.Entry
-	restoreData                                 []byte
-	Status                                      *widget.Label
-	Progress                                    *widget.ProgressBarInfinite
 }
 
 // New returns the UI over a, drawing into w, and starts the auto-lock
@@ -109,247 +94,6 @@ func (u *UI) App() *app.App { return u.app }
 // Window is the UI's window.
 func (u *UI) Window() fyne.Window { return u.window }
 
-func (u *UI) startScreen() fyne.CanvasObject {
-	s := &u.Start
-	s.Status = widget.NewLabel("")
-	s.Status.Wrapping = fyne.TextWrapWord
-	s.Progress = widget.NewProgressBarInfinite()
-	s.Progress.Stop()
-	s.Progress.Hide()
-
-	s.Email = widget.NewEntry()
-	s.Email.SetPlaceHolder("you@example.org")
-	s.Password = widget.NewPasswordEntry()
-	s.UnlockButton = widget.NewButton("Unlock", u.unlock)
-	s.UnlockButton.Importance = widget.HighImportance
-	s.Password.OnSubmitted = func(string) { u.unlock() }
-	unlock := container.NewVBox(
-		widget.NewForm(
-			widget.NewFormItem("E-mail", s.Email),
-			widget.NewFormItem("Password", s.Password),
-		),
-		s.UnlockButton,
-	)
-
-	s.NewName = widget.NewEntry()
-	s.NewEmail = widget.NewEntry()
-	s.NewHandle = widget.NewEntry()
-	s.NewPassword = widget.NewPasswordEntry()
-	s.NewConfirm = widget.NewPasswordEntry()
-	s.CreateButton = widget.NewButton("Create profile", u.create)
-	s.CreateButton.Importance = widget.HighImportance
-	hint := wrapped("At least 8 characters. Your password encrypts your profile: it cannot be recovered.")
-	create := container.NewVBox(
-		widget.NewForm(
-			widget.NewFormItem("Name", s.NewName),
-			widget.NewFormItem("E-mail", s.NewEmail),
-			widget.NewFormItem("Handle", s.NewHandle),
-			widget.NewFormItem("Password", s.NewPassword),
-			widget.NewFormItem("Repeat", s.NewConfirm),
-		),
-		hint,
-		s.CreateButton,
-	)
-
-	s.JoinCode = widget.NewMultiLineEntry()
-	s.JoinCode.SetPlaceHolder("spp-pair:… (the text under the pairing QR code)")
-	s.JoinCode.Wrapping = fyne.TextWrapBreak
-	s.JoinCode.SetMinRowsVisible(3)
-	s.JoinPassword = widget.NewPasswordEntry()
-	s.JoinName = widget.NewEntry()
-	if h, err := os.Hostname(); err == nil {
-		s.JoinName.SetText(h)
-	}
-	s.JoinButton = widget.NewButton("Join", u.join)
-	s.JoinButton.Importance = widget.HighImportance
-	s.JoinFromImage = widget.NewButton("Read the QR code from an image…", u.joinFromImage)
-	joinHint := wrapped("On a device that holds your profile, open Devices and show the pairing code; scan it, or paste its text here.")
-	join := container.NewVBox(
-		joinHint,
-		widget.NewForm(
-			widget.NewFormItem("Pairing code", s.JoinCode),
-			widget.NewFormItem("Password", s.JoinPassword),
-			widget.NewFormItem("This device", s.JoinName),
-		),
-		s.JoinFromImage,
-		s.JoinButton,
-	)
-
-	s.RestoreFile = widget.NewLabel("No file chosen.")
-	s.RestoreFile.Wrapping = fyne.TextWrapWord
-	s.RestoreChoose = widget.NewButton("Choose a backup file…", u.chooseRestore)
-	s.RestorePass = widget.NewPasswordEntry()
-	s.RestorePassword = widget.NewPasswordEntry()
-	s.RestoreRepeat = widget.NewPasswordEntry()
-	s.RestoreButton = widget.NewButton("Restore", u.restore)
-	s.RestoreButton.Importance = widget.HighImportance
-	restoreHint := wrapped("Restore a profile exported from another device (Devices → Backup): the backup's passphrase, and a new password for this device.")
-	restore := container.NewVBox(
-		restoreHint,
-		s.RestoreChoose,
-		s.RestoreFile,
-		widget.NewForm(
-			widget.NewFormItem("Passphrase", s.RestorePass),
-			widget.NewFormItem("New password", s.RestorePassword),
-			widget.NewFormItem("Repeat", s.RestoreRepeat),
-		),
-		s.RestoreButton,
-	)
-
-	s.Tabs = container.NewAppTabs(
-		container.NewTabItem("Unlock", unlock),
-		container.NewTabItem("Create profile", create),
-		container.NewTabItem("Join", join),
-		container.NewTabItem("Restore", restore),
-	)
-	if has, err := u.app.HasAccounts(context.Background()); err == nil && !has {
-		s.Tabs.SelectIndex(1)
-	}
-	title := widget.NewLabelWithStyle("Secure Personal Profile", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
-	card := container.NewVBox(title, s.Tabs, s.Progress, s.Status)
-	// Centred and no wider than a form needs on a desktop; full width on a phone.
-	return container.NewPadded(container.New(&maxWidth{Width: 560}, card))
-}
-
-// busy runs work off the UI goroutine with the start screen's progress bar,
-// then done on the UI goroutine.
-func (u *UI) busy(work func() error, done func(error)) {
-	s := &u.Start
-	s.Progress.Show()
-	s.Progress.Start()
-	buttons := []*widget.Button{s.UnlockButton, s.CreateButton, s.JoinButton, s.RestoreButton}
-	for _, b := range buttons {
-		b.Disable()
-	}
-	go func() {
-		err := work()
-		fyne.Do(func() {
-			doneMu.Lock() // one callback at a time (see doneMu)
-			defer doneMu.Unlock()
-			s.Progress.Stop()
-			s.Progress.Hide()
-			for _, b := range buttons {
-				b.Enable()
-			}
-			done(err)
-		})
-	}()
-}
-
-func (u *UI) unlock() {
-	email, pw := u.Start.Email.Text, u.Start.Password.Text
-	var auth *app.Auth
-	u.Start.Status.SetText("Unlocking…")
-	u.busy(func() (err error) {
-		auth, err = u.app.Unlock(context.Background(), email, pw)
-		return err
-	}, func(err error) { u.signedIn(auth, err) })
-}
-
-func (u *UI) create() {
-	s := &u.Start
-	if s.NewPassword.Text != s.NewConfirm.Text {
-		s.Status.SetText("The passwords do not match.")
-		return
-	}
-	r := app.Registration{Name: s.NewName.Text, Email: s.NewEmail.Text, Handle: s.NewHandle.Text, Password: s.NewPassword.Text}
-	var auth *app.Auth
-	s.Status.SetText("Creating your profile…")
-	u.busy(func() (err error) {
-		auth, err = u.app.Register(context.Background(), r)
-		return err
-	}, func(err error) { u.signedIn(auth, err) })
-}
-
-func (u *UI) join() {
-	s := &u.Start
-	code, pw, name := s.JoinCode.Text, s.JoinPassword.Text, s.JoinName.Text
-	var auth *app.Auth
-	s.Status.SetText("Joining: contacting your other device…")
-	u.busy(func() (err error) {
-		auth, err = u.app.Join(context.Background(), code, pw, name)
-		return err
-	}, func(err error) { u.signedIn(auth, err) })
-}
-
-// RestoreFrom sets the backup to restore (the file dialog feeds it).
-func (u *UI) RestoreFrom(name string, data []byte) {
-	u.Start.restoreData = data
-	u.Start.RestoreFile.SetText(name)
-}
-
-func (u *UI) chooseRestore() {
-	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-		if err != nil || r == nil {
-			return
-		}
-		defer r.Close()
-		b, err := readAllLimited(r, 64<<20)
-		if err != nil {
-			u.Start.Status.SetText("That file could not be read.")
-			return
-		}
-		u.RestoreFrom(r.URI().Name(), b)
-	}, u.window)
-	d.Show()
-}
-
-// restore imports the chosen backup as a profile on this device, then
-// signs in with it.
-func (u *UI) restore() {
-	s := &u.Start
-	if s.restoreData == nil {
-		s.Status.SetText("Choose a backup file first.")
-		return
-	}
-	if s.RestorePassword.Text != s.RestoreRepeat.Text {
-		s.Status.SetText("The passwords do not match.")
-		return
-	}
-	data, pass, pw := s.restoreData, s.RestorePass.Text, s.RestorePassword.Text
-	var auth *app.Auth
-	s.Status.SetText("Restoring your profile…")
-	u.busy(func() error {
-		ctx := context.Background()
-		imp, err := u.app.Import(ctx, data, pass, pw)
-		if err != nil {
-			return err
-		}
-		auth, err = u.app.Unlock(ctx, imp.Email, pw)
-		return err
-	}, func(err error) {
-		if err == nil {
-			s.restoreData = nil
-			s.RestorePass.SetText("")
-			s.RestoreRepeat.SetText("")
-		}
-		u.signedIn(auth, err)
-	})
-}
-
-// joinFromImage reads a pairing QR code from an image file (a photo or a
-// screenshot of the other device's screen).
-func (u *UI) joinFromImage() {
-	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-		if err != nil || r == nil {
-			return
-		}
-		defer r.Close()
-		b, err := readAllLimited(r, 16<<20)
-		if err == nil {
-			var text string
-			if text, err = qr.Decode(b); err == nil {
-				u.Start.JoinCode.SetText(text)
-				u.Start.Status.SetText("Pairing code read from the image.")
-				return
-			}
-		}
-		u.Start.Status.SetText("No pairing code could be read from that image.")
-	}, u.window)
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".png", ".jpg", ".jpeg", ".gif"}))
-	d.Show()
-}
-
 // message is what the user reads for an error: the app's message, never
 // internals.
 func message(err error) string {
@@ -360,11 +104,8 @@ func message(err error) string {
 	return "Something went wrong; see the log."
 }
 
-func (u *UI) signedIn(auth *app.Auth, err error) {
-	if err != nil {
-		u.Start.Status.SetText(message(err))
-		return
-	}
+// signedIn opens the shell for the session auth names.
+func (u *UI) signedIn(auth *app.Auth) {
 	p, err := u.app.Authenticate(context.Background(), auth.Token)
 	if err != nil {
 		u.Start.Status.SetText(message(err))
@@ -374,7 +115,8 @@ func (u *UI) signedIn(auth *app.Auth, err error) {
 	u.principal = p
 	u.lastActivity = u.Now()
 	u.mu.Unlock()
-	for _, e := range []*widget.Entry{u.Start.Password, u.Start.NewPassword, u.Start.NewConfirm, u.Start.JoinPassword, u.Start.RestorePassword} {
+	s := &u.Start
+	for _, e := range []*widget.Entry{s.Password, s.NewPassword, s.NewConfirm, s.JoinPassword, s.Restore.Password} {
 		e.SetText("")
 	}
 	sh := newShell(u)
@@ -437,12 +179,12 @@ func (u *UI) idleTicker() {
 	defer t.Stop()
 	for {
 		select {
-		case <-u.done:
-			return
 		case <-t.C:
 			if u.Principal() != nil {
 				fyne.Do(u.CheckIdle)
 			}
+		case <-u.done:
+			return
 		}
 	}
 }

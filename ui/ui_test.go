@@ -264,19 +264,19 @@ func TestRestoreFromABackupOnTheStartScreen(t *testing.T) {
 	u := ui.New(env.App, a.NewWindow("t"))
 	defer u.Close()
 	s := &u.Start
-	test.Tap(s.RestoreButton)
+	test.Tap(s.Restore.Button)
 	if s.Status.Text != "Choose a backup file first." {
 		t.Fatalf("status %q", s.Status.Text)
 	}
-	u.RestoreFrom("mary.spp", exp.Container)
-	test.Type(s.RestorePass, "wrong passphrase!")
-	test.Type(s.RestorePassword, "new device password")
-	test.Type(s.RestoreRepeat, "new device password")
-	test.Tap(s.RestoreButton)
+	s.Restore.From("mary.spp", exp.Container)
+	test.Type(s.Restore.Pass, "wrong passphrase!")
+	test.Type(s.Restore.Password, "new device password")
+	test.Type(s.Restore.Repeat, "new device password")
+	test.Tap(s.Restore.Button)
 	waitFor(t, "wrong passphrase refused", func() bool { return s.Status.Text == "the passphrase is wrong or the container is damaged!" })
-	s.RestorePass.SetText("")
-	test.Type(s.RestorePass, "backup passphrase 1")
-	test.Tap(s.RestoreButton)
+	s.Restore.Pass.SetText("")
+	test.Type(s.Restore.Pass, "backup passphrase 1")
+	test.Tap(s.Restore.Button)
 	waitFor(t, "restored and signed in", func() bool {
 		return u.Shell != nil && u.Shell.Profile.Who.Text == "Mary Somerville <mary@example.org>"
 	})
