@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/secure-personal-profile/spp/app"
+	"github.com/secure-personal-profile/spp/app/cli"
 	"github.com/secure-personal-profile/spp/app/httpapi"
 	"github.com/secure-personal-profile/spp/app/mail/mailtest"
 	"github.com/secure-personal-profile/spp/app/qr"
@@ -500,16 +501,16 @@ func TestImportReadsStandardInputAndEnvironment(t *testing.T) {
 	t.Setenv("SPP_PASSWORD", "the new password here")
 	var out bytes.Buffer
 	dirB := filepath.Join(tmp, "b")
-	if err := runImport(ctx, []string{"--data", dirB}, bytes.NewReader(raw), &out, &out); err != nil {
+	if err := cli.Import(ctx, cliEnv(io.Discard), []string{"--data", dirB}, bytes.NewReader(raw), &out, &out); err != nil {
 		t.Fatalf("import: %v\n%s", err, out.String())
 	}
 	_, srvB := apiServer(t, dirB)
 	call(t, srvB, "POST", "/api/v1/users/login", url.Values{"email": {"stdin@example.org"}, "password": {"the new password here"}})
 
-	if err := runImport(ctx, []string{"--data", filepath.Join(tmp, "c")}, strings.NewReader(""), &out, &out); err == nil || !strings.Contains(err.Error(), "no container") {
+	if err := cli.Import(ctx, cliEnv(io.Discard), []string{"--data", filepath.Join(tmp, "c")}, strings.NewReader(""), &out, &out); err == nil || !strings.Contains(err.Error(), "no container") {
 		t.Fatalf("empty input: %v", err)
 	}
-	if err := runImport(ctx, []string{"--data", dirB, "extra"}, strings.NewReader(""), &out, &out); err == nil {
+	if err := cli.Import(ctx, cliEnv(io.Discard), []string{"--data", dirB, "extra"}, strings.NewReader(""), &out, &out); err == nil {
 		t.Fatal("stray argument accepted")
 	}
 }
@@ -1111,5 +1112,83 @@ func TestHomeNodeServesWhileThePhoneSleeps(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("no mail to the trusted contact: %+v", m)
+	}
+}
+
+// lines is a goroutine-safe output sink.
+type lines struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestRelayCommand: `spp relay` prints its full address (with /p2p/),
+// keeps its identity in --data (the same peer id after a restart), opens
+// no profile store there, and stops when its context ends.
+func TestRelayCommand(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "relay")
+	runOnce := func() string {
+		t.Helper()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		out, logs := &lines{}, &lines{}
+		done := make(chan error, 1)
+		go func() {
+			done <- run(ctx, []string{"relay", "--listen", "/ip4/127.0.0.1/tcp/0", "--data", dir, "--max-reservations", "4"}, out, logs)
+		}()
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(out.String(), "\n") {
+			select {
+			case err := <-done:
+				t.Fatalf("relay ended: %v\n%s", err, logs.String())
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("relay printed no address:\n%s", logs.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		addr := strings.TrimSpace(strings.Split(out.String(), "\n")[0])
+		if !strings.HasPrefix(addr, "/ip4/127.0.0.1/tcp/") || !strings.Contains(addr, "/p2p/12D3Koo") {
+			t.Fatalf("relay printed %q", addr)
+		}
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("relay: %v\n%s", err, logs.String())
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("relay did not stop")
+		}
+		_, id, _ := strings.Cut(addr, "/p2p/")
+		return id
+	}
+	first := runOnce()
+	if again := runOnce(); again != first {
+		t.Fatalf("peer id after a restart with --data: %s, want %s", again, first)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if e.Name() != "relay.key" {
+			t.Errorf("the relay wrote %s in its data directory: it keeps only its key", e.Name())
+		}
+	}
+	if err := run(context.Background(), []string{"relay", "--max-circuits", "0"}, &lines{}, &lines{}); err == nil {
+		t.Fatal("a zero limit was accepted")
 	}
 }
