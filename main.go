@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -76,9 +77,10 @@ type options struct {
 	publicURL      string
 	publicURLGiven bool // --public-url was given (else it is http://ADDR)
 	smtp           smtpOptions
-	p2p            p2pOptions // device sync
-	webhookPrivate bool       // webhooks may reach private addresses
-	allowedHosts   listFlag   // Host names the listener answers besides loopback and the public URL's
+	p2p            p2pOptions      // device sync
+	webhookPrivate bool            // webhooks may reach private addresses
+	allowedHosts   listFlag        // Host names the listener answers besides loopback and the public URL's
+	given          map[string]bool // the flags given on the command line (they win over saved device settings)
 }
 
 func parseFlags(name string, args []string, stderr io.Writer) (*options, error) {
@@ -103,6 +105,8 @@ func parseFlags(name string, args []string, stderr io.Writer) (*options, error) 
 		fs.Usage()
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	o.given = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { o.given[f.Name] = true })
 	if err := o.smtp.check(); err != nil {
 		return nil, err
 	}
@@ -199,15 +203,37 @@ func start(ctx context.Context, o *options, window bool, stderr io.Writer) error
 		return err
 	}
 	defer db.Close()
-	a, err := app.New(db, app.Config{PublicURL: o.publicURL, PublicURLFromFlag: o.publicURLGiven, Log: log, Scanner: idscan.Scanner{}, QRReader: qr.Decode, Fetch: httpapi.Fetch})
+	lis := &listeners{}
+	a, err := app.New(db, app.Config{PublicURL: o.publicURL, PublicURLFromFlag: o.publicURLGiven, Log: log,
+		Scanner: idscan.Scanner{}, QRReader: qr.Decode, Fetch: httpapi.Fetch,
+		Device: app.DeviceHooks{Listen: lis.move, Mailer: mailer}})
 	if err != nil {
 		return err
 	}
-	senders := []app.Sender{webhook.New(nil, o.webhookPrivate)}
-	if mailer, err := o.smtp.sender(); err != nil {
+	// This device's saved settings (the GUI's Settings), where no flag
+	// says otherwise.
+	saved, err := a.DeviceSettings(context.Background())
+	if err != nil {
 		return err
-	} else if mailer != nil {
-		senders = append(senders, mailer)
+	}
+	if saved.ListenAddr != "" && !o.given["addr"] {
+		o.addr = saved.ListenAddr
+	}
+	if saved.SyncOff && !o.given["no-sync"] {
+		o.p2p.noSync = true
+	}
+	o.p2p.relays = append(o.p2p.relays, saved.Relays...)
+	senders := []app.Sender{webhook.New(nil, o.webhookPrivate)}
+	if m, err := o.smtp.sender(); err != nil {
+		return err
+	} else if m != nil {
+		senders = append(senders, m)
+	} else if saved.SMTP.Addr != "" {
+		if m, err := mailer(saved.SMTP); err != nil {
+			log.Warn("the saved e-mail settings are not usable", "err", err)
+		} else {
+			senders = append(senders, m)
+		}
 	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
@@ -242,8 +268,7 @@ func start(ctx context.Context, o *options, window bool, stderr io.Writer) error
 			}
 		}
 	}
-	served := make(chan error, 1)
-	go func() { served <- api.ListenAndServe(ctx, ln) }()
+	lis.start(ctx, api, ln)
 	log.Info("API listening", "addr", ln.Addr().String(), "public_url", o.publicURL, "data", o.data)
 
 	if window {
@@ -261,11 +286,69 @@ func start(ctx context.Context, o *options, window bool, stderr io.Writer) error
 	} else {
 		<-ctx.Done()
 	}
-	if err := <-served; err != nil {
+	if err := lis.wait(); err != nil {
 		return err
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// mailer is the e-mail sender for SMTP settings saved on this device.
+func mailer(s app.SMTPSettings) (app.Sender, error) {
+	return mail.New(mail.Config{Addr: s.Addr, From: s.From, User: s.User, Password: s.Password, AllowPlaintext: s.Plaintext})
+}
+
+// listeners runs the API on one listener at a time; move puts it on
+// another address (the device setting) without a restart: the new
+// address is listened on first, so a refusal leaves the old one serving.
+type listeners struct {
+	mu     sync.Mutex
+	ctx    context.Context
+	api    *httpapi.Server
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func (l *listeners) start(ctx context.Context, api *httpapi.Server, ln net.Listener) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ctx, l.api = ctx, api
+	l.serve(ln)
+}
+
+func (l *listeners) serve(ln net.Listener) {
+	sctx, cancel := context.WithCancel(l.ctx)
+	done := make(chan error, 1)
+	go func() { done <- l.api.ListenAndServe(sctx, ln) }()
+	l.cancel, l.done = cancel, done
+}
+
+func (l *listeners) move(addr string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.api == nil {
+		return errors.New("the listener has not started")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	if err := l.api.AllowHosts(addr); err != nil {
+		ln.Close()
+		return err
+	}
+	l.cancel()
+	<-l.done
+	l.serve(ln)
+	return nil
+}
+
+// wait returns when the listener in use has stopped (ctx ended).
+func (l *listeners) wait() error {
+	l.mu.Lock()
+	done := l.done
+	l.mu.Unlock()
+	return <-done
 }
 
 // smtpOptions are the flags of outgoing e-mail (trusted contacts told of

@@ -36,6 +36,8 @@ type Config struct {
 	// Fetch gets a URL (reach.go: checking that the public URL answers);
 	// nil: the check says it cannot be made.
 	Fetch Fetcher
+	// Device applies device settings at once (device_settings.go).
+	Device DeviceHooks
 }
 
 // App carries out the use cases over a Store. Each group of use cases is

@@ -68,9 +68,29 @@ type OutboxStore interface {
 // Outbox delivers queued messages through their senders until ctx ends.
 type Outbox struct {
 	app     *core
+	smu     sync.RWMutex // guards senders (a device setting may change one)
 	senders map[string]Sender
 	kick    chan struct{}
 	mu      sync.Mutex
+}
+
+// sender is the sender of a kind now, if any.
+func (o *Outbox) sender(kind string) (Sender, bool) {
+	o.smu.RLock()
+	defer o.smu.RUnlock()
+	s, ok := o.senders[kind]
+	return s, ok
+}
+
+// setSender replaces the sender of a kind (nil: none, messages wait).
+func (o *Outbox) setSender(kind string, s Sender) {
+	o.smu.Lock()
+	defer o.smu.Unlock()
+	if s == nil {
+		delete(o.senders, kind)
+		return
+	}
+	o.senders[kind] = s
 }
 
 // NewMessage returns a message to queue with Tx.Enqueue.
@@ -137,7 +157,7 @@ func (o *Outbox) Flush(ctx context.Context) {
 		}
 		sent := 0
 		for _, m := range due {
-			s, ok := o.senders[m.Kind]
+			s, ok := o.sender(m.Kind)
 			if !ok {
 				// Nobody can deliver it on this run: look again later.
 				a.outboxStore().MarkFailed(ctx, m.ID, m.Attempts, a.now().Add(time.Minute), "no "+m.Kind+" delivery configured")

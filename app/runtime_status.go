@@ -29,6 +29,6 @@ func (a *App) Delivers(kind string) bool {
 	if o == nil {
 		return false
 	}
-	_, ok := o.senders[kind]
+	_, ok := o.sender(kind)
 	return ok
 }

@@ -192,6 +192,11 @@ type CapabilityStore interface {
 	CapabilityFailure(ctx context.Context, tokenHash []byte, limit int) (failures int, locked bool, err error)
 	// ExpireCapabilities drops the views of capabilities whose time is up.
 	ExpireCapabilities(ctx context.Context, now time.Time) (int, error)
+	// LocalValue and PutLocalValue keep device-local values (this
+	// device's settings), sealed under the installation key; LocalValue
+	// gives ErrNotFound for a name never put.
+	LocalValue(ctx context.Context, name string) ([]byte, error)
+	PutLocalValue(ctx context.Context, name string, value []byte) error
 	// SigningKey returns a user's signing key wrapped under the
 	// installation key (ErrNotFound when this device has none yet).
 	SigningKey(ctx context.Context, userID string) ([]byte, error)

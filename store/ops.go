@@ -423,3 +423,26 @@ func (db *DB) ForgetUser(ctx context.Context, userID string) error {
 	}
 	return tx.Commit()
 }
+
+// LocalValue returns this device's value of the given name (sealed under
+// the installation key in meta); ErrNotFound when it was never put.
+func (db *DB) LocalValue(ctx context.Context, name string) ([]byte, error) {
+	key := "value:" + name
+	var sealed []byte
+	if err := db.w.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&sealed); err != nil {
+		return nil, notFound(err)
+	}
+	return crypto.Open(db.installKey, sealed, metaAD(key))
+}
+
+// PutLocalValue keeps a device-local value, sealed under the installation
+// key (never synced).
+func (db *DB) PutLocalValue(ctx context.Context, name string, value []byte) error {
+	key := "value:" + name
+	sealed, err := crypto.Seal(db.installKey, value, metaAD(key))
+	if err != nil {
+		return err
+	}
+	_, err = db.w.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, sealed)
+	return err
+}
