@@ -36,6 +36,10 @@ type GrantRequest struct {
 	// A picture of the badge's QR code (the page's upload), read only
 	// after the rate limits have counted the attempt.
 	ResponderCredentialImage []byte
+
+	// onDevice names the user by id: set only by GrantOnDevice (the
+	// device's lock screen, emergency_device.go), never from the API.
+	onDevice string
 }
 
 // EmergencyGrant is what a granted responder sees.
@@ -129,7 +133,7 @@ func (r *GrantRequest) check() error {
 	r.ResponderID = strings.TrimSpace(r.ResponderID)
 	r.Reason = strings.TrimSpace(r.Reason)
 	r.Email = strings.TrimSpace(r.Email)
-	page := r.PageToken != ""
+	page := r.PageToken != "" || r.onDevice != ""
 	if r.ResponderID == "" || r.Reason == "" || (!page && r.Email == "") {
 		if page {
 			return errPageGrantMissing
@@ -157,7 +161,14 @@ type grantTarget struct {
 
 func (a *EmergencyService) grantTarget(ctx context.Context, req GrantRequest) (*grantTarget, error) {
 	t := &grantTarget{}
-	if req.PageToken != "" {
+	if req.onDevice != "" {
+		t.userID = req.onDevice
+		id, err := a.emergencyID(ctx, t.userID)
+		if err != nil {
+			return nil, Internal(err)
+		}
+		t.accessID = id
+	} else if req.PageToken != "" {
 		c, err := a.capabilityByToken(ctx, CapEmergency, req.PageToken)
 		switch {
 		case errors.Is(err, ErrNotFound):
@@ -193,7 +204,10 @@ func (a *EmergencyService) grantTarget(ctx context.Context, req GrantRequest) (*
 // attempt is the request as the log records it.
 func (t *grantTarget) attempt(req GrantRequest) attempt {
 	at := attempt{userID: t.userID, responderID: req.ResponderID, reason: req.Reason, client: req.Client, via: "api"}
-	if req.PageToken != "" {
+	switch {
+	case req.onDevice != "":
+		at.via = "device"
+	case req.PageToken != "":
 		at.via = "page"
 	}
 	return at

@@ -38,7 +38,7 @@ type EmergencyLogEntry struct {
 	Verified              bool      `json:"responder_verified"`
 	Reason                string    `json:"reason"`
 	Client                string    `json:"client"`
-	Via                   string    `json:"via"` // api | page
+	Via                   string    `json:"via"` // api | page | device (the lock screen)
 	Outcome               string    `json:"outcome"`
 	Salt                  string    `json:"salt"` // random: the hash confirms no guess of the content
 	// Filled when listing, not part of the hashed body.
