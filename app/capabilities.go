@@ -174,7 +174,7 @@ func (a *core) deriveViews(tx Tx, dek []byte, changed []CellRef) error {
 			}
 			deps[id] = true
 			emergency = true
-			links = links || id == nameField
+			links = links || id == nameField || id == fieldID(tx, "date_of_birth") // the Patient of a SMART Health Link
 			// The public view shows the public ring: a value change
 			// matters only for a field there; a ring move always.
 			if !public {
@@ -476,6 +476,11 @@ type linkView struct {
 	Records   []*HealthRecord `json:"records"`
 	Patient   string          `json:"patient,omitempty"`
 	ExpiresAt time.Time       `json:"expires_at"`
+	// A SMART Health Link's view holds no record: only its files,
+	// encrypted under the SHL key (shl.go), and the ids it shows.
+	SHL       bool      `json:"shl,omitempty"`
+	Files     []shlFile `json:"files,omitempty"`
+	RecordIDs []string  `json:"record_ids,omitempty"`
 }
 
 func (a *core) deriveLinks(tx Tx, dek []byte) error {
@@ -521,6 +526,11 @@ func (a *core) deriveLinks(tx Tx, dek []byte) error {
 				return err
 			}
 			v := &linkView{Records: recs, Patient: patient, ExpiresAt: l.expiresAt}
+			if l.shlKey != nil {
+				if v, err = shlView(tx, l, recs, now); err != nil {
+					return err
+				}
+			}
 			if c.View, err = sealView(viewKey(l.token, pcHash), userID, CapLink, id, v); err != nil {
 				return err
 			}

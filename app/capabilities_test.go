@@ -285,7 +285,7 @@ func TestDeadCapabilityLeavesNothing(t *testing.T) {
 	}
 	revoked, _ := env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "gone.example", InfoField: "phone"})
 	expiring, _ := env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "brief.example", InfoField: "phone", ExpiresIn: time.Minute})
-	link, _ := env.App.CreateLink(ctx, p, app.LinkRequest{Records: json.RawMessage(`"allergies"`), DoctorEmail: "dr@example.org", Passcode: "246810"})
+	link, _ := env.App.CreateLink(ctx, p, app.LinkRequest{Records: json.RawMessage(`"allergies"`), DoctorEmail: "dr@example.org", Passcode: "246810", Page: true})
 	linkTok := lastPathPart(link.URL)
 	before := map[string][]byte{"revoked": viewOf(revoked.VerificationToken), "expired": viewOf(expiring.VerificationToken), "locked": viewOf(linkTok)}
 	for what, v := range before {
@@ -568,7 +568,7 @@ func TestViewsDeriveFromSyncOneOperationAtATime(t *testing.T) {
 	if _, _, err := a.App.PutHealthRecord(ctx, p, "", "allergies", json.RawMessage(`{"substance":"latex"}`)); err != nil {
 		t.Fatal(err)
 	}
-	link, err := a.App.CreateLink(ctx, p, app.LinkRequest{Records: json.RawMessage(`"allergies"`), DoctorEmail: "dr@example.org"})
+	link, err := a.App.CreateLink(ctx, p, app.LinkRequest{Records: json.RawMessage(`"allergies"`), DoctorEmail: "dr@example.org", Page: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -602,7 +602,7 @@ func TestLockedLinkStaysLocked(t *testing.T) {
 	if _, _, err := env.App.PutHealthRecord(ctx, p, "", "allergies", json.RawMessage(`{"substance":"latex"}`)); err != nil {
 		t.Fatal(err)
 	}
-	link, err := env.App.CreateLink(ctx, p, app.LinkRequest{Records: json.RawMessage(`"allergies"`), DoctorEmail: "dr@example.org", Passcode: "135790"})
+	link, err := env.App.CreateLink(ctx, p, app.LinkRequest{Records: json.RawMessage(`"allergies"`), DoctorEmail: "dr@example.org", Passcode: "135790", Page: true})
 	if err != nil {
 		t.Fatal(err)
 	}

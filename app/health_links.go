@@ -32,12 +32,17 @@ type LinkRequest struct {
 	DoctorEmail string
 	Expiration  string // ISO 8601 date or date-time; "" for the default
 	Passcode    string // "" for none
+	// Page makes a link to the old server-rendered page (works without
+	// JavaScript) instead of a SMART Health Link; its view holds the
+	// records themselves, sealed under the token.
+	Page bool
 }
 
 // HealthLink is a created link.
 type HealthLink struct {
 	ID        string
-	URL       string
+	URL       string // the access link
+	SHLink    string // "shlink:/…" ("" for a page link)
 	ExpiresAt time.Time
 }
 
@@ -115,7 +120,13 @@ func (a *HealthService) CreateLink(ctx context.Context, p *Principal, req LinkRe
 	if err != nil {
 		return nil, Internal(err)
 	}
-	link := &HealthLink{ID: NewID(), URL: a.linkURL(ctx, p.UserID, token), ExpiresAt: expires}
+	ls := &linkState{token: token, expiresAt: expires, passcode: pc}
+	if !req.Page {
+		if ls.shlKey, err = newSHLKey(); err != nil {
+			return nil, Internal(err)
+		}
+	}
+	link := &HealthLink{ID: NewID(), ExpiresAt: expires}
 	err = a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
 		var sel []LinkSelector
 		seen := map[LinkSelector]bool{}
@@ -154,18 +165,23 @@ func (a *HealthService) CreateLink(ctx context.Context, p *Principal, req LinkRe
 			}
 			cells = append(cells, Cell{Field: "passcode", Value: b})
 		}
-		for _, c := range cells {
-			c.Entity, c.ID = EntityHealthLink, link.ID
-			if err := tx.Put(c); err != nil {
-				return err
-			}
-		}
 		name := ""
 		if f, ok, err := fieldValue(tx, "name"); err != nil {
 			return err
 		} else if ok {
 			name = f.Text()
 		}
+		if ls.shlKey != nil {
+			ls.label = shlLabel(name)
+			cells = append(cells, Cell{Field: "shl_key", Value: ls.shlKey}, Cell{Field: "shl_label", Value: []byte(ls.label)})
+		}
+		for _, c := range cells {
+			c.Entity, c.ID = EntityHealthLink, link.ID
+			if err := tx.Put(c); err != nil {
+				return err
+			}
+		}
+		link.URL, link.SHLink = a.accessLink(ctx, p.UserID, ls)
 		return a.enqueueEmail(tx, p.UserID, linkEmail(req.DoctorEmail, name, link, pc != nil))
 	})
 	var e *Error
@@ -217,6 +233,8 @@ type linkState struct {
 	revokedAt   time.Time
 	lockedAt    time.Time
 	token       string
+	shlKey      []byte // a SMART Health Link's key (nil for a page link)
+	label       string // a SMART Health Link's label
 }
 
 func readLink(tx Tx, id string) (*linkState, bool, error) {
@@ -255,6 +273,9 @@ func readLink(tx Tx, id string) (*linkState, bool, error) {
 	}
 	if v, ok := c["failures"]; ok {
 		l.failures, _ = strconv.Atoi(string(v.Value))
+	}
+	if v, ok := c["shl_key"]; ok && len(v.Value) == 32 {
+		l.shlKey, l.label = v.Value, string(c["shl_label"].Value)
 	}
 	return l, true, nil
 }
@@ -315,6 +336,7 @@ type LinkOpen struct {
 	Passcode  string // "" when none was sent
 	Client    string
 	UserAgent string
+	Recipient string // a SMART Health Link's manifest request names one
 }
 
 // LinkView is what an opened link shows.
@@ -395,7 +417,7 @@ func (a *HealthService) OpenLink(ctx context.Context, req LinkOpen) (*LinkView, 
 		}
 		mu := linkLock(c.ID)
 		mu.Lock()
-		key, err = a.checkPasscode(ctx, c, req)
+		key, _, err = a.checkPasscode(ctx, c, req)
 		mu.Unlock()
 		if err != nil {
 			return nil, err
@@ -404,6 +426,9 @@ func (a *HealthService) OpenLink(ctx context.Context, req LinkOpen) (*LinkView, 
 	var v linkView
 	if err := openView(key, c, &v); err != nil {
 		return nil, Internal(fmt.Errorf("opening link view: %w", err))
+	}
+	if v.SHL {
+		return nil, errLinkUnknown // a SMART Health Link: its manifest answers
 	}
 	ids := make([]string, len(v.Records))
 	for i, r := range v.Records {
@@ -418,45 +443,46 @@ func (a *HealthService) OpenLink(ctx context.Context, req LinkOpen) (*LinkView, 
 // checkPasscode checks a passcode under the link's lock and returns the
 // view's key: the passcode is right exactly when the view opens under the
 // key it gives. A wrong one is counted (in one statement), logged and, at
-// the limit, the link locked and its view dropped.
-func (a *HealthService) checkPasscode(ctx context.Context, c *Capability, req LinkOpen) ([]byte, error) {
+// the limit, the link locked and its view dropped; remaining is the
+// wrong passcodes left then (-1 when none was counted).
+func (a *HealthService) checkPasscode(ctx context.Context, c *Capability, req LinkOpen) (key []byte, remaining int, err error) {
 	// Re-read: another request may have counted a try meanwhile.
 	cur, err := a.store.CapabilityByHash(ctx, c.TokenHash)
 	if err != nil {
-		return nil, Internal(err)
+		return nil, -1, Internal(err)
 	}
 	if err := linkAlive(cur); err != nil {
-		return nil, err
+		return nil, -1, err
 	}
 	kdf, err := crypto.ParseKDFParams(cur.KDF)
 	if err != nil {
-		return nil, Internal(err)
+		return nil, -1, Internal(err)
 	}
 	h, err := deriveKey(ctx, []byte(req.Passcode), kdf)
 	if err != nil {
-		return nil, Internal(err)
+		return nil, -1, Internal(err)
 	}
-	key := viewKey(req.Token, h)
+	key = viewKey(req.Token, h)
 	if _, err := crypto.Open(key, cur.View, viewAD(cur.UserID, cur.Kind, cur.ID)); err == nil {
 		*c = *cur
-		return key, nil
+		return key, -1, nil
 	}
-	_, locked, err := a.store.CapabilityFailure(ctx, c.TokenHash, LinkPasscodeTries)
+	n, locked, err := a.store.CapabilityFailure(ctx, c.TokenHash, LinkPasscodeTries)
 	if err != nil {
-		return nil, Internal(err)
+		return nil, -1, Internal(err)
 	}
 	outcome := LinkWrongPasscode
 	if locked {
 		outcome = LinkLockedNow
 	}
 	if err := a.logOpening(ctx, c, req, outcome, nil); err != nil {
-		return nil, Internal(err)
+		return nil, -1, Internal(err)
 	}
 	if locked {
 		a.cfg.Log.Warn("health link locked after wrong passcodes", "user_id", c.UserID, "link_id", c.ID)
-		return nil, errLinkLocked
+		return nil, 0, errLinkLocked
 	}
-	return nil, errPasscodeWrong
+	return nil, max(0, LinkPasscodeTries-n), errPasscodeWrong
 }
 
 func (a *HealthService) logOpening(ctx context.Context, c *Capability, req LinkOpen, outcome string, records []string) error {
@@ -473,7 +499,7 @@ func (a *HealthService) logOpening(ctx context.Context, c *Capability, req LinkO
 	rec, err := json.Marshal(linkOpeningRecord{
 		LinkID: c.ID,
 		LinkOpening: LinkOpening{
-			At: a.now(), Client: req.Client, UserAgent: ua, Outcome: outcome, Records: records,
+			At: a.now(), Client: req.Client, UserAgent: ua, Outcome: outcome, Records: records, Recipient: req.Recipient,
 		},
 	})
 	if err != nil {
@@ -509,12 +535,14 @@ type LinkOpening struct {
 	UserAgent string    `json:"user_agent"`
 	Outcome   string    `json:"outcome"`
 	Records   []string  `json:"record_ids"`
+	Recipient string    `json:"recipient,omitempty"` // who a SMART Health Link's manifest request said it is
 }
 
 // HealthLinkInfo is a link as its owner sees it.
 type HealthLinkInfo struct {
 	ID             string         `json:"link_id"`
 	URL            string         `json:"access_link"`
+	SHLink         string         `json:"shlink,omitempty"`
 	DoctorEmail    string         `json:"doctor_email"`
 	Records        []LinkSelector `json:"health_records_info"`
 	State          string         `json:"state"` // active | expired | revoked | locked
@@ -535,11 +563,12 @@ func (a *HealthService) HealthLinks(ctx context.Context, p *Principal) ([]*Healt
 	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
 		err := eachEntity(tx, EntityHealthLink, readLink, func(l *linkState) error {
 			info := &HealthLinkInfo{
-				ID: l.id, URL: a.linkURL(ctx, p.UserID, l.token), DoctorEmail: l.doctorEmail, Records: l.selectors,
+				ID: l.id, DoctorEmail: l.doctorEmail, Records: l.selectors,
 				State: "active", Passcode: l.passcode != nil, WrongPasscodes: l.failures,
 				CreatedAt: l.createdAt, ExpiresAt: l.expiresAt, RevokedAt: l.revokedAt, LockedAt: l.lockedAt,
 				Openings: []LinkOpening{},
 			}
+			info.URL, info.SHLink = a.accessLink(ctx, p.UserID, l)
 			switch {
 			case l.revoked:
 				info.State = "revoked"
@@ -656,5 +685,17 @@ func (a *HealthService) LinkURL(ctx context.Context, p *Principal, linkID string
 	if linkID == "" {
 		return "", E(KindInvalid, "missing_parameter", "id must exist!")
 	}
-	return a.tokenURL(ctx, p, EntityHealthLink, linkID, linkPath, errLinkID)
+	var l *linkState
+	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) (err error) {
+		l, _, err = readLink(tx, linkID)
+		return err
+	})
+	if err != nil {
+		return "", Internal(err)
+	}
+	if l == nil {
+		return "", errLinkID
+	}
+	u, _ := a.accessLink(ctx, p.UserID, l)
+	return u, nil
 }

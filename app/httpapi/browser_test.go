@@ -74,7 +74,7 @@ func TestPagesInHeadlessChromium(t *testing.T) {
 	want(t, r, 201, "success", "")
 	secret := e.responder(t, "EMT-5", "Jo Kim", "Metro Fire")
 	e.form(t, "POST", recordsPath, "token", tok, "record_type", "immunizations", "record_data", `{"vaccine":"Tetanus","date":"2024-03-01"}`)
-	l := e.form(t, "POST", linkPath, "token", tok, "health_records_info", "immunizations", "doctor_email", "dr@example.org", "passcode", "river-stone")
+	l := e.form(t, "POST", linkPath, "token", tok, "health_records_info", "immunizations", "link_format", "page", "doctor_email", "dr@example.org", "passcode", "river-stone")
 	want(t, l, 201, "success", "")
 
 	t.Run("responder", func(t *testing.T) {

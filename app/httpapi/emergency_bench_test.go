@@ -40,7 +40,7 @@ func benchLink(b *testing.B, passcode string) {
 		e.form(b, "POST", recordsPath, "token", tok, "record_type", "immunizations", "record_data", d)
 	}
 	e.form(b, "POST", recordsPath, "token", tok, "record_type", "allergies", "record_data", `{"substance":"penicillin","reaction":"rash"}`)
-	r := e.form(b, "POST", linkPath, "token", tok, "health_records_info", "immunizations,allergies", "doctor_email", "dr@example.org", "passcode", passcode)
+	r := e.form(b, "POST", linkPath, "token", tok, "health_records_info", "immunizations,allergies", "link_format", "page", "doctor_email", "dr@example.org", "passcode", passcode)
 	want(b, r, 201, "success", "")
 	u := e.srv.URL + e.pagePath(b, r.str("access_link"))
 	c := e.srv.Client()

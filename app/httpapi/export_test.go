@@ -126,7 +126,7 @@ func TestExportOfAFullProfileHoldsNoCapability(t *testing.T) {
 	secret := ok(e.json(t, "POST", "/api/v1/profile/services", map[string]any{"service_id": "acme", "name": "Acme", "webhook_url": "https://acme.example/hook"}, auth...)).str("webhook_secret")
 	share := ok(e.json(t, "POST", "/api/v1/profile/share-create", map[string]any{"service_id": "acme", "info_field": "name"}, auth...)).str("verification_token")
 	ok(e.json(t, "POST", "/api/v1/profile/health-records", map[string]any{"record_type": "allergies", "record_data": map[string]any{"substance": "penicillin-G-unique"}}, auth...))
-	link := ok(e.json(t, "POST", "/api/v1/profile/share-create-link", map[string]any{"health_records_info": []string{"allergies"}, "doctor_email": "doc@example.org", "passcode": "kestrel-passcode-77"}, auth...)).str("access_link")
+	link := ok(e.json(t, "POST", "/api/v1/profile/share-create-link", map[string]any{"health_records_info": []string{"allergies"}, "doctor_email": "doc@example.org", "passcode": "kestrel-passcode-77", "link_format": "page"}, auth...)).str("access_link")
 	public := ok(e.json(t, "POST", "/api/v1/profile/public", map[string]any{"public_info": "hello from the public page", "visibility": true}, auth...)).str("public_profile_link")
 	emergency := ok(e.json(t, "POST", "/api/v1/profile/emergency-access", map[string]any{"trusted_contacts": []string{"kin@example.org"}, "emergency_info": "{HOME:Burnaby 4024}"}, auth...)).str("emergency_url")
 	if secret == "" || share == "" || link == "" || public == "" || emergency == "" {

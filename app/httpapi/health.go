@@ -12,14 +12,14 @@ import (
 // with a doctor, with the doctor's page behind a link.
 func (s *Server) registerHealth() {
 	s.route(api+"/profile/health-records", Doc{
-		Summary: "Add a health record (POST; with record_id, replace one), list them (GET; optional record_type), or delete one (DELETE, record_id).",
-		Auth:    true, Params: []string{"record_type", "record_data", "record_id"},
+		Summary: "Add a health record (POST; with record_id, replace one; or fhir: a FHIR R4 resource or Bundle, validated), list them (GET; optional record_type), or delete one (DELETE, record_id).",
+		Auth:    true, Params: []string{"record_type", "record_data", "record_id", "fhir"},
 		SuccessBy: map[string][]int{http.MethodPost: {http.StatusCreated, http.StatusOK}}, // 200 when record_id replaces one
 		Errors:    []int{400, 401, 404, 413},
 	}, MaxBody, answer(s.putHealthRecord, http.MethodPost), answer(s.healthRecords, http.MethodGet), answer(s.deleteHealthRecord, http.MethodDelete))
 	s.route(api+"/profile/share-create-link", Doc{
-		Summary: "Share chosen health records (ids or types, read live) with a doctor through a time-limited link, e-mailed to the doctor; optional passcode.",
-		Auth:    true, Params: []string{"health_records_info!", "doctor_email!", "expiration_date", "passcode"},
+		Summary: "Share chosen health records (ids or types, read live) with a doctor through a time-limited SMART Health Link (shlink; access_link opens our viewer), e-mailed to the doctor; optional passcode; link_format=page for the old server-rendered page.",
+		Auth:    true, Params: []string{"health_records_info!", "doctor_email!", "expiration_date", "passcode", "link_format"},
 		Success: 201, Errors: []int{400, 401},
 	}, MaxBody, answer(s.createLink, http.MethodPost))
 	s.route(api+"/profile/health-links", Doc{
@@ -34,9 +34,21 @@ func (s *Server) registerHealth() {
 		Summary: "The doctor's page behind an access link: the shared records (HTML; JSON with Accept: application/json). With a passcode the page asks for it (form POST); JSON clients send a passcode parameter. 410 after expiry, revocation or 10 wrong passcodes.",
 		Params:  []string{"passcode"}, Page: linkTitle, Errors: []int{401, 403, 404, 410},
 	}, MaxBody, page(s.linkPage, http.MethodGet, http.MethodPost))
+	s.registerSHL()
 }
 
 func (s *Server) putHealthRecord(c *call) (int, RecordResponse, error) {
+	if f := c.p.JSON("fhir"); f != nil {
+		recs, err := s.app.AddFHIRRecords(c.ctx(), c.who, f)
+		if err != nil {
+			return 0, RecordResponse{}, err
+		}
+		ids := make([]string, len(recs))
+		for i, r := range recs {
+			ids[i] = r.ID
+		}
+		return http.StatusCreated, RecordResponse{RecordID: ids[0], RecordIDs: ids}, nil
+	}
 	rec, created, err := s.app.PutHealthRecord(c.ctx(), c.who, c.p.String("record_id"), c.p.String("record_type"), c.p.JSON("record_data"))
 	if err != nil {
 		return 0, RecordResponse{}, err
@@ -63,17 +75,24 @@ func (s *Server) deleteHealthRecord(c *call) (int, OKResponse, error) {
 	return http.StatusOK, OKResponse{}, nil
 }
 
+var errLinkFormat = app.E(app.KindInvalid, "invalid_parameter", "link_format must be shl or page!")
+
 func (s *Server) createLink(c *call) (int, LinkResponse, error) {
+	format := c.p.String("link_format")
+	if format != "" && format != "shl" && format != "page" {
+		return 0, LinkResponse{}, errLinkFormat
+	}
 	l, err := s.app.CreateLink(c.ctx(), c.who, app.LinkRequest{
 		Records:     c.p.JSON("health_records_info"),
 		DoctorEmail: c.p.String("doctor_email"),
 		Expiration:  c.p.String("expiration_date"),
 		Passcode:    c.p.String("passcode"),
+		Page:        format == "page",
 	})
 	if err != nil {
 		return 0, LinkResponse{}, err
 	}
-	return http.StatusCreated, LinkResponse{AccessLink: l.URL, ExpiresAt: ts(l.ExpiresAt), LinkID: l.ID}, nil
+	return http.StatusCreated, LinkResponse{AccessLink: l.URL, SHLink: l.SHLink, ExpiresAt: ts(l.ExpiresAt), LinkID: l.ID}, nil
 }
 
 func (s *Server) healthLinks(c *call) (int, LinksResponse, error) {

@@ -101,7 +101,7 @@ func TestShareCreateLinkContract(t *testing.T) {
 		"passcode must be 4 to 256 characters!", "invalid_passcode")
 
 	// One record by id, one type: read live at each opening.
-	r := e.json(t, "POST", linkPath, map[string]any{"token": tok, "health_records_info": []string{alg, "immunizations"}, "doctor_email": "dr.okafor@example.org"})
+	r := e.json(t, "POST", linkPath, map[string]any{"token": tok, "health_records_info": []string{alg, "immunizations"}, "link_format": "page", "doctor_email": "dr.okafor@example.org"})
 	want(t, r, 201, "success", "")
 	link := r.str("access_link")
 	exp, err := time.Parse(time.RFC3339, r.str("expires_at"))
@@ -141,14 +141,14 @@ func TestShareCreateLinkContract(t *testing.T) {
 
 	// Expiry: a date lives through that day, then 410.
 	tomorrow := e.Clock.Now().Add(24 * time.Hour).Format("2006-01-02")
-	r2 := e.form(t, "POST", linkPath, "token", tok, "health_records_info", "allergies", "doctor_email", "dr@example.org", "expiration_date", tomorrow)
+	r2 := e.form(t, "POST", linkPath, "token", tok, "health_records_info", "allergies", "link_format", "page", "doctor_email", "dr@example.org", "expiration_date", tomorrow)
 	want(t, r2, 201, "success", "")
 	want(t, e.openLink(t, r2.str("access_link")), 200, "success", "")
 	e.Clock.Advance(49 * time.Hour)
 	want(t, e.openLink(t, r2.str("access_link")), 410, "access_link has expired!", "link_expired")
 	tok = e.form(t, "POST", "/api/v1/users/login", "email", "patient@example.org", "password", pw).str("token") // the session expired too
 	// At most a year.
-	r3 := e.form(t, "POST", linkPath, "token", tok, "health_records_info", "allergies", "doctor_email", "dr@example.org", "expiration_date", "2999-01-01")
+	r3 := e.form(t, "POST", linkPath, "token", tok, "health_records_info", "allergies", "link_format", "page", "doctor_email", "dr@example.org", "expiration_date", "2999-01-01")
 	if exp, _ := time.Parse(time.RFC3339, r3.str("expires_at")); exp.Sub(e.Clock.Now()) > app.MaxLinkTTL {
 		t.Fatalf("beyond a year: %s", r3.Raw)
 	}
@@ -181,7 +181,7 @@ func TestLinkPasscodeDiesAfterTenWrongTries(t *testing.T) {
 	e := newEnv(t)
 	tok := e.register(t, "pc@example.org").str("token")
 	e.form(t, "POST", recordsPath, "token", tok, "record_type", "allergies", "record_data", "bee stings")
-	r := e.form(t, "POST", linkPath, "token", tok, "health_records_info", "allergies", "doctor_email", "dr@example.org", "passcode", "4711-blue")
+	r := e.form(t, "POST", linkPath, "token", tok, "health_records_info", "allergies", "link_format", "page", "doctor_email", "dr@example.org", "passcode", "4711-blue")
 	want(t, r, 201, "success", "")
 	link := r.str("access_link")
 	want(t, e.openLink(t, link), 401, "passcode must exist!", "passcode_required")
@@ -241,10 +241,10 @@ func TestDoctorPage(t *testing.T) {
 	tok := e.register(t, "doc@example.org").str("token")
 	e.json(t, "POST", recordsPath, map[string]any{"token": tok, "record_type": "blood_tests", "record_data": map[string]any{"hba1c": "5.4 %", "note": "<script>alert(1)</script>"}})
 	html := []string{"Accept", "text/html"}
-	plain := e.form(t, "POST", linkPath, "token", tok, "health_records_info", "blood_tests", "doctor_email", "dr@example.org").str("access_link")
+	plain := e.form(t, "POST", linkPath, "token", tok, "health_records_info", "blood_tests", "link_format", "page", "doctor_email", "dr@example.org").str("access_link")
 	checkPage(t, e.do(t, "GET", e.pagePath(t, plain), "", nil, html...), 200, "<h2", "Blood tests", "5.4 %", "&lt;script&gt;alert(1)&lt;/script&gt;", "Ada Lovelace")
 
-	locked := e.form(t, "POST", linkPath, "token", tok, "health_records_info", "blood_tests", "doctor_email", "dr@example.org", "passcode", "open sesame").str("access_link")
+	locked := e.form(t, "POST", linkPath, "token", tok, "health_records_info", "blood_tests", "link_format", "page", "doctor_email", "dr@example.org", "passcode", "open sesame").str("access_link")
 	page := e.pagePath(t, locked)
 	form := e.do(t, "GET", page, "", nil, html...)
 	checkPage(t, form, 200, `<label for="passcode">`, `type="password"`)

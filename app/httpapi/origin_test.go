@@ -184,7 +184,7 @@ func TestOwnFormsPassTheOriginCheck(t *testing.T) {
 	want(t, r, 201, "success", "")
 	page := e.pagePath(t, r.str("emergency_url"))
 	e.form(t, "POST", recordsPath, "token", tok, "record_type", "allergies", "record_data", "bee stings")
-	l := e.form(t, "POST", linkPath, "token", tok, "health_records_info", "allergies", "doctor_email", "dr@example.org", "passcode", "4711-blue")
+	l := e.form(t, "POST", linkPath, "token", tok, "health_records_info", "allergies", "link_format", "page", "doctor_email", "dr@example.org", "passcode", "4711-blue")
 	want(t, l, 201, "success", "")
 	link := e.pagePath(t, l.str("access_link"))
 

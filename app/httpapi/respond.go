@@ -45,6 +45,9 @@ func HTTPStatus(k app.Kind) int { return kindStatus[k] }
 type ErrorBody struct {
 	Status string `json:"status" doc:"human-readable message (legacy strings are byte-exact)"`
 	Code   string `json:"code" doc:"stable snake_case identifier"`
+	// RemainingAttempts: a SMART Health Link manifest's 401 (wrong or
+	// missing passcode), as the SHL protocol names it.
+	RemainingAttempts *int `json:"remainingAttempts,omitempty" doc:"wrong passcodes left before the SMART Health Link dies (401 of a manifest)"`
 }
 
 // httpError is an error of the listener itself, met before any use case
@@ -104,6 +107,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, page string,
 	} else {
 		e := app.AsError(err)
 		status, body = HTTPStatus(e.Kind), ErrorBody{Status: e.Message, Code: e.Code}
+		if pe := (*app.SHLPasscodeError)(nil); errors.As(err, &pe) {
+			body.RemainingAttempts = &pe.Remaining
+		}
 		switch e.Kind {
 		case app.KindInternal:
 			s.log.Error("internal error", "method", r.Method, "path", routePath(r), "err", e.Err)

@@ -224,12 +224,21 @@ func driveEveryRoute(t *testing.T) (*answers, []httpapi.Route, map[string]any) {
 	rec2 := e.form(t, "POST", recordsPath, "token", tok, "record_type", "immunizations", "record_data", "MMR").str("record_id")
 	want(t, e.form(t, "GET", recordsPath, "token", tok), 200, "success", "")
 	want(t, e.form(t, "DELETE", recordsPath, "token", tok, "record_id", rec2), 200, "success", "")
-	link := e.form(t, "POST", linkPath, "token", tok, "health_records_info", "allergies", "doctor_email", "dr@example.org")
+	link := e.form(t, "POST", linkPath, "token", tok, "health_records_info", "allergies", "link_format", "page", "doctor_email", "dr@example.org")
 	want(t, link, 201, "success", "")
 	linkPage := e.pagePath(t, link.str("access_link"))
 	want(t, e.do(t, "GET", linkPage, "", nil, jsonAccept...), 200, "success", "")
 	want(t, e.do(t, "POST", linkPage, "application/x-www-form-urlencoded", strings.NewReader(""), jsonAccept...), 200, "success", "")
 	want(t, e.do(t, "GET", "/api/v1/profile/health-links", "", nil, auth(tok)...), 200, "success", "")
+	shl := e.form(t, "POST", linkPath, "token", tok, "health_records_info", "allergies", "doctor_email", "dr@example.org", "passcode", "shl-pass")
+	shlP := decodeSHLink(t, shl.str("shlink"))
+	want(t, e.manifest(t, shlP, map[string]any{"recipient": "Dr. Doc", "passcode": "wrong"}), 401, "passcode is wrong!", "wrong_passcode")
+	shlFiles := e.manifest(t, shlP, map[string]any{"recipient": "Dr. Doc", "passcode": "shl-pass", "embeddedLengthMax": 0})
+	want(t, shlFiles, 200, "success", "")
+	shlTicket := strings.TrimPrefix(e.pagePath(t, files(t, shlFiles)[0].Location), "/api/v1/shl-file/")
+	if r := e.do(t, "GET", "/api/v1/shl-file/"+shlTicket, "", nil); r.Code != 200 {
+		t.Fatalf("shl file: %d", r.Code)
+	}
 
 	// Devices: a code, a second device joins, is listed and removed.
 	b := newEnv(t)
@@ -263,6 +272,12 @@ func driveEveryRoute(t *testing.T) (*answers, []httpapi.Route, map[string]any) {
 		path := fill(rt.Path, func(n string) string {
 			if rt.Path == "/api/v1/health-link/{token}" {
 				return strings.TrimPrefix(linkPage, "/api/v1/health-link/")
+			}
+			if rt.Path == "/api/v1/shl/{token}" {
+				return strings.TrimPrefix(e.pagePath(t, shlP.URL), "/api/v1/shl/")
+			}
+			if rt.Path == "/api/v1/shl-file/{ticket}" {
+				return shlTicket
 			}
 			return real[n]
 		})

@@ -351,8 +351,9 @@ type EmergencyLogRecord struct {
 
 // RecordResponse names the health record added or replaced.
 type RecordResponse struct {
-	RecordID string  `json:"record_id"`
-	Status   Success `json:"status"`
+	RecordID  string   `json:"record_id"`
+	RecordIDs []string `json:"record_ids,omitempty" doc:"every record added, for FHIR input (a Bundle adds one per entry)"`
+	Status    Success  `json:"status"`
 }
 
 // RecordsResponse lists health records.
@@ -364,6 +365,7 @@ type RecordsResponse struct {
 // LinkResponse is a new health link.
 type LinkResponse struct {
 	AccessLink string  `json:"access_link"`
+	SHLink     string  `json:"shlink,omitempty" doc:"the SMART Health Link (shlink:/…); absent for link_format=page"`
 	Status     Success `json:"status"`
 	ExpiresAt  string  `json:"expires_at"`
 	LinkID     string  `json:"link_id"`
