@@ -356,28 +356,20 @@ func (a *ShareService) GetShare(ctx context.Context, p *Principal, serviceID, to
 	if err != nil {
 		return nil, Internal(err)
 	}
-	id := c.ID
-	var out map[string]json.RawMessage
-	err = a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
-		sh, ok, err := readShare(tx, id)
-		if err != nil {
-			return err
-		}
-		now := a.now()
-		if !ok || sh.ServiceID != serviceID || !sh.active(now) {
-			return errNotAgreed
-		}
-		value, err := claimValue(tx, sh.Field, now)
-		if err != nil {
-			return err
-		}
-		out = map[string]json.RawMessage{sh.Field: value}
-		return nil
-	})
-	if err != nil {
-		return nil, AsError(err)
+	// The share's view answers, as /verify does: the same current value,
+	// with no read of the profile.
+	now := a.now()
+	if c.State != CapActive || c.View == nil || (!c.ExpiresAt.IsZero() && !now.Before(c.ExpiresAt)) {
+		return nil, errNotAgreed
 	}
-	return out, nil
+	var v shareView
+	if err := openView(viewKey(token, nil), c, &v); err != nil || v.ServiceID != serviceID {
+		return nil, errNotAgreed
+	}
+	if e := shareErrors[v.Error]; e != nil {
+		return nil, e
+	}
+	return map[string]json.RawMessage{v.Field: v.valueAt(now)}, nil
 }
 
 // ownShareID is the share id of one of the principal's shares, named by
