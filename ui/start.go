@@ -1,7 +1,9 @@
 package ui
 
 // The start screen, shown while no one is signed in: unlock a profile,
-// create one, join one from another device, or restore a backup.
+// create one, join one from another device, or restore a backup; and the
+// "Emergency information" button, which opens the responder's screen
+// (responder.go) without unlocking.
 
 import (
 	"context"
@@ -10,6 +12,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/secure-personal-profile/spp/app"
@@ -28,6 +31,9 @@ type StartScreen struct {
 	JoinCode, JoinPassword, JoinName          *widget.Entry
 	UnlockButton, CreateButton, JoinButton    *widget.Button
 	JoinFromImage                             *widget.Button
+	// Emergency opens the responder's screen without unlocking
+	// (responder.go), as a phone's Medical ID.
+	Emergency *widget.Button
 	// Restore a backup (an exported container) on a device without the
 	// profile, then sign in with it: the same form as Devices → Backup.
 	Restore  *RestoreForm
@@ -91,8 +97,10 @@ func (u *UI) startScreen() fyne.CanvasObject {
 	if has, err := u.app.HasAccounts(context.Background()); err == nil && !has {
 		s.Tabs.SelectIndex(1)
 	}
+	s.Emergency = widget.NewButtonWithIcon(EmergencyButtonLabel, theme.WarningIcon(), u.showResponder)
+	s.Emergency.Importance = widget.DangerImportance
 	title := widget.NewLabelWithStyle("Secure Personal Profile", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
-	card := container.NewVBox(title, s.Tabs, s.Progress, s.Status)
+	card := container.NewVBox(title, s.Tabs, s.Progress, s.Status, widget.NewSeparator(), s.Emergency)
 	// Centred and no wider than a form needs on a desktop; full width on a phone.
 	return container.NewPadded(container.New(&maxWidth{Width: 560}, card))
 }

@@ -42,8 +42,9 @@ type UI struct {
 	window fyne.Window
 	fyne   fyne.App
 
-	mu           sync.Mutex // guards principal and lastActivity (read by the idle ticker)
+	mu           sync.Mutex // guards principal, responding and lastActivity (read by the idle ticker)
 	principal    *app.Principal
+	responding   bool // the responder's screen is shown (responder.go)
 	lastActivity time.Time
 
 	done      chan struct{} // closed by Close
@@ -54,6 +55,9 @@ type UI struct {
 
 	// Start screen.
 	Start StartScreen
+	// The responder's screen, opened from the start screen with no one
+	// signed in (responder.go); nil when not shown.
+	Responder *ResponderScreen
 	// Signed in: the shell and its screens.
 	Shell *Shell
 }
@@ -162,16 +166,28 @@ func (u *UI) SetAutoLock(d time.Duration) {
 	u.Touch()
 }
 
-// CheckIdle locks the profile when it has been idle longer than AutoLock.
-// It runs on the UI goroutine.
+// CheckIdle locks the profile when it has been idle longer than AutoLock,
+// and closes the responder's screen after ResponderIdle. It runs on the
+// UI goroutine.
 func (u *UI) CheckIdle() {
 	limit := u.AutoLock()
 	u.mu.Lock()
 	idle := u.principal != nil && limit > 0 && u.Now().Sub(u.lastActivity) >= limit
+	responderIdle := u.responding && u.Now().Sub(u.lastActivity) >= ResponderIdle
 	u.mu.Unlock()
 	if idle {
 		u.Lock()
 	}
+	if responderIdle {
+		u.closeResponder()
+	}
+}
+
+// watched reports whether the idle ticker has something to watch.
+func (u *UI) watched() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.principal != nil || u.responding
 }
 
 func (u *UI) idleTicker() {
@@ -180,7 +196,7 @@ func (u *UI) idleTicker() {
 	for {
 		select {
 		case <-t.C:
-			if u.Principal() != nil {
+			if u.watched() {
 				fyne.Do(u.CheckIdle)
 			}
 		case <-u.done:
