@@ -61,7 +61,9 @@ func TestResponderOnTheLockScreen(t *testing.T) {
 	if r == nil {
 		t.Fatal("the responder's screen did not open")
 	}
-	waitFor(t, "whose information", func() bool { return r.PersonLabel.Text == "Emergency information of Grace Hopper." && !r.Show.Disabled() })
+	waitFor(t, "whose information", func() bool {
+		return r.PersonLabel.Text == "Emergency information of Grace Hopper." && !r.Show.Disabled()
+	})
 	if r.Person.Visible() {
 		t.Fatal("a choice of person with one profile on the device")
 	}
