@@ -568,3 +568,9 @@ func (a *HealthService) AddFHIRRecords(ctx context.Context, p *Principal, data j
 	}
 	return out, nil
 }
+
+// FHIRBundleOf is the Bundle of records for a patient of that name and
+// date of birth ("" for none), now (benchmarks and tools).
+func FHIRBundleOf(recs []*HealthRecord, name, birthDate string) ([]byte, error) {
+	return FHIRBundle(recs, &fhirPatient{ID: NewID(), Name: name, BirthDate: birthDate}, time.Now())
+}
