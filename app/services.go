@@ -180,13 +180,19 @@ func (s *service) setRole(tx Tx, role string, now time.Time) error {
 }
 
 // roleLevel is the level up to which a service sees fields through its
-// role: its role's level (public with no role), capped by roleCap.
+// role: its role's level, capped by roleCap; "" with no role, for a
+// service sees only what it was given (API.md's ring rules: public fields
+// are for the public page while it is visible, not for every service).
 func (s *service) roleLevel(rs rings) string {
 	if s.Role == "" {
-		return RingPublic
+		return ""
 	}
 	return roleCap(rs.level(s.Role))
 }
+
+// seesByRole reports whether a field at level is seen through a role up
+// to max ("": no role, nothing).
+func seesByRole(level, max string) bool { return max != "" && atOrBelow(level, max) }
 
 // roleCap keeps a role below restricted: restricted fields leave the
 // profile only through the emergency set, a health link or the user's own
@@ -366,7 +372,7 @@ func (v *view) sights(s *service, now time.Time) map[string]Sight {
 		since = s.CreatedAt
 	}
 	for f, l := range v.fields {
-		if atOrBelow(l, max) {
+		if seesByRole(l, max) {
 			out[f] = Sight{Field: f, Via: "role", Since: since}
 		}
 	}

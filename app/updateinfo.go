@@ -163,13 +163,13 @@ func (a *ProfileService) notifyUpdated(tx Tx, userID string, updates map[string]
 	_, dobChanged := updates["date_of_birth"]
 	n := 0
 	for _, s := range hooked {
-		role := RingPublic
+		role := "" // no role: only what it was given
 		if s.Role != "" {
 			if role, err = ringLevel(tx, s.Role); err != nil {
 				return 0, err
 			}
+			role = roleCap(role)
 		}
-		role = roleCap(role)
 		shares, err := s.shares(tx)
 		if err != nil {
 			return 0, err
@@ -186,7 +186,7 @@ func (a *ProfileService) notifyUpdated(tx Tx, userID string, updates map[string]
 			if err != nil {
 				return 0, err
 			}
-			if l != RingRestricted && (atOrBelow(l, role) || shared[f]) {
+			if l != RingRestricted && (seesByRole(l, role) || shared[f]) {
 				changed[f] = val
 			}
 		}

@@ -464,7 +464,9 @@ func TestRingsAreEnforcedEverywhere(t *testing.T) {
 	getShare := func() resp {
 		return e.form(t, "GET", "/api/v1/profile/get-share", "token", tok, "service_id", "shop", "verification_token", vt)
 	}
-	if got := sees("shop"); !slices.Equal(got, []string{"handle", "name", "phone"}) {
+	// A service with no role sees only what it was given (API.md's ring
+	// rules): not the public ring's name and handle.
+	if got := sees("shop"); !slices.Equal(got, []string{"phone"}) {
 		t.Fatalf("shop (no role) sees %v", got)
 	}
 
@@ -596,7 +598,7 @@ func TestUpdateOnceEveryReferenceIsCurrent(t *testing.T) {
 
 	r := e.json(t, "POST", "/api/v1/profile/update-info", map[string]any{"token": tok, "updated_fields": map[string]any{"email": "new@example.org", "handle": "renamed", "phone": "+1555"}})
 	want(t, r, 200, "success", "")
-	if u, _ := r.Body["updated"].([]any); len(u) != 3 || r.Body["notified"] != float64(2) {
+	if u, _ := r.Body["updated"].([]any); len(u) != 3 || r.Body["notified"] != float64(1) {
 		t.Fatalf("update: %s", r.Raw)
 	}
 	// Every reader has the new value on its next read.
@@ -627,13 +629,13 @@ func TestUpdateOnceEveryReferenceIsCurrent(t *testing.T) {
 		t.Fatalf("event %v", got[0])
 	}
 	upd := got[0]["data"].(map[string]any)["updated"].(map[string]any)
-	if len(upd) != 2 || upd["email"] != "new@example.org" || upd["handle"] != "renamed" {
-		t.Fatalf("mail.example was told %v", upd)
+	if len(upd) != 1 || upd["email"] != "new@example.org" {
+		t.Fatalf("mail.example was told %v (only what it was given: no role)", upd)
 	}
 	hook.checkSignatures(t, secret)
-	// bar.example sees the public handle (no role) and its age share.
+	// bar.example sees its age share only (no role: not the public handle).
 	told := map[string]any{}
-	for _, ev := range quiet.wait(t, 2) {
+	for _, ev := range quiet.wait(t, 1) {
 		u := ev["data"].(map[string]any)["updated"].(map[string]any)
 		if len(u) != 1 {
 			t.Fatalf("bar.example was told %v", u)
@@ -642,7 +644,7 @@ func TestUpdateOnceEveryReferenceIsCurrent(t *testing.T) {
 			told[k] = v
 		}
 	}
-	if len(told) != 2 || told["handle"] != "renamed" || told["age_over_21"] != true {
+	if len(told) != 1 || told["age_over_21"] != true {
 		t.Fatalf("bar.example was told %v", told)
 	}
 	quiet.checkSignatures(t, quietSecret)
