@@ -56,6 +56,7 @@ type HealthScreen struct {
 	Link     *widget.Label   // the link's URL, selectable
 	LinkInfo *widget.Label
 	LinkQR   *canvas.Image
+	Reach    *ReachNote // who can open the link
 
 	// Links.
 	Links         *fyne.Container
@@ -89,7 +90,8 @@ func (h *HealthScreen) build() fyne.CanvasObject {
 	h.Link = selectable()
 	h.LinkInfo = wrapped("")
 	h.LinkQR = newQRImage(220)
-	h.LinkBox = container.NewVBox(h.LinkInfo, h.Link, h.LinkQR)
+	h.Reach = newReachNote(h.shell)
+	h.LinkBox = container.NewVBox(h.LinkInfo, h.Link, h.LinkQR, h.Reach.object())
 	h.LinkBox.Hide()
 
 	h.Links = container.NewVBox()
@@ -295,6 +297,7 @@ func (h *HealthScreen) showLink(url, info string) {
 	}
 	h.Link.SetText(url)
 	h.LinkInfo.SetText(info)
+	h.Reach.show(url)
 	h.LinkBox.Show()
 }
 

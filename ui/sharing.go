@@ -1,8 +1,10 @@
 package ui
 
 // The Sharing screen: third parties' requests to approve or deny, sharing
-// one field with a service as a QR code, and every service with what it
-// sees now (show a share's code again, revoke).
+// one field with a service as a QR code that proves it offline (and, at
+// the user's choice, as an SD-JWT VC for a wallet), every service with
+// what it sees now (show a share's code again, revoke), and the button
+// that opens the Verify a code dialog (verify.go).
 
 import (
 	"context"
@@ -23,8 +25,9 @@ import (
 
 // SharingScreen is where the user decides what leaves the profile: third
 // parties' pending requests (approve or deny), sharing one field with a
-// service as a QR code that carries the share's verify URL, and every
-// service with what it can see now, each with a Revoke button.
+// service as a QR code that carries the share's signed credential
+// ({public_url}/api/v1/verify#JWS: it verifies with no connection), and
+// every service with what it can see now, each with a Revoke button.
 type SharingScreen struct {
 	shell *Shell
 
@@ -40,17 +43,29 @@ type SharingScreen struct {
 	Service     *widget.Entry
 	Field       *widget.SelectEntry
 	Expiry      *widget.Select
+	Wallet      *widget.Check // wallet format: also issue an SD-JWT VC (dc+sd-jwt)
 	ShareButton *widget.Button
 
-	// The QR code of the share made last (or shown again): the image, its
-	// expiry and its verify URL as selectable text.
-	QR        *canvas.Image
-	QRTitle   *widget.Label
-	QRExpires *widget.Label
-	VerifyURL *widget.Label
-	CopyURL   *widget.Button
-	qrBox     *fyne.Container
-	qrService string // whose share the QR code is
+	// The QR code of the share made last (or shown again): the image, what
+	// it proves and until when, who can open its link (Reach), and its
+	// text (the verify page's URL with the signed code in the fragment),
+	// selectable. Credential is the SD-JWT VC of a share made in wallet
+	// format, to copy (credBox hides it otherwise).
+	QR             *canvas.Image
+	QRTitle        *widget.Label
+	QRExpires      *widget.Label
+	Reach          *ReachNote
+	VerifyURL      *widget.Label
+	CopyURL        *widget.Button
+	Credential     *widget.Label
+	CopyCredential *widget.Button
+	credBox        *fyne.Container
+	qrBox          *fyne.Container
+	qrService      string // whose share the QR code is
+
+	// Verify a code someone shows you (verify.go), in a dialog.
+	VerifyButton *widget.Button
+	Verify       *VerifyScreen
 
 	// Services and what each can see now.
 	Services   []*ServiceRow
@@ -116,15 +131,27 @@ func (s *SharingScreen) build() fyne.CanvasObject {
 	s.Field.SetPlaceHolder("email, age_over_18, …")
 	s.Expiry = widget.NewSelect(labels, nil)
 	s.Expiry.SetSelected(defaultShareExpiry)
+	s.Wallet = widget.NewCheck("Wallet format (SD-JWT VC)", nil)
 	s.ShareButton = primary("Share", theme.MailSendIcon(), s.share)
 
 	s.QR = newQRImage(qrSize)
 	s.QRTitle = boldWrapped("")
 	s.QRExpires = wrapped("")
+	s.Reach = newReachNote(s.shell)
 	s.VerifyURL = selectable()
-	s.CopyURL = copyButton(s.shell, "Copy link", s.VerifyURL, "The verify link is on the clipboard.")
-	s.qrBox = container.NewVBox(s.QRTitle, container.NewCenter(s.QR), s.QRExpires, s.VerifyURL, s.CopyURL)
+	s.CopyURL = copyButton(s.shell, "Copy link", s.VerifyURL, "The code's link is on the clipboard.")
+	s.Credential = selectable()
+	s.CopyCredential = copyButton(s.shell, "Copy credential", s.Credential, "The SD-JWT VC is on the clipboard.")
+	s.credBox = container.NewVBox(
+		boldWrapped("Wallet format"),
+		wrapped("The same claim as an SD-JWT VC (dc+sd-jwt), for a wallet or a verifier that reads that format: copy it to them. The QR code above stays the offline code."),
+		s.Credential, s.CopyCredential)
+	s.credBox.Hide()
+	s.qrBox = container.NewVBox(s.QRTitle, container.NewCenter(s.QR), s.QRExpires, s.Reach.object(), s.VerifyURL, s.CopyURL, s.credBox)
 	s.qrBox.Hide()
+
+	s.Verify = &VerifyScreen{shell: s.shell}
+	s.VerifyButton = widget.NewButtonWithIcon("Verify a code…", theme.SearchIcon(), s.Verify.open)
 
 	s.serviceBox = container.NewVBox()
 
@@ -132,10 +159,12 @@ func (s *SharingScreen) build() fyne.CanvasObject {
 		section("Requests waiting for you", form(formRow{"Approve for", s.ApproveFor}), s.requestBox),
 		section("Share one field with a service",
 			form(formRow{"Service", s.Service}, formRow{"Field", s.Field}, formRow{"Expires in", s.Expiry}),
-			wrapped("The service gets a QR code to scan: it shows the field's current value, signed, until the share expires or you revoke it. Restricted fields are never shared."),
+			s.Wallet,
+			wrapped("The service gets a QR code to scan: the field's current value, signed by your profile's key, which it checks by itself with no connection to you, until the share expires or you revoke it. Restricted fields are never shared."),
 			s.ShareButton,
 			s.qrBox),
 		section("Services and what each sees now", s.serviceBox),
+		section("Someone shows you a code", wrapped("Check a share code's signature, who it is for and until when."), container.NewHBox(s.VerifyButton)),
 	)
 }
 
@@ -263,19 +292,31 @@ func (s *SharingScreen) share() {
 		InfoField: strings.TrimSpace(s.Field.Text),
 		ExpiresIn: shareExpiry(s.Expiry.Selected),
 	}
+	if s.Wallet.Checked {
+		req.Format = app.ShareFormatSDJWT
+	}
 	var (
-		sh  *app.Share
-		png []byte
+		sh   *app.Share
+		code string
+		png  []byte
 	)
 	s.shell.act("Sharing "+req.InfoField, func(ctx context.Context, pr *app.Principal) error {
 		var err error
 		if sh, err = s.shell.u.app.CreateShare(ctx, pr, req); err != nil {
 			return err
 		}
-		png, _ = qr.PNG(sh.VerifyURL, qrSize) // nil when too long: the link is shown alone
+		// The QR code carries the offline code, as when shown again.
+		if code, err = s.shell.u.app.ShareCode(ctx, pr, sh.ShareID); err != nil {
+			return err
+		}
+		png, _ = qr.PNG(code, qrSize) // nil when too long: the code is shown as text alone
 		return nil
 	}, func() {
-		s.showQR(sh.ServiceID, fmt.Sprintf("Your %s for %s", sh.InfoField, sh.ServiceID), sh.VerifyURL, png, sh.ExpiresAt)
+		s.showQR(sh.ServiceID, sh.InfoField, code, png, sh.ExpiresAt)
+		if req.Format == app.ShareFormatSDJWT {
+			s.Credential.SetText(sh.Credential)
+			s.credBox.Show()
+		}
 		s.shell.say(fmt.Sprintf("Shared your %s with %s.", sh.InfoField, sh.ServiceID))
 		s.refresh()
 	})
@@ -293,21 +334,26 @@ func (s *SharingScreen) showShareQR(serviceID string, v app.ShareView) {
 		}
 		return err
 	}, func() {
-		s.showQR(serviceID, fmt.Sprintf("Your %s for %s", v.InfoField, serviceID), url, png, v.ExpiresAt)
+		s.showQR(serviceID, v.InfoField, url, png, v.ExpiresAt)
 	})
 }
 
-func (s *SharingScreen) showQR(serviceID, title, url string, png []byte, expires time.Time) {
+// showQR shows the code of a share of claim with serviceID: its QR code
+// (png; nil: the code is too long for one, its text alone is shown).
+func (s *SharingScreen) showQR(serviceID, claim, code string, png []byte, expires time.Time) {
 	s.qrService = serviceID
-	s.QRTitle.SetText(title)
+	s.QRTitle.SetText(fmt.Sprintf("Your %s for %s", claim, serviceID))
+	s.Credential.SetText("") // a share made in wallet format shows it (share)
+	s.credBox.Hide()
 	if png != nil {
 		setQRPNG(s.QR, "share-qr.png", png)
 		s.QR.Show()
 	} else {
 		s.QR.Hide()
 	}
-	s.QRExpires.SetText("Valid until " + fmtWhen(expires) + ". Show the code to the service, or send it the link.")
-	s.VerifyURL.SetText(url)
+	s.QRExpires.SetText(fmt.Sprintf("This code proves your %s to %s by itself; no connection needed. Valid until %s, unless you revoke it. Show it to the service, or send it the link.", claim, serviceID, fmtWhen(expires)))
+	s.Reach.show(code)
+	s.VerifyURL.SetText(code)
 	s.qrBox.Show()
 }
 

@@ -3,6 +3,7 @@ package ui_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"image"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/secure-personal-profile/spp/app"
 	"github.com/secure-personal-profile/spp/app/qr"
+	"github.com/secure-personal-profile/spp/store/storetest"
 	"github.com/secure-personal-profile/spp/ui"
 )
 
@@ -199,34 +201,43 @@ func TestSharingCreateShareShowsItsQRCode(t *testing.T) {
 	test.Type(s.Service, "club.example")
 	s.Expiry.SetSelected("30 days")
 	test.Tap(s.ShareButton)
-	waitFor(t, "the share's QR code", func() bool { return strings.Contains(s.VerifyURL.Text, "/api/v1/verify/") })
+	waitFor(t, "the share's QR code", func() bool { return strings.Contains(s.VerifyURL.Text, app.VerifyPagePath+"#") })
 
-	url := decodeCanvasQR(t, s.QR)
-	if url != s.VerifyURL.Text {
-		t.Fatalf("QR code carries %q, the screen shows %q", url, s.VerifyURL.Text)
+	// The QR code carries the offline code: the verify page of the
+	// public URL with the signed credential in the fragment.
+	code := decodeCanvasQR(t, s.QR)
+	if code != s.VerifyURL.Text {
+		t.Fatalf("QR code carries %q, the screen shows %q", code, s.VerifyURL.Text)
 	}
 	if !s.VerifyURL.Selectable {
-		t.Fatal("the verify URL cannot be selected")
+		t.Fatal("the code's text cannot be selected")
 	}
-	prefix := env.App.URL(app.VerifyPath(""))
-	token, ok := strings.CutPrefix(url, prefix)
-	if !ok {
-		t.Fatalf("QR URL %q is not under %q", url, prefix)
+	if prefix := env.App.URL(app.VerifyPagePath) + "#"; !strings.HasPrefix(code, prefix) {
+		t.Fatalf("QR code %q is not under %q", code, prefix)
 	}
-	v, err := env.App.Verify(context.Background(), token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(v.Claims["email"]) != `"grace@example.org"` || v.ServiceID != "club.example" {
-		t.Fatalf("the QR code verifies %+v", v)
-	}
-	if d := v.ExpiresAt.Sub(env.Clock.Now()); d != 30*24*time.Hour {
+	c := verifyShareCode(t, env, code)
+	if d := c.ExpiresAt.Sub(env.Clock.Now()); d < 30*24*time.Hour-time.Second || d > 30*24*time.Hour {
 		t.Fatalf("share lasts %v, want 30 days", d)
 	}
-	if !strings.Contains(s.QRExpires.Text, v.ExpiresAt.Local().Format("2 Jan 2006")) {
-		t.Fatalf("expiry shown as %q", s.QRExpires.Text)
+	if _, err := app.VerifyCode(code, "other.example", env.Clock.Now()); appErrorCode(err) != "wrong_audience" {
+		t.Fatalf("the code verifies for another audience: %v", err)
 	}
-	// The service now appears with the share, whose QR code can be shown again.
+	for _, want := range []string{"This code proves your email to club.example by itself; no connection needed.", "Valid until " + c.ExpiresAt.Local().Format("2 Jan 2006")} {
+		if !strings.Contains(s.QRExpires.Text, want) {
+			t.Fatalf("the text under the code says %q, want %q", s.QRExpires.Text, want)
+		}
+	}
+	// Honest: the profile sets no public URL, so the code's link opens
+	// on this device only.
+	if s.Reach.Text.Text != "Only this device can open this: no one else's phone or browser can." {
+		t.Fatalf("who can open it: %q", s.Reach.Text.Text)
+	}
+	if s.Credential.Text != "" {
+		t.Fatal("a credential in wallet format is shown for a share not made in it")
+	}
+
+	// The service now appears with the share, whose code can be shown
+	// again: signed again (maybe at another second), the same claims.
 	waitFor(t, "club.example listed", func() bool {
 		r := s.ServiceRow("club.example")
 		return r != nil && len(r.ShowQR) == 1
@@ -235,9 +246,59 @@ func TestSharingCreateShareShowsItsQRCode(t *testing.T) {
 	for _, b := range s.ServiceRow("club.example").ShowQR {
 		test.Tap(b)
 	}
-	waitFor(t, "the QR code shown again", func() bool { return s.VerifyURL.Text == url })
-	if got := decodeCanvasQR(t, s.QR); got != url {
-		t.Fatalf("QR code shown again carries %q", got)
+	waitFor(t, "the QR code shown again", func() bool { return strings.Contains(s.VerifyURL.Text, app.VerifyPagePath+"#") })
+	again := decodeCanvasQR(t, s.QR)
+	if again != s.VerifyURL.Text {
+		t.Fatalf("QR code shown again carries %q, the screen shows %q", again, s.VerifyURL.Text)
+	}
+	if c2 := verifyShareCode(t, env, again); c2.ID != c.ID || c2.Issuer != c.Issuer || !c2.ExpiresAt.Equal(c.ExpiresAt) {
+		t.Fatalf("shown again: %+v, first %+v", c2, c)
+	}
+	screenFitsPhone(t, u, "Sharing")
+
+	// "Set where people reach you" opens the Settings screen's field.
+	test.Tap(s.Reach.Set)
+	waitFor(t, "the Settings screen", func() bool {
+		return u.Shell.Tabs.Selected().Text == "Settings" && u.Window().Canvas().Focused() == u.Shell.Settings.PublicURL
+	})
+}
+
+// verifyShareCode verifies a share code of the e-mail for club.example
+// offline, as any verifier would.
+func verifyShareCode(t *testing.T, env *storetest.Env, code string) *app.CodeCheck {
+	t.Helper()
+	c, err := app.VerifyCode(code, "club.example", env.Clock.Now())
+	if err != nil {
+		t.Fatalf("the code does not verify: %v", err)
+	}
+	if string(c.Claims["email"]) != `"grace@example.org"` || c.Audience != "club.example" || len(c.Claims) != 1 {
+		t.Fatalf("the code verifies %+v", c)
+	}
+	return c
+}
+
+// The wallet format: the share is also an SD-JWT VC, shown to copy; the
+// QR code stays the offline code.
+func TestSharingWalletFormat(t *testing.T) {
+	u, env, _ := signedIn(t)
+	s := sharingScreen(t, u)
+	test.Type(s.Service, "club.example")
+	s.Field.SetText("email")
+	test.Tap(s.Wallet)
+	test.Tap(s.ShareButton)
+	waitFor(t, "the credential", func() bool { return s.Credential.Text != "" })
+	cred := s.Credential.Text
+	if !strings.HasSuffix(cred, "~") || strings.Count(cred, "~") != 2 {
+		t.Fatalf("not an SD-JWT with one disclosure: %q", cred)
+	}
+	hdr, _, _ := strings.Cut(cred, ".")
+	if b, err := base64.RawURLEncoding.DecodeString(hdr); err != nil || !strings.Contains(string(b), `"typ":"dc+sd-jwt"`) {
+		t.Fatalf("SD-JWT header %s %v", b, err)
+	}
+	verifyShareCode(t, env, decodeCanvasQR(t, s.QR))
+	test.Tap(s.CopyCredential)
+	if got := fyne.CurrentApp().Clipboard().Content(); got != cred {
+		t.Fatalf("clipboard holds %q", got)
 	}
 	screenFitsPhone(t, u, "Sharing")
 }

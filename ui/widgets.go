@@ -1,8 +1,9 @@
 package ui
 
 // What every screen builds with: labels, pages of sections and their
-// forms, boxes filled with rows, the two-tap button, QR code images, file
-// dialogs, and how times and sizes are shown.
+// forms, boxes filled with rows, the two-tap button, QR code images and
+// the note of who can open them, file dialogs, and how times and sizes
+// are shown.
 
 import (
 	"bytes"
@@ -21,6 +22,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/secure-personal-profile/spp/app"
 	"github.com/secure-personal-profile/spp/app/qr"
 )
 
@@ -166,11 +168,12 @@ func (m *maxWidth) Layout(objects []fyne.CanvasObject, size fyne.Size) {
 // qrSize is the size asked of the QR codes rendered in the background
 // (qr.PNG makes every module a whole number of pixels, so the image comes
 // out near it); qrShownMax caps the size such a code is shown at, so that
-// it fits a phone-sized window. qrDrawn is the size of the codes drawn at
+// it fits a phone-sized window: 128 modules of 3 pixels, enough for a
+// share's offline code (about a thousand characters) at its own pixels. qrDrawn is the size of the codes drawn at
 // once into an image of a fixed size (the emergency card, a health link).
 const (
 	qrSize     = 256
-	qrShownMax = 360
+	qrShownMax = 384
 	qrDrawn    = 512
 )
 
@@ -349,3 +352,51 @@ func fmtAgo(d time.Duration) string {
 
 // sizeKB is a file's size in whole kilobytes, rounded up.
 func sizeKB(n int) string { return fmt.Sprintf("%d KB", (n+1023)/1024) }
+
+// reachWords says in words who can open a link under a public URL, from
+// its reachability (app.Reachability).
+func reachWords(reachable string) string {
+	switch reachable {
+	case app.ReachAnyone:
+		return "Anyone can open this."
+	case app.ReachLocalNetwork:
+		return "Only devices on your network can open this: a phone or browser elsewhere cannot."
+	default:
+		return "Only this device can open this: no one else's phone or browser can."
+	}
+}
+
+// ReachNote says beside a code or link who can open it ("Anyone can open
+// this", "Only devices on your network…", "Only this device…"), from the
+// reachability of the profile's public URL that the code's link is under,
+// with a button that opens the Settings screen's public URL field.
+type ReachNote struct {
+	Text *widget.Label
+	Set  *widget.Button
+	box  *fyne.Container
+}
+
+// newReachNote is a note for codes shown in s (hidden until show).
+func newReachNote(s *Shell) *ReachNote {
+	n := &ReachNote{Text: wrapped("")}
+	n.Set = widget.NewButtonWithIcon("Set where people reach you", theme.SettingsIcon(), func() { s.Settings.editPublicURL() })
+	n.box = container.NewVBox(n.Text, container.NewHBox(n.Set))
+	return n
+}
+
+// object is what a screen lays out.
+func (n *ReachNote) object() fyne.CanvasObject { return n.box }
+
+// show says who can open link, a URL under the profile's public URL (so
+// that its reachability is the public URL's, as the code was made).
+func (n *ReachNote) show(link string) {
+	r := app.Reachability(link)
+	n.Text.SetText(reachWords(r))
+	if r == app.ReachAnyone {
+		n.Set.Importance = widget.LowImportance
+	} else {
+		n.Set.Importance = widget.HighImportance
+	}
+	n.Set.Refresh()
+	n.box.Show()
+}
