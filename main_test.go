@@ -1032,7 +1032,7 @@ func TestHomeNodeServesWhileThePhoneSleeps(t *testing.T) {
 	link := must("POST", "/profile/share-create-link", map[string]any{"health_records_info": "allergies", "doctor_email": "dr@example.org", "passcode": "river-stone-42"}, 201)
 	em := must("POST", "/profile/emergency-access", map[string]any{"trusted_contacts": []string{"kin@example.org"}, "emergency_info": "type 1 diabetic", "criteria": map[string]any{"responders": "any"}, "info_field": []string{"blood_type"}}, 201)
 	for what, u := range map[string]any{"verify_url": share["verify_url"], "access_link": link["access_link"], "emergency_url": em["emergency_url"]} {
-		if s, _ := u.(string); !strings.HasPrefix(s, homeURL+"/api/v1/") {
+		if s, _ := u.(string); !strings.HasPrefix(s, homeURL+"/api/v1/") && !strings.HasPrefix(s, homeURL+"/shl#shlink:/") {
 			t.Fatalf("%s on the phone = %v, not the home node's", what, u)
 		}
 	}
@@ -1045,7 +1045,7 @@ func TestHomeNodeServesWhileThePhoneSleeps(t *testing.T) {
 		img, _ := io.ReadAll(res.Body)
 		res.Body.Close()
 		text, err := qr.Decode(img)
-		if err != nil || !strings.HasPrefix(text, homeURL+"/api/v1/") {
+		if err != nil || !(strings.HasPrefix(text, homeURL+"/api/v1/") || strings.HasPrefix(text, homeURL+"/shl#shlink:/")) {
 			t.Fatalf("QR %s on the phone: %q %v", q, text, err)
 		}
 	}
@@ -1076,9 +1076,21 @@ func TestHomeNodeServesWhileThePhoneSleeps(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	linkPath := strings.TrimPrefix(link["access_link"].(string), homeURL+"/api/v1")
+	// The doctor's link is a SMART Health Link: its manifest URL is in the
+	// shlink, which must be the home node's.
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(link["shlink"].(string), "shlink:/"))
+	var shl struct {
+		URL  string `json:"url"`
+		Flag string `json:"flag"`
+	}
+	if err != nil || json.Unmarshal(raw, &shl) != nil || !strings.HasPrefix(shl.URL, homeURL+"/api/v1/") || !strings.Contains(shl.Flag, "P") {
+		t.Fatalf("shlink: %v %s", err, raw)
+	}
+	manifest := func(passcode string) (int, map[string]any) {
+		return p2pCall(t, "POST", shl.URL, map[string]any{"recipient": "Dr. Home", "passcode": passcode})
+	}
 	waitHome("the doctor's link", func() bool {
-		code, _ := p2pCall(t, "POST", home+linkPath, map[string]any{"passcode": "river-stone-42"})
+		code, _ := manifest("river-stone-42")
 		return code == 200
 	})
 	stopPhone()
@@ -1091,12 +1103,12 @@ func TestHomeNodeServesWhileThePhoneSleeps(t *testing.T) {
 	if claims, _ := v["claims"].(map[string]any); code != 200 || claims["blood_type"] != "AB-" {
 		t.Fatalf("verify on the home node: %d %v", code, v)
 	}
-	code, l := p2pCall(t, "POST", home+linkPath, map[string]any{"passcode": "river-stone-42"})
-	if recs, _ := l["health_records"].([]any); code != 200 || len(recs) != 1 {
+	code, l := manifest("river-stone-42")
+	if files, _ := l["files"].([]any); code != 200 || len(files) != 1 {
 		t.Fatalf("the doctor's link on the home node: %d %v", code, l)
 	}
-	if code, _ := p2pCall(t, "POST", home+linkPath, map[string]any{"passcode": "wrong"}); code == 200 {
-		t.Fatal("a wrong passcode opened the link")
+	if code, l := manifest("wrong"); code != 401 || l["remainingAttempts"] == nil {
+		t.Fatalf("a wrong passcode: %d %v", code, l)
 	}
 	code, g := p2pCall(t, "POST", home+"/profile/emergency-access/grant", map[string]any{"responder_id": "EMT-9", "reason": "found unconscious", "email": "ida@example.org"})
 	if code != 200 || g["emergency_info"] != "type 1 diabetic" {

@@ -63,16 +63,18 @@ func newCapScenario(t *testing.T) *capScenario {
 	}
 	_, err = env.App.RevokeAccess(ctx, p, "revoked-share.example")
 	must(err)
-	link, err := env.App.CreateLink(ctx, p, app.LinkRequest{Records: json.RawMessage(`"allergies"`), DoctorEmail: "dr@example.org"})
+	// Page links: their token is in the URL's path (a SMART Health Link's
+	// view is sealed the same way; shl_test.go plays its protocol).
+	link, err := env.App.CreateLink(ctx, p, app.LinkRequest{Records: json.RawMessage(`"allergies"`), DoctorEmail: "dr@example.org", Page: true})
 	must(err)
 	s.tokens["live link"] = lastPathPart(link.URL)
-	dead, err := env.App.CreateLink(ctx, p, app.LinkRequest{Records: json.RawMessage(`"allergies"`), DoctorEmail: "dr@example.org", Passcode: "123456"})
+	dead, err := env.App.CreateLink(ctx, p, app.LinkRequest{Records: json.RawMessage(`"allergies"`), DoctorEmail: "dr@example.org", Passcode: "123456", Page: true})
 	must(err)
 	s.tokens["dead link"] = lastPathPart(dead.URL)
 	for i := 0; i < app.LinkPasscodeTries; i++ {
 		env.App.OpenLink(ctx, app.LinkOpen{Token: s.tokens["dead link"], Passcode: "000000"})
 	}
-	pc, err := env.App.CreateLink(ctx, p, app.LinkRequest{Records: json.RawMessage(`"allergies"`), DoctorEmail: "dr@example.org", Passcode: "654321"})
+	pc, err := env.App.CreateLink(ctx, p, app.LinkRequest{Records: json.RawMessage(`"allergies"`), DoctorEmail: "dr@example.org", Passcode: "654321", Page: true})
 	must(err)
 	s.tokens["passcode link"] = lastPathPart(pc.URL)
 	em, err := env.App.SetupEmergency(ctx, p, app.EmergencySetup{
