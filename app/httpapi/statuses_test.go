@@ -139,6 +139,12 @@ func driveEveryRoute(t *testing.T) (*answers, []httpapi.Route, map[string]any) {
 	want(t, e.do(t, "GET", "/api/v1/profile/settings", "", nil, auth(tok)...), 200, "success", "")
 	want(t, e.form(t, "PUT", "/api/v1/profile/settings", "token", tok, "public_url", ""), 200, "success", "")
 	want(t, e.form(t, "POST", "/api/v1/profile/settings", "token", tok, "public_url", ""), 200, "success", "")
+	// The SD-JWT VC issuer metadata answers for a profile's public URL host.
+	want(t, e.form(t, "PUT", "/api/v1/profile/settings", "token", tok, "public_url", e.srv.URL), 200, "success", "")
+	if r := e.do(t, "GET", "/.well-known/jwt-vc-issuer", "", nil); r.Code != 200 {
+		t.Fatalf("jwt-vc-issuer: %d %s", r.Code, r.Raw)
+	}
+	want(t, e.form(t, "PUT", "/api/v1/profile/settings", "token", tok, "public_url", ""), 200, "success", "")
 	if r := e.do(t, "GET", "/api/v1/verify", "", nil, "Accept", "text/html"); r.Code != 200 {
 		t.Fatalf("verify page: %d", r.Code)
 	}
