@@ -1,0 +1,167 @@
+package ui_test
+
+import (
+	"context"
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/secure-personal-profile/spp/app"
+	"github.com/secure-personal-profile/spp/app/qr"
+	"github.com/secure-personal-profile/spp/ui"
+)
+
+// verifyScreen opens the Verify a code dialog from the Sharing screen.
+func verifyScreen(t *testing.T, u *ui.UI) *ui.VerifyScreen {
+	t.Helper()
+	s := sharingScreen(t, u)
+	test.Tap(s.VerifyButton)
+	v := s.Verify
+	fyne.DoAndWait(func() {
+		if v.Code == nil || !v.Code.Visible() {
+			t.Fatal("the Verify a code screen is not shown")
+		}
+	})
+	return v
+}
+
+// verifyText pastes text, taps Verify and waits for the verdict and any
+// live status.
+func verifyText(t *testing.T, u *ui.UI, v *ui.VerifyScreen, text string) {
+	t.Helper()
+	fyne.DoAndWait(func() { v.Code.SetText(text) })
+	test.Tap(v.Check)
+	waitFor(t, "the verdict", func() bool {
+		return u.Shell.Idle() && v.Verdict.Visible() && !strings.HasPrefix(v.Live.Text, "Asking")
+	})
+}
+
+// shareCodeOf shares the e-mail with club.example and returns its code.
+func shareCodeOf(t *testing.T, u *ui.UI, a *app.App, ttl time.Duration) (*app.Share, string) {
+	t.Helper()
+	ctx := context.Background()
+	sh, err := a.CreateShare(ctx, u.Principal(), app.ShareRequest{ServiceID: "club.example", InfoField: "email", ExpiresIn: ttl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := a.ShareCode(ctx, u.Principal(), sh.ShareID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sh, code
+}
+
+func TestVerifyAGoodCodeWithItsLiveStatus(t *testing.T) {
+	n := &fakeNet{}
+	u, env, _ := signedInWith(t, app.Config{Fetch: n.fetch, PublicURL: "https://home.example.org"})
+	n.a = env.App
+	sh, code := shareCodeOf(t, u, env.App, 24*time.Hour)
+	v := verifyScreen(t, u)
+
+	verifyText(t, u, v, code)
+	if !strings.HasPrefix(v.Verdict.Text, "Genuine") {
+		t.Fatalf("verdict %q", v.Verdict.Text)
+	}
+	for _, want := range []string{"email: grace@example.org", "For: club.example", "Valid until: " + fmtDay(sh.ExpiresAt), "Issuer: did:key:z"} {
+		if !strings.Contains(v.Details.Text, want) {
+			t.Fatalf("details %q lack %q", v.Details.Text, want)
+		}
+	}
+	if !strings.Contains(v.Live.Text, "home.example.org: active") {
+		t.Fatalf("live status %q", v.Live.Text)
+	}
+	// The bare JWS verifies too; the audience, when given, must match.
+	_, jws, _ := strings.Cut(code, "#")
+	fyne.DoAndWait(func() { v.Audience.SetText("club.example") })
+	verifyText(t, u, v, jws)
+	if !strings.HasPrefix(v.Verdict.Text, "Genuine") {
+		t.Fatalf("the bare JWS: %q", v.Verdict.Text)
+	}
+	fyne.DoAndWait(func() { v.Audience.SetText("bar.example") })
+	verifyText(t, u, v, code)
+	if v.Verdict.Text != "Not valid: the code is for another audience! (Its signature is genuine.)" {
+		t.Fatalf("another audience: %q", v.Verdict.Text)
+	}
+	fyne.DoAndWait(func() { v.Audience.SetText("") })
+
+	// Revoked: still genuine offline, and the live status says so.
+	if _, err := env.App.RevokeAccess(context.Background(), u.Principal(), "club.example"); err != nil {
+		t.Fatal(err)
+	}
+	verifyText(t, u, v, code)
+	if !strings.HasPrefix(v.Verdict.Text, "Genuine") || !strings.Contains(v.Live.Text, "REVOKED") {
+		t.Fatalf("revoked: %q, live %q", v.Verdict.Text, v.Live.Text)
+	}
+	fyne.DoAndWait(func() {
+		if w := v.Code.MinSize().Width; w > 400 {
+			t.Errorf("the verify screen needs %v wide", w)
+		}
+	})
+}
+
+func fmtDay(t time.Time) string { return t.Local().Format("2 Jan 2006") }
+
+func TestVerifyATamperedCode(t *testing.T) {
+	u, env, _ := signedIn(t)
+	_, code := shareCodeOf(t, u, env.App, 0)
+	v := verifyScreen(t, u)
+	// Another e-mail in the payload, under the original signature.
+	base, jws, _ := strings.Cut(code, "#")
+	parts := strings.Split(jws, ".")
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := strings.Replace(string(payload), "grace@example.org", "admin@example.org", 1)
+	if forged == string(payload) {
+		t.Fatalf("no e-mail in %s", payload)
+	}
+	parts[1] = base64.RawURLEncoding.EncodeToString([]byte(forged))
+	verifyText(t, u, v, base+"#"+strings.Join(parts, "."))
+	if !strings.HasPrefix(v.Verdict.Text, "Not genuine") || v.Details.Visible() {
+		t.Fatalf("a forged code: %q, details shown: %v", v.Verdict.Text, v.Details.Visible())
+	}
+	verifyText(t, u, v, "hello, I am a code")
+	if !strings.HasPrefix(v.Verdict.Text, "Not a share code") {
+		t.Fatalf("not a code: %q", v.Verdict.Text)
+	}
+}
+
+func TestVerifyAnExpiredCode(t *testing.T) {
+	u, env, _ := signedIn(t)
+	_, code := shareCodeOf(t, u, env.App, time.Hour)
+	v := verifyScreen(t, u)
+	env.Clock.Advance(2 * time.Hour)
+	verifyText(t, u, v, code)
+	if v.Verdict.Text != "Not valid: the code has expired! (Its signature is genuine.)" {
+		t.Fatalf("expired: %q", v.Verdict.Text)
+	}
+	if !strings.Contains(v.Details.Text, "email: grace@example.org") {
+		t.Fatalf("details %q", v.Details.Text)
+	}
+	// No network client here: the offline result stands alone.
+	if !strings.Contains(v.Live.Text, "the offline check is all there is") {
+		t.Fatalf("live %q", v.Live.Text)
+	}
+}
+
+func TestVerifyACodeFromAnImage(t *testing.T) {
+	u, env, _ := signedIn(t)
+	_, code := shareCodeOf(t, u, env.App, 0)
+	v := verifyScreen(t, u)
+	png, err := qr.PNG(code, 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.VerifyImage(png)
+	waitFor(t, "the verdict", func() bool { return u.Shell.Idle() && v.Verdict.Visible() })
+	if !strings.HasPrefix(v.Verdict.Text, "Genuine") || v.Code.Text != code {
+		t.Fatalf("from an image: %q, code %q", v.Verdict.Text, v.Code.Text)
+	}
+	v.VerifyImage([]byte("not a picture"))
+	waitFor(t, "the verdict", func() bool { return u.Shell.Idle() && strings.HasPrefix(v.Verdict.Text, "No QR code") })
+}
