@@ -1,35 +1,24 @@
 package ui
 
 // The Emergency screen: what a responder sees and who may see it, the
-// trusted contacts told of every grant, the emergency QR card (shown, and
-// rendered as a PNG to print), and the access log with its hash chain
-// checked.
+// trusted contacts told of every grant, the emergency card (previewed
+// exactly as it is saved as PNG or PDF to print: emergency_card.go), and
+// the access log with its hash chain checked.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	"image/draw"
-	"image/png"
-	"io"
 	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
-	"golang.org/x/image/font"
-	"golang.org/x/image/font/opentype"
-	"golang.org/x/image/math/fixed"
 
 	"github.com/secure-personal-profile/spp/app"
-	"github.com/secure-personal-profile/spp/app/qr"
 )
 
 // Responder choices of the criteria, as shown.
@@ -45,6 +34,7 @@ const (
 	ChainBroken  = "chain BROKEN"
 	grantTitle   = "Emergency access granted"
 	cardFileName = "emergency-card.png"
+	cardPDFName  = "emergency-card.pdf"
 )
 
 // EmergencyScreen sets emergency access up (the profile fields and the
@@ -57,6 +47,12 @@ type EmergencyScreen struct {
 	config *app.EmergencyConfig // as last loaded; nil when not set up
 	shown  string               // the configuration the form was last filled from (JSON)
 	name   string               // the profile's name, for the card
+	fields []app.Field          // the profile's fields, for the card's facts
+	reach  string               // who can open the card's QR code (app.Reachability)
+
+	cardPNG   []byte            // the card as previewed and saved
+	cardLines []string          // the text on it
+	prefilled map[string]string // the facts' texts as last taken from the profile
 
 	// Set-up.
 	Fields     *widget.CheckGroup // the profile fields a responder sees
@@ -68,12 +64,18 @@ type EmergencyScreen struct {
 	State      *widget.Label
 
 	// The card.
-	Card     *fyne.Container // hidden until emergency access is set up
-	QR       *canvas.Image   // the QR code of the emergency page's URL
-	CardName *widget.Label
-	CardHint *widget.Label
-	URL      *widget.Label
-	SaveCard *widget.Button
+	Card    *fyne.Container // hidden until emergency access is set up
+	Preview *canvas.Image   // the card, exactly as it is saved
+	Reach   *widget.Label   // who can open the card's QR code
+	SetURL  *widget.Button  // opens Settings, where the public URL is set
+	URL     *widget.Label
+	// The facts printed on the card in plain text, as the user chooses
+	// (FactName, FactBloodType, …), each with its text (prefilled from the
+	// profile, editable).
+	Facts     *widget.CheckGroup
+	FactValue map[string]*widget.Entry
+	SaveCard  *widget.Button // as PNG
+	SavePDF   *widget.Button
 
 	// The access log.
 	Chain *widget.Label   // "chain verified" or "chain BROKEN …"
@@ -98,23 +100,7 @@ func (e *EmergencyScreen) build() fyne.CanvasObject {
 	e.Save = primary("Save emergency access", theme.DocumentSaveIcon(), e.save)
 	e.State = wrapped("")
 
-	e.QR = newQRImage(240)
-	e.CardName = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
-	e.CardName.Wrapping = fyne.TextWrapWord
-	e.CardHint = widget.NewLabelWithStyle(CardHint, fyne.TextAlignCenter, fyne.TextStyle{})
-	e.URL = selectable()
-	e.SaveCard = widget.NewButtonWithIcon("Save card as PNG…", theme.DownloadIcon(), e.chooseCardFile)
-	border := canvas.NewRectangle(color.Transparent)
-	border.StrokeColor = color.NRGBA{R: 0xc6, G: 0x28, B: 0x28, A: 0xff}
-	border.StrokeWidth = 3
-	border.CornerRadius = 8
-	card := container.NewStack(border, container.NewPadded(container.NewVBox(e.CardName, e.QR, e.CardHint)))
-	e.Card = container.NewVBox(
-		container.NewPadded(container.New(&maxWidth{Width: 360}, card)),
-		e.URL,
-		e.SaveCard,
-	)
-	e.Card.Hide()
+	e.buildCard()
 
 	e.Chain = boldWrapped("")
 	e.Log = container.NewVBox()
@@ -185,6 +171,7 @@ func (e *EmergencyScreen) load(after string) {
 	load(e.shell, "Loading emergency access", e.fetch, func(v emergencyView) {
 		var names []string
 		e.name = ""
+		e.fields = v.fields
 		for _, f := range v.fields {
 			names = append(names, f.Name)
 			if f.Name == "name" {
@@ -223,17 +210,11 @@ func (e *EmergencyScreen) showConfig(cfg *app.EmergencyConfig) {
 		e.Card.Hide()
 		return
 	}
-	e.State.SetText("Print this card and keep it with your ID. It opens your emergency page.")
-	if !drawQR(e.QR, "emergency-qr.png", cfg.URL) {
-		e.shell.say("The QR code could not be drawn.")
-		return
-	}
-	e.CardName.SetText(e.name)
-	e.URL.SetText(cfg.URL)
-	e.Card.Show()
-
+	e.State.SetText("Print this card and keep it with your ID. What you see is what it prints.")
 	b, _ := json.Marshal(cfg)
-	if string(b) == e.shown {
+	changed := string(b) != e.shown
+	e.showCard(cfg, changed)
+	if !changed {
 		return
 	}
 	e.shown = string(b)
@@ -366,113 +347,4 @@ func (e *EmergencyScreen) save() {
 			e.load("Emergency access saved; your card stays the same.")
 		}
 	})
-}
-
-func (e *EmergencyScreen) chooseCardFile() {
-	if e.config == nil {
-		e.shell.say("Set emergency access up first.")
-		return
-	}
-	url, name := e.config.URL, e.name
-	saveFile(e.shell, cardFileName, storage.NewExtensionFileFilter([]string{".png"}), "", func(w fyne.URIWriteCloser) {
-		writeFile(e.shell, w, func(out io.Writer) error {
-			if err := renderCard(out, url, name); err != nil {
-				e.shell.u.app.Config().Log.Warn("emergency card not saved", "err", err)
-				return errors.New("the card could not be drawn") // the log says why
-			}
-			return nil
-		}, func() {
-			e.shell.say("Card saved: print it at 100 % scale.")
-		})
-	})
-}
-
-// WriteCard writes the emergency card (the user's name, the QR code of the
-// emergency page, and "Scan in an emergency") as a PNG for printing.
-func (e *EmergencyScreen) WriteCard(w io.Writer) error {
-	if e.config == nil {
-		return errors.New("emergency access is not set up")
-	}
-	return renderCard(w, e.config.URL, e.name)
-}
-
-// Card geometry, in pixels: about 8.6 × 11 cm at 200 dpi.
-const (
-	cardW, cardH = 680, 880
-	cardQR       = 560
-)
-
-var cardRed = color.RGBA{0xc6, 0x28, 0x28, 0xff}
-
-// renderCard renders an emergency card for url and name as a PNG.
-func renderCard(w io.Writer, url, name string) error {
-	code, err := qr.PNG(url, cardQR)
-	if err != nil {
-		return err
-	}
-	qrImg, err := png.Decode(bytes.NewReader(code))
-	if err != nil {
-		return err
-	}
-	img := image.NewRGBA(image.Rect(0, 0, cardW, cardH))
-	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
-	// A red frame and a red band with the hint.
-	for _, r := range []image.Rectangle{
-		image.Rect(0, 0, cardW, 8), image.Rect(0, cardH-8, cardW, cardH),
-		image.Rect(0, 0, 8, cardH), image.Rect(cardW-8, 0, cardW, cardH),
-		image.Rect(0, 0, cardW, 120),
-	} {
-		draw.Draw(img, r, image.NewUniform(cardRed), image.Point{}, draw.Src)
-	}
-	top := 220
-	draw.Draw(img, image.Rect((cardW-cardQR)/2, top, (cardW+cardQR)/2, top+cardQR), qrImg, qrImg.Bounds().Min, draw.Src)
-	// The hint on the band, the name under it, a note at the foot.
-	for _, l := range []cardLine{
-		{CardHint, true, 48, 80, image.White},
-		{name, true, 40, 185, image.Black},
-		{"Emergency information · every access is logged", false, 22, cardH - 40, image.NewUniform(color.Gray{0x55})},
-	} {
-		if err := l.draw(img); err != nil {
-			return err
-		}
-	}
-	return png.Encode(w, img)
-}
-
-// cardLine is a line of text on the card: centred on the baseline y in
-// the theme's text font (Noto Sans), regular or bold.
-type cardLine struct {
-	text string
-	bold bool
-	size float64
-	y    int
-	c    image.Image
-}
-
-// draw draws the line ("" draws nothing), shrinking the size until it fits
-// the card's width.
-func (l cardLine) draw(img *image.RGBA) error {
-	if l.text == "" {
-		return nil
-	}
-	f, err := opentype.Parse(theme.DefaultTheme().Font(fyne.TextStyle{Bold: l.bold}).Content())
-	if err != nil {
-		return err
-	}
-	for size := l.size; size >= 10; size -= 2 {
-		face, err := opentype.NewFace(f, &opentype.FaceOptions{Size: size, DPI: 72, Hinting: font.HintingFull})
-		if err != nil {
-			return err
-		}
-		d := &font.Drawer{Dst: img, Src: l.c, Face: face}
-		width := d.MeasureString(l.text).Ceil()
-		if width <= cardW-48 || size-2 < 10 {
-			d.Dot = fixed.P((cardW-width)/2, l.y)
-			d.DrawString(l.text)
-			face.Close()
-			return nil
-		}
-		face.Close()
-	}
-	return nil
 }

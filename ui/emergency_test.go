@@ -43,6 +43,9 @@ func TestEmergencySetupCardAndLog(t *testing.T) {
 	u, env, w := signedIn(t)
 	ctx := context.Background()
 	p := u.Principal()
+	if _, err := env.App.SetPublicURL(ctx, p, "https://spp.example.org"); err != nil {
+		t.Fatal(err)
+	}
 	waitIdle(t, u)
 	u.Shell.Select("Emergency")
 	e := u.Shell.Screen("Emergency").(*ui.EmergencyScreen)
@@ -60,17 +63,17 @@ func TestEmergencySetupCardAndLog(t *testing.T) {
 	test.Type(e.Conditions, "unconscious")
 	test.Type(e.Contacts, "kin@example.org\n+1 555 123 4567")
 	test.Tap(e.Save)
-	waitFor(t, "card shown", func() bool { return e.Card.Visible() && e.QR.Resource != nil && e.CardName.Text != "" })
+	waitFor(t, "card shown", func() bool { return e.Card.Visible() && e.Preview.Resource != nil })
 
 	url, err := env.App.EmergencyURL(ctx, p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := shownQR(t, e.QR); got != url {
+	if got := shownQR(t, e.Preview); got != url || !strings.HasPrefix(url, "https://spp.example.org/api/v1/emergency/") {
 		t.Fatalf("QR code on the card carries %q, want %q", got, url)
 	}
-	if e.CardName.Text != "Grace Hopper" || e.CardHint.Text != "Scan in an emergency" || e.URL.Text != url {
-		t.Fatalf("card: %q %q %q", e.CardName.Text, e.CardHint.Text, e.URL.Text)
+	if l := e.CardLines(); len(l) < 2 || l[0] != "Scan in an emergency" || l[1] != "Grace Hopper" || e.URL.Text != url {
+		t.Fatalf("card: %q %q", l, e.URL.Text)
 	}
 	cfg, err := env.App.EmergencyConfig(ctx, p)
 	if err != nil {
