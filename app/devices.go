@@ -394,11 +394,7 @@ func (a *DeviceService) RemoveDevice(ctx context.Context, p *Principal, deviceID
 		_, err = a.store.SawDeviceList(ctx, l, signed)
 	}
 	if err != nil {
-		var e *Error
-		if errors.As(err, &e) {
-			return e
-		}
-		return Internal(err)
+		return AsError(err)
 	}
 	if err := a.store.DeletePeer(ctx, p.UserID, deviceID); err != nil {
 		return Internal(err)

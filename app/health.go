@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -150,11 +149,7 @@ func (a *HealthService) PutHealthRecord(ctx context.Context, p *Principal, recor
 		return nil
 	})
 	if err != nil {
-		var e *Error
-		if errors.As(err, &e) {
-			return nil, false, e
-		}
-		return nil, false, Internal(err)
+		return nil, false, AsError(err)
 	}
 	return rec, created, nil
 }
@@ -192,12 +187,8 @@ func (a *HealthService) DeleteHealthRecord(ctx context.Context, p *Principal, re
 		}
 		return tx.Delete(EntityHealthRecord, recordID)
 	})
-	var e *Error
-	if errors.As(err, &e) {
-		return e
-	}
 	if err != nil {
-		return Internal(err)
+		return AsError(err)
 	}
 	return nil
 }

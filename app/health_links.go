@@ -184,12 +184,8 @@ func (a *HealthService) CreateLink(ctx context.Context, p *Principal, req LinkRe
 		link.URL, link.SHLink = a.accessLink(ctx, p.UserID, ls)
 		return a.enqueueEmail(tx, p.UserID, linkEmail(req.DoctorEmail, name, link, pc != nil))
 	})
-	var e *Error
-	if errors.As(err, &e) {
-		return nil, e
-	}
 	if err != nil {
-		return nil, Internal(err)
+		return nil, AsError(err)
 	}
 	a.cfg.Log.Info("health link created", "user_id", p.UserID, "link_id", link.ID)
 	return link, nil
@@ -667,12 +663,8 @@ func (a *HealthService) RevokeLink(ctx context.Context, p *Principal, linkID str
 		}
 		return tx.Put(Cell{Entity: EntityHealthLink, ID: linkID, Field: "revoked_at", Value: []byte(a.now().Format(time.RFC3339Nano))})
 	})
-	var e *Error
-	if errors.As(err, &e) {
-		return e
-	}
 	if err != nil {
-		return Internal(err)
+		return AsError(err)
 	}
 	return nil
 }
