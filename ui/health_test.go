@@ -2,6 +2,8 @@ package ui_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"path"
 	"reflect"
@@ -138,14 +140,20 @@ func TestHealthRecordsAndLinks(t *testing.T) {
 		t.Fatalf("link listed as %q", text)
 	}
 
-	// The doctor opens it: a wrong passcode, then the right one.
-	token := path.Base(l.URL)
-	if _, err := env.App.OpenLink(ctx, app.LinkOpen{Token: token, Passcode: "0000", Client: "198.51.100.4", UserAgent: "DocBrowser/1"}); !isAppError(err, "wrong_passcode") {
+	// The doctor's client follows the SMART Health Link: a wrong
+	// passcode, then the right one.
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(l.SHLink, "shlink:/"))
+	var shl struct{ URL string }
+	if err != nil || json.Unmarshal(raw, &shl) != nil {
+		t.Fatalf("shlink %q: %v", l.SHLink, err)
+	}
+	token := path.Base(shl.URL)
+	if _, err := env.App.SHLManifest(ctx, app.SHLManifestRequest{Token: token, Recipient: "Dr. Who", Passcode: "0000", Client: "198.51.100.4", UserAgent: "DocBrowser/1"}); !isAppError(err, "wrong_passcode") {
 		t.Fatalf("wrong passcode: %v", err)
 	}
-	view, err := env.App.OpenLink(ctx, app.LinkOpen{Token: token, Passcode: "4321", Client: "198.51.100.4", UserAgent: "DocBrowser/1"})
-	if err != nil || len(view.Records) != 1 || view.Records[0].ID != penicillin {
-		t.Fatalf("opened: %+v %v", view, err)
+	files, err := env.App.SHLManifest(ctx, app.SHLManifestRequest{Token: token, Recipient: "Dr. Who", Passcode: "4321", Client: "198.51.100.4", UserAgent: "DocBrowser/1"})
+	if err != nil || len(files) != 1 {
+		t.Fatalf("opened: %+v %v", files, err)
 	}
 	u.Shell.Select("My profile")
 	waitIdle(t, u)
@@ -164,13 +172,18 @@ func TestHealthRecordsAndLinks(t *testing.T) {
 	test.Tap(h.Share)
 	waitFor(t, "second link", func() bool { return len(h.LinkLabels) == 2 })
 	waitIdle(t, u)
-	second := path.Base(h.Link.Text)
-	if shownQR(t, h.LinkQR) != h.Link.Text || second == token {
+	if shownQR(t, h.LinkQR) != h.Link.Text || h.Link.Text == l.URL {
 		t.Fatalf("second link %q, QR %q", h.Link.Text, shownQR(t, h.LinkQR))
 	}
-	view, err = env.App.OpenLink(ctx, app.LinkOpen{Token: second, Client: "198.51.100.5"})
-	if err != nil || len(view.Records) != 2 {
-		t.Fatalf("type link opened: %+v %v", view, err)
+	all, err := env.App.HealthLinks(ctx, p)
+	if err != nil || len(all) != 2 || all[0].ID == l.ID || !reflect.DeepEqual(all[0].Records, []app.LinkSelector{{Type: "allergy"}}) {
+		t.Fatalf("type link: %+v %v", all, err)
+	}
+	raw2, _ := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(all[0].SHLink, "shlink:/"))
+	var shl2 struct{ URL string }
+	json.Unmarshal(raw2, &shl2)
+	if files, err := env.App.SHLManifest(ctx, app.SHLManifestRequest{Token: path.Base(shl2.URL), Recipient: "Dr. Two", Client: "198.51.100.5"}); err != nil || len(files) != 1 {
+		t.Fatalf("type link opened: %+v %v", files, err)
 	}
 
 	// Revoke the first link: it opens no more.
@@ -180,7 +193,7 @@ func TestHealthRecordsAndLinks(t *testing.T) {
 		return lb != nil && strings.Contains(lb.Text, "· revoked ·") && h.RevokeButtons[l.ID].Disabled()
 	})
 	waitIdle(t, u)
-	if _, err := env.App.OpenLink(ctx, app.LinkOpen{Token: token, Passcode: "4321", Client: "198.51.100.4"}); !isAppError(err, "link_revoked") {
+	if _, err := env.App.SHLManifest(ctx, app.SHLManifestRequest{Token: token, Recipient: "Dr. Who", Passcode: "4321", Client: "198.51.100.4"}); err == nil || app.AsError(err).Kind != app.KindNotFound {
 		t.Fatalf("revoked link opened: %v", err)
 	}
 	// Showing a listed link again gives its URL and code.
