@@ -63,6 +63,7 @@ type ResponderScreen struct {
 	Done      *widget.Button
 
 	content fyne.CanvasObject
+	scroll  *container.Scroll
 }
 
 // showResponder opens the responder's screen over the lock screen.
@@ -141,7 +142,8 @@ func (r *ResponderScreen) build() fyne.CanvasObject {
 
 	title := widget.NewLabelWithStyle(EmergencyButtonLabel, fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 	body := container.NewVBox(title, r.Form, r.Result, r.Progress, r.Status, r.Back)
-	return container.NewPadded(container.New(&maxWidth{Width: 560}, container.NewVScroll(body)))
+	r.scroll = container.NewVScroll(container.NewPadded(container.New(&maxWidth{Width: 560}, body)))
+	return r.scroll
 }
 
 // window, say and run make the screen a host for the file dialogs.
@@ -200,6 +202,7 @@ func (r *ResponderScreen) loadProfiles() {
 			r.Person.Refresh()
 			r.Show.Enable()
 		}
+		r.scroll.Refresh() // the labels' heights at the window's width
 	})
 }
 
@@ -296,6 +299,10 @@ func (r *ResponderScreen) showGrant(g *app.DeviceGrant) {
 	}
 	segs := []widget.RichTextSegment{&widget.TextSegment{Text: name, Style: widget.RichTextStyleHeading}}
 	for _, l := range infoLines(g.EmergencyInfo) {
+		if k, v, ok := strings.Cut(l, ": "); ok && len(k) <= 40 {
+			segs = append(segs, &widget.TextSegment{Text: k + ": ", Style: label})
+			l = v
+		}
 		segs = append(segs, &widget.TextSegment{Text: l, Style: large})
 	}
 	for _, f := range g.Fields {
@@ -325,6 +332,8 @@ func (r *ResponderScreen) showGrant(g *app.DeviceGrant) {
 	r.Form.Hide()
 	r.Result.Show()
 	r.Back.Hide()
+	r.scroll.ScrollToTop()
+	r.scroll.Refresh()
 }
 
 // InfoText is what the grant shows, as plain text (tests read it).
