@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -69,9 +70,9 @@ func (s *SettingsScreen) buildReach() fyne.CanvasObject {
 	return section("Where people reach you",
 		wrapped("Every code and link you show (shares, the emergency card, doctors' links) points here: the address of a device of this profile that others can open, such as a home node behind your reverse proxy. One setting for all your devices; empty: this device's own address."),
 		form(formRow{"Public URL", s.PublicURL}),
-		s.SavePublicURL,
+		container.NewHBox(s.SavePublicURL),
 		s.URLSource, s.Reach,
-		s.CheckReach, s.CheckProgress, s.CheckResult)
+		container.NewHBox(s.CheckReach), s.CheckProgress, s.CheckResult)
 }
 
 // refreshReach loads the profile's settings.
@@ -89,7 +90,19 @@ func (s *SettingsScreen) showSettings(st *app.Settings) {
 		s.PublicURL.SetText("")
 	}
 	s.URLSource.SetText(urlSourceWords(st))
-	s.Reach.SetText("Your codes and links: " + strings.ToLower(reachWords(st.Reachable)[:1]) + reachWords(st.Reachable)[1:])
+	s.Reach.SetText(reachAllWords(st.Reachable))
+}
+
+// reachAllWords says who can open the profile's codes and links.
+func reachAllWords(reachable string) string {
+	switch reachable {
+	case app.ReachAnyone:
+		return "Anyone can open your codes and links."
+	case app.ReachLocalNetwork:
+		return "Only devices on your network can open your codes and links: a phone or browser elsewhere cannot."
+	default:
+		return "Only this device can open your codes and links: no one else's phone or browser can. Set the address of a device others reach (your home node)."
+	}
 }
 
 // urlSourceWords says where the links' address comes from.

@@ -93,7 +93,7 @@ func TestSettingsPublicURLAndReachabilityCheck(t *testing.T) {
 	if s.PublicURL.Text != "" || !strings.Contains(s.URLSource.Text, "No public URL is set") {
 		t.Fatalf("a new profile's public URL: %q, %q", s.PublicURL.Text, s.URLSource.Text)
 	}
-	if !strings.Contains(s.Reach.Text, "only this device can open this") {
+	if !strings.HasPrefix(s.Reach.Text, "Only this device can open your codes and links") {
 		t.Fatalf("reach: %q", s.Reach.Text)
 	}
 	if got := checkNow(t, u, s); got != "Nothing answers at http://127.0.0.1:8000: the connection was refused." {
@@ -108,7 +108,7 @@ func TestSettingsPublicURLAndReachabilityCheck(t *testing.T) {
 
 	setPublicURL(t, u, s, "https://home.example.org/")
 	if s.PublicURL.Text != "https://home.example.org" || !strings.Contains(s.URLSource.Text, "this profile's setting") ||
-		s.Reach.Text != "Your codes and links: anyone can open this." {
+		s.Reach.Text != "Anyone can open your codes and links." {
 		t.Fatalf("after saving: %q, %q, %q", s.PublicURL.Text, s.URLSource.Text, s.Reach.Text)
 	}
 	if got := checkNow(t, u, s); got != "Answered by a device of this profile at https://home.example.org." {
@@ -121,7 +121,7 @@ func TestSettingsPublicURLAndReachabilityCheck(t *testing.T) {
 	}
 
 	setPublicURL(t, u, s, "http://spp.lan:8000")
-	if !strings.Contains(s.Reach.Text, "only devices on your network can open this") {
+	if !strings.HasPrefix(s.Reach.Text, "Only devices on your network can open your codes and links") {
 		t.Fatalf("reach of a .lan name: %q", s.Reach.Text)
 	}
 	if got := checkNow(t, u, s); !strings.HasPrefix(got, "Nothing answers at http://spp.lan:8000: ") {

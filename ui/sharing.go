@@ -351,7 +351,7 @@ func (s *SharingScreen) showQR(serviceID, claim, code string, png []byte, expire
 	} else {
 		s.QR.Hide()
 	}
-	s.QRExpires.SetText(fmt.Sprintf("This code proves your %s to %s by itself; no connection needed. Valid until %s, unless you revoke it. Show it to the service, or send it the link.", claim, serviceID, fmtWhen(expires)))
+	s.QRExpires.SetText(fmt.Sprintf("This code proves your %s to %s by itself; no connection needed. Valid until %s; should you revoke it, a verifier that checks its live status sees so. Show it to the service, or send it the link.", claim, serviceID, fmtWhen(expires)))
 	s.Reach.show(code)
 	s.VerifyURL.SetText(code)
 	s.qrBox.Show()
