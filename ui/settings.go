@@ -42,15 +42,18 @@ type SettingsScreen struct {
 	AutoLock *widget.Select
 	Listener *widget.Label
 	Device   *widget.Label
+	// How this device runs: listener, e-mail, sync (device_settings.go).
+	Run RunSettings
 }
 
 func (s *SettingsScreen) build() fyne.CanvasObject {
-	return page(s.buildReach(), s.buildDevice())
+	return page(s.buildReach(), s.buildDevice(), s.buildRun())
 }
 
 func (s *SettingsScreen) refresh() {
 	s.refreshReach()
 	s.refreshDevice()
+	s.refreshRun()
 }
 
 // buildReach is the section of the profile's public URL.
@@ -225,7 +228,7 @@ func (s *SettingsScreen) buildDevice() fyne.CanvasObject {
 		}
 	})
 	cfg := s.shell.u.app.Config()
-	s.Listener = wrapped("API on " + cfg.PublicURL + "/api/v1 (start with --addr to change)")
+	s.Listener = wrapped("API on " + cfg.PublicURL + "/api/v1 (change the address below)")
 	s.Device = widget.NewLabel(s.shell.u.app.DeviceID())
 	s.Device.Wrapping = fyne.TextWrapBreak
 	return section("This device", form(formRow{"Lock after idle", s.AutoLock},
