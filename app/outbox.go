@@ -214,16 +214,6 @@ func (a *core) Outbox(ctx context.Context, p *Principal) ([]*Message, error) {
 
 func (a *core) outboxStore() OutboxStore { return a.store }
 
-// update runs fn over the user's data in one transaction and, once it has
-// committed, wakes the outbox for anything fn queued.
-func (a *core) update(ctx context.Context, userID string, dek []byte, fn func(Tx) error) error {
-	if err := a.store.Update(ctx, userID, dek, fn); err != nil {
-		return err
-	}
-	a.kickOutbox()
-	return nil
-}
-
 // Enqueue queues a message of a kind for the principal, on its own.
 func (a *core) Enqueue(ctx context.Context, p *Principal, kind string, payload []byte) error {
 	m := a.NewMessage(p.UserID, kind, payload)
