@@ -145,6 +145,12 @@ func (a *core) useMailer(s SMTPSettings) error {
 		}
 	}
 	o.setSender(KindEmail, m)
+	if m != nil {
+		// What waited for want of a relay goes now.
+		if err := a.store.RetryKind(context.Background(), KindEmail, a.now()); err != nil {
+			return Internal(err)
+		}
+	}
 	a.kickOutbox()
 	return nil
 }

@@ -63,6 +63,8 @@ type OutboxStore interface {
 	// again.
 	MarkFailedForGood(ctx context.Context, id string, attempts int, at time.Time, lastError string) error
 	Messages(ctx context.Context, userID string) ([]*Message, error)
+	// RetryKind makes the waiting messages of a kind due at once.
+	RetryKind(ctx context.Context, kind string, at time.Time) error
 }
 
 // Outbox delivers queued messages through their senders until ctx ends.

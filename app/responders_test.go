@@ -347,8 +347,11 @@ func TestGrantRateLimitPerResponderID(t *testing.T) {
 		}(i)
 	}
 	wg.Wait()
-	if codes["responder_not_verified"] != app.GrantResponderLimit || codes["rate_limited"] != n-app.GrantResponderLimit {
-		t.Fatalf("outcomes %v, want %d refused and the rest rate-limited", codes, app.GrantResponderLimit)
+	// Exactly the limit is checked; the rest are refused by it, or, on a
+	// loaded machine, told the server is busy (the Argon2id queue bound:
+	// their count given back, nothing checked).
+	if codes["responder_not_verified"] != app.GrantResponderLimit || codes["rate_limited"]+codes["busy"] != n-app.GrantResponderLimit {
+		t.Fatalf("outcomes %v, want %d refused and the rest rate-limited or busy", codes, app.GrantResponderLimit)
 	}
 	// Another id is not held off; after the window the responder is back.
 	other, _ := env.App.AddResponder(ctx, app.Responder{ID: "EMT-2"})

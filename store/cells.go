@@ -50,13 +50,18 @@ func (db *DB) Update(ctx context.Context, userID string, dek []byte, fn func(app
 }
 
 func (db *DB) update(ctx context.Context, userID string, dek []byte, fn func(*tx) error) error {
+	// Write transactions are serialised (one writer connection), and so,
+	// by this lock, is everything they do with the operation counter: a
+	// rollback gives back the counters it took before the next
+	// transaction takes any (the connection alone is released by the
+	// rollback, before the counter is given back: another transaction
+	// could then take counters that a later one would take again).
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
 	s, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	// Write transactions are serialised (one writer connection), so the
-	// operation counter is this transaction's alone until it ends; a
-	// rollback gives back the counters it took.
 	counterAtStart := db.counter.Load()
 	t := &tx{db: db, ctx: ctx, sql: s, user: userID, dek: dek, write: true}
 	err = fn(t)

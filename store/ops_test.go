@@ -3,9 +3,11 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -441,5 +443,44 @@ func BenchmarkApply10kOps(b *testing.B) {
 		}
 		b.StopTimer()
 		dst.Close()
+	}
+}
+
+// TestRollbacksGiveCountersBackSafely: write transactions that roll back
+// beside ones that commit, from many goroutines: a rolled-back one gives
+// its counters back before the next one takes any, so no committed
+// operation's counter is ever taken again (the race once made local
+// writes fail with "UNIQUE constraint failed: ops.device, ops.counter").
+func TestRollbacksGiveCountersBackSafely(t *testing.T) {
+	db := openDB(t, t.TempDir())
+	acct, dek := newAccount(t, db, nil)
+	ctx := context.Background()
+	errNo := errors.New("roll back")
+	var wg sync.WaitGroup
+	errs := make(chan error, 400)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				err := db.Update(ctx, acct.UserID, dek, func(tx app.Tx) error {
+					if err := tx.Put(app.Cell{Entity: "field", ID: fmt.Sprintf("f%d", g), Field: "value", Value: []byte(fmt.Sprint(i))}); err != nil {
+						return err
+					}
+					if (g+i)%2 == 0 {
+						return errNo
+					}
+					return nil
+				})
+				if err != nil && !errors.Is(err, errNo) {
+					errs <- err
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
 	}
 }

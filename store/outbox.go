@@ -84,6 +84,13 @@ func (db *DB) MarkFailed(ctx context.Context, id string, attempts int, next time
 	return err
 }
 
+// RetryKind makes every waiting message of a kind due at at: a sender for
+// that kind has just been set up.
+func (db *DB) RetryKind(ctx context.Context, kind string, at time.Time) error {
+	_, err := db.w.ExecContext(ctx, `UPDATE outbox SET next_at = ? WHERE kind = ? AND delivered_at IS NULL AND failed_at IS NULL AND next_at > ?`, ms(at), kind, ms(at))
+	return err
+}
+
 // MarkFailedForGood records a last attempt: the message stays, failed,
 // and is never due again.
 func (db *DB) MarkFailedForGood(ctx context.Context, id string, attempts int, at time.Time, lastError string) error {

@@ -51,6 +51,7 @@ type DB struct {
 	hooks      app.Listeners               // called after commits that change cells (ops.go)
 	deriver    atomic.Pointer[app.Deriver] // called before commits that change cells (capabilities.go)
 	counter    atomic.Int64                // the last operation counter this device used
+	wmu        sync.Mutex                  // held by each write transaction of cells (cells.go)
 	stop       chan struct{}               // closed by Close: stops the checkpointer
 	stopped    chan struct{}
 	closeOnce  sync.Once
