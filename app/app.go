@@ -137,8 +137,10 @@ func New(store Store, cfg Config) (*App, error) {
 	c.app = a
 	// Every write transaction keeps the capabilities' views current.
 	store.SetDeriver(c.deriveViews)
-	// A user's public URL setting is read again after any change.
+	// A user's public URL setting, and capability records, are read
+	// again after any change.
 	store.OnCommit(c.caches.urls.drop)
+	store.OnCommit(c.caches.caps.committed)
 	return a, nil
 }
 

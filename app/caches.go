@@ -1,12 +1,71 @@
 package app
 
+import (
+	"sync"
+	"sync/atomic"
+)
+
 // caches are what the app keeps in memory between requests to spare a
-// store round trip or a key unwrap. None holds anything that can change
-// under it: a capability's state and view are read from the store on
-// every request; what is cached is each profile's parsed signing key and,
-// within one second, a credential for the same value (issuer.go).
+// store round trip or a key unwrap: each profile's parsed signing key,
+// within one second a credential for the same value (issuer.go), each
+// user's public URL (settings.go), and the capability records of shares
+// and public links (below). What can change under an entry is dropped by
+// the commit that changes it.
 type caches struct {
+	caps    capCache
 	issuers issuers
 	creds   credentials
 	urls    urlCache // each user's public URL setting (settings.go)
 }
+
+// capCache keeps the capability records of share tokens and public links
+// (the read path of /verify and the public page) between requests. An
+// entry holds only what the store holds (the view stays sealed under its
+// token's key) and is valid only while no commit has happened since it
+// was read: every commit, local or by sync, moves the generation on. A
+// view's expiry is checked on every read all the same (capabilityByToken).
+// Links are not cached: their passcode counters change outside commits.
+type capCache struct {
+	gen atomic.Uint64
+	mu  sync.Mutex
+	m   map[string]capEntry
+}
+
+type capEntry struct {
+	c   Capability
+	gen uint64
+}
+
+const capCacheMax = 16384
+
+// generation is the generation a read begins in.
+func (c *capCache) generation() uint64 { return c.gen.Load() }
+
+func (c *capCache) get(hash []byte) (Capability, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[string(hash)]
+	if !ok || e.gen != c.gen.Load() {
+		return Capability{}, false
+	}
+	return e.c, true
+}
+
+// put keeps a record read in generation gen, unless a commit came since.
+func (c *capCache) put(cp *Capability, gen uint64) {
+	if cp.Kind != CapShare && cp.Kind != CapPublic {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen.Load() {
+		return
+	}
+	if c.m == nil || len(c.m) >= capCacheMax {
+		c.m = map[string]capEntry{}
+	}
+	c.m[string(cp.TokenHash)] = capEntry{c: *cp, gen: gen}
+}
+
+// committed is the store's commit hook: every entry is now stale.
+func (c *capCache) committed(string) { c.gen.Add(1) }

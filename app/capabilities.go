@@ -89,9 +89,17 @@ func (a *core) capabilityByToken(ctx context.Context, kind, token string) (*Capa
 	if token == "" || len(token) > 256 {
 		return nil, ErrNotFound
 	}
-	c, err := a.store.CapabilityByHash(ctx, crypto.HashToken(token))
-	if err != nil {
-		return nil, err
+	hash := crypto.HashToken(token)
+	var c *Capability
+	if cached, ok := a.caches.caps.get(hash); ok {
+		c = &cached
+	} else {
+		gen := a.caches.caps.generation()
+		var err error
+		if c, err = a.store.CapabilityByHash(ctx, hash); err != nil {
+			return nil, err
+		}
+		a.caches.caps.put(c, gen)
 	}
 	if c.Kind != kind {
 		return nil, ErrNotFound
@@ -103,6 +111,8 @@ func (a *core) capabilityByToken(ctx context.Context, kind, token string) (*Capa
 		if _, err := a.store.ExpireCapabilities(ctx, a.now()); err != nil {
 			return nil, err
 		}
+		a.caches.caps.committed("") // the cached record is stale now
+
 	}
 	return c, nil
 }
