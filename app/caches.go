@@ -12,7 +12,8 @@ import (
 // and public links (below). What can change under an entry is dropped by
 // the commit that changes it.
 type caches struct {
-	caps    capCache
+	caps     capCache
+	sessions sessionCache
 	issuers issuers
 	creds   credentials
 	urls    urlCache // each user's public URL setting (settings.go)
@@ -69,3 +70,37 @@ func (c *capCache) put(cp *Capability, gen uint64) {
 
 // committed is the store's commit hook: every entry is now stale.
 func (c *capCache) committed(string) { c.gen.Add(1) }
+
+// sessionCache keeps the principal a session token unwrapped (its data
+// key) between requests, keyed by the token's hash, so that only a holder
+// of the token reaches an entry; expiry is checked on every request, and
+// logging out drops it. Only this process holds it, as it holds a
+// signed-in user's key anyway.
+type sessionCache struct {
+	mu sync.Mutex
+	m  map[string]Principal
+}
+
+const sessionCacheMax = 8192
+
+func (c *sessionCache) get(hash []byte) (Principal, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.m[string(hash)]
+	return p, ok
+}
+
+func (c *sessionCache) put(p *Principal) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= sessionCacheMax {
+		c.m = map[string]Principal{}
+	}
+	c.m[string(p.TokenHash)] = *p
+}
+
+func (c *sessionCache) drop(hash []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, string(hash))
+}

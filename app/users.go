@@ -482,6 +482,13 @@ func (a *AccountService) Authenticate(ctx context.Context, token string) (*Princ
 		return nil, ErrTokenMissing
 	}
 	hash := crypto.HashToken(token)
+	if p, ok := a.caches.sessions.get(hash); ok {
+		if !a.now().Before(p.ExpiresAt) {
+			a.caches.sessions.drop(hash)
+			return nil, ErrTokenExpired
+		}
+		return &p, nil
+	}
 	s, err := a.store.SessionByHash(ctx, hash)
 	if errors.Is(err, ErrNotFound) {
 		return nil, ErrTokenMissing
@@ -500,11 +507,14 @@ func (a *AccountService) Authenticate(ctx context.Context, token string) (*Princ
 	if err != nil {
 		return nil, ErrTokenMissing
 	}
-	return &Principal{UserID: s.UserID, ProfileID: s.ProfileID, DEK: dek, TokenHash: hash, ExpiresAt: s.ExpiresAt}, nil
+	p := &Principal{UserID: s.UserID, ProfileID: s.ProfileID, DEK: dek, TokenHash: hash, ExpiresAt: s.ExpiresAt}
+	a.caches.sessions.put(p)
+	return p, nil
 }
 
 // Logout revokes the principal's token.
 func (a *AccountService) Logout(ctx context.Context, p *Principal) error {
+	a.caches.sessions.drop(p.TokenHash)
 	if err := a.store.DeleteSession(ctx, p.TokenHash); err != nil {
 		return Internal(err)
 	}
