@@ -137,10 +137,10 @@ func New(store Store, cfg Config) (*App, error) {
 	c.app = a
 	// Every write transaction keeps the capabilities' views current.
 	store.SetDeriver(c.deriveViews)
-	// A user's public URL setting, and capability records, are read
-	// again after any change.
-	store.OnCommit(c.caches.urls.drop)
+	// Capability records are read again after any change, a user's
+	// public URL after a change of it (deriveViews).
 	store.OnCommit(c.caches.caps.committed)
+	store.OnCommit(c.caches.urls.committed)
 	return a, nil
 }
 

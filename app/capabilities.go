@@ -152,6 +152,14 @@ func openInbox(dek, sealed []byte) ([]byte, error) {
 // changed that a view shows (such writes only record states, which the
 // capability rows already hold).
 func (a *core) deriveViews(tx Tx, dek []byte, changed []CellRef) error {
+	for _, c := range changed {
+		if c.Entity == EntitySettings {
+			// The public URL changed (here or by sync): read it again,
+			// now and once the change has committed.
+			a.caches.urls.changing(tx.UserID())
+			break
+		}
+	}
 	if dek == nil {
 		return nil
 	}

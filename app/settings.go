@@ -188,13 +188,38 @@ func (a *core) userURL(ctx context.Context, userID, path string) string {
 }
 
 // urlCache keeps each user's public URL setting between requests; a
-// commit that changes the user's cells (locally or by sync) drops it. A
-// read that began before a drop does not put its (maybe older) value
-// back: each drop moves the user's generation on.
+// write of the setting (locally or by sync) drops it, in its transaction
+// (deriveViews) and after its commit. A read that began before a drop does not put its (maybe
+// older) value back: each drop moves the user's generation on.
 type urlCache struct {
-	mu  sync.Mutex
-	m   map[string]string
-	gen map[string]uint64
+	mu      sync.Mutex
+	m       map[string]string
+	gen     map[string]uint64
+	pending map[string]bool // changed in a transaction not yet committed
+}
+
+// changing drops a user's entry from inside the transaction that writes
+// the setting; committed drops it again once that has committed (a read
+// between the two saw the old value).
+func (c *urlCache) changing(userID string) {
+	c.drop(userID)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pending == nil {
+		c.pending = map[string]bool{}
+	}
+	c.pending[userID] = true
+}
+
+// committed is the store's commit hook.
+func (c *urlCache) committed(userID string) {
+	c.mu.Lock()
+	p := c.pending[userID]
+	delete(c.pending, userID)
+	c.mu.Unlock()
+	if p {
+		c.drop(userID)
+	}
 }
 
 func (c *urlCache) get(userID string) (string, uint64, bool) {
