@@ -70,6 +70,19 @@ type Credential struct {
 	Extracted    json.RawMessage `json:"extracted"`
 	CreatedAt    time.Time       `json:"created_at"`
 	ConfirmedAt  *time.Time      `json:"confirmed_at"`
+
+	// Duplicate is set by AddCredential when the profile already holds
+	// this document (the same type and document number, or the same data
+	// read from it): the earlier credential. The new one is kept all the
+	// same; the caller warns the user, who may reject it. It is not part
+	// of the API's answer.
+	Duplicate *CredentialDuplicate `json:"-"`
+}
+
+// CredentialDuplicate names the credential a new one repeats.
+type CredentialDuplicate struct {
+	ID        string
+	CreatedAt time.Time
 }
 
 // timeLayout keeps times fixed-width, so that their text sorts in time
@@ -194,6 +207,9 @@ func (a *CredentialService) AddCredential(ctx context.Context, p *Principal, typ
 			if lic.DocumentNumber != "" {
 				cells["document_number"] = []byte(lic.DocumentNumber)
 			}
+			if c.Duplicate, err = findDuplicate(tx, c.Type, lic.DocumentNumber, c.Extracted); err != nil {
+				return err
+			}
 			// Only a verified document vouches for a date of birth.
 			if dob := lic.Fields.DateOfBirth; c.Verification == VerificationVerified && dob != nil {
 				if _, err := time.Parse(DateLayout, *dob); err == nil {
@@ -220,6 +236,39 @@ func (a *CredentialService) AddCredential(ctx context.Context, p *Principal, typ
 	}
 	a.cfg.Log.Info("credential added", "user_id", p.UserID, "credential_id", c.ID, "verification", c.Verification)
 	return c, nil
+}
+
+// findDuplicate is the earliest credential of type typ with the same
+// document number (when known) or the same extracted data (when any), or
+// nil.
+func findDuplicate(tx Tx, typ, number string, extracted json.RawMessage) (*CredentialDuplicate, error) {
+	ids, err := tx.IDs(EntityCredential)
+	if err != nil {
+		return nil, err
+	}
+	var dup *CredentialDuplicate
+	for _, id := range ids {
+		cells, err := tx.Entity(EntityCredential, id)
+		if err != nil {
+			return nil, err
+		}
+		if string(cells["type"].Value) != typ {
+			continue
+		}
+		same := number != "" && string(cells["document_number"].Value) == number
+		if !same && len(bytes.TrimSpace(extracted)) > 2 {
+			old, ok := cells["extracted"]
+			same = ok && bytes.Equal(old.Value, extracted)
+		}
+		if !same {
+			continue
+		}
+		at, _ := time.Parse(time.RFC3339Nano, string(cells["created_at"].Value))
+		if dup == nil || at.Before(dup.CreatedAt) {
+			dup = &CredentialDuplicate{ID: id, CreatedAt: at}
+		}
+	}
+	return dup, nil
 }
 
 // problemNoScanner is the problem of a licence kept without a Scanner.
@@ -388,18 +437,94 @@ func (a *CredentialService) CredentialImage(ctx context.Context, p *Principal, i
 	return contentType, image, nil
 }
 
-// Profile fields that confirming a licence with fill_profile writes.
+// Profile fields that confirming a licence with fill_profile writes when
+// the profile has none of the fields fillTargets lists for them.
 const (
 	FillName    = "name"    // given, middle and family names
 	FillAddress = "address" // street, city, state and postal code, one line
 )
 
+// fillTargets is where what a licence says goes in the profile: each item
+// to the first of its fields the profile already has (so that a profile
+// with a home_address gets no second address field), else to its default.
+var fillTargets = []struct {
+	fields []string
+	def    string
+	value  func(LicenceFields) string
+}{
+	{[]string{"name", "full_name"}, FillName, LicenceFields.Name},
+	{[]string{"home_address", "address", "postal_address", "street_address"}, FillAddress, func(f LicenceFields) string { return f.Address.OneLine() }},
+}
+
+// FillChange is one profile field that confirming a credential with fill
+// writes: its value before (Old, "" when the field is new) and after.
+type FillChange struct {
+	Field string
+	Old   string
+	New   string
+	Ring  string // the field's ring, kept (a new field's default ring)
+	IsNew bool
+}
+
+// fillPlan is what filling the profile from extracted would write.
+func fillPlan(tx Tx, extracted json.RawMessage) ([]FillChange, error) {
+	var ex LicenceFields
+	if json.Unmarshal(extracted, &ex) != nil {
+		return nil, nil
+	}
+	var out []FillChange
+	for _, t := range fillTargets {
+		v := t.value(ex)
+		if v == "" {
+			continue
+		}
+		ch := FillChange{Field: t.def, New: v, Ring: DefaultRing(t.def), IsNew: true}
+		for _, name := range t.fields {
+			cur, ok, err := fieldValue(tx, name)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				ch = FillChange{Field: name, Old: cur.Text(), New: v, Ring: cur.Ring}
+				break
+			}
+		}
+		out = append(out, ch)
+	}
+	return out, nil
+}
+
+// FillPreview says what ConfirmCredential with fill would write to the
+// profile, field by field, before and after, without writing anything.
+func (a *CredentialService) FillPreview(ctx context.Context, p *Principal, id string) ([]FillChange, error) {
+	var out []FillChange
+	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
+		c, ok, err := readCredential(tx, id)
+		if err != nil {
+			return err
+		} else if !ok {
+			return errCredentialNotFound
+		}
+		out, err = fillPlan(tx, c.Extracted)
+		return err
+	})
+	if errors.Is(err, errCredentialNotFound) {
+		return nil, errCredentialNotFound
+	}
+	if err != nil {
+		return nil, Internal(err)
+	}
+	return out, nil
+}
+
 // ConfirmCredential marks a pending credential confirmed (a confirmed one
 // stays as it is, with its first confirmation time). From then on a
 // verified credential's date of birth is the one age claims use. With fill,
-// the document's name and address are written to the profile's "name" and
-// "address" fields (each kept in its ring, or its default ring when new:
-// name public, address private); filled lists the fields written.
+// the document's name and address are written to the profile's fields as
+// fillTargets maps them (the name to "name"; the address to the
+// home_address or address the profile has, else to a new "address"), each
+// kept in its ring, or its default ring when new; filled lists the fields
+// written.
 func (a *CredentialService) ConfirmCredential(ctx context.Context, p *Principal, id string, fill bool) (c *Credential, filled []string, err error) {
 	filled = []string{}
 	err = a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
@@ -423,24 +548,15 @@ func (a *CredentialService) ConfirmCredential(ctx context.Context, p *Principal,
 		if !fill {
 			return nil
 		}
-		var ex LicenceFields
-		if json.Unmarshal(c.Extracted, &ex) != nil {
-			return nil
+		plan, err := fillPlan(tx, c.Extracted)
+		if err != nil {
+			return err
 		}
-		for _, f := range []struct{ name, value string }{{FillName, ex.Name()}, {FillAddress, ex.Address.OneLine()}} {
-			if f.value == "" {
-				continue
-			}
-			ring := DefaultRing(f.name)
-			if cur, ok, err := fieldValue(tx, f.name); err != nil {
-				return err
-			} else if ok {
-				ring = cur.Ring
-			}
-			if err := putField(tx, f.name, f.value, ring); err != nil {
+		for _, f := range plan {
+			if err := putField(tx, f.Field, f.New, f.Ring); err != nil {
 				return err
 			}
-			filled = append(filled, f.name)
+			filled = append(filled, f.Field)
 		}
 		return nil
 	})

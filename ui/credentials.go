@@ -1,8 +1,10 @@
 package ui
 
 // The Credentials screen: the user's licences, ID cards and other
-// documents; add one from a photo, see what was read and the
-// verification's result, then confirm or reject it.
+// documents; add one from a photo (told when it repeats one already
+// added), see what was read and the verification's result, then confirm
+// or reject it; confirming may fill the profile's fields, shown before
+// and after first.
 
 import (
 	"bytes"
@@ -14,6 +16,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -176,9 +179,9 @@ func (c *CredentialsScreen) ageText(ctx context.Context, pr *app.Principal) (str
 		return "", err
 	}
 	if !ok {
-		return "Age claims: no date of birth yet (confirm a verified licence, or add date_of_birth to your profile).", nil
+		return "Age claims: no date of birth yet (confirm a verified licence, or add a Date of birth to your profile).", nil
 	}
-	from := "your profile's date_of_birth field (self-declared)"
+	from := "your profile's Date of birth (self-declared)"
 	if fromCredential {
 		from = "a confirmed, verified credential"
 	}
@@ -263,8 +266,23 @@ func (c *CredentialsScreen) add(r io.ReadCloser) {
 		c.List.Refresh()
 		c.List.Select(len(c.creds) - 1)
 		c.show(added)
+		if d := added.Duplicate; d != nil {
+			c.shell.say(fmt.Sprintf("You already added this %s on %s: reject this copy unless you mean to keep both.", documentWord(added.Type), fmtWhen(d.CreatedAt)))
+			return
+		}
 		c.shell.say("Read. Check what was found, then confirm or reject.")
 	})
+}
+
+// documentWord is how a sentence names a document of type typ.
+func documentWord(typ string) string {
+	switch typ {
+	case app.CredentialDriversLicense:
+		return "licence"
+	case app.CredentialIDCard:
+		return "ID card"
+	}
+	return "document"
 }
 
 // show puts a credential in the details (nil: none chosen).
@@ -386,12 +404,60 @@ func extractedLines(raw json.RawMessage) string {
 	return strings.Join(lines, "\n")
 }
 
+// confirm confirms the credential shown; when it fills the profile, the
+// fields it would write are shown first, before and after, and nothing is
+// written unless the user agrees.
 func (c *CredentialsScreen) confirm() {
 	cr := c.current
 	if cr == nil {
 		return
 	}
-	fill := c.Fill.Visible() && c.Fill.Checked
+	if !c.Fill.Visible() || !c.Fill.Checked {
+		c.confirmNow(cr, false)
+		return
+	}
+	var plan []app.FillChange
+	c.shell.act("Comparing with your profile", func(ctx context.Context, pr *app.Principal) (err error) {
+		plan, err = c.shell.u.app.FillPreview(ctx, pr, cr.ID)
+		return err
+	}, func() {
+		if len(plan) == 0 {
+			c.confirmNow(cr, true)
+			return
+		}
+		d := dialog.NewConfirm("Fill your profile?", fillLines(plan), func(yes bool) {
+			if yes {
+				c.confirmNow(cr, true)
+			} else {
+				c.shell.say("Nothing was changed.")
+			}
+		}, c.shell.window())
+		d.SetConfirmText("Fill and confirm")
+		d.SetDismissText("Cancel")
+		d.Show()
+	})
+}
+
+// fillLines says, one line a field, what filling the profile changes:
+// "Home address: 1 Old Road → 123 MAIN ST, …".
+func fillLines(plan []app.FillChange) string {
+	lines := []string{"These fields of your profile will read:"}
+	for _, f := range plan {
+		switch {
+		case f.IsNew:
+			lines = append(lines, fmt.Sprintf("%s (new): %s", keyLabel(f.Field), f.New))
+		case f.Old == f.New:
+			lines = append(lines, fmt.Sprintf("%s: %s (unchanged)", keyLabel(f.Field), f.New))
+		case f.Old == "":
+			lines = append(lines, fmt.Sprintf("%s: (empty) → %s", keyLabel(f.Field), f.New))
+		default:
+			lines = append(lines, fmt.Sprintf("%s: %s → %s", keyLabel(f.Field), f.Old, f.New))
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (c *CredentialsScreen) confirmNow(cr *app.Credential, fill bool) {
 	var confirmed *app.Credential
 	var filled []string
 	var age string
@@ -403,7 +469,7 @@ func (c *CredentialsScreen) confirm() {
 	}, func() {
 		msg := "Confirmed."
 		if len(filled) > 0 {
-			msg += " Your profile's " + strings.Join(filled, " and ") + " now come from the document."
+			msg += " Filled from the document: " + strings.Join(keyLabels(filled), ", ") + "."
 		}
 		c.Age.SetText(age)
 		c.Fill.SetChecked(false)

@@ -130,6 +130,7 @@ func TestCredentialsAddConfirmAndReject(t *testing.T) {
 
 	test.Tap(c.Fill)
 	test.Tap(c.Confirm)
+	tapDialogButton(t, w, "Fill and confirm")
 	waitFor(t, "confirmed", func() bool {
 		cr := c.Credential(licenceID)
 		return cr != nil && cr.Status == app.CredentialConfirmed && strings.Contains(c.Age.Text, "1985-04-12")
@@ -185,10 +186,84 @@ func TestCredentialsAddConfirmAndReject(t *testing.T) {
 	// Not an image: the app's error is shown, nothing is added.
 	waitIdle(t, u)
 	c.AddImage([]byte("not an image at all"))
-	waitFor(t, "error shown", func() bool { return u.Shell.Status.Text == "credential_image must be an image!" })
+	waitFor(t, "error shown", func() bool {
+		return u.Shell.Status.Text == "That file is not a picture: choose a PNG, JPEG, GIF or WebP photo."
+	})
 	if c.List.Length() != 1 || c.FromFile.Disabled() {
 		t.Fatalf("after a bad file: %d listed, add disabled %v", c.List.Length(), c.FromFile.Disabled())
 	}
 	c.List.Select(0)
 	fitsPhone(t, u, w, "Credentials")
+}
+
+// Issue 15 §5: filling the profile from a licence writes onto the fields
+// the user has (home_address, no second address), after showing before
+// and after; the same licence added again is said to be a copy. §3: a
+// photo with no barcode says what to do.
+func TestCredentialsFillShowsChangesAndWarnsOfDuplicates(t *testing.T) {
+	u, env, w := signedInWith(t, app.Config{Scanner: idscan.Scanner{}})
+	ctx := context.Background()
+	p := u.Principal()
+	if _, err := env.App.UpdateInfo(ctx, p, []byte(`{"home_address":"1 Old Road, Arlington"}`)); err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, u)
+	u.Shell.Select("Credentials")
+	c := u.Shell.Screen("Credentials").(*ui.CredentialsScreen)
+	waitIdle(t, u)
+
+	c.Type.SetSelected("Driver's licence")
+	c.AddImage(noBarcodePNG(t))
+	waitFor(t, "no barcode", func() bool { return u.Shell.Idle() && !c.FromFile.Disabled() })
+	if got := u.Shell.Status.Text; got != "No barcode found: photograph the back of the card, flat and in focus." {
+		t.Fatalf("status %q", got)
+	}
+
+	c.AddImage(licencePNG(t))
+	waitFor(t, "licence read", func() bool { return c.Current() != nil && u.Shell.Idle() })
+	first := c.Current()
+	if strings.Contains(u.Shell.Status.Text, "already added") {
+		t.Fatalf("first licence called a copy: %q", u.Shell.Status.Text)
+	}
+	test.Tap(c.Fill)
+	test.Tap(c.Confirm)
+	tapDialogButton(t, w, "Cancel")
+	waitIdle(t, u)
+	if cr, _ := env.App.Credentials(ctx, p); cr[0].Status != app.CredentialPending {
+		t.Fatal("confirmed though cancelled")
+	}
+	test.Tap(c.Confirm)
+	waitFor(t, "the preview", func() bool { return strings.Contains(dialogText(w), "→") })
+	txt := dialogText(w)
+	if !strings.Contains(txt, "Home address: 1 Old Road, Arlington → 123 MAIN ST, SACRAMENTO, CA 95814") ||
+		!strings.Contains(txt, "Name: Grace Hopper → Grace Brewster Hopper") {
+		t.Fatalf("preview %q", txt)
+	}
+	tapDialogButton(t, w, "Fill and confirm")
+	waitFor(t, "confirmed", func() bool {
+		cr := c.Credential(first.ID)
+		return cr != nil && cr.Status == app.CredentialConfirmed && u.Shell.Idle()
+	})
+	if got := u.Shell.Status.Text; got != "Confirmed. Filled from the document: Name, Home address." {
+		t.Fatalf("status %q", got)
+	}
+	fields, err := env.App.Fields(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fields {
+		if f.Name == "address" {
+			t.Fatalf("a second address field beside home_address: %q", f.Text())
+		}
+		if f.Name == "home_address" && f.Text() != "123 MAIN ST, SACRAMENTO, CA 95814" {
+			t.Fatalf("home_address %q", f.Text())
+		}
+	}
+
+	// The same licence again.
+	c.AddImage(licencePNG(t))
+	waitFor(t, "copy read", func() bool { return c.Current() != nil && c.Current().ID != first.ID && u.Shell.Idle() })
+	if got := u.Shell.Status.Text; !strings.HasPrefix(got, "You already added this licence on "+first.CreatedAt.Local().Format("2 Jan 2006")) {
+		t.Fatalf("status %q", got)
+	}
 }

@@ -1,16 +1,20 @@
 package ui
 
 // The My profile screen: every field with its value and ring; edit a
-// value, move a field to another ring, add a field, remove one.
+// value, move a field to another ring, add a field (typed by its label,
+// the common ones suggested, a date of birth with a calendar), remove one
+// (after a confirmation).
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -19,17 +23,22 @@ import (
 
 // ProfileScreen lists every profile field with its value and ring, and
 // edits one at a time: change its value, move it to another ring, add a
-// field, remove one. Changes are saved at once; every share, link and page
-// reads the new value on its next read.
+// field, remove one. A field is shown and typed by its label ("Home
+// address") and stored by its key (home_address, fields.go); the common
+// fields the profile lacks are suggested in Name. Changes are saved at
+// once (the status line says what was saved); every share, link and page
+// reads the new value on its next read. Removing asks first.
 type ProfileScreen struct {
 	shell     *Shell
 	fields    []app.Field
 	rings     []string
 	ringNames map[string]string // custom ring id → name
+	suggested []string          // what Name offers
 
 	List     *widget.List
-	Name     *widget.Entry
+	Name     *widget.SelectEntry // the field's label
 	Value    *widget.Entry
+	DOB      *widget.DateEntry // shown instead of Value for the date of birth
 	Ring     *widget.Select
 	Save     *widget.Button
 	Remove   *widget.Button
@@ -51,18 +60,22 @@ func (p *ProfileScreen) build() fyne.CanvasObject {
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			f := p.fields[i]
 			c := o.(*fyne.Container)
-			c.Objects[1].(*widget.Label).SetText(f.Name)
+			c.Objects[1].(*widget.Label).SetText(keyLabel(f.Name))
 			c.Objects[2].(*widget.Label).SetText(p.ringName(f.Ring))
 			c.Objects[0].(*widget.Label).SetText(f.Text())
 		},
 	)
 	p.List.OnSelected = func(i widget.ListItemID) { p.edit(p.fields[i]) }
 
-	p.Name = widget.NewEntry()
-	p.Name.SetPlaceHolder("field_name")
+	p.suggested = p.suggestions()
+	p.Name = widget.NewSelectEntry(p.suggested)
+	p.Name.SetPlaceHolder("e.g. Home address")
+	p.Name.OnChanged = func(string) { p.showValueWidget() }
 	p.Value = widget.NewMultiLineEntry()
 	p.Value.Wrapping = fyne.TextWrapWord
 	p.Value.SetMinRowsVisible(2)
+	p.DOB = widget.NewDateEntry()
+	p.DOB.Hide()
 	p.Ring = widget.NewSelect(builtinLevels, nil)
 	p.Save = primary("Save", theme.DocumentSaveIcon(), p.save)
 	p.Remove = widget.NewButtonWithIcon("Remove", theme.DeleteIcon(), p.remove)
@@ -71,7 +84,7 @@ func (p *ProfileScreen) build() fyne.CanvasObject {
 		p.edit(app.Field{Ring: app.RingPrivate, Value: json.RawMessage("null")})
 	})
 	editor := container.NewVBox(
-		form(formRow{"Field", p.Name}, formRow{"Value", p.Value}, formRow{"Ring", p.Ring}),
+		form(formRow{"Field", p.Name}, formRow{"Value", container.NewStack(p.Value, p.DOB)}, formRow{"Ring", p.Ring}),
 		container.NewHBox(p.Save, p.Remove, p.NewField),
 	)
 	return container.NewBorder(container.NewVBox(p.Who, widget.NewSeparator()), editor, nil, nil, p.List)
@@ -80,9 +93,43 @@ func (p *ProfileScreen) build() fyne.CanvasObject {
 // edit shows a field in the editor.
 func (p *ProfileScreen) edit(f app.Field) {
 	p.shell.u.Touch()
-	p.Name.SetText(f.Name)
+	p.Name.SetText(keyLabel(f.Name))
 	p.Value.SetText(f.Text())
+	if d, err := time.Parse(app.DateLayout, f.Text()); err == nil {
+		p.DOB.SetDate(&d)
+	} else {
+		p.DOB.SetDate(nil)
+	}
 	p.Ring.SetSelected(p.ringName(f.Ring))
+}
+
+// key is the key of the field named in the editor.
+func (p *ProfileScreen) key() string { return fieldKey(p.Name.Text) }
+
+// showValueWidget shows the calendar for a date of birth, else the text
+// box.
+func (p *ProfileScreen) showValueWidget() {
+	if p.key() == "date_of_birth" {
+		p.Value.Hide()
+		p.DOB.Show()
+	} else {
+		p.DOB.Hide()
+		p.Value.Show()
+	}
+}
+
+// Suggested are the labels Name offers.
+func (p *ProfileScreen) Suggested() []string { return p.suggested }
+
+// suggestions are the labels of the common fields the profile lacks.
+func (p *ProfileScreen) suggestions() []string {
+	var out []string
+	for _, f := range commonFields {
+		if _, ok := p.Field(f.key); !ok {
+			out = append(out, f.label)
+		}
+	}
+	return out
 }
 
 // ringName is how a field's ring is shown: a built-in level as it is, a
@@ -102,7 +149,18 @@ type profileView struct {
 	ringNames map[string]string
 }
 
-func (p *ProfileScreen) refresh() { load(p.shell, "Loading your profile", p.fetch, p.show) }
+func (p *ProfileScreen) refresh() { p.reload("") }
+
+// reload reloads the fields, then shows after in the status line (a save's
+// notice, which the reload would otherwise clear).
+func (p *ProfileScreen) reload(after string) {
+	load(p.shell, "Loading your profile", p.fetch, func(v profileView) {
+		p.show(v)
+		if after != "" {
+			p.shell.say(after)
+		}
+	})
+}
 
 func (p *ProfileScreen) fetch(ctx context.Context, pr *app.Principal) (v profileView, err error) {
 	if v.fields, err = p.shell.u.app.Fields(ctx, pr); err != nil {
@@ -136,6 +194,8 @@ func (p *ProfileScreen) show(v profileView) {
 		}
 	}
 	p.Who.SetText(strings.TrimSpace(fmt.Sprintf("%s <%s>", name, email)))
+	p.suggested = p.suggestions()
+	p.Name.SetOptions(p.suggested)
 	p.List.Refresh()
 }
 
@@ -145,17 +205,46 @@ func (p *ProfileScreen) Field(name string) (app.Field, bool) {
 	return find(p.fields, func(f app.Field) bool { return f.Name == name })
 }
 
+// value is the editor's value as saved: a date of birth as YYYY-MM-DD
+// (false, and the user told, when the date typed is none).
+func (p *ProfileScreen) value() (string, bool) {
+	if !p.DOB.Visible() {
+		return p.Value.Text, true
+	}
+	if p.DOB.Date == nil {
+		if strings.TrimSpace(p.DOB.Text) != "" {
+			p.shell.say(codeMessages["invalid_date_of_birth"])
+			return "", false
+		}
+		return "", true
+	}
+	return p.DOB.Date.Format(app.DateLayout), true
+}
+
 func (p *ProfileScreen) save() {
-	name := strings.ToLower(strings.TrimSpace(p.Name.Text))
-	value, _ := json.Marshal(p.Value.Text)
+	label := strings.TrimSpace(p.Name.Text)
+	name := p.key()
+	if name == "" {
+		p.shell.say("Type the field's name first, e.g. Home address.")
+		return
+	}
+	if !app.ValidFieldName(name) {
+		p.shell.say(codeMessages["invalid_field_name"])
+		return
+	}
+	text, ok := p.value()
+	if !ok {
+		return
+	}
+	update, _ := json.Marshal(map[string]string{name: text})
 	ring := p.Ring.Selected
 	old, existed := p.Field(name)
 	oldRing := p.ringName(old.Ring)
-	text := p.Value.Text
-	p.shell.act("Saving "+name, func(ctx context.Context, pr *app.Principal) error {
+	moved := existed && ring != "" && ring != oldRing
+	p.shell.act("Saving "+label, func(ctx context.Context, pr *app.Principal) error {
 		a := p.shell.u.app
 		if !existed || old.Text() != text {
-			if _, err := a.UpdateInfo(ctx, pr, json.RawMessage(`{"`+name+`":`+string(value)+`}`)); err != nil {
+			if _, err := a.UpdateInfo(ctx, pr, update); err != nil {
 				return err
 			}
 		}
@@ -166,23 +255,52 @@ func (p *ProfileScreen) save() {
 		}
 		return nil
 	}, func() {
-		p.shell.say("Saved " + name + ".")
-		p.refresh()
+		msg := "Saved: " + keyLabel(name)
+		if moved {
+			msg += ", now in " + ring
+		}
+		p.reload(msg + ".")
 	})
 }
 
+// remove asks whether to remove the field in the editor, then removes it.
 func (p *ProfileScreen) remove() {
-	name := strings.TrimSpace(p.Name.Text)
-	if _, ok := p.Field(name); !ok {
+	name := p.key()
+	f, ok := p.Field(name)
+	if !ok {
 		p.shell.say("Choose a field to remove.")
 		return
 	}
-	p.shell.act("Removing "+name, func(ctx context.Context, pr *app.Principal) error {
+	label := keyLabel(name)
+	what := "It is deleted from your profile"
+	if v := f.Text(); v != "" {
+		what = fmt.Sprintf("Its value (%s) is deleted from your profile", ellipsis(v, 60))
+	}
+	d := dialog.NewConfirm("Remove "+label+"?", what+": shares, links and pages that showed it show nothing from now on. This cannot be undone.", func(yes bool) {
+		if yes {
+			p.removeNow(name, label)
+		}
+	}, p.shell.window())
+	d.SetConfirmText("Remove")
+	d.SetDismissText("Keep")
+	d.SetConfirmImportance(widget.DangerImportance)
+	d.Show()
+}
+
+func (p *ProfileScreen) removeNow(name, label string) {
+	p.shell.act("Removing "+label, func(ctx context.Context, pr *app.Principal) error {
 		return p.shell.u.app.RemoveField(ctx, pr, name)
 	}, func() {
-		p.shell.say("Removed " + name + ".")
 		p.List.UnselectAll()
 		p.edit(app.Field{Ring: app.RingPrivate, Value: json.RawMessage("null")})
-		p.refresh()
+		p.reload("Removed: " + label + ".")
 	})
+}
+
+// ellipsis cuts s to at most n runes, marking the cut.
+func ellipsis(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }

@@ -15,7 +15,6 @@ package ui
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -97,16 +96,6 @@ func (u *UI) App() *app.App { return u.app }
 
 // Window is the UI's window.
 func (u *UI) Window() fyne.Window { return u.window }
-
-// message is what the user reads for an error: the app's message, never
-// internals.
-func message(err error) string {
-	var e *app.Error
-	if errors.As(err, &e) && e.Kind != app.KindInternal {
-		return e.Message
-	}
-	return "Something went wrong; see the log."
-}
 
 // signedIn opens the shell for the session auth names.
 func (u *UI) signedIn(auth *app.Auth) {

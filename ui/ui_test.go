@@ -133,7 +133,7 @@ func TestCreateShowsTheAppsError(t *testing.T) {
 }
 
 func TestProfileEditAddMoveRemove(t *testing.T) {
-	u, env, _ := signedIn(t)
+	u, env, w := signedIn(t)
 	p := u.Shell.Profile
 	waitFor(t, "fields", func() bool { _, ok := p.Field("email"); return ok })
 
@@ -151,11 +151,11 @@ func TestProfileEditAddMoveRemove(t *testing.T) {
 	// Edit the name and move it to the restricted ring.
 	for i := 0; i < p.List.Length(); i++ {
 		p.List.Select(i)
-		if p.Name.Text == "name" {
+		if p.Name.Text == "Name" {
 			break
 		}
 	}
-	if p.Name.Text != "name" || p.Value.Text != "Grace Hopper" || p.Ring.Selected != app.RingPublic {
+	if p.Name.Text != "Name" || p.Value.Text != "Grace Hopper" || p.Ring.Selected != app.RingPublic {
 		t.Fatalf("editor shows %q %q %q", p.Name.Text, p.Value.Text, p.Ring.Selected)
 	}
 	p.Value.SetText("Rear Admiral Grace Hopper")
@@ -181,11 +181,12 @@ func TestProfileEditAddMoveRemove(t *testing.T) {
 	// Remove the phone.
 	for i := 0; i < p.List.Length(); i++ {
 		p.List.Select(i)
-		if p.Name.Text == "phone" {
+		if p.Name.Text == "Phone" {
 			break
 		}
 	}
 	test.Tap(p.Remove)
+	tapDialogButton(t, w, "Remove")
 	waitFor(t, "phone removed", func() bool { _, ok := p.Field("phone"); return !ok })
 }
 

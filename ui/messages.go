@@ -1,0 +1,59 @@
+package ui
+
+// What the user reads when something the app was asked fails: one
+// sentence per app error code (app.Error.Code) that says what to do
+// instead. The app's messages are the API's legacy strings ("updated_fields
+// has an invalid field name!"), kept byte-exact for API clients only; a
+// code not listed here shows its message as it is.
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/secure-personal-profile/spp/app"
+)
+
+// codeMessages are the sentences shown for app error codes. A code the
+// API uses with several meanings (missing_parameter, invalid_email, …) is
+// not listed: its message names what is missing.
+var codeMessages = map[string]string{
+	// My profile.
+	"invalid_field_name":     "Use letters, digits and spaces for a field's name, starting with a letter (at most 64).",
+	"value_too_large":        "That value is too long: keep a field under 64 KB.",
+	"invalid_date_of_birth":  "Choose the date of birth with the calendar button, or type it as the calendar shows it.",
+	"invalid_updated_fields": "That value could not be saved: type it again.",
+	"too_deep":               "That value is nested too deeply: keep it to a few levels.",
+
+	// Credentials.
+	"unreadable_barcode":      "No barcode found: photograph the back of the card, flat and in focus.",
+	"not_aamva":               "The barcode is not a driver's licence or ID card's: photograph the wide barcode on the back of the card.",
+	"not_an_image":            "That file is not a picture: choose a PNG, JPEG, GIF or WebP photo.",
+	"image_too_large":         fmt.Sprintf("The photo is too large: use one under %d MB and %d megapixels.", app.MaxCredentialImage>>20, app.MaxCredentialPixels/1_000_000),
+	"invalid_credential_type": "Choose the kind of document.",
+	"credential_not_found":    "This document is no longer here: it was rejected, perhaps on another device.",
+
+	// Shares and links.
+	"verification_token_revoked": "This share was revoked: the service no longer sees the field. Share it again to give it back.",
+	"field_restricted":           "This field is in the restricted ring, which is never shared: move it to another ring first.",
+	"not_shareable":              "This field cannot be shared.",
+	"link_revoked":               "This link was revoked: make a new one to share the records again.",
+	"link_expired":               "This link has expired: make a new one to share the records again.",
+
+	// Anywhere.
+	"token_expired": "Your session has ended: lock the app and unlock it again.",
+	"rate_limited":  "Too many attempts in a short time: wait a few minutes, then try again.",
+	"storage_full":  "This device's storage is full: free some space, then try again.",
+}
+
+// message is what the user reads for an error: the sentence for its code,
+// else the app's message; never internals.
+func message(err error) string {
+	var e *app.Error
+	if !errors.As(err, &e) || e.Kind == app.KindInternal {
+		return "Something went wrong; see the log."
+	}
+	if m, ok := codeMessages[e.Code]; ok {
+		return m
+	}
+	return e.Message
+}

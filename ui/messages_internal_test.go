@@ -1,0 +1,40 @@
+package ui
+
+import (
+	"regexp"
+	"testing"
+
+	"github.com/secure-personal-profile/spp/app"
+)
+
+// Issue 15 §3: the GUI shows no API string: the codes behind "updated_fields
+// has an invalid field name!", "credential_image could not be read!" and
+// "verification_token has been revoked!" read as sentences that say what
+// to do, with no parameter names in them.
+func TestMessagesSpeakToPeople(t *testing.T) {
+	for _, c := range []struct {
+		kind               app.Kind
+		code, legacy, want string
+	}{
+		{app.KindInvalid, "invalid_field_name", "updated_fields has an invalid field name!", "Use letters, digits and spaces for a field's name, starting with a letter (at most 64)."},
+		{app.KindUnprocessable, "unreadable_barcode", "credential_image could not be read!", "No barcode found: photograph the back of the card, flat and in focus."},
+		{app.KindGone, "verification_token_revoked", "verification_token has been revoked!", codeMessages["verification_token_revoked"]},
+	} {
+		if got := message(app.E(c.kind, c.code, c.legacy)); got != c.want || got == c.legacy {
+			t.Errorf("%s: %q, want %q", c.code, got, c.want)
+		}
+	}
+	apiWords := regexp.MustCompile(`\b[a-z]+_[a-z_]+\b|!$`)
+	for code, m := range codeMessages {
+		if apiWords.MatchString(m) {
+			t.Errorf("%s reads like the API: %q", code, m)
+		}
+	}
+	// A code not listed keeps its message; internals stay hidden.
+	if got := message(app.E(app.KindInvalid, "some_code", "what it says")); got != "what it says" {
+		t.Errorf("unlisted code: %q", got)
+	}
+	if got := message(app.Internal(nil)); got != "Something went wrong; see the log." {
+		t.Errorf("internal: %q", got)
+	}
+}
