@@ -472,3 +472,51 @@ func (a *ShareService) RevokeAccess(ctx context.Context, p *Principal, serviceID
 	}
 	return n, nil
 }
+
+// RevokeServiceShare ends one share of a service, named by its share id or
+// its verification token: that share's tokens answer 410 from now on; the
+// service's other shares and its role stay. It returns 1 when an active
+// share ended, 0 when there was none (unknown, another service's, or
+// revoked before). The webhook gets an access.revoked event naming the
+// share's field.
+func (a *ShareService) RevokeServiceShare(ctx context.Context, p *Principal, serviceID, shareOrToken string) (int, error) {
+	if serviceID == "" {
+		return 0, errServiceMissing
+	}
+	shareID, err := a.ownShareID(ctx, p, shareOrToken)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	err = a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
+		s, ok, err := readService(tx, nameID(p.DEK, "service", serviceID))
+		if err != nil || !ok {
+			return err
+		}
+		shares, err := s.shares(tx)
+		if err != nil {
+			return err
+		}
+		var sh *share
+		for _, x := range shares {
+			if x.ID == shareID {
+				sh = x
+			}
+		}
+		if sh == nil || !sh.RevokedAt.IsZero() {
+			return nil
+		}
+		now := a.now()
+		if sh.active(now) {
+			n++
+		}
+		if err := tx.Put(Cell{Entity: EntityShare, ID: sh.ID, Field: "revoked_at", Clear: timeText(now)}); err != nil {
+			return err
+		}
+		return a.enqueueEvent(tx, p.UserID, s, EventAccessRevoked, map[string]any{"revoked": n, "info_field": sh.Field})
+	})
+	if err != nil {
+		return 0, Internal(err)
+	}
+	return n, nil
+}

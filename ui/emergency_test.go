@@ -188,7 +188,7 @@ func TestEmergencyInfoJSONKept(t *testing.T) {
 	// After locking and unlocking, the form shows what is stored.
 	waitIdle(t, u)
 	test.Tap(u.Shell.Lock)
-	test.Type(u.Start.Email, "grace@example.org")
+	u.Start.Email.SetText("grace@example.org") // kept from the last sign-in, or set
 	test.Type(u.Start.Password, "cobol-compiler-1959")
 	test.Tap(u.Start.UnlockButton)
 	waitFor(t, "unlocked", func() bool { return u.Shell != nil })

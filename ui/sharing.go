@@ -46,6 +46,10 @@ type SharingScreen struct {
 	Wallet      *widget.Check // wallet format: also issue an SD-JWT VC (dc+sd-jwt)
 	ShareButton *widget.Button
 
+	// Notices: what the last action in each part said, under it (the
+	// requests, the share form, the services).
+	RequestsNotice, ShareNotice, ServicesNotice *widget.Label
+
 	// The QR code of the share made last (or shown again): the image, what
 	// it proves and until when, who can open its link (Reach), and its
 	// text (the verify page's URL with the signed code in the fragment),
@@ -81,14 +85,16 @@ type RequestRow struct {
 }
 
 // ServiceRow is one service on screen: what it sees now, its shares (each
-// active one with a button that shows its QR code again) and Revoke (nil
-// once revoked).
+// active one with a button that shows its QR code again and one that
+// revokes that share alone) and Revoke, which ends everything the service
+// holds (nil once revoked).
 type ServiceRow struct {
-	Access app.ServiceAccess
-	Text   *widget.Label
-	Sees   *widget.Label
-	ShowQR map[string]*widget.Button // by share id, active shares only
-	Revoke *widget.Button
+	Access      app.ServiceAccess
+	Text        *widget.Label
+	Sees        *widget.Label
+	ShowQR      map[string]*widget.Button // by share id, active shares only
+	RevokeShare map[string]*widget.Button // by share id, active shares only
+	Revoke      *widget.Button
 }
 
 // shareExpiryChoice is a lifetime offered for a share.
@@ -133,6 +139,7 @@ func (s *SharingScreen) build() fyne.CanvasObject {
 	s.Expiry.SetSelected(defaultShareExpiry)
 	s.Wallet = widget.NewCheck("Wallet format (SD-JWT VC)", nil)
 	s.ShareButton = primary("Share", theme.MailSendIcon(), s.share)
+	s.RequestsNotice, s.ShareNotice, s.ServicesNotice = notice(), notice(), notice()
 
 	s.QR = newQRImage(qrSize)
 	s.QRTitle = boldWrapped("")
@@ -156,14 +163,15 @@ func (s *SharingScreen) build() fyne.CanvasObject {
 	s.serviceBox = container.NewVBox()
 
 	return page(
-		section("Requests waiting for you", form(formRow{"Approve for", s.ApproveFor}), s.requestBox),
+		section("Requests waiting for you", form(formRow{"Approve for", s.ApproveFor}), s.RequestsNotice, s.requestBox),
 		section("Share one field with a service",
 			form(formRow{"Service", s.Service}, formRow{"Field", s.Field}, formRow{"Expires in", s.Expiry}),
 			s.Wallet,
 			wrapped("The service gets a QR code to scan: the field's current value, signed by your profile's key, which it checks by itself with no connection to you, until the share expires or you revoke it. Restricted fields are never shared."),
 			s.ShareButton,
+			s.ShareNotice,
 			s.qrBox),
-		section("Services and what each sees now", s.serviceBox),
+		section("Services and what each sees now", s.ServicesNotice, s.serviceBox),
 		section("Someone shows you a code", wrapped("Check a share code's signature, who it is for and until when."), container.NewHBox(s.VerifyButton)),
 	)
 }
@@ -271,7 +279,7 @@ func requestText(r *app.RequestView) string {
 func (s *SharingScreen) approve(id string) {
 	ttl := shareExpiry(s.ApproveFor.Selected)
 	var sh *app.Share
-	s.shell.change("Approving the request", func(ctx context.Context, pr *app.Principal) (err error) {
+	s.shell.at(s.RequestsNotice).change("Approving the request", func(ctx context.Context, pr *app.Principal) (err error) {
 		sh, err = s.shell.u.app.ApproveRequest(ctx, pr, id, ttl)
 		return err
 	}, func() string {
@@ -280,7 +288,7 @@ func (s *SharingScreen) approve(id string) {
 }
 
 func (s *SharingScreen) deny(id string) {
-	s.shell.change("Denying the request", func(ctx context.Context, pr *app.Principal) error {
+	s.shell.at(s.RequestsNotice).change("Denying the request", func(ctx context.Context, pr *app.Principal) error {
 		return s.shell.u.app.DenyRequest(ctx, pr, id)
 	}, func() string { return "Denied: the third party is told so and gets nothing." }, s.refresh)
 }
@@ -300,7 +308,7 @@ func (s *SharingScreen) share() {
 		code string
 		png  []byte
 	)
-	s.shell.act("Sharing "+req.InfoField, func(ctx context.Context, pr *app.Principal) error {
+	s.shell.at(s.ShareNotice).act("Sharing "+req.InfoField, func(ctx context.Context, pr *app.Principal) error {
 		var err error
 		if sh, err = s.shell.u.app.CreateShare(ctx, pr, req); err != nil {
 			return err
@@ -368,7 +376,7 @@ func (s *SharingScreen) showServices(access []app.ServiceAccess) {
 	var objs []fyne.CanvasObject
 	now := s.shell.u.app.Now()
 	for _, sa := range access {
-		row := &ServiceRow{Access: sa, ShowQR: map[string]*widget.Button{}}
+		row := &ServiceRow{Access: sa, ShowQR: map[string]*widget.Button{}, RevokeShare: map[string]*widget.Button{}}
 		title := sa.ServiceID
 		if sa.Name != "" {
 			title += " (" + sa.Name + ")"
@@ -399,11 +407,13 @@ func (s *SharingScreen) showServices(access []app.ServiceAccess) {
 			v, svc := v, sa.ServiceID
 			b := widget.NewButtonWithIcon("QR", theme.VisibilityIcon(), func() { s.showShareQR(svc, v) })
 			row.ShowQR[v.ShareID] = b
-			objs = append(objs, container.NewBorder(nil, nil, nil, b, line))
+			rb := twoTapButton("Revoke", "Tap again", theme.DeleteIcon(), func() { s.revokeShare(svc, v) })
+			row.RevokeShare[v.ShareID] = rb
+			objs = append(objs, container.NewBorder(nil, nil, nil, container.NewHBox(b, rb), line))
 		}
 		if sa.RevokedAt.IsZero() {
 			svc := sa.ServiceID
-			row.Revoke = twoTapButton("Revoke", "Tap again to revoke "+svc, theme.DeleteIcon(), func() { s.revoke(svc) })
+			row.Revoke = twoTapButton("Revoke everything "+svc+" holds", "Tap again to revoke all of "+svc, theme.DeleteIcon(), func() { s.revoke(svc) })
 			objs = append(objs, row.Revoke)
 		}
 		objs = append(objs, widget.NewSeparator())
@@ -440,7 +450,7 @@ func shareLine(v app.ShareView) string {
 
 func (s *SharingScreen) revoke(serviceID string) {
 	var n int
-	s.shell.change("Revoking "+serviceID, func(ctx context.Context, pr *app.Principal) (err error) {
+	s.shell.at(s.ServicesNotice).change("Revoking "+serviceID, func(ctx context.Context, pr *app.Principal) (err error) {
 		n, err = s.shell.u.app.RevokeAccess(ctx, pr, serviceID)
 		return err
 	}, func() string {
@@ -448,5 +458,20 @@ func (s *SharingScreen) revoke(serviceID string) {
 			s.qrBox.Hide() // the code shown no longer verifies
 		}
 		return fmt.Sprintf("Revoked %s: %d grant(s) ended; its codes no longer verify.", serviceID, n)
+	}, s.refresh)
+}
+
+// revokeShare ends one share of a service; its other shares and its role
+// stay.
+func (s *SharingScreen) revokeShare(serviceID string, v app.ShareView) {
+	var n int
+	s.shell.at(s.ServicesNotice).change("Revoking your "+v.InfoField+" for "+serviceID, func(ctx context.Context, pr *app.Principal) (err error) {
+		n, err = s.shell.u.app.RevokeServiceShare(ctx, pr, serviceID, v.ShareID)
+		return err
+	}, func() string {
+		if n == 0 {
+			return fmt.Sprintf("Your %s for %s had already ended.", v.InfoField, serviceID)
+		}
+		return fmt.Sprintf("Revoked your %s for %s: that code no longer verifies; %s keeps what else you gave it.", v.InfoField, serviceID, serviceID)
 	}, s.refresh)
 }

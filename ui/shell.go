@@ -47,8 +47,9 @@ type Shell struct {
 	Progress *widget.ProgressBarInfinite
 	Lock     *widget.Button
 	tabs     []tab
-	closers  []func()     // run when the shell goes (Lock): see onClose
-	inFlight atomic.Int32 // work started by run and not yet done
+	closers  []func()      // run when the shell goes (Lock): see onClose
+	near     *widget.Label // the notice beside the action taken last: see at
+	inFlight atomic.Int32  // work started by run and not yet done
 
 	Profile  *ProfileScreen
 	Settings *SettingsScreen
@@ -85,6 +86,7 @@ func newShell(u *UI) *Shell {
 	s.Tabs = container.NewAppTabs(items...)
 	s.Tabs.OnSelected = func(*container.TabItem) {
 		u.Touch()
+		s.near = nil
 		s.current().refresh()
 	}
 	bar := container.NewBorder(nil, nil, nil, s.Lock, container.NewVBox(s.Progress, s.Status))
@@ -138,7 +140,7 @@ func (s *Shell) run(what string, work func(ctx context.Context) error, done func
 			s.Progress.Stop()
 			s.Progress.Hide()
 			if err != nil {
-				s.Status.SetText(message(err))
+				s.say(message(err))
 			} else {
 				s.Status.SetText("")
 			}
@@ -199,8 +201,32 @@ var doneMu sync.Mutex
 // for it before acting).
 func (s *Shell) Idle() bool { return s.inFlight.Load() == 0 }
 
-// say shows a message in the status line.
-func (s *Shell) say(text string) { s.Status.SetText(text) }
+// say shows a message in the status line and in the notice beside the
+// action that caused it (see at).
+func (s *Shell) say(text string) {
+	s.Status.SetText(text)
+	if s.near != nil {
+		s.near.SetText(text)
+		s.near.Show()
+	}
+}
+
+// at names the notice label beside the action the user takes now (a
+// screen's notice, under its button): what the action says — its outcome
+// or its error — shows there, where the user looks, and stays until the
+// next action there (reloads that follow do not wipe it). It returns s.
+func (s *Shell) at(notice *widget.Label) *Shell {
+	s.near = notice
+	return s
+}
+
+// notice is a label for at: wrapped, hidden until it says something.
+func notice() *widget.Label {
+	l := wrapped("")
+	l.Importance = widget.HighImportance
+	l.Hide()
+	return l
+}
 
 // window is the window the screens' dialogs open over.
 func (s *Shell) window() fyne.Window { return s.u.window }

@@ -39,10 +39,14 @@ type StartScreen struct {
 	Restore  *RestoreForm
 	Status   *widget.Label
 	Progress *widget.ProgressBarInfinite
+
+	// email is the e-mail of the profile signed in last: the start screen
+	// built after a lock (by hand or auto-lock) shows it filled in.
+	email string
 }
 
 func (u *UI) startScreen() fyne.CanvasObject {
-	u.Start = StartScreen{u: u}
+	u.Start = StartScreen{u: u, email: u.Start.email}
 	s := &u.Start
 	s.Status = wrapped("")
 	s.Progress = widget.NewProgressBarInfinite()
@@ -51,6 +55,7 @@ func (u *UI) startScreen() fyne.CanvasObject {
 
 	s.Email = widget.NewEntry()
 	s.Email.SetPlaceHolder("you@example.org")
+	s.Email.SetText(s.email)
 	s.Password = widget.NewPasswordEntry()
 	s.UnlockButton = primary("Unlock", nil, s.unlock)
 	s.Password.OnSubmitted = func(string) { s.unlock() }
@@ -145,12 +150,21 @@ func (s *StartScreen) window() fyne.Window { return s.u.window }
 // signIn runs open (unlock, create, join) off the UI goroutine, then shows
 // the shell over the session it opened.
 func (s *StartScreen) signIn(what string, open func(ctx context.Context) (*app.Auth, error)) {
+	s.signInAs(what, "", open)
+}
+
+// signInAs is signIn for the profile with the given e-mail (empty:
+// unknown), which the start screen keeps for the next unlock.
+func (s *StartScreen) signInAs(what, email string, open func(ctx context.Context) (*app.Auth, error)) {
 	var auth *app.Auth
 	s.run(what, func(ctx context.Context) (err error) {
 		auth, err = open(ctx)
 		return err
 	}, func(err error) {
 		if err == nil {
+			if email != "" {
+				s.email = email
+			}
 			s.u.signedIn(auth)
 		}
 	})
@@ -158,7 +172,7 @@ func (s *StartScreen) signIn(what string, open func(ctx context.Context) (*app.A
 
 func (s *StartScreen) unlock() {
 	email, pw := s.Email.Text, s.Password.Text
-	s.signIn("Unlocking", func(ctx context.Context) (*app.Auth, error) {
+	s.signInAs("Unlocking", email, func(ctx context.Context) (*app.Auth, error) {
 		return s.u.app.Unlock(ctx, email, pw)
 	})
 }
@@ -169,7 +183,7 @@ func (s *StartScreen) create() {
 		return
 	}
 	r := app.Registration{Name: s.NewName.Text, Email: s.NewEmail.Text, Handle: s.NewHandle.Text, Password: s.NewPassword.Text}
-	s.signIn("Creating your profile", func(ctx context.Context) (*app.Auth, error) {
+	s.signInAs("Creating your profile", r.Email, func(ctx context.Context) (*app.Auth, error) {
 		return s.u.app.Register(ctx, r)
 	})
 }
@@ -183,7 +197,7 @@ func (s *StartScreen) join() {
 
 // restored signs in with the profile a restored backup made.
 func (s *StartScreen) restored(im *app.Imported, password string) {
-	s.signIn("Unlocking your restored profile", func(ctx context.Context) (*app.Auth, error) {
+	s.signInAs("Unlocking your restored profile", im.Email, func(ctx context.Context) (*app.Auth, error) {
 		return s.u.app.Unlock(ctx, im.Email, password)
 	})
 }

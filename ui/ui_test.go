@@ -83,7 +83,7 @@ func TestCreateLockAndUnlock(t *testing.T) {
 		t.Fatal("still signed in after lock")
 	}
 	s = &u.Start
-	test.Type(s.Email, "grace@example.org")
+	s.Email.SetText("grace@example.org") // kept from the last sign-in, or set
 	test.Type(s.Password, "wrong password here")
 	test.Tap(s.UnlockButton)
 	waitFor(t, "error", func() bool { return s.Status.Text == "email or password is wrong!" })
@@ -114,7 +114,7 @@ func TestUnlockWhileTheAPILocksTheEmail(t *testing.T) {
 		t.Fatalf("the API's login: %v, want 429", err)
 	}
 	s := &u.Start
-	test.Type(s.Email, "grace@example.org")
+	s.Email.SetText("grace@example.org") // kept from the last sign-in, or set
 	test.Type(s.Password, "cobol-compiler-1959")
 	test.Tap(s.UnlockButton)
 	waitFor(t, "unlock", func() bool { return u.Shell != nil && u.Principal() != nil })

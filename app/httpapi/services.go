@@ -11,8 +11,9 @@ import (
 // revoked (use case 8).
 func (s *Server) registerServices() {
 	s.route(api+"/profile/revoke-access", Doc{
-		Summary: "Revoke everything a service was given: its shares answer 410 from now on, its role ends, its webhook gets access.revoked.",
-		Auth:    true, Params: []string{"service_id!"}, Errors: []int{400, 401},
+		Summary: "Revoke everything a service was given: its shares answer 410 from now on, its role ends, its webhook gets access.revoked. " +
+			"With verification_token, that one share of the service only (its other shares and its role stay).",
+		Auth: true, Params: []string{"service_id!", "verification_token"}, Errors: []int{400, 401},
 	}, MaxBody, answer(s.revokeAccess, http.MethodDelete, http.MethodPost))
 	s.route(api+"/profile/access", Doc{
 		Summary: "Each service the user deals with: what it can see now and since when, its shares, its role.",
@@ -27,7 +28,15 @@ func (s *Server) registerServices() {
 }
 
 func (s *Server) revokeAccess(c *call) (int, RevokeResponse, error) {
-	n, err := s.app.RevokeAccess(c.ctx(), c.who, c.p.String("service_id"))
+	var (
+		n   int
+		err error
+	)
+	if vt := c.p.String("verification_token"); vt != "" {
+		n, err = s.app.RevokeServiceShare(c.ctx(), c.who, c.p.String("service_id"), vt)
+	} else {
+		n, err = s.app.RevokeAccess(c.ctx(), c.who, c.p.String("service_id"))
+	}
 	if err != nil {
 		return 0, RevokeResponse{}, err
 	}
