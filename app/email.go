@@ -38,21 +38,31 @@ func ValidPhone(s string) bool { return e164RE.MatchString(s) }
 
 // enqueueEmail queues an e-mail in the transaction tx writes.
 func (a *core) enqueueEmail(tx Tx, userID string, e Email) error {
+	_, err := a.enqueueEmailID(tx, userID, e)
+	return err
+}
+
+// enqueueEmailID queues an e-mail as enqueueEmail, and returns its
+// message id (what OutboxEntries lists it by: waiting, delivered, failed).
+func (a *core) enqueueEmailID(tx Tx, userID string, e Email) (string, error) {
 	e.Subject = oneLine(e.Subject)
 	b, err := json.Marshal(e)
 	if err != nil {
-		return err
+		return "", err
 	}
-	return tx.Enqueue(a.NewMessage(userID, KindEmail, b))
+	m := a.NewMessage(userID, KindEmail, b)
+	return m.ID, tx.Enqueue(m)
 }
 
 // enqueueSMS queues a text message in the transaction tx writes.
-func (a *core) enqueueSMS(tx Tx, userID string, m SMS) error {
+// It returns the message's id.
+func (a *core) enqueueSMS(tx Tx, userID string, m SMS) (string, error) {
 	b, err := json.Marshal(m)
 	if err != nil {
-		return err
+		return "", err
 	}
-	return tx.Enqueue(a.NewMessage(userID, KindSMS, b))
+	msg := a.NewMessage(userID, KindSMS, b)
+	return msg.ID, tx.Enqueue(msg)
 }
 
 // oneLine folds control characters (a header must stay one line) to spaces.

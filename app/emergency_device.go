@@ -30,6 +30,9 @@ var errDeviceProfile = E(KindNotFound, "no_emergency_access", "no one on this de
 type DeviceEmergencyProfile struct {
 	UserID string // what GrantOnDevice takes
 	Name   string // the profile's name as the emergency view holds it; "" when none
+	// Conditions are the person's conditions: the responder confirms
+	// which applies (GrantRequest.Condition) before a grant.
+	Conditions []string
 }
 
 // DeviceGrant is what the lock screen shows a granted responder: the
@@ -70,7 +73,11 @@ func (a *EmergencyService) EmergencyProfiles(ctx context.Context) ([]DeviceEmerg
 		if err != nil {
 			return nil, Internal(err)
 		}
-		out = append(out, DeviceEmergencyProfile{UserID: acct.UserID, Name: v.Name})
+		conds, err := a.conditionsOf(ctx, &grantTarget{userID: acct.UserID, accessID: accessID})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, DeviceEmergencyProfile{UserID: acct.UserID, Name: v.Name, Conditions: conds})
 	}
 	slices.SortFunc(out, func(x, y DeviceEmergencyProfile) int {
 		return cmp.Or(cmp.Compare(x.Name, y.Name), cmp.Compare(x.UserID, y.UserID))

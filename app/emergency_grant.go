@@ -25,9 +25,13 @@ import (
 type GrantRequest struct {
 	ResponderID string
 	Reason      string
-	Email       string
-	PageToken   string
-	Client      string // the client's address, for the log and the rate limit
+	// Condition is which of the person's conditions the responder
+	// confirms applies (emergency_condition.go): required on the page and
+	// the device when conditions are set; NoConditionApplies refuses.
+	Condition string
+	Email     string
+	PageToken string
+	Client    string // the client's address, for the log and the rate limit
 	// What verifies the responder (app/responders.go): the secret of this
 	// installation's registry, or a badge (a compact JWS) of a trusted
 	// organization. Neither is logged, stored or sent anywhere.
@@ -49,6 +53,16 @@ type EmergencyGrant struct {
 	EmergencyInfo json.RawMessage // exactly as stored; null when none
 	Fields        []Field         // the info_field fields, current values, in the user's order
 	Responder     *Responder      // the registry's entry; nil when not registered
+	// Notices are the trusted contacts' notices of the grant, as queued in
+	// the outbox: what the responder is told of them says whether they
+	// went out (App.Delivers, OutboxEntries), never that they did before.
+	Notices []Notice
+}
+
+// Notice is one message queued in the outbox: its kind (KindEmail,
+// KindSMS) and its id (OutboxEntry.ID).
+type Notice struct {
+	Kind, MessageID string
 }
 
 // ProfileFields is the grant's profile_fields member: name → current value.
@@ -63,6 +77,7 @@ func (g *EmergencyGrant) ProfileFields() map[string]json.RawMessage {
 // attempt is one grant attempt as it is logged.
 type attempt struct {
 	userID, responderID, reason, client, via string
+	condition                                string // the person's condition the responder confirmed
 	responder                                *Responder
 }
 
@@ -104,6 +119,12 @@ func (a *EmergencyService) GrantEmergency(ctx context.Context, req GrantRequest)
 	}
 	if err != nil {
 		return nil, Internal(err)
+	}
+	if at.condition, err = req.confirmedCondition(cfg.criteria.Conditions); err != nil {
+		if errors.Is(err, errConditionNotMet) {
+			return refuse(OutcomeConditionNotMet, err)
+		}
+		return nil, err
 	}
 	if at.responder, err = a.verifyResponder(ctx, req, cfg.criteria.Responders == RespondersAny, limited); err != nil {
 		if o := refusalOutcome(err); o != "" {
@@ -325,17 +346,20 @@ func (a *EmergencyService) openGrant(ctx context.Context, t *grantTarget, cfg *g
 		return nil, err
 	}
 	g.Fields = view.Fields
-	return g, a.recordGrant(ctx, t.userID, view.Name, contacts, entry, at)
+	return g, a.recordGrant(ctx, t.userID, view.Name, contacts, entry, at, &g.Notices)
 }
 
 // recordGrant writes the grant for the user's own devices (they learn of
 // it by sync, sealed to the user's inbox: no data key is open here) and
 // queues the trusted contacts' notices, in one transaction.
-func (a *EmergencyService) recordGrant(ctx context.Context, userID, name string, contacts []string, entry *EmergencyLogEntry, at attempt) error {
+func (a *EmergencyService) recordGrant(ctx context.Context, userID, name string, contacts []string, entry *EmergencyLogEntry, at attempt, notices *[]Notice) error {
 	return a.update(ctx, userID, nil, func(tx Tx) error {
 		rec := map[string]string{
 			"responder_id": at.responderID, "reason": at.reason, "client": at.client,
 			"at": entry.At.Format(time.RFC3339Nano), "via": at.via,
+		}
+		if at.condition != "" {
+			rec["condition"] = at.condition
 		}
 		if at.responder != nil {
 			rec["responder_name"], rec["responder_organization"] = at.responder.Name, at.responder.Organization
@@ -351,11 +375,12 @@ func (a *EmergencyService) recordGrant(ctx context.Context, userID, name string,
 		if err := tx.Put(Cell{Entity: EntityEmergencyGrant, ID: entry.LogID, Field: "sealed", Clear: sealed}); err != nil {
 			return err
 		}
-		return a.notifyContacts(tx, userID, name, contacts, at, entry)
+		*notices = (*notices)[:0] // a retried transaction queues them again
+		return a.notifyContacts(tx, userID, name, contacts, at, entry, notices)
 	})
 }
 
-func (a *EmergencyService) notifyContacts(tx Tx, userID, name string, contacts []string, at attempt, entry *EmergencyLogEntry) error {
+func (a *EmergencyService) notifyContacts(tx Tx, userID, name string, contacts []string, at attempt, entry *EmergencyLogEntry, notices *[]Notice) error {
 	who := "a person who lists you as a trusted contact"
 	if name != "" {
 		who = name
@@ -369,28 +394,35 @@ func (a *EmergencyService) notifyContacts(tx Tx, userID, name string, contacts [
 		}
 	}
 	when := entry.At.Format("2006-01-02 15:04:05 MST")
+	cond := ""
+	if at.condition != "" {
+		cond = "\nCondition confirmed: " + at.condition
+	}
 	text := fmt.Sprintf(`Emergency access to the Secure Personal Profile of %s was granted.
 
 Responder: %s
 Responder status: %s
-Reason given: %s
+Reason given: %s%s
 Time: %s
 Client address: %s
 Log entry: %s
 
 You receive this message because you are one of this person's trusted
 contacts. Every access is logged; the person can review the log in the app.
-`, who, responder, verified, at.reason, when, at.client, entry.LogID)
+`, who, responder, verified, at.reason, cond, when, at.client, entry.LogID)
 	for _, c := range contacts {
+		n := Notice{Kind: KindEmail}
 		var err error
 		if ValidEmail(c) {
-			err = a.enqueueEmail(tx, userID, Email{To: c, Subject: "Emergency access granted to the profile of " + who, Text: text})
+			n.MessageID, err = a.enqueueEmailID(tx, userID, Email{To: c, Subject: "Emergency access granted to the profile of " + who, Text: text})
 		} else {
-			err = a.enqueueSMS(tx, userID, SMS{To: c, Text: fmt.Sprintf("Emergency access to the profile of %s was granted to responder %s at %s. Reason: %s", who, responder, when, at.reason)})
+			n.Kind = KindSMS
+			n.MessageID, err = a.enqueueSMS(tx, userID, SMS{To: c, Text: fmt.Sprintf("Emergency access to the profile of %s was granted to responder %s at %s. Reason: %s", who, responder, when, at.reason)})
 		}
 		if err != nil {
 			return err
 		}
+		*notices = append(*notices, n)
 	}
 	return nil
 }

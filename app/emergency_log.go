@@ -37,6 +37,7 @@ type EmergencyLogEntry struct {
 	ResponderOrganization string    `json:"responder_organization,omitempty"`
 	Verified              bool      `json:"responder_verified"`
 	Reason                string    `json:"reason"`
+	Condition             string    `json:"condition,omitempty"` // the person's condition the responder confirmed
 	Client                string    `json:"client"`
 	Via                   string    `json:"via"` // api | page | device (the lock screen)
 	Outcome               string    `json:"outcome"`
@@ -89,7 +90,7 @@ func (a *EmergencyService) logAttempt(ctx context.Context, at attempt, outcome s
 		}
 		e := &EmergencyLogEntry{
 			LogID: NewID(), Seq: seq, At: a.now().Truncate(time.Millisecond),
-			ResponderID: at.responderID, Reason: at.reason, Client: at.client, Via: at.via,
+			ResponderID: at.responderID, Reason: at.reason, Condition: at.condition, Client: at.client, Via: at.via,
 			Outcome: outcome, Salt: salt[:22],
 		}
 		if r := at.responder; r != nil {

@@ -38,7 +38,7 @@ const (
 	DefaultLinkTTL     = 7 * 24 * time.Hour
 	MaxLinkTTL         = 365 * 24 * time.Hour
 	LinkPasscodeTries  = 10 // wrong passcodes after which a link dies
-	minPasscode        = 4
+	minPasscode        = 6
 	maxPasscode        = 256
 	maxLinkSelectors   = 100
 	linkOpeningsListed = 200 // per link, newest first

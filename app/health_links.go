@@ -44,6 +44,7 @@ type HealthLink struct {
 	URL       string // the access link
 	SHLink    string // "shlink:/…" ("" for a page link)
 	ExpiresAt time.Time
+	EmailID   string // the outbox message of the doctor's e-mail
 }
 
 // ParseExpiration reads an expiration_date: an ISO 8601 date (the link
@@ -182,7 +183,12 @@ func (a *HealthService) CreateLink(ctx context.Context, p *Principal, req LinkRe
 			}
 		}
 		link.URL, link.SHLink = a.accessLink(ctx, p.UserID, ls)
-		return a.enqueueEmail(tx, p.UserID, linkEmail(req.DoctorEmail, name, link, pc != nil))
+		// The e-mail's message id, kept with the link: the owner sees
+		// whether it went out (HealthLinkInfo.EmailID).
+		if link.EmailID, err = a.enqueueEmailID(tx, p.UserID, linkEmail(req.DoctorEmail, name, link, pc != nil)); err != nil {
+			return err
+		}
+		return tx.Put(Cell{Entity: EntityHealthLink, ID: link.ID, Field: "email_id", Value: []byte(link.EmailID)})
 	})
 	if err != nil {
 		return nil, AsError(err)
@@ -225,6 +231,7 @@ type linkState struct {
 	passcode    *passcodeHash
 	failures    int
 	doctorEmail string
+	emailID     string // the doctor's e-mail in the outbox ("" for links made before it was kept)
 	createdAt   time.Time
 	revokedAt   time.Time
 	lockedAt    time.Time
@@ -245,7 +252,7 @@ func readLink(tx Tx, id string) (*linkState, bool, error) {
 			return nil, false, nil
 		}
 	}
-	l := &linkState{id: id, doctorEmail: string(c["doctor_email"].Value), token: string(c["token"].Value)}
+	l := &linkState{id: id, doctorEmail: string(c["doctor_email"].Value), token: string(c["token"].Value), emailID: string(c["email_id"].Value)}
 	if err := json.Unmarshal(c["records"].Value, &l.selectors); err != nil {
 		return nil, false, fmt.Errorf("link %s: records: %w", id, err)
 	}
@@ -549,6 +556,9 @@ type HealthLinkInfo struct {
 	RevokedAt      time.Time      `json:"revoked_at,omitzero"`
 	LockedAt       time.Time      `json:"locked_at,omitzero"`
 	Openings       []LinkOpening  `json:"openings"` // newest first
+	// EmailID is the outbox message of the doctor's e-mail (see
+	// OutboxEntries); "" for links made before it was kept.
+	EmailID string `json:"-"`
 }
 
 // HealthLinks lists the principal's links, newest first, each with who
@@ -559,7 +569,7 @@ func (a *HealthService) HealthLinks(ctx context.Context, p *Principal) ([]*Healt
 	err := a.store.View(ctx, p.UserID, p.DEK, func(tx Tx) error {
 		err := eachEntity(tx, EntityHealthLink, readLink, func(l *linkState) error {
 			info := &HealthLinkInfo{
-				ID: l.id, DoctorEmail: l.doctorEmail, Records: l.selectors,
+				ID: l.id, DoctorEmail: l.doctorEmail, Records: l.selectors, EmailID: l.emailID,
 				State: "active", Passcode: l.passcode != nil, WrongPasscodes: l.failures,
 				CreatedAt: l.createdAt, ExpiresAt: l.expiresAt, RevokedAt: l.revokedAt, LockedAt: l.lockedAt,
 				Openings: []LinkOpening{},

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -23,6 +24,10 @@ import (
 // maxRecordShown bounds the characters of a record shown in the list.
 const maxRecordShown = 300
 
+// CommonRecordTypes are the record types offered before the user has any
+// (and beside theirs after).
+var CommonRecordTypes = []string{"allergies", "immunizations", "conditions", "medications", "lab_results", "vitals"}
+
 // HealthScreen lists the user's health records by type, adds and deletes
 // them, and shares chosen records (or whole types) with a doctor through a
 // time-limited link, shown with its QR code; the links list who opened
@@ -31,6 +36,9 @@ type HealthScreen struct {
 	shell   *Shell
 	records []*app.HealthRecord
 	links   []*app.HealthLinkInfo
+	mail    map[string]app.OutboxEntry // the outbox, by message id: what became of each link's e-mail
+	// The types the type list offers.
+	typeOptions []string
 	// What is ticked for sharing, kept across reloads.
 	pickRecords map[string]bool
 	pickTypes   map[string]bool
@@ -56,13 +64,17 @@ type HealthScreen struct {
 	Link     *widget.Label   // the link's URL, selectable
 	LinkInfo *widget.Label
 	LinkQR   *canvas.Image
-	Reach    *ReachNote // who can open the link
+	LinkMail *widget.Label  // what became of the e-mail to the doctor
+	FixMail  *widget.Button // to Settings' device section, while no e-mail relay is set
+	Reach    *ReachNote     // who can open the link
+	linkMail string         // the shown link's e-mail (its outbox message id)
 
 	// Links.
 	Links         *fyne.Container
 	LinkLabels    map[string]*widget.Label  // by link id: state, what it shares, its openings
 	RevokeButtons map[string]*widget.Button // by link id
 	ShowButtons   map[string]*widget.Button // by link id: show its link and QR code again
+	MailLabels    map[string]*widget.Label  // by link id: what became of its e-mail to the doctor
 }
 
 func (h *HealthScreen) build() fyne.CanvasObject {
@@ -71,8 +83,9 @@ func (h *HealthScreen) build() fyne.CanvasObject {
 	h.TypeChecks, h.RecordChecks = map[string]*widget.Check{}, map[string]*widget.Check{}
 	h.RecordLabels, h.DeleteButtons = map[string]*widget.Label{}, map[string]*widget.Button{}
 
-	h.NewType = widget.NewSelectEntry(nil)
-	h.NewType.SetPlaceHolder("allergy, medication, vaccination…")
+	h.typeOptions = CommonRecordTypes
+	h.NewType = widget.NewSelectEntry(h.typeOptions)
+	h.NewType.SetPlaceHolder("allergies, medications, immunizations…")
 	h.NewData = widget.NewMultiLineEntry()
 	h.NewData.Wrapping = fyne.TextWrapWord
 	h.NewData.SetMinRowsVisible(2)
@@ -85,23 +98,27 @@ func (h *HealthScreen) build() fyne.CanvasObject {
 	h.Expires.SetPlaceHolder("YYYY-MM-DD")
 	h.Expires.SetText(h.shell.u.app.Now().Add(app.DefaultLinkTTL).Format(app.DateLayout))
 	h.Passcode = widget.NewPasswordEntry()
-	h.Passcode.SetPlaceHolder("optional, told to the doctor separately")
+	h.Passcode.SetPlaceHolder("optional: 6 or more characters, told to the doctor separately")
 	h.Share = primary("Create link", theme.MailSendIcon(), h.share)
 	h.Link = selectable()
 	h.LinkInfo = wrapped("")
 	h.LinkQR = newQRImage(220)
 	h.Reach = newReachNote(h.shell)
-	h.LinkBox = container.NewVBox(h.LinkInfo, h.Link, h.LinkQR, h.Reach.object())
+	h.LinkMail = wrapped("")
+	h.FixMail = widget.NewButtonWithIcon("Set up e-mail in Settings", theme.SettingsIcon(), func() { h.shell.Select("Settings") })
+	h.FixMail.Hide()
+	h.LinkBox = container.NewVBox(h.LinkInfo, h.LinkMail, h.FixMail, h.Link, h.LinkQR, h.Reach.object())
 	h.LinkBox.Hide()
 
 	h.Links = container.NewVBox()
 	h.LinkLabels, h.RevokeButtons, h.ShowButtons = map[string]*widget.Label{}, map[string]*widget.Button{}, map[string]*widget.Button{}
+	h.MailLabels = map[string]*widget.Label{}
 
 	return page(
 		section("Health records", h.Groups),
 		section("Add a record", form(formRow{"Type", h.NewType}, formRow{"Record", h.NewData}), h.Add),
 		section("Share with a doctor",
-			wrapped("Tick records above, or a whole type (its later records too). The doctor gets the link by e-mail; every opening is logged below."),
+			wrapped("Tick records above, or a whole type (its later records too). The link is e-mailed to the doctor (each link below says whether the e-mail went out); every opening is logged below."),
 			form(formRow{"Doctor's e-mail", h.Doctor}, formRow{"Works until", h.Expires}, formRow{"Passcode", h.Passcode}),
 			h.Share,
 			h.LinkBox),
@@ -115,12 +132,13 @@ func (h *HealthScreen) refresh() { h.load("") }
 type healthView struct {
 	records []*app.HealthRecord
 	links   []*app.HealthLinkInfo
+	mail    map[string]app.OutboxEntry
 }
 
 // load reloads records and links, then shows after in the status line.
 func (h *HealthScreen) load(after string) {
 	load(h.shell, "Loading your health records", h.fetch, func(v healthView) {
-		h.records, h.links = v.records, v.links
+		h.records, h.links, h.mail = v.records, v.links, v.mail
 		h.showRecords()
 		h.showLinks()
 		if after != "" {
@@ -133,15 +151,28 @@ func (h *HealthScreen) fetch(ctx context.Context, pr *app.Principal) (v healthVi
 	if v.records, err = h.shell.u.app.HealthRecords(ctx, pr, ""); err == nil {
 		v.links, err = h.shell.u.app.HealthLinks(ctx, pr)
 	}
+	if err != nil {
+		return v, err
+	}
+	entries, err := h.shell.u.app.OutboxEntries(ctx, pr)
+	v.mail = map[string]app.OutboxEntry{}
+	for _, e := range entries {
+		v.mail[e.ID] = e
+	}
 	return v, err
 }
 
-// recordText is a record's data as shown: a JSON string as its text, any
-// other JSON compact, cut at maxRecordShown characters.
+// recordText is a record's data as shown: a JSON string as its text, an
+// object as "Key: value" lines, a list as its items' lines, cut at
+// maxRecordShown characters.
 func recordText(r *app.HealthRecord) string {
 	var s string
 	if json.Unmarshal(r.Data, &s) != nil {
-		s = string(r.Data)
+		if l := infoLines(r.Data); len(l) > 0 {
+			s = strings.Join(l, "\n")
+		} else {
+			s = string(r.Data)
+		}
 	}
 	if rs := []rune(s); len(rs) > maxRecordShown {
 		s = string(rs[:maxRecordShown]) + "…"
@@ -165,7 +196,8 @@ func (h *HealthScreen) byType() ([]string, map[string][]*app.HealthRecord) {
 
 func (h *HealthScreen) showRecords() {
 	types, groups := h.byType()
-	h.NewType.SetOptions(types)
+	h.typeOptions = recordTypes(types)
+	h.NewType.SetOptions(h.typeOptions)
 	clear(h.TypeChecks)
 	clear(h.RecordChecks)
 	clear(h.RecordLabels)
@@ -207,6 +239,21 @@ func (h *HealthScreen) showRecords() {
 	}
 	fill(h.Groups, "No health records yet: add one below.", rows)
 }
+
+// recordTypes are the types offered: the user's, then the common ones
+// they have not used.
+func recordTypes(have []string) []string {
+	out := append([]string(nil), have...)
+	for _, t := range CommonRecordTypes {
+		if !slices.Contains(have, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// TypeOptions are the types the type list offers.
+func (h *HealthScreen) TypeOptions() []string { return h.typeOptions }
 
 // ShownGroups is what the records list shows: per type, its heading and
 // then its records' texts, in order.
@@ -283,22 +330,65 @@ func (h *HealthScreen) share() {
 		return err
 	}, func() {
 		h.Passcode.SetText("")
-		h.showLink(link.URL, fmt.Sprintf("Link for %s, working until %s. It was e-mailed to the doctor; you can also show this code:",
-			strings.TrimSpace(req.DoctorEmail), link.ExpiresAt.Local().Format("2006-01-02 15:04")))
+		h.showLink(link.URL, fmt.Sprintf("Link for %s, working until %s. You can also show this code:",
+			strings.TrimSpace(req.DoctorEmail), link.ExpiresAt.Local().Format("2006-01-02 15:04")), link.EmailID)
 		h.load("Link created.")
 	})
 }
 
-// showLink shows a link's URL and its QR code.
-func (h *HealthScreen) showLink(url, info string) {
+// showLink shows a link's URL and its QR code, and what became of its
+// e-mail to the doctor (mailID, its outbox message).
+func (h *HealthScreen) showLink(url, info, mailID string) {
 	if !drawQR(h.LinkQR, "health-link-qr.png", url) {
 		h.shell.say("The QR code could not be drawn.")
 		return
 	}
 	h.Link.SetText(url)
 	h.LinkInfo.SetText(info)
+	h.linkMail = mailID
+	h.showLinkMail()
 	h.Reach.show(url)
 	h.LinkBox.Show()
+}
+
+// showLinkMail says what became of the shown link's e-mail, with the way
+// to Settings while it waits for a relay.
+func (h *HealthScreen) showLinkMail() {
+	text, noRelay := h.mailText(h.linkMail)
+	h.LinkMail.SetText(text)
+	if noRelay {
+		h.FixMail.Show()
+	} else {
+		h.FixMail.Hide()
+	}
+}
+
+// mailText says what became of a link's e-mail to the doctor (id, its
+// outbox message): sent and when, waiting and why, or failed. noRelay is
+// true while it waits because this device has no e-mail relay.
+func (h *HealthScreen) mailText(id string) (text string, noRelay bool) {
+	if id == "" {
+		return "", false
+	}
+	relay := h.shell.u.app.Delivers(app.KindEmail)
+	e, ok := h.mail[id]
+	switch {
+	case ok && e.Status == "delivered":
+		return "E-mail to the doctor: sent " + fmtWhen(e.DeliveredAt) + ".", false
+	case ok && e.Status == "failed":
+		why := strings.TrimPrefix(e.LastError, "email: ")
+		if why == "" {
+			why = "refused"
+		}
+		return fmt.Sprintf("E-mail to the doctor: failed (%s), %s; it will not be tried again: give the doctor the link or the code yourself.", why, fmtWhen(e.FailedAt)), false
+	case !relay:
+		return "E-mail to the doctor: waiting (no e-mail relay on this device). Set one in Settings, or give the doctor the link or the code yourself.", true
+	case ok && e.LastError != "":
+		return fmt.Sprintf("E-mail to the doctor: waiting (%s); next try %s.", e.LastError, fmtWhen(e.NextAt)), false
+	case ok:
+		return "E-mail to the doctor: being sent now.", false
+	}
+	return "", false // not in this device's outbox (made on another device)
 }
 
 // selectorText names what a link shares.
@@ -368,6 +458,10 @@ func (h *HealthScreen) showLinks() {
 	clear(h.LinkLabels)
 	clear(h.RevokeButtons)
 	clear(h.ShowButtons)
+	clear(h.MailLabels)
+	if h.LinkBox.Visible() {
+		h.showLinkMail()
+	}
 	var rows []fyne.CanvasObject
 	for _, l := range h.links {
 		l := l
@@ -378,10 +472,21 @@ func (h *HealthScreen) showLinks() {
 			revoke.Disable()
 		}
 		show := widget.NewButtonWithIcon("Show link", theme.VisibilityIcon(), func() {
-			h.showLink(l.URL, fmt.Sprintf("Link for %s (%s):", l.DoctorEmail, l.State))
+			h.showLink(l.URL, fmt.Sprintf("Link for %s (%s):", l.DoctorEmail, l.State), l.EmailID)
 		})
 		h.LinkLabels[l.ID], h.RevokeButtons[l.ID], h.ShowButtons[l.ID] = text, revoke, show
-		rows = append(rows, container.NewVBox(text, container.NewHBox(show, revoke), widget.NewSeparator()))
+		row := container.NewVBox(text)
+		if mt, noRelay := h.mailText(l.EmailID); mt != "" {
+			ml := wrapped(mt)
+			h.MailLabels[l.ID] = ml
+			row.Add(ml)
+			if noRelay && l.State == "active" {
+				row.Add(container.NewHBox(widget.NewButtonWithIcon("Set up e-mail in Settings", theme.SettingsIcon(), func() { h.shell.Select("Settings") })))
+			}
+		}
+		row.Add(container.NewHBox(show, revoke))
+		row.Add(widget.NewSeparator())
+		rows = append(rows, row)
 	}
 	fill(h.Links, "No links yet.", rows)
 }

@@ -47,13 +47,17 @@ type ResponderScreen struct {
 	PersonLabel *widget.Label
 	// The request.
 	ResponderID, Reason *widget.Entry
-	Secret              *widget.Entry // the responder's secret
-	Badge               *widget.Entry // or a badge's text
-	BadgeImage          *widget.Button
-	Show, Back          *widget.Button
-	Status              *widget.Label
-	Progress            *widget.ProgressBarInfinite
-	Form                *fyne.Container
+	// Which of the person's conditions applies (shown, and required, when
+	// the person set conditions; NoneApplies refuses).
+	Condition      *widget.RadioGroup
+	ConditionLabel *widget.Label
+	Secret         *widget.Entry // the responder's secret
+	Badge          *widget.Entry // or a badge's text
+	BadgeImage     *widget.Button
+	Show, Back     *widget.Button
+	Status         *widget.Label
+	Progress       *widget.ProgressBarInfinite
+	Form           *fyne.Container
 
 	// What a grant shows.
 	Result    *fyne.Container
@@ -101,13 +105,22 @@ func (r *ResponderScreen) build() fyne.CanvasObject {
 	r.Progress.Stop()
 	r.Progress.Hide()
 	r.PersonLabel = boldWrapped("")
-	r.Person = widget.NewSelect(nil, func(string) { r.u.Touch() })
+	r.Person = widget.NewSelect(nil, func(string) {
+		r.u.Touch()
+		if p, ok := r.chosen(); ok {
+			r.showConditions(p)
+		}
+	})
 	r.Person.PlaceHolder = "Whose information? (the name on this device)"
 	r.Person.Hide()
 	r.ResponderID = widget.NewEntry()
 	r.ResponderID.SetPlaceHolder("Your responder id, e.g. EMT-7")
 	r.Reason = widget.NewEntry()
 	r.Reason.SetPlaceHolder("e.g. found unconscious")
+	r.ConditionLabel = boldWrapped("")
+	r.ConditionLabel.Hide()
+	r.Condition = widget.NewRadioGroup(nil, func(string) { r.u.Touch() })
+	r.Condition.Hide()
 	r.Secret = widget.NewPasswordEntry()
 	r.Secret.SetPlaceHolder("Your responder secret, if you have one")
 	r.Badge = widget.NewMultiLineEntry()
@@ -124,8 +137,9 @@ func (r *ResponderScreen) build() fyne.CanvasObject {
 	r.Form = container.NewVBox(
 		r.PersonLabel, r.Person,
 		wrapped("Emergency responders: say who you are and why. Every request is logged, and the person's trusted contacts are told of every access."),
-		form(formRow{"Responder id", r.ResponderID}, formRow{"Reason", r.Reason},
-			formRow{"Secret", r.Secret}, formRow{"Badge", r.Badge}),
+		form(formRow{"Responder id", r.ResponderID}, formRow{"Reason", r.Reason}),
+		r.ConditionLabel, r.Condition,
+		form(formRow{"Secret", r.Secret}, formRow{"Badge", r.Badge}),
 		r.BadgeImage,
 		r.Show,
 	)
@@ -194,6 +208,7 @@ func (r *ResponderScreen) loadProfiles() {
 			r.Show.Disable()
 		case 1:
 			r.PersonLabel.SetText("Emergency information of " + personName(ps[0]) + ".")
+			r.showConditions(ps[0])
 			r.Show.Enable()
 		default:
 			r.PersonLabel.SetText("This device holds the emergency information of several people: choose whose.")
@@ -204,6 +219,27 @@ func (r *ResponderScreen) loadProfiles() {
 		}
 		r.scroll.Refresh() // the labels' heights at the window's width
 	})
+}
+
+// NoneApplies is the condition choice that says none of the person's
+// conditions applies: the grant is refused (and logged).
+const NoneApplies = "None of these applies"
+
+// showConditions asks which of the person's conditions applies; nothing
+// when the person set none.
+func (r *ResponderScreen) showConditions(p app.DeviceEmergencyProfile) {
+	r.Condition.Selected = ""
+	if len(p.Conditions) == 0 {
+		r.Condition.Options = nil
+		r.Condition.Hide()
+		r.ConditionLabel.Hide()
+		return
+	}
+	r.ConditionLabel.SetText("This person allows access only when one of these applies: which one?")
+	r.ConditionLabel.Show()
+	r.Condition.Options = append(append([]string(nil), p.Conditions...), NoneApplies)
+	r.Condition.Show()
+	r.Condition.Refresh()
 }
 
 // personName is how the screen names a person.
@@ -269,9 +305,18 @@ func (r *ResponderScreen) grant() {
 		r.say("Choose whose emergency information first.")
 		return
 	}
+	cond := r.Condition.Selected
+	if len(p.Conditions) > 0 && cond == "" {
+		r.say("Choose which of the person's conditions applies (or that none does) first.")
+		return
+	}
+	if cond == NoneApplies {
+		cond = app.NoConditionApplies
+	}
 	req := app.GrantRequest{
 		ResponderID:              r.ResponderID.Text,
 		Reason:                   r.Reason.Text,
+		Condition:                cond,
 		ResponderSecret:          strings.TrimSpace(r.Secret.Text),
 		ResponderCredential:      strings.TrimSpace(r.Badge.Text),
 		ResponderCredentialImage: r.badgePNG,

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"net/http"
 	"strings"
@@ -21,8 +22,8 @@ func (s *Server) registerEmergency() {
 		Errors:    []int{400, 401, 413},
 	}, MaxBody, answer(s.emergencySetup, http.MethodPost), answer(s.emergencyDelete, http.MethodDelete))
 	s.route(api+"/profile/emergency-access/grant", Doc{
-		Summary: "A responder asks for a user's emergency information (no token). While the criteria ask for verified responders (the default), the responder proves who they are with responder_secret (from this installation's registry) or responder_credential (a badge signed by a trusted organization; or responder_credential_image, a picture of its QR code); an id alone is refused. Every attempt is logged (never the secret or badge); a grant notifies the trusted contacts.",
-		Params:  []string{"responder_id!", "reason!", "email!", "responder_secret", "responder_credential", "responder_credential_image"},
+		Summary: "A responder asks for a user's emergency information (no token). While the criteria ask for verified responders (the default), the responder proves who they are with responder_secret (from this installation's registry) or responder_credential (a badge signed by a trusted organization; or responder_credential_image, a picture of its QR code); an id alone is refused. condition names which of the person's conditions applies (\"none\" refuses, logged as condition_not_met); a legacy client may leave it out (the page and the device require it). Every attempt is logged (never the secret or badge); a grant notifies the trusted contacts.",
+		Params:  []string{"responder_id!", "reason!", "email!", "condition", "responder_secret", "responder_credential", "responder_credential_image"},
 		Errors:  []int{400, 403, 404, 409, 413, 429},
 	}, MaxBody, answer(s.emergencyGrant, http.MethodPost))
 	s.route(api+"/profile/emergency-access/log", Doc{
@@ -31,8 +32,8 @@ func (s *Server) registerEmergency() {
 	}, MaxBody, answer(s.emergencyLog, http.MethodGet))
 	// The form may carry a photo of a badge's QR code.
 	s.route(api+"/emergency/{token}", Doc{
-		Summary: "The page an emergency QR code opens: a form for responder_id, reason and the responder's proof (responder_secret, or the badge pasted as responder_credential or uploaded as a picture of its QR code, responder_credential_image; multipart) (GET), whose POST runs the grant and shows the information (HTML; JSON for JSON clients).",
-		Params:  []string{"responder_id", "reason", "responder_secret", "responder_credential", "responder_credential_image"},
+		Summary: "The page an emergency QR code opens: a form for responder_id, reason, condition (which of the person's conditions applies, required when the person set conditions; \"none\" refuses, logged) and the responder's proof (responder_secret, or the badge pasted as responder_credential or uploaded as a picture of its QR code, responder_credential_image; multipart) (GET), whose POST runs the grant and shows the information (HTML; JSON for JSON clients).",
+		Params:  []string{"responder_id", "reason", "condition", "responder_secret", "responder_credential", "responder_credential_image"},
 		Page:    emergencyTitle, Errors: []int{400, 403, 404, 409, 413, 429},
 	}, app.MaxBadgeImage+MaxBody, page(s.emergencyForm, http.MethodGet), page(s.emergencyPageGrant, http.MethodPost))
 }
@@ -84,6 +85,7 @@ func (s *Server) emergencyGrant(c *call) (int, GrantResponse, error) {
 	req := app.GrantRequest{
 		ResponderID: c.p.String("responder_id"),
 		Reason:      c.p.String("reason"),
+		Condition:   c.p.String("condition"),
 		Email:       c.p.String("email"),
 		Client:      clientIP(c.r),
 	}
@@ -107,7 +109,7 @@ func (s *Server) emergencyLog(c *call) (int, EmergencyLogResponse, error) {
 		entry := EmergencyLogEntry{Seq: e.Seq, At: e.At.UTC().Format(time.RFC3339Nano), Hash: e.Hash, PrevHash: e.PrevHash, Unreadable: e.Unreadable}
 		if !e.Unreadable {
 			entry.EmergencyLogRecord = &EmergencyLogRecord{
-				LogID: e.LogID, ResponderID: e.ResponderID, Reason: e.Reason, Client: e.Client, Via: e.Via, Outcome: e.Outcome,
+				LogID: e.LogID, ResponderID: e.ResponderID, Reason: e.Reason, Condition: e.Condition, Client: e.Client, Via: e.Via, Outcome: e.Outcome,
 				ResponderVerified: e.Verified, Salt: e.Salt, ResponderName: e.ResponderName, ResponderOrganization: e.ResponderOrganization,
 			}
 		}
@@ -131,6 +133,11 @@ logged, and the person's trusted contacts are told when access is granted.</p>
 <input id="responder_id" name="responder_id" type="text" required maxlength="128" autocomplete="off" value="{{.ResponderID}}">
 <label for="reason">Reason for access</label>
 <textarea id="reason" name="reason" required maxlength="1000" rows="3">{{.Reason}}</textarea>
+{{if .Conditions}}<fieldset id="conditions">
+<legend>The person allows access only when one of these applies: which one?</legend>
+{{range $i, $c := .Conditions}}<p><input type="radio" name="condition" id="condition-{{$i}}" value="{{$c}}" required{{if eq $c $.Condition}} checked{{end}}> <label for="condition-{{$i}}">{{$c}}</label></p>
+{{end}}<p><input type="radio" name="condition" id="condition-none" value="none" required{{if eq "none" $.Condition}} checked{{end}}> <label for="condition-none">None of these applies</label></p>
+</fieldset>{{end}}
 <fieldset id="proof">
 <legend>Prove that you are a responder: one of these</legend>
 <label for="responder_secret">Responder secret (from this installation)</label>
@@ -151,7 +158,7 @@ var emergencyInfoPage = template.Must(template.New("emergency-info").Parse(`
 {{if .Fields}}<h2>From the profile</h2>
 <dl id="profile-fields">{{range .Fields}}<dt>{{.Label}}</dt><dd>{{.Value}}</dd>
 {{end}}</dl>{{end}}
-<p class="muted">The person's trusted contacts have been told of this access.</p>
+<p class="muted" id="told">{{.Told}}</p>
 `))
 
 type fieldView struct {
@@ -162,17 +169,20 @@ type fieldView struct {
 const emergencyTitle = "Emergency information"
 
 // emergencyFields are the emergency page's form fields.
-var emergencyFields = []string{"responder_id", "reason", "responder_secret", "responder_credential", "responder_credential_image"}
+var emergencyFields = []string{"responder_id", "reason", "condition", "responder_secret", "responder_credential", "responder_credential_image"}
 
 func (s *Server) emergencyForm(c *call) (int, EmergencyFormResponse, *view, error) {
-	if err := s.app.EmergencyPageExists(c.ctx(), c.r.PathValue("token")); err != nil {
+	conds, err := s.app.EmergencyPageConditions(c.ctx(), c.r.PathValue("token"))
+	if err != nil {
 		return 0, EmergencyFormResponse{}, nil, err
 	}
-	return http.StatusOK, EmergencyFormResponse{Form: emergencyFields}, &view{title: emergencyTitle, body: emergencyFormPage, data: map[string]string{}}, nil
+	return http.StatusOK, EmergencyFormResponse{Form: emergencyFields, Conditions: conds},
+		&view{title: emergencyTitle, body: emergencyFormPage, data: map[string]any{"Conditions": conds}}, nil
 }
 
 func (s *Server) emergencyPageGrant(c *call) (int, GrantResponse, *view, error) {
-	req := app.GrantRequest{ResponderID: c.p.String("responder_id"), Reason: c.p.String("reason"), PageToken: c.r.PathValue("token"), Client: clientIP(c.r)}
+	req := app.GrantRequest{ResponderID: c.p.String("responder_id"), Reason: c.p.String("reason"), Condition: c.p.String("condition"),
+		PageToken: c.r.PathValue("token"), Client: clientIP(c.r)}
 	if err := responderProof(c.p, &req); err != nil {
 		return 0, GrantResponse{}, nil, err
 	}
@@ -181,8 +191,9 @@ func (s *Server) emergencyPageGrant(c *call) (int, GrantResponse, *view, error) 
 		if k := app.AsError(err).Kind; k != app.KindNotFound && k != app.KindInternal {
 			// A browser gets the form again, with what was typed and why
 			// it was refused.
+			conds, _ := s.app.EmergencyPageConditions(c.ctx(), req.PageToken)
 			err = &pageError{err: err, body: emergencyFormPage, data: func(msg string) any {
-				return map[string]string{"Error": msg, "ResponderID": req.ResponderID, "Reason": req.Reason}
+				return map[string]any{"Error": msg, "ResponderID": req.ResponderID, "Reason": req.Reason, "Conditions": conds, "Condition": req.Condition}
 			}}
 		}
 		return 0, GrantResponse{}, nil, err
@@ -196,6 +207,39 @@ func (s *Server) emergencyPageGrant(c *call) (int, GrantResponse, *view, error) 
 	}
 	return http.StatusOK, grantResponse(g), &view{title: emergencyTitle, body: emergencyInfoPage, data: map[string]any{
 		"At": g.At.UTC().Format("2006-01-02 15:04:05 UTC"), "LogID": g.LogID,
-		"Info": valueHTML(json.RawMessage(g.EmergencyInfo)), "Fields": fields,
+		"Info": valueHTML(json.RawMessage(g.EmergencyInfo)), "Fields": fields, "Told": toldWords(s.app, g.Notices),
 	}}, nil
+}
+
+// toldWords says what became of the trusted contacts' notices of a grant:
+// sent now (the outbox has a sender for them) or waiting, and why; never
+// that they were told before anything left.
+func toldWords(a *app.App, notices []app.Notice) string {
+	if len(notices) == 0 {
+		return "The person has no trusted contacts to tell of this access."
+	}
+	n := map[string]int{}
+	for _, m := range notices {
+		n[m.Kind]++
+	}
+	var parts []string
+	for _, k := range []struct{ kind, by, none string }{
+		{app.KindEmail, "e-mail", "this installation has no e-mail relay set up"},
+		{app.KindSMS, "text message", "this installation has no SMS gateway"},
+	} {
+		c := n[k.kind]
+		if c == 0 {
+			continue
+		}
+		what := fmt.Sprintf("%d notice", c)
+		if c != 1 {
+			what += "s"
+		}
+		if a.Delivers(k.kind) {
+			parts = append(parts, fmt.Sprintf("%s by %s queued and being sent now", what, k.by))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s by %s waiting in the outbox, not sent: %s", what, k.by, k.none))
+		}
+	}
+	return "The person's trusted contacts: " + strings.Join(parts, "; ") + "."
 }

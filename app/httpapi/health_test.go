@@ -97,8 +97,8 @@ func TestShareCreateLinkContract(t *testing.T) {
 	}
 	want(t, e.json(t, "POST", linkPath, map[string]any{"token": tok, "health_records_info": []string{"no such thing!"}, "doctor_email": "dr@example.org"}), 400,
 		"health_records_info must name health records or record types!", "invalid_records")
-	want(t, e.form(t, "POST", linkPath, "token", tok, "health_records_info", "allergies", "doctor_email", "dr@example.org", "passcode", "12"), 400,
-		"passcode must be 4 to 256 characters!", "invalid_passcode")
+	want(t, e.form(t, "POST", linkPath, "token", tok, "health_records_info", "allergies", "doctor_email", "dr@example.org", "passcode", "1234"), 400,
+		"passcode must be 6 to 256 characters!", "invalid_passcode")
 
 	// One record by id, one type: read live at each opening.
 	r := e.json(t, "POST", linkPath, map[string]any{"token": tok, "health_records_info": []string{alg, "immunizations"}, "link_format": "page", "doctor_email": "dr.okafor@example.org"})

@@ -307,8 +307,9 @@ func grantResponse(g *app.EmergencyGrant) GrantResponse {
 // EmergencyFormResponse names the emergency page's form fields, for JSON
 // clients.
 type EmergencyFormResponse struct {
-	Status Success  `json:"status"`
-	Form   []string `json:"form"`
+	Status     Success  `json:"status"`
+	Form       []string `json:"form"`
+	Conditions []string `json:"conditions,omitempty"` // the person's: condition must name the one that applies (or "none")
 }
 
 // EmergencyLogResponse is the emergency access log, whether its hash
@@ -338,6 +339,7 @@ type EmergencyLogRecord struct {
 	LogID                 string `json:"log_id"`
 	ResponderID           string `json:"responder_id"`
 	Reason                string `json:"reason"`
+	Condition             string `json:"condition,omitempty"` // the person's condition the responder confirmed
 	Client                string `json:"client"`
 	Via                   string `json:"via"`
 	Outcome               string `json:"outcome"`

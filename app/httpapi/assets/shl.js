@@ -7,6 +7,13 @@
   var $ = function (id) { return document.getElementById(id); };
   var enc = new TextEncoder(), dec = new TextDecoder();
   function say(msg, cls) { var s = $("status"); s.textContent = msg; s.className = cls || "muted"; }
+  // localTime shows a date-time in the viewer's own time, with its zone
+  // ("1 Mar 2024, 10:30 PST"); a date alone stays as it is (no time, no zone).
+  function localTime(v) {
+    var d = typeof v === "number" ? new Date(v) : (/T\d\d:\d\d/.test(v) ? new Date(v) : null);
+    if (!d || isNaN(d.getTime())) return String(v);
+    return d.toLocaleString(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
+  }
   function bytes(s) {
     s = s.replace(/-/g, "+").replace(/_/g, "/");
     while (s.length % 4) s += "=";
@@ -25,7 +32,8 @@
   var flag = p.flag || "";
   if (flag.indexOf("P") >= 0) { $("pc").hidden = false; $("passcode").required = true; }
   $("form").hidden = false;
-  say(flag.indexOf("P") >= 0 ? "Give your name and the passcode the patient gave you." : "Give your name to open the records; the patient sees who opened them.");
+  say((flag.indexOf("P") >= 0 ? "Give your name and the passcode the patient gave you." : "Give your name to open the records; the patient sees who opened them.") +
+    (p.exp ? " The link works until " + localTime(p.exp * 1000) + "." : ""));
   var keyP = crypto.subtle.importKey("raw", bytes(p.key), { name: "AES-GCM" }, false, ["decrypt"]);
 
   async function decrypt(jwe) {
@@ -75,7 +83,7 @@
       var val = r.valueString || (r.valueQuantity ? r.valueQuantity.value + " " + (r.valueQuantity.unit || "") : "") || text(r.valueCodeableConcept);
       if (val && val !== main) sec.appendChild(el("p", val));
       var when = r.occurrenceDateTime || r.effectiveDateTime || r.recordedDate || r.occurrenceString || "";
-      if (when) sec.appendChild(el("p", "Date: " + when, "muted"));
+      if (when) sec.appendChild(el("p", "Date: " + localTime(when), "muted"));
       (r.note || []).forEach(function (nt) { sec.appendChild(el("p", nt.text)); });
       (r.content || []).forEach(function (c) {
         var a = c.attachment || {};

@@ -1,0 +1,152 @@
+package ui_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/secure-personal-profile/spp/app"
+	"github.com/secure-personal-profile/spp/ui"
+)
+
+// okMail is an e-mail relay that takes every message.
+type okMail struct{}
+
+func (okMail) Kind() string                             { return app.KindEmail }
+func (okMail) Send(context.Context, *app.Message) error { return nil }
+
+// TestHealthLinkSaysWhetherTheEmailWentOut: after a link is made the
+// screen never says the doctor was e-mailed while the e-mail waits for a
+// relay; it says why it waits, offers Settings, and says "sent" (with
+// when) once it left (issue 15 §1).
+func TestHealthLinkSaysWhetherTheEmailWentOut(t *testing.T) {
+	u, env, _ := signedIn(t)
+	ctx := context.Background()
+	p := u.Principal()
+	if _, _, err := env.App.PutHealthRecord(ctx, p, "", "allergies", json.RawMessage(`"penicillin"`)); err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, u)
+	u.Shell.Select("Health")
+	h := u.Shell.Screen("Health").(*ui.HealthScreen)
+	waitFor(t, "the record", func() bool { return len(h.TypeChecks) == 1 })
+	waitIdle(t, u)
+	test.Tap(h.TypeChecks["allergies"])
+	test.Type(h.Doctor, "dr@example.org")
+	test.Tap(h.Share)
+	waitFor(t, "link shown", func() bool { return h.LinkBox.Visible() && len(h.LinkLabels) == 1 })
+	waitIdle(t, u)
+	links, _ := env.App.HealthLinks(ctx, p)
+	if len(links) != 1 || links[0].EmailID == "" {
+		t.Fatalf("links %+v", links)
+	}
+	id := links[0].ID
+	const waiting = "E-mail to the doctor: waiting (no e-mail relay on this device)"
+	if strings.Contains(h.LinkInfo.Text, "e-mailed") || !strings.HasPrefix(h.LinkMail.Text, waiting) || !h.FixMail.Visible() {
+		t.Fatalf("shown %q / %q", h.LinkInfo.Text, h.LinkMail.Text)
+	}
+	if l := h.MailLabels[id]; l == nil || !strings.HasPrefix(l.Text, waiting) {
+		t.Fatalf("the link's row: %v", l)
+	}
+	test.Tap(h.FixMail)
+	if u.Shell.Tabs.Selected().Text != "Settings" {
+		t.Fatalf("the fix opens %q", u.Shell.Tabs.Selected().Text)
+	}
+	waitIdle(t, u)
+
+	// A relay: the e-mail leaves, and the screen says so when shown again.
+	octx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	env.App.StartOutbox(octx, okMail{}).Flush(octx)
+	u.Shell.Select("Health")
+	waitFor(t, "sent", func() bool {
+		l := h.MailLabels[id]
+		return l != nil && strings.HasPrefix(l.Text, "E-mail to the doctor: sent ") && strings.HasPrefix(h.LinkMail.Text, "E-mail to the doctor: sent ")
+	})
+	waitIdle(t, u)
+	if h.FixMail.Visible() {
+		t.Fatal("the way to Settings stays after the e-mail left")
+	}
+}
+
+// TestHealthTypesAndJSONRecords: the type list offers the common types on
+// first use, and a record typed as JSON shows as "Key: value" lines
+// (issue 15 §10).
+func TestHealthTypesAndJSONRecords(t *testing.T) {
+	u, env, _ := signedIn(t)
+	waitIdle(t, u)
+	u.Shell.Select("Health")
+	h := u.Shell.Screen("Health").(*ui.HealthScreen)
+	waitIdle(t, u)
+	for _, want := range []string{"allergies", "immunizations", "conditions", "medications", "lab_results", "vitals"} {
+		if !slices.Contains(h.TypeOptions(), want) {
+			t.Fatalf("types offered %v, lack %q", h.TypeOptions(), want)
+		}
+	}
+	if _, _, err := env.App.PutHealthRecord(context.Background(), u.Principal(), "", "allergies", json.RawMessage(`{"substance":"latex","reaction":"hives"}`)); err != nil {
+		t.Fatal(err)
+	}
+	u.Shell.Select("Settings")
+	waitIdle(t, u)
+	u.Shell.Select("Health")
+	waitFor(t, "the record", func() bool { return len(h.RecordLabels) == 1 })
+	waitIdle(t, u)
+	for _, l := range h.RecordLabels {
+		if l.Text != "Reaction: hives\nSubstance: latex" {
+			t.Fatalf("shown %q", l.Text)
+		}
+	}
+}
+
+// TestResponderConfirmsACondition: on the device, a person's conditions
+// are shown and one must be chosen; "none applies" is refused and logged,
+// and the grant's log entry records the condition (issue 15 §6).
+func TestResponderConfirmsACondition(t *testing.T) {
+	u, env, _ := signedIn(t)
+	ctx := context.Background()
+	_, err := env.App.SetupEmergency(ctx, u.Principal(), app.EmergencySetup{
+		EmergencyInfo: json.RawMessage(`"asthma"`),
+		Criteria:      json.RawMessage(`{"responders":"any","conditions":["unconscious","cannot speak"]}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, u)
+	test.Tap(u.Shell.Lock)
+	test.Tap(u.Start.Emergency)
+	r := u.Responder
+	waitFor(t, "the conditions", func() bool { return r.Condition.Visible() && !r.Show.Disabled() })
+	if !slices.Equal(r.Condition.Options, []string{"unconscious", "cannot speak", ui.NoneApplies}) {
+		t.Fatalf("offered %v", r.Condition.Options)
+	}
+	test.Type(r.ResponderID, "volunteer-1")
+	test.Type(r.Reason, "anything at all")
+	test.Tap(r.Show)
+	if !strings.HasPrefix(r.Status.Text, "Choose which of the person's conditions applies") || r.Result.Visible() {
+		t.Fatalf("no condition: %q", r.Status.Text)
+	}
+	r.Condition.SetSelected(ui.NoneApplies)
+	test.Tap(r.Show)
+	waitFor(t, "refused", func() bool { return strings.HasPrefix(r.Status.Text, "none of the person's conditions applies") })
+	if r.Result.Visible() {
+		t.Fatal("granted though none applies")
+	}
+	r.Condition.SetSelected("unconscious")
+	test.Tap(r.Show)
+	waitFor(t, "granted", func() bool { return r.Result.Visible() })
+
+	auth, err := env.App.Login(ctx, "grace@example.org", "cobol-compiler-1959")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := env.App.Authenticate(ctx, auth.Token)
+	l, err := env.App.EmergencyLog(ctx, p)
+	if err != nil || len(l.Entries) != 2 || l.Entries[0].Outcome != app.OutcomeConditionNotMet ||
+		l.Entries[1].Outcome != app.OutcomeGranted || l.Entries[1].Condition != "unconscious" {
+		t.Fatalf("log %+v %v", l, err)
+	}
+}
