@@ -7,7 +7,7 @@ import (
 
 // Events tell a user interface on this device, at once, of what happened
 // to a user's profile without the user acting: a responder was granted
-// emergency access. Delivery is in-process and best-effort: a subscriber
+// emergency access; a third party asked for a value. Delivery is in-process and best-effort: a subscriber
 // that falls behind loses events rather than slowing the use case (the
 // emergency log stays the record), and the user's other devices learn of
 // a grant by sync.
@@ -15,6 +15,7 @@ import (
 // Event kinds.
 const (
 	EventEmergencyGrant = "emergency_grant"
+	EventRequest        = "request" // a third party's request waits for the user (NewRequest)
 )
 
 // Event is one thing that happened to a user's profile. It carries no
@@ -29,6 +30,11 @@ type Event struct {
 	ResponderOrganization string
 	ResponderVerified     bool
 	Via                   string // api | page
+	// A third party's request (request): its id, who asks (the service id
+	// it gave, unverified) and for which claim.
+	RequestID string
+	ServiceID string
+	InfoField string
 }
 
 // eventBuffer is how many events a subscriber may have unread before
@@ -101,4 +107,10 @@ func (a *core) publishGrant(userID string, entry *EmergencyLogEntry) {
 		ResponderID: entry.ResponderID, ResponderName: entry.ResponderName,
 		ResponderOrganization: entry.ResponderOrganization, ResponderVerified: entry.Verified, Via: entry.Via,
 	})
+}
+
+// publishRequest tells the user's subscribers that a third party's
+// request waits for them.
+func (a *core) publishRequest(r *Request, serviceID, infoField string) {
+	a.publish(Event{Kind: EventRequest, UserID: r.UserID, At: r.CreatedAt, RequestID: r.ID, ServiceID: serviceID, InfoField: infoField})
 }

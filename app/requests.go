@@ -116,6 +116,7 @@ func (a *ShareService) NewRequest(ctx context.Context, client, serviceID, infoFi
 		return "", time.Time{}, Internal(err)
 	}
 	a.cfg.Log.Info("third-party request recorded", "user_id", acct.UserID, "request", r.ID)
+	a.publishRequest(r, serviceID, claim)
 	return token, r.ExpiresAt, nil
 }
 

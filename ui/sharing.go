@@ -162,6 +162,22 @@ func (s *SharingScreen) build() fyne.CanvasObject {
 
 	s.serviceBox = container.NewVBox()
 
+	// A third party's request shows at once (app events), with a system
+	// notification.
+	if pr := s.shell.principal(); pr != nil {
+		events, stop := s.shell.u.app.Subscribe(pr.UserID)
+		s.shell.onClose(stop)
+		go func() {
+			for ev := range events {
+				fyne.Do(func() {
+					doneMu.Lock()
+					defer doneMu.Unlock()
+					s.event(ev)
+				})
+			}
+		}()
+	}
+
 	return page(
 		section("Requests waiting for you", form(formRow{"Approve for", s.ApproveFor}), s.RequestsNotice, s.requestBox),
 		section("Share one field with a service",
@@ -265,10 +281,28 @@ func (s *SharingScreen) showRequests(requests []*app.RequestView) {
 	fill(s.requestBox, "No third party has asked for anything.", objs)
 }
 
+// requestTitle is the notification of a new request.
+const requestTitle = "New request"
+
+// event handles an event of the signed-in user (on the UI goroutine): a
+// new request is notified and shown.
+func (s *SharingScreen) event(ev app.Event) {
+	if ev.Kind != app.EventRequest {
+		return
+	}
+	s.shell.u.fyne.SendNotification(fyne.NewNotification(requestTitle,
+		fmt.Sprintf("%s (unverified) asks for your %s. See Sharing.", ev.ServiceID, ev.InfoField)))
+	s.refresh()
+}
+
+// unverified is said of every requester: anyone may give any service id,
+// and no request proves its domain yet.
+const unverified = "Unverified: anyone can ask under any name."
+
 func requestText(r *app.RequestView) string {
 	switch r.State {
 	case app.RequestPending:
-		return fmt.Sprintf("%s asks for your %s (asked %s; waits until %s).", r.ServiceID, r.InfoField, fmtWhen(r.CreatedAt), fmtWhen(r.ExpiresAt))
+		return fmt.Sprintf("%s asks for your %s (asked %s; waits until %s). %s", r.ServiceID, r.InfoField, fmtWhen(r.CreatedAt), fmtWhen(r.ExpiresAt), unverified)
 	case app.RequestExpired:
 		return fmt.Sprintf("%s asked for your %s: expired %s, unanswered.", r.ServiceID, r.InfoField, fmtWhen(r.ExpiresAt))
 	default:
