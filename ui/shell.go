@@ -18,7 +18,9 @@ import (
 )
 
 // narrowWidth is the window width under which the shell switches to a
-// phone layout (tabs at the bottom, icons only).
+// phone layout: the tabs at the bottom (the most used first, so they fit
+// beside the "…" of the rest), and a header with the screen's title, Back
+// and Lock.
 const narrowWidth = 700
 
 // screen is one tab of the shell; each lives in the file named for it.
@@ -46,10 +48,19 @@ type Shell struct {
 	Status   *widget.Label
 	Progress *widget.ProgressBarInfinite
 	Lock     *widget.Button
-	tabs     []tab
-	closers  []func()      // run when the shell goes (Lock): see onClose
-	near     *widget.Label // the notice beside the action taken last: see at
-	inFlight atomic.Int32  // work started by run and not yet done
+	// The phone's header (shown under narrowWidth): Back to the screen
+	// shown before, the screen's title, and Lock (the bar's Lock hides).
+	Header    *fyne.Container
+	Back      *widget.Button
+	Title     *widget.Label
+	PhoneLock *widget.Button
+	history   []int // the screens shown before, for Back
+	shown     int   // the screen shown now
+	goingBack bool
+	tabs      []tab
+	closers   []func()      // run when the shell goes (Lock): see onClose
+	near      *widget.Label // the notice beside the action taken last: see at
+	inFlight  atomic.Int32  // work started by run and not yet done
 
 	Profile  *ProfileScreen
 	Settings *SettingsScreen
@@ -66,15 +77,16 @@ func newShell(u *UI) *Shell {
 
 	s.Profile = &ProfileScreen{shell: s}
 	s.Settings = &SettingsScreen{shell: s}
-	// The tabs in order, each screen in its file: profile.go,
-	// credentials.go, sharing.go, rings.go, emergency.go, health.go,
-	// devices.go (with backup.go and outbox.go), settings.go.
+	// The tabs in order, the most used first (on a phone they are the ones
+	// shown beside "…"), each screen in its file: profile.go, sharing.go,
+	// emergency.go, credentials.go, rings.go, health.go, devices.go (with
+	// backup.go and outbox.go), settings.go.
 	s.tabs = []tab{
 		{"My profile", theme.AccountIcon(), s.Profile},
-		{"Credentials", theme.DocumentIcon(), &CredentialsScreen{shell: s}},
 		{"Sharing", theme.MailSendIcon(), &SharingScreen{shell: s}},
-		{"Privacy rings", theme.VisibilityOffIcon(), &RingsScreen{shell: s}},
 		{"Emergency", theme.WarningIcon(), &EmergencyScreen{shell: s}},
+		{"Credentials", theme.DocumentIcon(), &CredentialsScreen{shell: s}},
+		{"Privacy rings", theme.VisibilityOffIcon(), &RingsScreen{shell: s}},
 		{"Health", theme.ListIcon(), &HealthScreen{shell: s}},
 		{"Devices", theme.ComputerIcon(), &DevicesScreen{shell: s}},
 		{"Settings", theme.SettingsIcon(), s.Settings},
@@ -84,13 +96,32 @@ func newShell(u *UI) *Shell {
 		items[i] = container.NewTabItemWithIcon(t.title, t.icon, t.screen.build())
 	}
 	s.Tabs = container.NewAppTabs(items...)
+	s.Title = widget.NewLabelWithStyle(s.tabs[0].title, fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	s.Back = widget.NewButtonWithIcon("", theme.NavigateBackIcon(), s.back)
+	s.Back.Disable()
+	s.PhoneLock = widget.NewButtonWithIcon("", theme.LogoutIcon(), u.Lock)
+	s.Header = container.NewBorder(nil, widget.NewSeparator(), s.Back, s.PhoneLock, s.Title)
+	s.Header.Hide()
 	s.Tabs.OnSelected = func(*container.TabItem) {
 		u.Touch()
 		s.near = nil
+		if i := s.Tabs.SelectedIndex(); i >= 0 && i != s.shown {
+			if !s.goingBack {
+				s.history = append(s.history, s.shown)
+			}
+			s.shown = i
+			s.Title.SetText(s.tabs[i].title)
+		}
+		s.goingBack = false
+		if len(s.history) > 0 {
+			s.Back.Enable()
+		} else {
+			s.Back.Disable()
+		}
 		s.current().refresh()
 	}
 	bar := container.NewBorder(nil, nil, nil, s.Lock, container.NewVBox(s.Progress, s.Status))
-	s.content = container.New(&responsive{shell: s}, container.NewBorder(nil, bar, nil, nil, s.Tabs))
+	s.content = container.New(&responsive{shell: s}, container.NewBorder(s.Header, bar, nil, nil, s.Tabs))
 	s.Profile.refresh()
 	return s
 }
@@ -117,6 +148,17 @@ func (s *Shell) Select(title string) {
 			return
 		}
 	}
+}
+
+// back shows the screen shown before this one (the phone header's Back).
+func (s *Shell) back() {
+	if len(s.history) == 0 {
+		return
+	}
+	i := s.history[len(s.history)-1]
+	s.history = s.history[:len(s.history)-1]
+	s.goingBack = true
+	s.Tabs.SelectIndex(i)
 }
 
 // principal is the signed-in user; screens are built only while there is one.
@@ -263,6 +305,13 @@ func (r *responsive) Layout(objects []fyne.CanvasObject, size fyne.Size) {
 	if !r.set || r.loc != loc {
 		r.shell.Tabs.SetTabLocation(loc)
 		r.loc, r.set = loc, true
+		if loc == container.TabLocationBottom {
+			r.shell.Header.Show()
+			r.shell.Lock.Hide()
+		} else {
+			r.shell.Header.Hide()
+			r.shell.Lock.Show()
+		}
 	}
 	objects[0].Resize(size)
 	objects[0].Move(fyne.NewPos(0, 0))
