@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"image/png"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -241,7 +243,33 @@ func openFile(h host, filter storage.FileFilter, use func(fyne.URIReadCloser)) {
 	if filter != nil {
 		d.SetFilter(filter)
 	}
+	showFileDialog(d, h.window(), "Pictures", "Documents")
+}
+
+// showFileDialog shows d at a usable size (most of the window, not
+// Fyne's small default that only scrolls) starting in the first of the
+// home directory's folders named that exists (else where Fyne starts).
+func showFileDialog(d *dialog.FileDialog, w fyne.Window, folders ...string) {
+	if home, err := os.UserHomeDir(); err == nil {
+		for _, f := range folders {
+			dir := filepath.Join(home, f)
+			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+				continue
+			}
+			if l, err := storage.ListerForURI(storage.NewFileURI(dir)); err == nil {
+				d.SetLocation(l)
+				break
+			}
+		}
+	}
+	d.Resize(FileDialogSize(w.Canvas().Size()))
 	d.Show()
+}
+
+// FileDialogSize is the size a file dialog opens at in a window of the
+// given size: nearly all of a small window, at most 1000×700.
+func FileDialogSize(win fyne.Size) fyne.Size {
+	return fyne.NewSize(min(win.Width-24, 1000), min(win.Height-24, 700))
 }
 
 // saveFile asks where to save a file (name suggested, of the types in
@@ -262,7 +290,7 @@ func saveFile(h host, name string, filter storage.FileFilter, cancelled string, 
 	if filter != nil {
 		d.SetFilter(filter)
 	}
-	d.Show()
+	showFileDialog(d, h.window(), "Documents")
 }
 
 // readFile reads r (at most limit bytes) off the UI goroutine and closes
