@@ -97,6 +97,11 @@ func (a *core) OutboxEntries(ctx context.Context, p *Principal) ([]OutboxEntry, 
 	if err != nil {
 		return nil, err
 	}
+	return outboxEntries(ms), nil
+}
+
+// outboxEntries are messages as the user sees them.
+func outboxEntries(ms []*Message) []OutboxEntry {
 	out := make([]OutboxEntry, 0, len(ms))
 	for _, m := range ms {
 		e := OutboxEntry{ID: m.ID, Kind: m.Kind, Status: "waiting", Attempts: m.Attempts, LastError: m.LastError, CreatedAt: m.CreatedAt.UTC()}
@@ -119,5 +124,5 @@ func (a *core) OutboxEntries(ctx context.Context, p *Principal) ([]OutboxEntry, 
 		}
 		out = append(out, e)
 	}
-	return out, nil
+	return out
 }

@@ -41,6 +41,7 @@ type DeviceEmergencyProfile struct {
 // device can: see App.Delivers).
 type DeviceGrant struct {
 	*EmergencyGrant
+	UserID        string // whose information (what GrantNotices takes)
 	Name          string
 	Emails, Texts int
 }
@@ -101,7 +102,7 @@ func (a *EmergencyService) GrantOnDevice(ctx context.Context, userID string, req
 	if err != nil {
 		return nil, err
 	}
-	out := &DeviceGrant{EmergencyGrant: g}
+	out := &DeviceGrant{EmergencyGrant: g, UserID: userID}
 	// The name and the contacts told, opened with the emergency key as the
 	// grant did.
 	t := &grantTarget{userID: userID}
@@ -133,4 +134,26 @@ func (a *EmergencyService) GrantOnDevice(ctx context.Context, userID string, req
 		}
 	}
 	return out, nil
+}
+
+// GrantNotices is what became of a device grant's notices to the trusted
+// contacts (waiting, delivered, failed), read from this device's outbox
+// with no one signed in: the lock screen's responder sees whether they
+// left. Only the entries of the grant's own messages, never a body.
+func (a *EmergencyService) GrantNotices(ctx context.Context, g *DeviceGrant) ([]OutboxEntry, error) {
+	ms, err := a.outboxStore().Messages(ctx, g.UserID)
+	if err != nil {
+		return nil, Internal(err)
+	}
+	ids := map[string]bool{}
+	for _, n := range g.Notices {
+		ids[n.MessageID] = true
+	}
+	var keep []*Message
+	for _, m := range ms {
+		if ids[m.ID] {
+			keep = append(keep, m)
+		}
+	}
+	return outboxEntries(keep), nil
 }

@@ -150,3 +150,37 @@ func TestResponderConfirmsACondition(t *testing.T) {
 		t.Fatalf("log %+v %v", l, err)
 	}
 }
+
+// TestResponderSeesWhetherContactsWereTold: the lock screen's responder
+// reads that the notices wait (no relay on this device) and, once they
+// left, that they were sent, and when (issue 15 §1).
+func TestResponderSeesWhetherContactsWereTold(t *testing.T) {
+	u, env, _ := signedIn(t)
+	ctx := context.Background()
+	_, err := env.App.SetupEmergency(ctx, u.Principal(), app.EmergencySetup{
+		EmergencyInfo:   json.RawMessage(`"asthma"`),
+		TrustedContacts: json.RawMessage(`["kin@example.org"]`),
+		Criteria:        json.RawMessage(`{"responders":"any"}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, u)
+	test.Tap(u.Shell.Lock)
+	test.Tap(u.Start.Emergency)
+	r := u.Responder
+	waitFor(t, "the form", func() bool { return !r.Show.Disabled() })
+	test.Type(r.ResponderID, "volunteer-2")
+	test.Type(r.Reason, "collapsed")
+	test.Tap(r.Show)
+	waitFor(t, "granted", func() bool { return r.Result.Visible() })
+	if r.RefreshTold() || !strings.Contains(r.Told.Text, "1 contact by e-mail (queued: this device has no mail relay, so it waits in the outbox)") {
+		t.Fatalf("told %q", r.Told.Text)
+	}
+	octx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	env.App.StartOutbox(octx, okMail{}).Flush(octx)
+	if !r.RefreshTold() || !strings.Contains(r.Told.Text, "1 contact by e-mail (sent ") {
+		t.Fatalf("told %q", r.Told.Text)
+	}
+}

@@ -63,8 +63,9 @@ type ResponderScreen struct {
 	Result    *fyne.Container
 	Info      *widget.RichText // the name, the information and the fields, in large type
 	Responder *widget.Label    // who was let in, and why
-	Told      *widget.Label    // the trusted contacts told
+	Told      *widget.Label    // what became of the trusted contacts' notices, kept current until they leave
 	Done      *widget.Button
+	granted   *app.DeviceGrant // the grant shown
 
 	content fyne.CanvasObject
 	scroll  *container.Scroll
@@ -369,7 +370,9 @@ func (r *ResponderScreen) showGrant(g *app.DeviceGrant) {
 	default:
 		r.Responder.SetText("Not a verified responder: this person allows any responder. This access is logged.")
 	}
-	r.Told.SetText(toldText(r.u.app, g.Emails, g.Texts))
+	r.granted = g
+	r.Told.SetText(toldText(r.u.app, g.Notices, nil))
+	go r.watchTold(g)
 	r.ResponderID.SetText("")
 	r.Reason.SetText("")
 	r.Badge.SetText("")
@@ -389,28 +392,120 @@ func (r *ResponderScreen) InfoText() string {
 	return r.Info.String()
 }
 
-// toldText says which trusted contacts are told, and whether the message
-// leaves now or waits in this device's outbox.
-func toldText(a *app.App, emails, texts int) string {
-	if emails+texts == 0 {
+// toldEvery is how often the responder's screen reads again what became
+// of the trusted contacts' notices, until they all left.
+const toldEvery = 2 * time.Second
+
+// watchTold keeps the notices' status current while the grant is shown,
+// until every notice was delivered or failed.
+func (r *ResponderScreen) watchTold(g *app.DeviceGrant) {
+	for {
+		if done := r.RefreshTold(); done {
+			return
+		}
+		time.Sleep(toldEvery)
+		if open := fyneGet(func() bool { return r.u.Responder == r && r.granted == g }); !open {
+			return
+		}
+	}
+}
+
+// fyneGet runs f on the UI goroutine and returns its result.
+func fyneGet[T any](f func() T) T {
+	var v T
+	fyne.DoAndWait(func() {
+		doneMu.Lock()
+		defer doneMu.Unlock()
+		v = f()
+	})
+	return v
+}
+
+// RefreshTold reads what became of the shown grant's notices and shows
+// it; done is true when none still waits (tests call it).
+func (r *ResponderScreen) RefreshTold() (done bool) {
+	g := fyneGet(func() *app.DeviceGrant { return r.granted })
+	if g == nil {
+		return true
+	}
+	entries, err := r.u.app.GrantNotices(context.Background(), g)
+	if err != nil {
+		return true
+	}
+	done = true
+	for _, e := range entries {
+		if e.Status == "waiting" {
+			done = false
+		}
+	}
+	fyne.DoAndWait(func() {
+		doneMu.Lock() // one widget change at a time (see doneMu)
+		defer doneMu.Unlock()
+		if r.granted == g {
+			r.Told.SetText(toldText(r.u.app, g.Notices, entries))
+		}
+	})
+	return done
+}
+
+// toldText says what became of the trusted contacts' notices (entries:
+// their outbox entries, nil before they were read): sent and when,
+// waiting and why (no relay on this device, the relay's last error), or
+// failed; never "told" before a notice left.
+func toldText(a *app.App, notices []app.Notice, entries []app.OutboxEntry) string {
+	if len(notices) == 0 {
 		return "This person has no trusted contacts to tell."
 	}
+	byID := map[string]app.OutboxEntry{}
+	for _, e := range entries {
+		byID[e.ID] = e
+	}
 	var parts []string
-	if emails > 0 {
-		how := "sent now, or as soon as this device is online (it waits in the outbox meanwhile)"
-		if !a.Delivers(app.KindEmail) {
-			how = "queued: this device has no mail relay, so it waits in the outbox"
+	for _, k := range []struct{ kind, by, none string }{
+		{app.KindEmail, "e-mail", "this device has no mail relay"},
+		{app.KindSMS, "text message", "this device has no SMS gateway"},
+	} {
+		var sent, failed, waiting int
+		var last time.Time
+		why := ""
+		for _, n := range notices {
+			if n.Kind != k.kind {
+				continue
+			}
+			e, ok := byID[n.MessageID]
+			switch {
+			case ok && e.Status == "delivered":
+				sent++
+				if e.DeliveredAt.After(last) {
+					last = e.DeliveredAt
+				}
+			case ok && e.Status == "failed":
+				failed++
+			default:
+				waiting++
+				if ok && e.LastError != "" {
+					why = e.LastError
+				}
+			}
 		}
-		parts = append(parts, fmt.Sprintf("%s by e-mail (%s)", count(emails, "contact"), how))
-	}
-	if texts > 0 {
-		how := "sent now, or as soon as this device is online (it waits in the outbox meanwhile)"
-		if !a.Delivers(app.KindSMS) {
-			how = "queued: this device has no SMS gateway, so it waits in the outbox"
+		if sent > 0 {
+			parts = append(parts, fmt.Sprintf("%s by %s (sent %s)", count(sent, "contact"), k.by, fmtWhen(last)))
 		}
-		parts = append(parts, fmt.Sprintf("%s by text message (%s)", count(texts, "contact"), how))
+		if waiting > 0 {
+			how := "queued, being sent now"
+			switch {
+			case !a.Delivers(k.kind):
+				how = "queued: " + k.none + ", so it waits in the outbox"
+			case why != "":
+				how = "waiting: " + why + "; it is tried again"
+			}
+			parts = append(parts, fmt.Sprintf("%s by %s (%s)", count(waiting, "contact"), k.by, how))
+		}
+		if failed > 0 {
+			parts = append(parts, fmt.Sprintf("%s by %s (failed; not tried again)", count(failed, "contact"), k.by))
+		}
 	}
-	return "This person's trusted contacts are told: " + strings.Join(parts, "; ") + "."
+	return "This person's trusted contacts: " + strings.Join(parts, "; ") + "."
 }
 
 func count(n int, what string) string {
