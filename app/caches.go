@@ -14,9 +14,9 @@ import (
 type caches struct {
 	caps     capCache
 	sessions sessionCache
-	issuers issuers
-	creds   credentials
-	urls    urlCache // each user's public URL setting (settings.go)
+	issuers  issuers
+	creds    credentials
+	urls     urlCache // each user's public URL setting (settings.go)
 }
 
 // capCache keeps the capability records of share tokens and public links
