@@ -80,6 +80,9 @@ type EmergencyScreen struct {
 	// The access log.
 	Chain *widget.Label   // "chain verified" or "chain BROKEN …"
 	Log   *fyne.Container // one label per entry, newest first
+	// Parts: "Set up" (the card and the form) and "Access log" (read-only,
+	// in a tab of its own so it is one tap away, not under a long form).
+	Parts *container.AppTabs
 }
 
 func (e *EmergencyScreen) build() fyne.CanvasObject {
@@ -119,7 +122,7 @@ func (e *EmergencyScreen) build() fyne.CanvasObject {
 		}()
 	}
 
-	return page(
+	e.Parts = container.NewAppTabs(container.NewTabItemWithIcon("Set up", theme.SettingsIcon(), page(
 		section("Emergency card", e.State, e.Card),
 		section("Set up",
 			wrapped("A responder who scans your card sees the information and fields chosen here, when your criteria allow; every access is logged, and your trusted contacts are told."),
@@ -127,9 +130,9 @@ func (e *EmergencyScreen) build() fyne.CanvasObject {
 			e.Fields,
 			form(formRow{"Information", e.Info}, formRow{"Who may see it", e.Responders},
 				formRow{"Conditions", e.Conditions}, formRow{"Trusted contacts", e.Contacts}),
-			e.Save),
-		section("Access log", e.Chain, e.Log),
-	)
+			e.Save))),
+		container.NewTabItemWithIcon("Access log", theme.ListIcon(), page(section("Access log", e.Chain, e.Log))))
+	return e.Parts
 }
 
 // event handles an event of the signed-in user (on the UI goroutine).
