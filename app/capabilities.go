@@ -221,7 +221,7 @@ func (a *core) deriveViews(tx Tx, dek []byte, changed []CellRef) error {
 		}
 	}
 	if allShares {
-		if err := a.deriveShares(tx, dek, nil); err != nil {
+		if err := a.deriveShares(tx, dek); err != nil {
 			return err
 		}
 	} else {
@@ -281,7 +281,7 @@ func (a *core) deriveAll(tx Tx, dek []byte) error {
 	for _, f := range []func(Tx, []byte) error{
 		func(tx Tx, _ []byte) error { return migrateFieldIDs(tx) },
 		a.deriveKeys,
-		func(tx Tx, dek []byte) error { return a.deriveShares(tx, dek, nil) },
+		a.deriveShares,
 		a.derivePublic, a.deriveLinks, a.deriveEmergency,
 	} {
 		if err := f(tx, dek); err != nil {
@@ -363,7 +363,7 @@ func shareDep(claim string) string {
 	return claim
 }
 
-func (a *core) deriveShares(tx Tx, dek []byte, _ []string) error {
+func (a *core) deriveShares(tx Tx, dek []byte) error {
 	ids, err := tx.IDs(EntityShare)
 	if err != nil {
 		return err

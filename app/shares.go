@@ -316,15 +316,9 @@ func (a *ShareService) Verify(ctx context.Context, token string) (*Verification,
 	case c.View == nil:
 		return nil, errVTExpired
 	}
-	var v shareView
-	if err := openView(viewKey(token, nil), c, &v); err != nil {
-		return nil, errVTUnknown
-	}
-	if e := shareErrors[v.Error]; e != nil {
-		return nil, e
-	}
-	if v.Error != "" {
-		return nil, Internal(fmt.Errorf("share view error %q", v.Error))
+	v, err := openShareView(c, token)
+	if err != nil {
+		return nil, err
 	}
 	now := a.now()
 	is, err := a.issuerOf(ctx, c.UserID)
@@ -349,8 +343,8 @@ func (a *ShareService) GetShare(ctx context.Context, p *Principal, serviceID, to
 	if serviceID == "" || token == "" {
 		return nil, errGetShareMissing
 	}
-	c, err := a.store.CapabilityByHash(ctx, crypto.HashToken(token))
-	if errors.Is(err, ErrNotFound) || (err == nil && (c.UserID != p.UserID || c.Kind != CapShare)) {
+	c, err := a.capabilityByToken(ctx, CapShare, token)
+	if errors.Is(err, ErrNotFound) || (err == nil && c.UserID != p.UserID) {
 		return nil, errNotAgreed
 	}
 	if err != nil {
@@ -358,18 +352,34 @@ func (a *ShareService) GetShare(ctx context.Context, p *Principal, serviceID, to
 	}
 	// The share's view answers, as /verify does: the same current value,
 	// with no read of the profile.
-	now := a.now()
-	if c.State != CapActive || c.View == nil || (!c.ExpiresAt.IsZero() && !now.Before(c.ExpiresAt)) {
+	if c.State != CapActive || c.View == nil {
 		return nil, errNotAgreed
 	}
-	var v shareView
-	if err := openView(viewKey(token, nil), c, &v); err != nil || v.ServiceID != serviceID {
+	v, err := openShareView(c, token)
+	if errors.Is(err, errVTUnknown) || (err == nil && v.ServiceID != serviceID) {
 		return nil, errNotAgreed
+	}
+	if err != nil {
+		return nil, err
+	}
+	return map[string]json.RawMessage{v.Field: v.valueAt(a.now())}, nil
+}
+
+// openShareView opens a live share's view with its token: errVTUnknown
+// when it does not open, the API's error when the claim cannot be read
+// now (restricted, no date of birth).
+func openShareView(c *Capability, token string) (*shareView, error) {
+	var v shareView
+	if err := openView(viewKey(token, nil), c, &v); err != nil {
+		return nil, errVTUnknown
 	}
 	if e := shareErrors[v.Error]; e != nil {
 		return nil, e
 	}
-	return map[string]json.RawMessage{v.Field: v.valueAt(now)}, nil
+	if v.Error != "" {
+		return nil, Internal(fmt.Errorf("share view error %q", v.Error))
+	}
+	return &v, nil
 }
 
 // ownShareID is the share id of one of the principal's shares, named by
