@@ -62,6 +62,7 @@ type CredentialsScreen struct {
 	Camera   *widget.Button // shown only where the device has a camera (a phone)
 	Reading  *widget.ProgressBarInfinite
 	Age      *widget.Label // the date of birth age claims use, and where it comes from
+	Added    *widget.Label // under the add buttons: what reading the photo found
 	List     *widget.List
 
 	// Details of the chosen credential.
@@ -72,6 +73,7 @@ type CredentialsScreen struct {
 	Fill         *widget.Check // confirm fills the profile's name and address
 	Confirm      *widget.Button
 	Reject       *widget.Button
+	Notice       *widget.Label // under Confirm and Reject: what they did
 }
 
 func (c *CredentialsScreen) build() fyne.CanvasObject {
@@ -86,6 +88,7 @@ func (c *CredentialsScreen) build() fyne.CanvasObject {
 	c.Reading.Stop()
 	c.Reading.Hide()
 	c.Age = wrapped("")
+	c.Added = notice()
 
 	c.List = widget.NewList(
 		func() int { return len(c.creds) },
@@ -100,6 +103,9 @@ func (c *CredentialsScreen) build() fyne.CanvasObject {
 	)
 	c.List.OnSelected = func(i widget.ListItemID) {
 		c.shell.u.Touch()
+		if c.current == nil || c.current.ID != c.creds[i].ID {
+			c.Notice.Hide() // it spoke of the credential shown before
+		}
 		c.show(c.creds[i])
 	}
 
@@ -112,6 +118,7 @@ func (c *CredentialsScreen) build() fyne.CanvasObject {
 	c.Confirm = primary("Confirm", theme.ConfirmIcon(), c.confirm)
 	c.Reject = widget.NewButtonWithIcon("Reject", theme.CancelIcon(), c.reject)
 	c.Reject.Importance = widget.DangerImportance
+	c.Notice = notice()
 	c.show(nil)
 
 	add := container.NewVBox(
@@ -119,6 +126,7 @@ func (c *CredentialsScreen) build() fyne.CanvasObject {
 		c.FromFile,
 		c.Camera,
 		c.Reading,
+		c.Added,
 		c.Age,
 	)
 	details := container.NewVScroll(container.NewVBox(
@@ -128,6 +136,7 @@ func (c *CredentialsScreen) build() fyne.CanvasObject {
 		c.Problems,
 		c.Fill,
 		container.NewHBox(c.Confirm, c.Reject),
+		c.Notice,
 	))
 	split := container.NewVSplit(c.List, details)
 	split.Offset = 0.35
@@ -230,16 +239,17 @@ func (c *CredentialsScreen) add(r io.ReadCloser) {
 	typ := c.selectedType()
 	if pr == nil || typ == "" {
 		r.Close()
-		c.shell.say("Choose the kind of document first.")
+		c.shell.at(c.Added).say("Choose the kind of document first.")
 		return
 	}
+	c.Notice.Hide() // what it says was about the credential shown before
 	c.FromFile.Disable()
 	c.Camera.Disable()
 	c.Reading.Show()
 	c.Reading.Start()
 	var added *app.Credential
 	var age string
-	c.shell.run("Reading the photo of your "+strings.ToLower(c.Type.Selected), func(ctx context.Context) error {
+	c.shell.at(c.Added).run("Reading the photo of your "+strings.ToLower(c.Type.Selected), func(ctx context.Context) error {
 		defer r.Close()
 		image, err := readAllLimited(r, app.MaxCredentialImage)
 		if err == io.ErrShortBuffer {
@@ -412,12 +422,13 @@ func (c *CredentialsScreen) confirm() {
 	if cr == nil {
 		return
 	}
+	c.Added.Hide() // what it says was about reading the photo
 	if !c.Fill.Visible() || !c.Fill.Checked {
 		c.confirmNow(cr, false)
 		return
 	}
 	var plan []app.FillChange
-	c.shell.act("Comparing with your profile", func(ctx context.Context, pr *app.Principal) (err error) {
+	c.shell.at(c.Notice).act("Comparing with your profile", func(ctx context.Context, pr *app.Principal) (err error) {
 		plan, err = c.shell.u.app.FillPreview(ctx, pr, cr.ID)
 		return err
 	}, func() {
@@ -429,7 +440,7 @@ func (c *CredentialsScreen) confirm() {
 			if yes {
 				c.confirmNow(cr, true)
 			} else {
-				c.shell.say("Nothing was changed.")
+				c.shell.at(c.Notice).say("Nothing was changed.")
 			}
 		}, c.shell.window())
 		d.SetConfirmText("Fill and confirm")
@@ -461,7 +472,7 @@ func (c *CredentialsScreen) confirmNow(cr *app.Credential, fill bool) {
 	var confirmed *app.Credential
 	var filled []string
 	var age string
-	c.shell.act("Confirming", func(ctx context.Context, pr *app.Principal) (err error) {
+	c.shell.at(c.Notice).act("Confirming", func(ctx context.Context, pr *app.Principal) (err error) {
 		if confirmed, filled, err = c.shell.u.app.ConfirmCredential(ctx, pr, cr.ID, fill); err == nil {
 			age, err = c.ageText(ctx, pr)
 		}
@@ -483,7 +494,8 @@ func (c *CredentialsScreen) reject() {
 	if cr == nil {
 		return
 	}
-	c.shell.act("Rejecting", func(ctx context.Context, pr *app.Principal) error {
+	c.Added.Hide()
+	c.shell.at(c.Notice).act("Rejecting", func(ctx context.Context, pr *app.Principal) error {
 		return c.shell.u.app.RejectCredential(ctx, pr, cr.ID)
 	}, func() {
 		c.List.UnselectAll()

@@ -26,7 +26,8 @@ import (
 // field, remove one. A field is shown and typed by its label ("Home
 // address") and stored by its key (home_address, fields.go); the common
 // fields the profile lacks are suggested in Name. Changes are saved at
-// once (the status line says what was saved); every share, link and page
+// once (the notice under the buttons and the status line say what was
+// saved); every share, link and page
 // reads the new value on its next read. Removing asks first.
 type ProfileScreen struct {
 	shell     *Shell
@@ -43,6 +44,7 @@ type ProfileScreen struct {
 	Save     *widget.Button
 	Remove   *widget.Button
 	NewField *widget.Button
+	Notice   *widget.Label // under the buttons: what Save or Remove did
 	Who      *widget.Label
 }
 
@@ -83,9 +85,11 @@ func (p *ProfileScreen) build() fyne.CanvasObject {
 		p.List.UnselectAll()
 		p.edit(app.Field{Ring: app.RingPrivate, Value: json.RawMessage("null")})
 	})
+	p.Notice = notice()
 	editor := container.NewVBox(
 		form(formRow{"Field", p.Name}, formRow{"Value", container.NewStack(p.Value, p.DOB)}, formRow{"Ring", p.Ring}),
 		container.NewHBox(p.Save, p.Remove, p.NewField),
+		p.Notice,
 	)
 	return container.NewBorder(container.NewVBox(p.Who, widget.NewSeparator()), editor, nil, nil, p.List)
 }
@@ -213,7 +217,7 @@ func (p *ProfileScreen) value() (string, bool) {
 	}
 	if p.DOB.Date == nil {
 		if strings.TrimSpace(p.DOB.Text) != "" {
-			p.shell.say(codeMessages["invalid_date_of_birth"])
+			p.shell.at(p.Notice).say(codeMessages["invalid_date_of_birth"])
 			return "", false
 		}
 		return "", true
@@ -225,11 +229,11 @@ func (p *ProfileScreen) save() {
 	label := strings.TrimSpace(p.Name.Text)
 	name := p.key()
 	if name == "" {
-		p.shell.say("Type the field's name first, e.g. Home address.")
+		p.shell.at(p.Notice).say("Type the field's name first, e.g. Home address.")
 		return
 	}
 	if !app.ValidFieldName(name) {
-		p.shell.say(codeMessages["invalid_field_name"])
+		p.shell.at(p.Notice).say(codeMessages["invalid_field_name"])
 		return
 	}
 	text, ok := p.value()
@@ -241,7 +245,7 @@ func (p *ProfileScreen) save() {
 	old, existed := p.Field(name)
 	oldRing := p.ringName(old.Ring)
 	moved := existed && ring != "" && ring != oldRing
-	p.shell.act("Saving "+label, func(ctx context.Context, pr *app.Principal) error {
+	p.shell.at(p.Notice).act("Saving "+label, func(ctx context.Context, pr *app.Principal) error {
 		a := p.shell.u.app
 		if !existed || old.Text() != text {
 			if _, err := a.UpdateInfo(ctx, pr, update); err != nil {
@@ -268,7 +272,7 @@ func (p *ProfileScreen) remove() {
 	name := p.key()
 	f, ok := p.Field(name)
 	if !ok {
-		p.shell.say("Choose a field to remove.")
+		p.shell.at(p.Notice).say("Choose a field to remove.")
 		return
 	}
 	label := keyLabel(name)
@@ -288,7 +292,7 @@ func (p *ProfileScreen) remove() {
 }
 
 func (p *ProfileScreen) removeNow(name, label string) {
-	p.shell.act("Removing "+label, func(ctx context.Context, pr *app.Principal) error {
+	p.shell.at(p.Notice).act("Removing "+label, func(ctx context.Context, pr *app.Principal) error {
 		return p.shell.u.app.RemoveField(ctx, pr, name)
 	}, func() {
 		p.List.UnselectAll()

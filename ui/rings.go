@@ -36,6 +36,7 @@ type RingsScreen struct {
 	MoveField *widget.Select
 	MoveTo    *widget.Select
 	Move      *widget.Button
+	Moved     *widget.Label // under Move: what it did
 
 	// Create a custom ring: its name, base level, and the first field
 	// and/or service placed in it (a ring holds at least one).
@@ -44,11 +45,13 @@ type RingsScreen struct {
 	NewField   *widget.Select
 	NewService *widget.SelectEntry
 	Create     *widget.Button
+	Created    *widget.Label // under Create ring: what it did
 
 	// Give a service a ring as its role.
 	RoleService *widget.SelectEntry
 	RoleRing    *widget.Select
 	GiveRole    *widget.Button
+	Given       *widget.Label // under Give role: what it did
 }
 
 // RingRow is one ring on screen.
@@ -85,18 +88,19 @@ func (r *RingsScreen) build() fyne.CanvasObject {
 	r.RoleRing = widget.NewSelect(builtinLevels, nil)
 	r.RoleRing.PlaceHolder = "(choose a ring)"
 	r.GiveRole = widget.NewButtonWithIcon("Give role", theme.ConfirmIcon(), r.giveRole)
+	r.Moved, r.Created, r.Given = notice(), notice(), notice()
 
 	return page(
 		section("",
 			wrapped("Each field sits in a ring. A service sees the fields of the ring it holds as its role and of every less protected ring; restricted fields never leave through a role or a share."),
 			r.ringBox),
-		section("Move a field", form(formRow{"Field", r.MoveField}, formRow{"To ring", r.MoveTo}), r.Move),
+		section("Move a field", form(formRow{"Field", r.MoveField}, formRow{"To ring", r.MoveTo}), r.Move, r.Moved),
 		section("New custom ring",
 			wrapped("A custom ring protects its fields like its base level. It starts with a field or a service (or both)."),
 			form(formRow{"Name", r.NewName}, formRow{"Base level", r.NewLevel},
 				formRow{"Field", r.NewField}, formRow{"Service", r.NewService}),
-			r.Create),
-		section("Give a service a role", form(formRow{"Service", r.RoleService}, formRow{"Ring", r.RoleRing}), r.GiveRole),
+			r.Create, r.Created),
+		section("Give a service a role", form(formRow{"Service", r.RoleService}, formRow{"Ring", r.RoleRing}), r.GiveRole, r.Given),
 	)
 }
 
@@ -171,9 +175,10 @@ func (r *RingsScreen) show(v ringsView) {
 	r.RoleService.SetOptions(r.services)
 }
 
-// setRing runs one SetRing and reloads.
-func (r *RingsScreen) setRing(what, done string, req app.RingRequest, after func()) {
-	r.shell.act(what, func(ctx context.Context, pr *app.Principal) error {
+// setRing runs one SetRing and reloads; what it did shows in the notice
+// under its button.
+func (r *RingsScreen) setRing(near *widget.Label, what, done string, req app.RingRequest, after func()) {
+	r.shell.at(near).act(what, func(ctx context.Context, pr *app.Principal) error {
 		_, err := r.shell.u.app.SetRing(ctx, pr, req)
 		return err
 	}, func() {
@@ -188,26 +193,26 @@ func (r *RingsScreen) setRing(what, done string, req app.RingRequest, after func
 func (r *RingsScreen) move() {
 	field, ring := r.MoveField.Selected, r.MoveTo.Selected
 	if field == "" || ring == "" {
-		r.shell.say("Choose a field and the ring to move it to.")
+		r.shell.at(r.Moved).say("Choose a field and the ring to move it to.")
 		return
 	}
-	r.setRing("Moving "+field, fmt.Sprintf("Moved %s to %s.", field, ring),
+	r.setRing(r.Moved, "Moving "+field, fmt.Sprintf("Moved %s to %s.", field, ring),
 		app.RingRequest{Name: ring, Fields: []string{field}}, nil)
 }
 
 func (r *RingsScreen) create() {
 	name := strings.TrimSpace(r.NewName.Text)
 	if name == "" {
-		r.shell.say("Give the new ring a name.")
+		r.shell.at(r.Created).say("Give the new ring a name.")
 		return
 	}
 	if app.BuiltinRing(strings.ToLower(name)) {
-		r.shell.say(name + " is a built-in ring; choose another name.")
+		r.shell.at(r.Created).say(name + " is a built-in ring; choose another name.")
 		return
 	}
 	for _, v := range r.rings {
 		if strings.EqualFold(v.Name, name) {
-			r.shell.say("There is a ring named " + v.Name + " already.")
+			r.shell.at(r.Created).say("There is a ring named " + v.Name + " already.")
 			return
 		}
 	}
@@ -219,10 +224,10 @@ func (r *RingsScreen) create() {
 		req.Services = []string{s}
 	}
 	if len(req.Fields) == 0 && len(req.Services) == 0 {
-		r.shell.say("Choose a field or a service to put in the new ring.")
+		r.shell.at(r.Created).say("Choose a field or a service to put in the new ring.")
 		return
 	}
-	r.setRing("Creating "+name, fmt.Sprintf("Created the ring %s, protected as %s.", name, req.Level), req, func() {
+	r.setRing(r.Created, "Creating "+name, fmt.Sprintf("Created the ring %s, protected as %s.", name, req.Level), req, func() {
 		r.NewName.SetText("")
 		r.NewField.ClearSelected()
 		r.NewService.SetText("")
@@ -232,9 +237,9 @@ func (r *RingsScreen) create() {
 func (r *RingsScreen) giveRole() {
 	svc, ring := strings.TrimSpace(r.RoleService.Text), r.RoleRing.Selected
 	if svc == "" || ring == "" {
-		r.shell.say("Choose a service and the ring to give it.")
+		r.shell.at(r.Given).say("Choose a service and the ring to give it.")
 		return
 	}
-	r.setRing("Giving "+svc+" a role", fmt.Sprintf("%s now holds the %s ring.", svc, ring),
+	r.setRing(r.Given, "Giving "+svc+" a role", fmt.Sprintf("%s now holds the %s ring.", svc, ring),
 		app.RingRequest{Name: ring, Services: []string{svc}}, nil)
 }

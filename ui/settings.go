@@ -31,23 +31,36 @@ type SettingsScreen struct {
 	// use comes from, who can open links under it, and the check.
 	PublicURL     *widget.Entry
 	SavePublicURL *widget.Button
+	Saved         *widget.Label // under Save: what saving the URL did
 	URLSource     *widget.Label
 	Reach         *widget.Label
 	CheckReach    *widget.Button
 	CheckProgress *widget.ProgressBarInfinite
-	CheckResult   *widget.Label
-	publicURL     string // as last loaded or saved
+	CheckResult   *widget.Label // under Check now: what the check found
+	publicURL     string        // as last loaded or saved
 
 	// This device.
-	AutoLock *widget.Select
-	Listener *widget.Label
-	Device   *widget.Label
+	AutoLock     *widget.Select
+	AutoLockSaid *widget.Label // under AutoLock: the auto-lock chosen
+	showing      bool          // refreshDevice is showing the saved choice
+	Listener     *widget.Label
+	Device       *widget.Label
 	// How this device runs: listener, e-mail, sync (device_settings.go).
 	Run RunSettings
 }
 
 func (s *SettingsScreen) build() fyne.CanvasObject {
-	return page(s.buildReach(), s.buildDevice(), s.buildRun())
+	run := s.buildRun()
+	// What the device settings' buttons did shows in place, in their
+	// Result under them: errors too (run says them beside the action).
+	for _, b := range []*widget.Button{s.Run.Save, s.Run.SendTest} {
+		tapped := b.OnTapped
+		b.OnTapped = func() {
+			s.shell.at(s.Run.Result)
+			tapped()
+		}
+	}
+	return page(s.buildReach(), s.buildDevice(), run)
 }
 
 func (s *SettingsScreen) refresh() {
@@ -62,6 +75,7 @@ func (s *SettingsScreen) buildReach() fyne.CanvasObject {
 	s.PublicURL.SetPlaceHolder("https://spp.example.org")
 	s.PublicURL.OnSubmitted = func(string) { s.savePublicURL() }
 	s.SavePublicURL = primary("Save", theme.DocumentSaveIcon(), s.savePublicURL)
+	s.Saved = notice()
 	s.URLSource = wrapped("")
 	s.Reach = wrapped("")
 	s.CheckReach = widget.NewButtonWithIcon("Check now", theme.SearchIcon(), s.checkReach)
@@ -73,7 +87,7 @@ func (s *SettingsScreen) buildReach() fyne.CanvasObject {
 	return section("Where people reach you",
 		wrapped("Every code and link you show (shares, the emergency card, doctors' links) points here: the address of a device of this profile that others can open, such as a home node behind your reverse proxy. One setting for all your devices; empty: this device's own address."),
 		form(formRow{"Public URL", s.PublicURL}),
-		container.NewHBox(s.SavePublicURL),
+		container.NewHBox(s.SavePublicURL), s.Saved,
 		s.URLSource, s.Reach,
 		container.NewHBox(s.CheckReach), s.CheckProgress, s.CheckResult)
 }
@@ -132,7 +146,7 @@ func (s *SettingsScreen) editPublicURL() {
 func (s *SettingsScreen) savePublicURL() {
 	url := strings.TrimSpace(s.PublicURL.Text)
 	var st *app.Settings
-	s.shell.change("Saving the public URL", func(ctx context.Context, pr *app.Principal) (err error) {
+	s.shell.at(s.Saved).change("Saving the public URL", func(ctx context.Context, pr *app.Principal) (err error) {
 		st, err = s.shell.u.app.SetPublicURL(ctx, pr, url)
 		return err
 	}, func() string {
@@ -164,7 +178,7 @@ func (s *SettingsScreen) checkReach() {
 		stop()
 		return
 	}
-	s.shell.run("Checking where people reach you", func(ctx context.Context) (err error) {
+	s.shell.at(s.CheckResult).run("Checking where people reach you", func(ctx context.Context) (err error) {
 		c, err = s.shell.u.app.CheckReachability(ctx, pr)
 		return err
 	}, func(err error) {
@@ -223,7 +237,9 @@ func (s *SettingsScreen) buildDevice() fyne.CanvasObject {
 		for _, m := range autoLockChoices {
 			if autoLockLabel(m) == v {
 				s.shell.u.SetAutoLock(time.Duration(m) * time.Minute)
-				s.shell.say(fmt.Sprintf("Auto-lock: %s.", v))
+				if !s.showing {
+					s.shell.at(s.AutoLockSaid).say(autoLockWords(m))
+				}
 			}
 		}
 	})
@@ -231,10 +247,21 @@ func (s *SettingsScreen) buildDevice() fyne.CanvasObject {
 	s.Listener = wrapped("API on " + cfg.PublicURL + "/api/v1 (change the address below)")
 	s.Device = widget.NewLabel(s.shell.u.app.DeviceID())
 	s.Device.Wrapping = fyne.TextWrapBreak
-	return section("This device", form(formRow{"Lock after idle", s.AutoLock},
+	s.AutoLockSaid = notice()
+	return section("This device", form(formRow{"Lock after idle", container.NewVBox(s.AutoLock, s.AutoLockSaid)},
 		formRow{"Listener", s.Listener}, formRow{"This device", s.Device}))
 }
 
+// autoLockWords says what choosing an auto-lock time did.
+func autoLockWords(m int) string {
+	if m == 0 {
+		return "Auto-lock off: this device stays unlocked until you lock it."
+	}
+	return fmt.Sprintf("Auto-lock: this device locks after %s without a touch.", autoLockLabel(m))
+}
+
 func (s *SettingsScreen) refreshDevice() {
+	s.showing = true
 	s.AutoLock.SetSelected(autoLockLabel(int(s.shell.u.AutoLock() / time.Minute)))
+	s.showing = false
 }
