@@ -31,10 +31,14 @@ type Event struct {
 	ResponderVerified     bool
 	Via                   string // api | page
 	// A third party's request (request): its id, who asks (the service id
-	// it gave, unverified) and for which claim.
-	RequestID string
-	ServiceID string
-	InfoField string
+	// it gave) and for which claim. RequesterVerified: its callback on
+	// RequesterDomain answered the request's challenge (requestproof.go);
+	// otherwise the service id is only the name it chose.
+	RequestID         string
+	ServiceID         string
+	InfoField         string
+	RequesterVerified bool
+	RequesterDomain   string
 }
 
 // eventBuffer is how many events a subscriber may have unread before
@@ -110,7 +114,13 @@ func (a *core) publishGrant(userID string, entry *EmergencyLogEntry) {
 }
 
 // publishRequest tells the user's subscribers that a third party's
-// request waits for them.
-func (a *core) publishRequest(r *Request, serviceID, infoField string) {
-	a.publish(Event{Kind: EventRequest, UserID: r.UserID, At: r.CreatedAt, RequestID: r.ID, ServiceID: serviceID, InfoField: infoField})
+// request waits for them, with what checking its domain found (nil: it
+// gave no callback). A request with a callback is published once the
+// check is over.
+func (a *core) publishRequest(r *Request, serviceID, infoField string, proof *requestProof) {
+	e := Event{Kind: EventRequest, UserID: r.UserID, At: r.CreatedAt, RequestID: r.ID, ServiceID: serviceID, InfoField: infoField}
+	if proof != nil && proof.State == RequesterCheckVerified {
+		e.RequesterVerified, e.RequesterDomain = true, proof.Domain
+	}
+	a.publish(e)
 }

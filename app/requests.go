@@ -43,6 +43,10 @@ type Request struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	DecidedAt time.Time
+	// Proof is what checking the requester's domain found (JSON,
+	// requestproof.go), sealed by the store like Payload; nil when the
+	// request gave no callback_url.
+	Proof []byte
 }
 
 // RequestStore keeps third parties' requests (device-local).
@@ -54,6 +58,9 @@ type RequestStore interface {
 	// DecideRequest moves a pending request to status; ErrNotFound when it
 	// is not pending (any more).
 	DecideRequest(ctx context.Context, userID, id, status string, result []byte, at time.Time) error
+	// SetRequestProof replaces a request's Proof; ErrNotFound for an
+	// unknown request.
+	SetRequestProof(ctx context.Context, id string, proof []byte) error
 }
 
 type requestPayload struct {
@@ -84,22 +91,48 @@ var (
 // repeat). It returns the request_id the third party polls with. client is
 // the caller's address, for the rate limit.
 func (a *ShareService) NewRequest(ctx context.Context, client, serviceID, infoField, handle, profileID string) (string, time.Time, error) {
-	if serviceID == "" || infoField == "" || (handle == "" && profileID == "") {
+	return a.NewRequestWith(ctx, client, RequestParams{ServiceID: serviceID, InfoField: infoField, Handle: handle, ProfileID: profileID})
+}
+
+// RequestParams are a third party's request (POST /requests).
+type RequestParams struct {
+	ServiceID, InfoField string
+	Handle, ProfileID    string // whom it asks: profile_id wins
+	// CallbackURL, when given, is where the requester proves its domain
+	// (requestproof.go): an https URL whose host is ServiceID or a
+	// subdomain of it.
+	CallbackURL string
+}
+
+// NewRequestWith is NewRequest with every parameter of POST /requests.
+// With a callback URL the request is recorded at once and the callback
+// challenged afterwards, in the background (requestproof.go); the user's
+// subscribers hear of the request when that check is over.
+func (a *ShareService) NewRequestWith(ctx context.Context, client string, q RequestParams) (string, time.Time, error) {
+	serviceID := q.ServiceID
+	if serviceID == "" || q.InfoField == "" || (q.Handle == "" && q.ProfileID == "") {
 		return "", time.Time{}, errRequestMissing
 	}
-	claim, ok := ClaimName(infoField)
+	claim, ok := ClaimName(q.InfoField)
 	if !ok {
 		return "", time.Time{}, errNotShareable
 	}
 	if !validServiceID(serviceID) {
 		return "", time.Time{}, errServiceID
 	}
+	var domain string
+	if q.CallbackURL != "" {
+		var err error
+		if domain, err = callbackDomain(serviceID, q.CallbackURL); err != nil {
+			return "", time.Time{}, err
+		}
+	}
 	key := a.LimitKey("requests", client)
 	if err := a.ReserveAttempt(ctx, key, RequestLimit, RequestLimitWindow); err != nil {
 		return "", time.Time{}, err
 	}
 	now := a.now()
-	acct, err := a.requestedAccount(ctx, handle, profileID)
+	acct, err := a.requestedAccount(ctx, q.Handle, q.ProfileID)
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -112,11 +145,18 @@ func (a *ShareService) NewRequest(ctx context.Context, client, serviceID, infoFi
 		ID: NewID(), UserID: acct.UserID, PollHash: crypto.HashToken(token), BoxKey: crypto.TokenBoxKey(token),
 		Payload: payload, Status: RequestPending, CreatedAt: now, ExpiresAt: now.Add(RequestTTL),
 	}
+	if domain != "" {
+		r.Proof, _ = json.Marshal(requestProof{State: RequesterCheckRunning, Domain: domain, At: now})
+	}
 	if err := a.store.PutRequest(ctx, r); err != nil {
 		return "", time.Time{}, Internal(err)
 	}
 	a.cfg.Log.Info("third-party request recorded", "user_id", acct.UserID, "request", r.ID)
-	a.publishRequest(r, serviceID, claim)
+	if domain != "" {
+		go a.checkRequester(r, token, q.CallbackURL, domain, serviceID, claim)
+	} else {
+		a.publishRequest(r, serviceID, claim, nil)
+	}
 	return token, r.ExpiresAt, nil
 }
 
@@ -157,6 +197,15 @@ type RequestView struct {
 	CreatedAt time.Time `json:"created_at"`
 	ExpiresAt time.Time `json:"expires_at"`
 	DecidedAt time.Time `json:"decided_at,omitzero"`
+	// Who asks, as far as this device could check (requestproof.go).
+	// RequesterVerified: the request's callback on RequesterDomain
+	// answered its challenge, so that domain's server made this request.
+	// Without a callback RequesterCheck is empty and the requester is
+	// whoever chose the service id.
+	RequesterVerified bool   `json:"requester_verified"`
+	RequesterDomain   string `json:"requester_domain,omitempty"`  // the callback's host
+	RequesterCheck    string `json:"requester_check,omitempty"`   // checking | verified | failed
+	RequesterProblem  string `json:"requester_problem,omitempty"` // why it failed, in words
 	// Set for the third party once approved.
 	VerificationToken string    `json:"verification_token,omitempty"`
 	VerifyURL         string    `json:"verify_url,omitempty"`
@@ -171,6 +220,9 @@ func (a *ShareService) requestView(r *Request) (*RequestView, error) {
 	v := &RequestView{ID: r.ID, ServiceID: p.ServiceID, InfoField: p.InfoField, State: r.Status, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, DecidedAt: r.DecidedAt}
 	if r.Status == RequestPending && !a.now().Before(r.ExpiresAt) {
 		v.State = RequestExpired
+	}
+	if err := a.requesterOf(r, v); err != nil {
+		return nil, err
 	}
 	return v, nil
 }

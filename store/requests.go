@@ -12,14 +12,17 @@ import (
 
 func requestAD(id string) []byte { return []byte("request\x00" + id) }
 
-const requestCols = `id, poll_hash, user_id, box_key, payload, status, result, created_at, expires_at, decided_at`
+// requestProofAD binds a request's sealed proof to its row and column.
+func requestProofAD(id string) []byte { return []byte("request\x00" + id + "\x00proof") }
+
+const requestCols = `id, poll_hash, user_id, box_key, payload, status, result, created_at, expires_at, decided_at, proof`
 
 func (db *DB) scanRequest(row interface{ Scan(...any) error }) (*app.Request, error) {
 	var r app.Request
-	var sealed []byte
+	var sealed, proof []byte
 	var created, expires int64
 	var decided sql.NullInt64
-	if err := row.Scan(&r.ID, &r.PollHash, &r.UserID, &r.BoxKey, &sealed, &r.Status, &r.Result, &created, &expires, &decided); err != nil {
+	if err := row.Scan(&r.ID, &r.PollHash, &r.UserID, &r.BoxKey, &sealed, &r.Status, &r.Result, &created, &expires, &decided, &proof); err != nil {
 		return nil, notFound(err)
 	}
 	pt, err := crypto.Open(db.installKey, sealed, requestAD(r.ID))
@@ -27,6 +30,11 @@ func (db *DB) scanRequest(row interface{ Scan(...any) error }) (*app.Request, er
 		return nil, fmt.Errorf("store: opening request %s: %w", r.ID, err)
 	}
 	r.Payload = pt
+	if proof != nil {
+		if r.Proof, err = crypto.Open(db.installKey, proof, requestProofAD(r.ID)); err != nil {
+			return nil, fmt.Errorf("store: opening request %s's proof: %w", r.ID, err)
+		}
+	}
 	r.CreatedAt, r.ExpiresAt = fromMS(created), fromMS(expires)
 	if decided.Valid {
 		r.DecidedAt = fromMS(decided.Int64)
@@ -34,15 +42,19 @@ func (db *DB) scanRequest(row interface{ Scan(...any) error }) (*app.Request, er
 	return &r, nil
 }
 
-// PutRequest stores a new request, its payload sealed under the
-// installation key.
+// PutRequest stores a new request, its payload (and proof, if any)
+// sealed under the installation key.
 func (db *DB) PutRequest(ctx context.Context, r *app.Request) error {
 	sealed, err := crypto.Seal(db.installKey, r.Payload, requestAD(r.ID))
 	if err != nil {
 		return err
 	}
-	_, err = db.w.ExecContext(ctx, `INSERT INTO requests(`+requestCols+`) VALUES (?,?,?,?,?,?,?,?,?,NULL)`,
-		r.ID, r.PollHash, r.UserID, r.BoxKey, sealed, r.Status, r.Result, ms(r.CreatedAt), ms(r.ExpiresAt))
+	proof, err := db.sealRequestProof(r.ID, r.Proof)
+	if err != nil {
+		return err
+	}
+	_, err = db.w.ExecContext(ctx, `INSERT INTO requests(`+requestCols+`) VALUES (?,?,?,?,?,?,?,?,?,NULL,?)`,
+		r.ID, r.PollHash, r.UserID, r.BoxKey, sealed, r.Status, r.Result, ms(r.CreatedAt), ms(r.ExpiresAt), proof)
 	if isUnique(err) {
 		return app.ErrExists
 	}
@@ -92,4 +104,31 @@ func (db *DB) DecideRequest(ctx context.Context, userID, id, status string, resu
 		return app.ErrNotFound
 	}
 	return nil
+}
+
+// SetRequestProof replaces what checking a request's domain found, sealed
+// under the installation key; app.ErrNotFound for an unknown request.
+func (db *DB) SetRequestProof(ctx context.Context, id string, proof []byte) error {
+	sealed, err := db.sealRequestProof(id, proof)
+	if err != nil {
+		return err
+	}
+	res, err := db.w.ExecContext(ctx, `UPDATE requests SET proof = ? WHERE id = ?`, sealed, id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return app.ErrNotFound
+	}
+	return nil
+}
+
+// sealRequestProof seals a request's proof (nil stays NULL).
+func (db *DB) sealRequestProof(id string, proof []byte) ([]byte, error) {
+	if proof == nil {
+		return nil, nil
+	}
+	return crypto.Seal(db.installKey, proof, requestProofAD(id))
 }

@@ -290,19 +290,41 @@ func (s *SharingScreen) event(ev app.Event) {
 	if ev.Kind != app.EventRequest {
 		return
 	}
-	s.shell.u.fyne.SendNotification(fyne.NewNotification(requestTitle,
-		fmt.Sprintf("%s (unverified) asks for your %s. See Sharing.", ev.ServiceID, ev.InfoField)))
+	s.shell.u.fyne.SendNotification(fyne.NewNotification(requestTitle, requestNotice(ev)))
 	s.refresh()
 }
 
-// unverified is said of every requester: anyone may give any service id,
-// and no request proves its domain yet.
+// requestNotice is the notification's text: "(unverified)" unless the
+// requester's callback proved its domain.
+func requestNotice(ev app.Event) string {
+	if ev.RequesterVerified {
+		return fmt.Sprintf("%s asks for your %s (verified: %s answered a challenge). See Sharing.", ev.ServiceID, ev.InfoField, ev.RequesterDomain)
+	}
+	return fmt.Sprintf("%s (unverified) asks for your %s. See Sharing.", ev.ServiceID, ev.InfoField)
+}
+
+// unverified is said of a requester that proved no domain: anyone may
+// give any service id.
 const unverified = "Unverified: anyone can ask under any name."
+
+// requesterText says who asks, as far as the device could check: a
+// domain that answered the request's challenge, or unverified (and why).
+func requesterText(r *app.RequestView) string {
+	switch {
+	case r.RequesterVerified:
+		return fmt.Sprintf("Verified: %s answered a challenge.", r.RequesterDomain)
+	case r.RequesterCheck == app.RequesterCheckRunning:
+		return fmt.Sprintf("%s Checking whether %s answers a challenge…", unverified, r.RequesterDomain)
+	case r.RequesterCheck == app.RequesterCheckFailed:
+		return fmt.Sprintf("%s %s did not prove it asks: %s.", unverified, r.RequesterDomain, r.RequesterProblem)
+	}
+	return unverified
+}
 
 func requestText(r *app.RequestView) string {
 	switch r.State {
 	case app.RequestPending:
-		return fmt.Sprintf("%s asks for your %s (asked %s; waits until %s). %s", r.ServiceID, r.InfoField, fmtWhen(r.CreatedAt), fmtWhen(r.ExpiresAt), unverified)
+		return fmt.Sprintf("%s asks for your %s (asked %s; waits until %s). %s", r.ServiceID, r.InfoField, fmtWhen(r.CreatedAt), fmtWhen(r.ExpiresAt), requesterText(r))
 	case app.RequestExpired:
 		return fmt.Sprintf("%s asked for your %s: expired %s, unanswered.", r.ServiceID, r.InfoField, fmtWhen(r.ExpiresAt))
 	default:

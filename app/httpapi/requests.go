@@ -11,16 +11,18 @@ import (
 func (s *Server) registerRequests() {
 	s.route(api+"/requests", Doc{
 		Summary: "A third party asks a user (by profile_id, or by handle) for one value; the user approves or denies it in the app. " +
-			"Returns the request_id to poll with. Handles repeat: one held by several profiles answers 409 ambiguous_handle.",
-		Params: []string{"service_id!", "info_field!", "handle", "profile_id"}, Success: http.StatusCreated,
+			"Returns the request_id to poll with. Handles repeat: one held by several profiles answers 409 ambiguous_handle. " +
+			"An optional callback_url (https, on service_id's domain or a subdomain) proves the domain: the device POSTs it a challenge " +
+			"afterwards, and the requester shows as verified once the answer echoes the challenge with its HMAC-SHA256 under the request_id.",
+		Params: []string{"service_id!", "info_field!", "handle", "profile_id", "callback_url"}, Success: http.StatusCreated,
 		Errors: []int{400, 404, 409, 429},
 	}, MaxBody, answer(s.newRequest, http.MethodPost))
 	s.route(api+"/requests/{request_id}", Doc{
-		Summary: "The third party polls its request: pending, approved (with the verification token), denied or expired.",
+		Summary: "The third party polls its request: pending, approved (with the verification token), denied or expired; requester_verified says whether its callback proved its domain.",
 		Errors:  []int{404},
 	}, MaxBody, answer(s.pollRequest, http.MethodGet))
 	s.route(api+"/profile/requests", Doc{
-		Summary: "The user's requests from third parties, newest first.",
+		Summary: "The user's requests from third parties, newest first, each with whether its requester proved a domain (requester_verified, requester_domain, requester_check, requester_problem).",
 		Auth:    true, Errors: []int{401},
 	}, MaxBody, answer(s.listRequests, http.MethodGet))
 	s.route(api+"/profile/requests/{id}/approve", Doc{
@@ -35,7 +37,10 @@ func (s *Server) registerRequests() {
 }
 
 func (s *Server) newRequest(c *call) (int, RequestCreatedResponse, error) {
-	id, expires, err := s.app.NewRequest(c.ctx(), clientIP(c.r), c.p.String("service_id"), c.p.String("info_field"), c.p.String("handle"), c.p.String("profile_id"))
+	id, expires, err := s.app.NewRequestWith(c.ctx(), clientIP(c.r), app.RequestParams{
+		ServiceID: c.p.String("service_id"), InfoField: c.p.String("info_field"),
+		Handle: c.p.String("handle"), ProfileID: c.p.String("profile_id"), CallbackURL: c.p.String("callback_url"),
+	})
 	if err != nil {
 		return 0, RequestCreatedResponse{}, err
 	}
@@ -49,7 +54,7 @@ func (s *Server) pollRequest(c *call) (int, RequestPollResponse, error) {
 	}
 	body := RequestPollResponse{
 		RequestStatus: v.State, ServiceID: v.ServiceID, InfoField: v.InfoField,
-		CreatedAt: ts(v.CreatedAt), ExpiresAt: ts(v.ExpiresAt),
+		CreatedAt: ts(v.CreatedAt), ExpiresAt: ts(v.ExpiresAt), RequesterVerified: v.RequesterVerified,
 	}
 	if v.VerificationToken != "" {
 		body.VerificationToken, body.VerifyURL, body.ShareExpiresAt = v.VerificationToken, v.VerifyURL, ts(v.ShareExpiresAt)

@@ -158,6 +158,7 @@ type RequestPollResponse struct {
 	InfoField         string  `json:"info_field"`
 	CreatedAt         string  `json:"created_at"`
 	ExpiresAt         string  `json:"expires_at"`
+	RequesterVerified bool    `json:"requester_verified"` // its callback_url proved its domain
 	VerificationToken string  `json:"verification_token,omitempty"`
 	VerifyURL         string  `json:"verify_url,omitempty"`
 	ShareExpiresAt    string  `json:"share_expires_at,omitempty"`
