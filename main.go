@@ -21,11 +21,13 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
 	"github.com/secure-personal-profile/spp/app"
 	"github.com/secure-personal-profile/spp/app/cli"
@@ -275,7 +277,7 @@ func start(ctx context.Context, o *options, window bool, stderr io.Writer) error
 		fa := fyneapp.NewWithID("org.secureprofile.spp")
 		fa.SetIcon(ui.Icon)
 		w := fa.NewWindow("Secure Personal Profile")
-		w.Resize(ui.DefaultSize)
+		w.Resize(windowSize())
 		ui.New(a, w)
 		go func() {
 			<-ctx.Done()
@@ -291,6 +293,19 @@ func start(ctx context.Context, o *options, window bool, stderr io.Writer) error
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// windowSize is the window's first size: SPP_WINDOW_SIZE as WIDTHxHEIGHT
+// (400x800 for the phone layout, as make screenshots takes it), else a
+// desktop's ui.DefaultSize.
+func windowSize() fyne.Size {
+	ws, hs, _ := strings.Cut(os.Getenv("SPP_WINDOW_SIZE"), "x")
+	w, werr := strconv.Atoi(ws)
+	h, herr := strconv.Atoi(hs)
+	if werr != nil || herr != nil || w <= 0 || h <= 0 {
+		return ui.DefaultSize
+	}
+	return fyne.NewSize(float32(w), float32(h))
 }
 
 // mailer is the e-mail sender for SMTP settings saved on this device.

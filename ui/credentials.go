@@ -64,6 +64,7 @@ type CredentialsScreen struct {
 	Age      *widget.Label // the date of birth age claims use, and where it comes from
 	Added    *widget.Label // under the add buttons: what reading the photo found
 	List     *widget.List
+	None     *widget.Label // in the list's place while there is no credential
 
 	// Details of the chosen credential.
 	Heading      *widget.Label
@@ -138,9 +139,21 @@ func (c *CredentialsScreen) build() fyne.CanvasObject {
 		container.NewHBox(c.Confirm, c.Reject),
 		c.Notice,
 	))
-	split := container.NewVSplit(c.List, details)
+	c.None = wrapped("No credentials yet: add a photo of your licence, ID card or another document above.")
+	c.None.Hide()
+	split := container.NewVSplit(container.NewStack(c.List, container.NewVBox(c.None)), details)
 	split.Offset = 0.35
 	return container.NewBorder(add, nil, nil, nil, split)
+}
+
+// listed shows the list anew, or that it is empty.
+func (c *CredentialsScreen) listed() {
+	c.List.Refresh()
+	if len(c.creds) == 0 {
+		c.None.Show()
+	} else {
+		c.None.Hide()
+	}
 }
 
 // credentialSummary is a credential's line in the list.
@@ -162,7 +175,7 @@ func (c *CredentialsScreen) load(after string) {
 	load(c.shell, "Loading your credentials", c.fetch, func(v credentialsView) {
 		c.creds = v.creds
 		c.Age.SetText(v.age)
-		c.List.Refresh()
+		c.listed()
 		if c.current != nil {
 			c.show(c.find(c.current.ID))
 		}
@@ -273,7 +286,7 @@ func (c *CredentialsScreen) add(r io.ReadCloser) {
 		}
 		c.creds = append(c.creds, added)
 		c.Age.SetText(age)
-		c.List.Refresh()
+		c.listed()
 		c.List.Select(len(c.creds) - 1)
 		c.show(added)
 		if d := added.Duplicate; d != nil {
@@ -297,7 +310,17 @@ func documentWord(typ string) string {
 
 // show puts a credential in the details (nil: none chosen).
 func (c *CredentialsScreen) show(cr *app.Credential) {
-	defer func() { c.current = cr }()
+	defer func() {
+		c.current = cr
+		// An empty line takes no room between the heading and the buttons.
+		for _, l := range []*widget.Label{c.Fields, c.Verification, c.Problems} {
+			if l.Text == "" {
+				l.Hide()
+			} else {
+				l.Show()
+			}
+		}
+	}()
 	if cr == nil {
 		c.Heading.SetText("Choose a credential, or add one.")
 		for _, l := range []*widget.Label{c.Fields, c.Verification, c.Problems} {

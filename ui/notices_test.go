@@ -79,6 +79,9 @@ func TestNoticesOnCredentials(t *testing.T) {
 	fyne.DoAndWait(func() { u.Shell.Select("Credentials") })
 	c := u.Shell.Screen("Credentials").(*ui.CredentialsScreen)
 	waitIdle(t, u)
+	if hidden(c.None) || !strings.HasPrefix(c.None.Text, "No credentials yet") {
+		t.Fatal("an empty list says nothing")
+	}
 
 	c.Type.SetSelected("Driver's licence")
 	c.AddImage(noBarcodePNG(t))
@@ -86,6 +89,9 @@ func TestNoticesOnCredentials(t *testing.T) {
 
 	c.AddImage(licencePNG(t))
 	saysUnder(t, u, c.FromFile, c.Added, "Read. Check what was found, then confirm or reject.")
+	if !hidden(c.None) {
+		t.Fatal("the list says it is empty beside a credential")
+	}
 
 	test.Tap(c.Fill)
 	test.Tap(c.Confirm)
@@ -114,13 +120,13 @@ func TestNoticesOnRings(t *testing.T) {
 
 	test.Tap(r.Move)
 	saysUnder(t, u, r.Move, r.Moved, "Choose a field and the ring to move it to.")
-	r.MoveField.SetSelected("email")
+	r.MoveField.SetSelected("E-mail")
 	r.MoveTo.SetSelected(app.RingPrivate)
 	test.Tap(r.Move)
-	saysUnder(t, u, r.Move, r.Moved, "Moved email to private.")
+	saysUnder(t, u, r.Move, r.Moved, "Moved E-mail to private.")
 
 	test.Type(r.NewName, "Family")
-	r.NewField.SetSelected("email")
+	r.NewField.SetSelected("E-mail")
 	test.Tap(r.Create)
 	saysUnder(t, u, r.Create, r.Created, "Created the ring Family, protected as private.")
 
@@ -128,7 +134,7 @@ func TestNoticesOnRings(t *testing.T) {
 	r.RoleRing.SetSelected("Family")
 	test.Tap(r.GiveRole)
 	saysUnder(t, u, r.GiveRole, r.Given, "club.example now holds the Family ring.")
-	if r.Moved.Text != "Moved email to private." {
+	if r.Moved.Text != "Moved E-mail to private." {
 		t.Fatalf("another section's notice changed: %q", r.Moved.Text)
 	}
 }

@@ -25,7 +25,8 @@ type RingsScreen struct {
 	shell *Shell
 
 	rings    []app.RingView
-	fields   []string
+	fields   []string          // the fields' labels, as the Field boxes offer them
+	keys     map[string]string // a field's label → its key
 	services []string
 
 	// Rings: a row per ring, built-in rings first.
@@ -132,9 +133,12 @@ func (r *RingsScreen) Ring(name string) *RingRow {
 
 func (r *RingsScreen) show(v ringsView) {
 	r.rings = v.rings
-	r.fields = nil
+	r.fields, r.keys = nil, map[string]string{}
 	for _, ring := range v.rings {
-		r.fields = append(r.fields, ring.Fields...)
+		for _, k := range ring.Fields {
+			r.fields = append(r.fields, keyLabel(k))
+			r.keys[keyLabel(k)] = k
+		}
 	}
 	sort.Strings(r.fields)
 	r.services = nil
@@ -155,7 +159,9 @@ func (r *RingsScreen) show(v ringsView) {
 		}
 		fields := "No fields."
 		if len(v.Fields) > 0 {
-			fields = "Fields: " + strings.Join(v.Fields, ", ")
+			labels := keyLabels(v.Fields)
+			sort.Strings(labels)
+			fields = "Fields: " + strings.Join(labels, ", ")
 		}
 		services := "No service holds this ring as its role."
 		if len(v.Services) > 0 {
@@ -197,7 +203,7 @@ func (r *RingsScreen) move() {
 		return
 	}
 	r.setRing(r.Moved, "Moving "+field, fmt.Sprintf("Moved %s to %s.", field, ring),
-		app.RingRequest{Name: ring, Fields: []string{field}}, nil)
+		app.RingRequest{Name: ring, Fields: []string{r.keys[field]}}, nil)
 }
 
 func (r *RingsScreen) create() {
@@ -218,7 +224,7 @@ func (r *RingsScreen) create() {
 	}
 	req := app.RingRequest{Name: name, Level: r.NewLevel.Selected}
 	if f := r.NewField.Selected; f != "" {
-		req.Fields = []string{f}
+		req.Fields = []string{r.keys[f]}
 	}
 	if s := strings.TrimSpace(r.NewService.Text); s != "" {
 		req.Services = []string{s}

@@ -56,11 +56,15 @@ func TestRingsShowAndMoveAField(t *testing.T) {
 	r := ringsScreen(t, u)
 	// What the app says is what the screen shows.
 	waitFor(t, "the fields in their rings", func() bool {
-		return strings.Contains(r.Ring(app.RingPublic).Fields.Text, "name") &&
-			strings.Contains(r.Ring(app.RingSemiPrivate).Fields.Text, "email")
+		return strings.Contains(r.Ring(app.RingPublic).Fields.Text, "Name") &&
+			strings.Contains(r.Ring(app.RingSemiPrivate).Fields.Text, "E-mail")
 	})
 	if r.Ring(app.RingRestricted) == nil || r.Ring(app.RingPrivate) == nil {
 		t.Fatal("a built-in ring is missing")
+	}
+	// Fields by their labels, not their keys (issue 15 §3).
+	if got := r.Ring(app.RingPublic).Fields.Text; got != "Fields: Handle, Name" || !listHas(r.MoveField.Options, "E-mail") {
+		t.Fatalf("public ring %q, fields offered %v", got, r.MoveField.Options)
 	}
 
 	// Nothing chosen: a hint, no call.
@@ -68,12 +72,12 @@ func TestRingsShowAndMoveAField(t *testing.T) {
 	if u.Shell.Status.Text != "Choose a field and the ring to move it to." {
 		t.Fatalf("status %q", u.Shell.Status.Text)
 	}
-	r.MoveField.SetSelected("email")
+	r.MoveField.SetSelected("E-mail")
 	r.MoveTo.SetSelected(app.RingRestricted)
 	test.Tap(r.Move)
 	waitFor(t, "email in restricted", func() bool {
-		return strings.Contains(r.Ring(app.RingRestricted).Fields.Text, "email") &&
-			!strings.Contains(r.Ring(app.RingSemiPrivate).Fields.Text, "email")
+		return strings.Contains(r.Ring(app.RingRestricted).Fields.Text, "E-mail") &&
+			!strings.Contains(r.Ring(app.RingSemiPrivate).Fields.Text, "E-mail")
 	})
 	if got := storedRing(t, env.App, u.Principal(), app.RingRestricted); !listHas(got.Fields, "email") {
 		t.Fatalf("store: restricted ring holds %v", got.Fields)
@@ -92,7 +96,7 @@ func TestRingsCreateCustomRing(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := ringsScreen(t, u)
-	waitFor(t, "phone listed", func() bool { return u.Shell.Idle() && strings.Contains(r.Ring(app.RingPrivate).Fields.Text, "phone") })
+	waitFor(t, "phone listed", func() bool { return u.Shell.Idle() && strings.Contains(r.Ring(app.RingPrivate).Fields.Text, "Phone") })
 
 	// A ring must start with something in it.
 	test.Type(r.NewName, "Family")
@@ -101,13 +105,13 @@ func TestRingsCreateCustomRing(t *testing.T) {
 		t.Fatalf("status %q", u.Shell.Status.Text)
 	}
 	r.NewLevel.SetSelected(app.RingSemiPrivate)
-	r.NewField.SetSelected("phone")
+	r.NewField.SetSelected("Phone")
 	test.Tap(r.Create)
 	waitFor(t, "the Family ring", func() bool {
 		row := r.Ring("Family")
 		return u.Shell.Idle() && row != nil && strings.Contains(row.Title.Text, "protected as semi-private") &&
-			strings.Contains(row.Fields.Text, "phone") &&
-			!strings.Contains(r.Ring(app.RingPrivate).Fields.Text, "phone")
+			strings.Contains(row.Fields.Text, "Phone") &&
+			!strings.Contains(r.Ring(app.RingPrivate).Fields.Text, "Phone")
 	})
 	got := storedRing(t, env.App, u.Principal(), "Family")
 	if !got.Custom || got.Level != app.RingSemiPrivate || !listHas(got.Fields, "phone") {
@@ -121,7 +125,7 @@ func TestRingsCreateCustomRing(t *testing.T) {
 
 	// The same name again is refused on screen.
 	test.Type(r.NewName, "family")
-	r.NewField.SetSelected("email")
+	r.NewField.SetSelected("E-mail")
 	test.Tap(r.Create)
 	if u.Shell.Status.Text != "There is a ring named Family already." {
 		t.Fatalf("status %q", u.Shell.Status.Text)
