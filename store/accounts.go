@@ -27,7 +27,7 @@ func scanAccount(row interface{ Scan(...any) error }) (*app.Account, error) {
 // app.ErrExists; handles repeat freely.
 func (db *DB) CreateAccount(ctx context.Context, a *app.Account, dek []byte, fill func(app.Tx) error) error {
 	return db.update(ctx, a.UserID, dek, func(t *tx) error {
-		_, err := t.sql.ExecContext(ctx, `INSERT INTO accounts(`+accountCols+`) VALUES (?,?,?,?,?,?,?,?,?)`,
+		_, err := t.sql.ExecContext(t.ctx, `INSERT INTO accounts(`+accountCols+`) VALUES (?,?,?,?,?,?,?,?,?)`,
 			a.UserID, a.ProfileID, a.EmailMAC, nullBytes(a.HandleMAC), a.KDF, a.WrappedDEK,
 			nullBytes(a.LoginKey), nullBytes(a.KeyWrappedDEK), ms(a.CreatedAt))
 		if isUnique(err) {

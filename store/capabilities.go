@@ -19,6 +19,33 @@ import (
 
 const capCols = `token_hash, user_id, kind, id, dep, state, expires_at, kdf, failures, view`
 
+// The statements write transactions run on capabilities (prepared at Open:
+// txQueries).
+const (
+	qCapabilityOwner     = `SELECT user_id, kind, id FROM capabilities WHERE token_hash = ?`
+	qDropOlderCapability = `DELETE FROM capabilities WHERE user_id = ? AND kind = ? AND id = ? AND token_hash <> ?`
+	qPutCapability       = `INSERT INTO capabilities(` + capCols + `) VALUES (?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT(token_hash) DO UPDATE SET dep = excluded.dep, expires_at = excluded.expires_at,
+		kdf = excluded.kdf, failures = MAX(failures, excluded.failures),
+		-- A link locked here stays locked (and viewless), whatever the
+		-- cells say before its lock has reached them.
+		state = CASE WHEN capabilities.state = 'locked' THEN 'locked' ELSE excluded.state END,
+		view = CASE WHEN capabilities.state = 'locked' THEN NULL ELSE excluded.view END`
+	qCapabilitiesOfKind = `SELECT ` + capCols + ` FROM capabilities WHERE user_id = ? AND kind = ?`
+	qViewsVersion       = `SELECT version FROM capability_builds WHERE user_id = ?`
+	qSetViewsVersion    = `INSERT INTO capability_builds(user_id, version) VALUES (?, ?)
+		ON CONFLICT(user_id) DO UPDATE SET version = excluded.version`
+	qTokenHashInCells = `SELECT COUNT(*) FROM cells WHERE field = 'token_hash' AND deleted = 0 AND clear = ?
+		AND NOT (user_id = ? AND entity = ? AND id = ?)`
+	qTokenHashInCapabilities = `SELECT COUNT(*) FROM capabilities WHERE token_hash = ? AND user_id <> ?`
+)
+
+var capabilityTxQueries = []string{
+	qCapabilityOwner, qDropOlderCapability, qPutCapability, qCapabilitiesOfKind,
+	qCapabilitiesOfKind + ` AND dep IN (?)`, qViewsVersion, qSetViewsVersion,
+	qTokenHashInCells, qTokenHashInCapabilities,
+}
+
 func scanCapability(s interface{ Scan(...any) error }) (*app.Capability, error) {
 	c := &app.Capability{}
 	var exp int64
@@ -51,9 +78,14 @@ func (t *tx) PutCapability(c *app.Capability) error {
 		return errors.New("store: write in a read transaction")
 	}
 	var owner, kind, id string
-	err := t.sql.QueryRowContext(t.ctx, `SELECT user_id, kind, id FROM capabilities WHERE token_hash = ?`, c.TokenHash).Scan(&owner, &kind, &id)
+	err := t.queryRow(qCapabilityOwner, c.TokenHash).Scan(&owner, &kind, &id)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
+		// A record of the same thing under an older token is replaced
+		// (a record found under this token replaced any such already).
+		if _, err := t.exec(qDropOlderCapability, t.user, c.Kind, c.ID, c.TokenHash); err != nil {
+			return err
+		}
 	case err != nil:
 		return err
 	case owner != t.user || kind != c.Kind || id != c.ID:
@@ -63,18 +95,7 @@ func (t *tx) PutCapability(c *app.Capability) error {
 	if !c.ExpiresAt.IsZero() {
 		exp = ms(c.ExpiresAt)
 	}
-	// A record of the same thing under an older token is replaced.
-	if _, err := t.sql.ExecContext(t.ctx, `DELETE FROM capabilities WHERE user_id = ? AND kind = ? AND id = ? AND token_hash <> ?`, t.user, c.Kind, c.ID, c.TokenHash); err != nil {
-		return err
-	}
-	_, err = t.sql.ExecContext(t.ctx, `INSERT INTO capabilities(`+capCols+`) VALUES (?,?,?,?,?,?,?,?,?,?)
-		ON CONFLICT(token_hash) DO UPDATE SET dep = excluded.dep, expires_at = excluded.expires_at,
-		kdf = excluded.kdf, failures = MAX(failures, excluded.failures),
-		-- A link locked here stays locked (and viewless), whatever the
-		-- cells say before its lock has reached them.
-		state = CASE WHEN capabilities.state = 'locked' THEN 'locked' ELSE excluded.state END,
-		view = CASE WHEN capabilities.state = 'locked' THEN NULL ELSE excluded.view END`,
-		c.TokenHash, t.user, c.Kind, c.ID, c.Dep, c.State, exp, c.KDF, c.Failures, c.View)
+	_, err = t.exec(qPutCapability, c.TokenHash, t.user, c.Kind, c.ID, c.Dep, c.State, exp, c.KDF, c.Failures, c.View)
 	if err != nil {
 		return fmt.Errorf("store: writing capability: %w", err)
 	}
@@ -83,7 +104,7 @@ func (t *tx) PutCapability(c *app.Capability) error {
 
 // Capabilities lists the user's capability records of a kind.
 func (t *tx) Capabilities(kind string, deps ...string) ([]*app.Capability, error) {
-	q := `SELECT ` + capCols + ` FROM capabilities WHERE user_id = ? AND kind = ?`
+	q := qCapabilitiesOfKind
 	args := []any{t.user, kind}
 	if len(deps) > 0 {
 		q += ` AND dep IN (?` + strings.Repeat(",?", len(deps)-1) + `)`
@@ -91,7 +112,7 @@ func (t *tx) Capabilities(kind string, deps ...string) ([]*app.Capability, error
 			args = append(args, d)
 		}
 	}
-	rows, err := t.sql.QueryContext(t.ctx, q, args...)
+	rows, err := t.query(q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +131,7 @@ func (t *tx) Capabilities(kind string, deps ...string) ([]*app.Capability, error
 // ViewsVersion is the version of the views derived here for the user.
 func (t *tx) ViewsVersion() (int, error) {
 	var v int
-	err := t.sql.QueryRowContext(t.ctx, `SELECT version FROM capability_builds WHERE user_id = ?`, t.user).Scan(&v)
+	err := t.queryRow(qViewsVersion, t.user).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -119,8 +140,7 @@ func (t *tx) ViewsVersion() (int, error) {
 
 // SetViewsVersion records the version of the views derived for the user.
 func (t *tx) SetViewsVersion(v int) error {
-	_, err := t.sql.ExecContext(t.ctx, `INSERT INTO capability_builds(user_id, version) VALUES (?, ?)
-		ON CONFLICT(user_id) DO UPDATE SET version = excluded.version`, t.user, v)
+	_, err := t.exec(qSetViewsVersion, t.user, v)
 	return err
 }
 
@@ -191,13 +211,12 @@ func (db *DB) SigningKey(ctx context.Context, userID string) ([]byte, error) {
 // belongs to something other than (user, entity, id).
 func (t *tx) tokenHashTaken(entity, id string, hash []byte) (bool, error) {
 	var n int
-	err := t.sql.QueryRowContext(t.ctx, `SELECT COUNT(*) FROM cells WHERE field = 'token_hash' AND deleted = 0 AND clear = ?
-		AND NOT (user_id = ? AND entity = ? AND id = ?)`, hash, t.user, entity, id).Scan(&n)
+	err := t.queryRow(qTokenHashInCells, hash, t.user, entity, id).Scan(&n)
 	if err != nil {
 		return false, err
 	}
 	if n == 0 {
-		err = t.sql.QueryRowContext(t.ctx, `SELECT COUNT(*) FROM capabilities WHERE token_hash = ? AND user_id <> ?`, hash, t.user).Scan(&n)
+		err = t.queryRow(qTokenHashInCapabilities, hash, t.user).Scan(&n)
 	}
 	return n > 0, err
 }

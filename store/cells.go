@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/secure-personal-profile/spp/app"
 	"github.com/secure-personal-profile/spp/crypto"
@@ -21,7 +23,7 @@ const (
 		ON CONFLICT(user_id, entity, id, field) DO UPDATE SET value = excluded.value, clear = excluded.clear, deleted = excluded.deleted, hlc = excluded.hlc, device = excluded.device`
 )
 
-var txQueries = []string{qGet, qEntity, qIDs, qFields, qInsertOp, qUpsertCell}
+var txQueries = append([]string{qGet, qEntity, qIDs, qFields, qInsertOp, qUpsertCell}, capabilityTxQueries...)
 
 // tx is one transaction over one user's cells.
 type tx struct {
@@ -34,6 +36,23 @@ type tx struct {
 	wrote bool // a cell changed: commit hooks run after the commit
 	// changed lists the cells written, for the deriver (capabilities.go).
 	changed []app.CellRef
+	// What the transaction has read, kept until it writes there: the
+	// deriver reads the same entities for each of a batch's changes.
+	entities map[entityKey]map[string]app.Cell
+	ids      map[string][]string
+}
+
+type entityKey struct{ entity, id string }
+
+// forget drops what the transaction has read of an entity (every
+// entity: "").
+func (t *tx) forget(entity, id string) {
+	if entity == "" {
+		t.entities, t.ids = nil, nil
+		return
+	}
+	delete(t.entities, entityKey{entity, id})
+	delete(t.ids, entity)
 }
 
 var _ app.Tx = (*tx)(nil)
@@ -50,37 +69,28 @@ func (db *DB) Update(ctx context.Context, userID string, dek []byte, fn func(app
 }
 
 func (db *DB) update(ctx context.Context, userID string, dek []byte, fn func(*tx) error) error {
-	// Write transactions are serialised (one writer connection), and so,
-	// by this lock, is everything they do with the operation counter: a
-	// rollback gives back the counters it took before the next
-	// transaction takes any (the connection alone is released by the
-	// rollback, before the counter is given back: another transaction
-	// could then take counters that a later one would take again).
-	db.wmu.Lock()
-	defer db.wmu.Unlock()
-	s, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("store: begin: %w", err)
+	w := &write{ctx: ctx, user: userID, dek: dek, fn: fn, done: make(chan struct{})}
+	db.qmu.Lock()
+	db.queue = append(db.queue, w)
+	db.qmu.Unlock()
+	// Group commit: whoever takes the writer's turn runs every write
+	// queued by then in one transaction (commit.go); the others wait for
+	// theirs to be done, by this turn or by a later one.
+	select {
+	case <-w.done:
+		return w.err
+	case db.turn <- struct{}{}:
 	}
-	counterAtStart := db.counter.Load()
-	t := &tx{db: db, ctx: ctx, sql: s, user: userID, dek: dek, write: true}
-	err = fn(t)
-	if err == nil {
-		err = db.derive(t)
+	db.qmu.Lock()
+	batch := db.queue
+	db.queue = nil
+	db.qmu.Unlock()
+	if len(batch) > 0 {
+		db.commitBatch(batch)
 	}
-	if err != nil {
-		s.Rollback()
-		db.counter.Store(counterAtStart)
-		return err
-	}
-	if err := s.Commit(); err != nil {
-		db.counter.Store(counterAtStart)
-		return fmt.Errorf("store: commit: %w", err)
-	}
-	if t.wrote {
-		db.hooks.Fire(userID)
-	}
-	return nil
+	<-db.turn
+	<-w.done
+	return w.err
 }
 
 // View runs fn in a read transaction over the user's profile data. The
@@ -140,6 +150,10 @@ func (t *tx) open(entity, id, field string, value, clear []byte) (app.Cell, erro
 }
 
 func (t *tx) Get(entity, id, field string) (app.Cell, bool, error) {
+	if cells, ok := t.entities[entityKey{entity, id}]; ok {
+		c, ok := cells[field]
+		return c, ok, nil
+	}
 	var value, clear []byte
 	err := t.queryRow(qGet,
 		t.user, entity, id, field).Scan(&value, &clear)
@@ -154,6 +168,22 @@ func (t *tx) Get(entity, id, field string) (app.Cell, bool, error) {
 }
 
 func (t *tx) Entity(entity, id string) (map[string]app.Cell, error) {
+	key := entityKey{entity, id}
+	if cells, ok := t.entities[key]; ok {
+		return maps.Clone(cells), nil
+	}
+	cells, err := t.readEntity(entity, id)
+	if err != nil {
+		return nil, err
+	}
+	if t.entities == nil {
+		t.entities = map[entityKey]map[string]app.Cell{}
+	}
+	t.entities[key] = cells
+	return maps.Clone(cells), nil
+}
+
+func (t *tx) readEntity(entity, id string) (map[string]app.Cell, error) {
 	rows, err := t.query(qEntity,
 		t.user, entity, id)
 	if err != nil {
@@ -177,6 +207,21 @@ func (t *tx) Entity(entity, id string) (map[string]app.Cell, error) {
 }
 
 func (t *tx) IDs(entity string) ([]string, error) {
+	if ids, ok := t.ids[entity]; ok {
+		return slices.Clone(ids), nil
+	}
+	ids, err := t.readIDs(entity)
+	if err != nil {
+		return nil, err
+	}
+	if t.ids == nil {
+		t.ids = map[string][]string{}
+	}
+	t.ids[entity] = ids
+	return slices.Clone(ids), nil
+}
+
+func (t *tx) readIDs(entity string) ([]string, error) {
 	rows, err := t.query(qIDs, t.user, entity)
 	if err != nil {
 		return nil, err
@@ -247,6 +292,7 @@ func (t *tx) write1(entity, id, field string, sealed, clear []byte, deleted bool
 	}
 	t.wrote = true
 	t.changed = append(t.changed, app.CellRef{Entity: entity, ID: id, Field: field})
+	t.forget(entity, id)
 	hlc := t.db.clock.Now()
 	counter := t.db.counter.Add(1)
 	if _, err := t.exec(qInsertOp,

@@ -161,12 +161,12 @@ func (db *DB) ApplyOps(ctx context.Context, userID string, dek []byte, ops []app
 	var maxHLC uint64
 	err := db.update(ctx, userID, dek, func(t *tx) error {
 		// Prepared once per batch, on the transaction's own connection.
-		insertOp, err := t.sql.PrepareContext(ctx, `INSERT OR IGNORE INTO ops(device, counter, hlc, user_id, entity, id, field, value, clear, deleted) VALUES (?,?,?,?,?,?,?,?,?,?)`)
+		insertOp, err := t.sql.PrepareContext(t.ctx, `INSERT OR IGNORE INTO ops(device, counter, hlc, user_id, entity, id, field, value, clear, deleted) VALUES (?,?,?,?,?,?,?,?,?,?)`)
 		if err != nil {
 			return err
 		}
 		defer insertOp.Close()
-		mergeCell, err := t.sql.PrepareContext(ctx, `INSERT INTO cells(user_id, entity, id, field, value, clear, deleted, hlc, device) VALUES (?,?,?,?,?,?,?,?,?)
+		mergeCell, err := t.sql.PrepareContext(t.ctx, `INSERT INTO cells(user_id, entity, id, field, value, clear, deleted, hlc, device) VALUES (?,?,?,?,?,?,?,?,?)
 			ON CONFLICT(user_id, entity, id, field) DO UPDATE SET value = excluded.value, clear = excluded.clear, deleted = excluded.deleted, hlc = excluded.hlc, device = excluded.device
 			WHERE excluded.hlc > cells.hlc OR (excluded.hlc = cells.hlc AND excluded.device > cells.device)`)
 		if err != nil {
@@ -178,7 +178,7 @@ func (db *DB) ApplyOps(ctx context.Context, userID string, dek []byte, ops []app
 			var own int
 			if op.Device == db.device {
 				// Our own operation echoed back: a duplicate if we hold it.
-				if err := t.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM ops WHERE device = ? AND counter = ?`, op.Device, op.Counter).Scan(&own); err != nil {
+				if err := t.sql.QueryRowContext(t.ctx, `SELECT COUNT(*) FROM ops WHERE device = ? AND counter = ?`, op.Device, op.Counter).Scan(&own); err != nil {
 					return err
 				}
 				if own == 1 {
@@ -190,7 +190,7 @@ func (db *DB) ApplyOps(ctx context.Context, userID string, dek []byte, ops []app
 				// A superseded operation's bare identity (compact.go).
 				if reason := db.checkSkip(userID, op); reason != "" {
 					res.Rejected = append(res.Rejected, app.Rejected{Device: op.Device, Counter: op.Counter, Entity: op.Entity, Reason: reason})
-				} else if stored, err := storeSkip(ctx, insertOp, userID, op); err != nil {
+				} else if stored, err := storeSkip(t.ctx, insertOp, userID, op); err != nil {
 					return err
 				} else if stored {
 					res.Applied++
@@ -213,7 +213,7 @@ func (db *DB) ApplyOps(ctx context.Context, userID string, dek []byte, ops []app
 					continue
 				}
 			}
-			r, err := insertOp.ExecContext(ctx, op.Device, op.Counter, int64(op.HLC), userID, op.Entity, op.ID, op.Field, op.Value, op.Clear, op.Deleted)
+			r, err := insertOp.ExecContext(t.ctx, op.Device, op.Counter, int64(op.HLC), userID, op.Entity, op.ID, op.Field, op.Value, op.Clear, op.Deleted)
 			if err != nil {
 				return fmt.Errorf("store: storing op: %w", err)
 			}
@@ -221,10 +221,11 @@ func (db *DB) ApplyOps(ctx context.Context, userID string, dek []byte, ops []app
 				res.Duplicate++
 				continue
 			}
-			if m, err := mergeCell.ExecContext(ctx, userID, op.Entity, op.ID, op.Field, op.Value, op.Clear, op.Deleted, int64(op.HLC), op.Device); err != nil {
+			if m, err := mergeCell.ExecContext(t.ctx, userID, op.Entity, op.ID, op.Field, op.Value, op.Clear, op.Deleted, int64(op.HLC), op.Device); err != nil {
 				return fmt.Errorf("store: merging op: %w", err)
 			} else if n, _ := m.RowsAffected(); n > 0 {
 				t.changed = append(t.changed, app.CellRef{Entity: op.Entity, ID: op.ID, Field: op.Field})
+				t.forget(op.Entity, op.ID)
 			}
 			res.Applied++
 			maxHLC = max(maxHLC, op.HLC)

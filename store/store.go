@@ -51,7 +51,10 @@ type DB struct {
 	hooks      app.Listeners               // called after commits that change cells (ops.go)
 	deriver    atomic.Pointer[app.Deriver] // called before commits that change cells (capabilities.go)
 	counter    atomic.Int64                // the last operation counter this device used
-	wmu        sync.Mutex                  // held by each write transaction of cells (cells.go)
+	turn       chan struct{}               // the writer's turn, held by who commits a batch of writes (commit.go)
+	qmu        sync.Mutex                  // guards queue
+	queue      []*write                    // writes waiting for the writer's turn
+	batches    atomic.Int64                // transactions of writes committed (commit.go)
 	stop       chan struct{}               // closed by Close: stops the checkpointer
 	stopped    chan struct{}
 	closeOnce  sync.Once
@@ -157,7 +160,7 @@ func Open(dir string, opt Options) (*DB, error) {
 	}))
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
-	db := &DB{dir: dir, w: w, installKey: key, clock: NewHLC(opt.Now), now: opt.Now, stop: make(chan struct{}), stopped: make(chan struct{})}
+	db := &DB{dir: dir, w: w, installKey: key, clock: NewHLC(opt.Now), now: opt.Now, stop: make(chan struct{}), stopped: make(chan struct{}), turn: make(chan struct{}, 1)}
 	if err := db.migrate(); err != nil {
 		w.Close()
 		return nil, err

@@ -1,0 +1,235 @@
+package store
+
+// Group commit. Write transactions of cells are serialised (one writer
+// connection); rather than one SQLite transaction each, the writes queued
+// while the writer is busy run together, each in a savepoint of one
+// transaction, and are committed at once. Each write is acknowledged
+// (update returns) only after that commit: a write that fails rolls back
+// to its savepoint alone and reports its error; a commit that fails fails
+// every write of the batch. Nothing is acknowledged before it is
+// committed.
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/secure-personal-profile/spp/app"
+)
+
+// write is one queued write transaction (update).
+type write struct {
+	ctx     context.Context
+	user    string
+	dek     []byte
+	fn      func(*tx) error
+	err     error
+	wrote   bool          // it changed a cell: commit hooks run for it
+	changed []app.CellRef // the cells it wrote, still to derive views for
+	done    chan struct{} // closed when err is final
+}
+
+// maxBatch bounds how many writes one commit holds: the last of them
+// waits for all the others to run.
+const maxBatch = 64
+
+// commitBatch runs the writes in one transaction (in savepoints when there
+// are several), commits it, then closes each write's done. The caller has
+// the writer's turn. Writes beyond maxBatch run in further transactions.
+func (db *DB) commitBatch(batch []*write) {
+	for len(batch) > 0 {
+		n := min(len(batch), maxBatch)
+		db.commitGroup(batch[:n])
+		batch = batch[n:]
+	}
+}
+
+func (db *DB) commitGroup(batch []*write) {
+	defer func() {
+		for _, w := range batch {
+			close(w.done)
+		}
+	}()
+	// The transaction is not any one request's: a request that goes away
+	// must not interrupt (and so roll back) the others' writes.
+	s, err := db.w.BeginTx(context.Background(), nil)
+	if err != nil {
+		fail(batch, fmt.Errorf("store: begin: %w", err))
+		return
+	}
+	g := &group{db: db, sql: s, single: len(batch) == 1}
+	counterAtStart := db.counter.Load()
+	for _, users := range byUser(batch) {
+		if err := g.runUser(users); err != nil {
+			s.Rollback()
+			db.counter.Store(counterAtStart)
+			fail(batch, err)
+			return
+		}
+	}
+	if g.ok == 0 {
+		s.Rollback()
+		return
+	}
+	if err := s.Commit(); err != nil {
+		db.counter.Store(counterAtStart)
+		fail(batch, fmt.Errorf("store: commit: %w", err))
+		return
+	}
+	db.batches.Add(1)
+	for _, w := range batch {
+		if w.err == nil && w.wrote {
+			db.hooks.Fire(w.user)
+		}
+	}
+}
+
+// fail gives err to every write of the batch that has no error yet.
+func fail(batch []*write, err error) {
+	for _, w := range batch {
+		if w.err == nil {
+			w.err = err
+		}
+	}
+}
+
+// byUser splits the batch by user, in the order users first appear: one
+// user's writes run together, and their views are derived once for all.
+// (Different users' cells are apart, so their order does not matter.)
+func byUser(batch []*write) [][]*write {
+	var out [][]*write
+	at := map[string]int{}
+	for _, w := range batch {
+		i, ok := at[w.user]
+		if !ok {
+			i = len(out)
+			at[w.user] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], w)
+	}
+	return out
+}
+
+// group is one batch's transaction as it runs.
+type group struct {
+	db     *DB
+	sql    *sql.Tx
+	single bool // one write: no savepoints (the transaction is its own)
+	ok     int  // writes that succeeded
+}
+
+// runUser runs one user's writes, each in its savepoint, then derives the
+// views for all their changes at once. When that fails, their writes run
+// again one by one, each derived alone, so that only the write that
+// breaks the derivation fails. An error returned fails the whole batch
+// (the transaction is in an unknown state).
+func (g *group) runUser(ws []*write) error {
+	if len(ws) == 1 {
+		return g.runOne(ws[0], true)
+	}
+	if err := g.savepoint("u"); err != nil {
+		return err
+	}
+	counter, ok := g.db.counter.Load(), g.ok
+	var changed []app.CellRef
+	var dek []byte
+	var ran []*write
+	for _, w := range ws {
+		if err := g.runOne(w, false); err != nil {
+			return err
+		}
+		if w.err == nil {
+			changed = append(changed, w.changed...)
+			if dek == nil {
+				dek = w.dek
+			}
+			ran = append(ran, w)
+		}
+	}
+	t := &tx{db: g.db, ctx: context.Background(), sql: g.sql, user: ws[0].user, dek: dek, write: true, changed: changed}
+	if err := g.db.derive(t); err == nil {
+		return g.release("u")
+	}
+	// Again, one by one.
+	if err := g.rollback("u"); err != nil {
+		return err
+	}
+	g.db.counter.Store(counter)
+	g.ok = ok
+	for _, w := range ran {
+		w.wrote, w.changed = false, nil
+		if err := g.runOne(w, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runOne runs one write (and, with derive, derives its views), in a
+// savepoint unless it is the batch's only write. A write that fails gets
+// its error and leaves nothing (its savepoint rolled back, its counters
+// given back before the next write takes any).
+func (g *group) runOne(w *write, derive bool) error {
+	if err := w.ctx.Err(); err != nil {
+		w.err = err
+		return nil
+	}
+	if !g.single {
+		if err := g.savepoint("w"); err != nil {
+			return err
+		}
+	}
+	counter := g.db.counter.Load()
+	t := &tx{db: g.db, ctx: context.WithoutCancel(w.ctx), sql: g.sql, user: w.user, dek: w.dek, write: true}
+	err := run(w.fn, t)
+	if err == nil && derive {
+		err = g.db.derive(t)
+	}
+	if err != nil {
+		w.err = err
+		g.db.counter.Store(counter)
+		if g.single {
+			return nil // the caller rolls the transaction back
+		}
+		return g.rollback("w")
+	}
+	w.wrote, w.changed = t.wrote, t.changed
+	g.ok++
+	if g.single {
+		return nil
+	}
+	return g.release("w")
+}
+
+func (g *group) savepoint(name string) error {
+	if _, err := g.sql.Exec(`SAVEPOINT ` + name); err != nil {
+		return fmt.Errorf("store: savepoint: %w", err)
+	}
+	return nil
+}
+
+func (g *group) release(name string) error {
+	if _, err := g.sql.Exec(`RELEASE ` + name); err != nil {
+		return fmt.Errorf("store: savepoint: %w", err)
+	}
+	return nil
+}
+
+func (g *group) rollback(name string) error {
+	if _, err := g.sql.Exec(`ROLLBACK TO ` + name + `; RELEASE ` + name); err != nil {
+		return fmt.Errorf("store: rolling back a write: %w", err)
+	}
+	return nil
+}
+
+// run calls fn, turning a panic into its error: the other writes of the
+// batch must still be answered.
+func run(fn func(*tx) error, t *tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store: write panicked: %v", r)
+		}
+	}()
+	return fn(t)
+}

@@ -1,0 +1,253 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/secure-personal-profile/spp/app"
+	"github.com/secure-personal-profile/spp/crypto"
+)
+
+// queued holds the writer's turn while n writes queue, then lets them run:
+// they run as one batch. It returns each write's error, by index.
+func queued(t *testing.T, db *DB, n int, write func(i int) error) []error {
+	t.Helper()
+	db.turn <- struct{}{}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = write(i)
+		}()
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		db.qmu.Lock()
+		q := len(db.queue)
+		db.qmu.Unlock()
+		if q == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d writes queued", q, n)
+		}
+	}
+	<-db.turn
+	wg.Wait()
+	return errs
+}
+
+// TestGroupCommitAnswersEachWriteForItself: writes committed together as
+// one batch each get their own answer. One that fails, one that panics and
+// one whose request went away leave nothing; the others are all there,
+// with their operations numbered without a gap or a repeat; and the
+// batch took one commit.
+func TestGroupCommitAnswersEachWriteForItself(t *testing.T) {
+	db, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	dek, _ := crypto.NewKey()
+	acct := &app.Account{UserID: app.NewID(), ProfileID: app.NewID(), EmailMAC: []byte(app.NewID()), KDF: "k", WrappedDEK: []byte("w"), CreatedAt: time.Now()}
+	if err := db.CreateAccount(context.Background(), acct, dek, nil); err != nil {
+		t.Fatal(err)
+	}
+	var commits int
+	db.OnCommit(func(string) { commits++ })
+	before := db.counter.Load()
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	errNo := errors.New("no")
+	const n = 12
+	fails := map[int]bool{3: true, 5: true, 8: true}
+	errs := queued(t, db, n, func(i int) error {
+		ctx := context.Background()
+		if i == 8 {
+			ctx = gone
+		}
+		return db.Update(ctx, acct.UserID, dek, func(tx app.Tx) error {
+			for f := range 2 {
+				if err := tx.Put(app.Cell{Entity: "field", ID: fmt.Sprintf("f%d", i), Field: fmt.Sprint(f), Value: []byte("v")}); err != nil {
+					return err
+				}
+			}
+			switch i {
+			case 3:
+				return errNo
+			case 5:
+				panic("a bug")
+			}
+			return nil
+		})
+	})
+	for i, err := range errs {
+		switch {
+		case i == 3 && !errors.Is(err, errNo), i == 5 && err == nil, i == 8 && !errors.Is(err, context.Canceled):
+			t.Errorf("write %d: %v", i, err)
+		case !fails[i] && err != nil:
+			t.Errorf("write %d failed: %v", i, err)
+		}
+	}
+	if commits != n-len(fails) {
+		t.Errorf("%d commit hooks, want one per successful write (%d)", commits, n-len(fails))
+	}
+	err = db.View(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
+		for i := range n {
+			_, ok, err := tx.Get("field", fmt.Sprintf("f%d", i), "1")
+			if err != nil {
+				return err
+			}
+			if ok == fails[i] {
+				t.Errorf("write %d: cell there = %v", i, ok)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.r.Query(`SELECT counter FROM ops WHERE device = ? AND counter > ? ORDER BY counter`, db.device, before)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	want := before + 1
+	for rows.Next() {
+		var c int64
+		rows.Scan(&c)
+		if c != want {
+			t.Fatalf("operation counter %d, want %d (no gap, no repeat)", c, want)
+		}
+		want++
+	}
+	if got := want - before - 1; got != int64(2*(n-len(fails))) {
+		t.Errorf("%d operations, want %d", got, 2*(n-len(fails)))
+	}
+	if db.counter.Load() != want-1 {
+		t.Errorf("counter %d, want %d", db.counter.Load(), want-1)
+	}
+	if b := db.batches.Load(); b != 2 { // the account's creation, then the batch
+		t.Errorf("%d transactions committed, want 2", b)
+	}
+}
+
+// TestGroupCommitFailsEveryWriteWhenTheCommitFails: a batch whose commit
+// fails acknowledges none of its writes, and gives their counters back.
+func TestGroupCommitFailsEveryWriteWhenTheCommitFails(t *testing.T) {
+	db, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	dek, _ := crypto.NewKey()
+	acct := &app.Account{UserID: app.NewID(), ProfileID: app.NewID(), EmailMAC: []byte(app.NewID()), KDF: "k", WrappedDEK: []byte("w"), CreatedAt: time.Now()}
+	if err := db.CreateAccount(context.Background(), acct, dek, nil); err != nil {
+		t.Fatal(err)
+	}
+	before := db.counter.Load()
+	// A deferred foreign key fails at COMMIT, whichever write made it.
+	errs := queued(t, db, 4, func(i int) error {
+		return db.update(context.Background(), acct.UserID, dek, func(tx *tx) error {
+			if err := tx.Put(app.Cell{Entity: "field", ID: fmt.Sprintf("f%d", i), Field: "v", Value: []byte("v")}); err != nil {
+				return err
+			}
+			if i == 2 {
+				if _, err := tx.sql.Exec(`PRAGMA defer_foreign_keys = ON`); err != nil {
+					return err
+				}
+				if _, err := tx.sql.Exec(`INSERT INTO sessions(token_hash, user_id, wrapped_dek, created_at, expires_at) VALUES (x'00', 'nobody', x'00', 0, 0)`); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+	for i, err := range errs {
+		if err == nil {
+			t.Errorf("write %d acknowledged, though its commit failed", i)
+		}
+	}
+	if db.counter.Load() != before {
+		t.Errorf("counter %d, want %d given back", db.counter.Load(), before)
+	}
+}
+
+// TestGroupCommitDerivesOnceAndIsolatesABadDerivation: one user's writes
+// of a batch have their views derived once, for all their changes; when
+// that derivation fails, they run again one by one, so that only the
+// write whose change breaks it fails.
+func TestGroupCommitDerivesOnceAndIsolatesABadDerivation(t *testing.T) {
+	db, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	dek, _ := crypto.NewKey()
+	acct := &app.Account{UserID: app.NewID(), ProfileID: app.NewID(), EmailMAC: []byte(app.NewID()), KDF: "k", WrappedDEK: []byte("w"), CreatedAt: time.Now()}
+	if err := db.CreateAccount(context.Background(), acct, dek, nil); err != nil {
+		t.Fatal(err)
+	}
+	errBad := errors.New("cannot derive")
+	var calls, cells int
+	db.SetDeriver(func(tx app.Tx, _ []byte, changed []app.CellRef) error {
+		calls++
+		cells += len(changed)
+		for _, c := range changed {
+			if c.ID == "bad" {
+				return errBad
+			}
+		}
+		return nil
+	})
+	for i, err := range queued(t, db, 5, func(i int) error {
+		return db.Update(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
+			return tx.Put(app.Cell{Entity: "field", ID: fmt.Sprintf("good%d", i), Field: "v", Value: []byte("v")})
+		})
+	}) {
+		if err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	if calls != 1 || cells != 5 {
+		t.Fatalf("derived %d times for %d cells, want once for 5", calls, cells)
+	}
+	calls = 0
+	errs := queued(t, db, 5, func(i int) error {
+		return db.Update(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
+			id := fmt.Sprintf("again%d", i)
+			if i == 2 {
+				id = "bad"
+			}
+			return tx.Put(app.Cell{Entity: "field", ID: id, Field: "v", Value: []byte("v")})
+		})
+	})
+	for i, err := range errs {
+		if (i == 2) != errors.Is(err, errBad) {
+			t.Errorf("write %d: %v", i, err)
+		}
+	}
+	if calls != 1+5 {
+		t.Errorf("derived %d times, want once together, then once for each write", calls)
+	}
+	err = db.View(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
+		for i := range 5 {
+			id := fmt.Sprintf("again%d", i)
+			if i == 2 {
+				id = "bad"
+			}
+			if _, ok, _ := tx.Get("field", id, "v"); ok != (i != 2) {
+				t.Errorf("%s there = %v", id, ok)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
