@@ -234,9 +234,10 @@ func (a *ShareService) CreateShare(ctx context.Context, p *Principal, r ShareReq
 	if format == ShareFormatSDJWT {
 		sd = a.sdShareFor(ctx, p.UserID, r.Nonce)
 	}
-	err = a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
-		value, err := claimValue(tx, claim, now)
-		if err != nil {
+	var value json.RawMessage
+	var is *issuer
+	err = a.update(ctx, p.UserID, p.DEK, func(tx Tx) (err error) {
+		if value, err = claimValue(tx, claim, now); err != nil {
 			return err
 		}
 		svc, err := a.ensureService(tx, p.DEK, r.ServiceID, now)
@@ -250,20 +251,22 @@ func (a *ShareService) CreateShare(ctx context.Context, p *Principal, r ShareReq
 		if err := tx.Put(Cell{Entity: EntityServiceShares, ID: svc.ID, Field: sh.ID, Clear: []byte{1}}); err != nil {
 			return err
 		}
-		is, err := a.issuerFor(tx, p.ProfileID)
-		if err != nil {
-			return err
-		}
-		if format == ShareFormatSDJWT {
-			sd.Audience, sd.Claim, sd.Value, sd.Now, sd.Expires = r.ServiceID, claim, value, now, sh.ExpiresAt
-			credential, err = is.signSDJWT(sd)
-			return err
-		}
-		credential, err = is.sign(sh.ID, r.ServiceID, claim, value, status, now, sh.ExpiresAt)
+		is, err = a.issuerFor(tx, p.ProfileID)
 		return err
 	})
 	if err != nil {
 		return nil, AsError(err)
+	}
+	// Signed once committed, outside the writer's turn (the value is the
+	// one the share was made with).
+	if format == ShareFormatSDJWT {
+		sd.Audience, sd.Claim, sd.Value, sd.Now, sd.Expires = r.ServiceID, claim, value, now, sh.ExpiresAt
+		credential, err = is.signSDJWT(sd)
+	} else {
+		credential, err = is.sign(sh.ID, r.ServiceID, claim, value, status, now, sh.ExpiresAt)
+	}
+	if err != nil {
+		return nil, Internal(err)
 	}
 	return &Share{
 		ShareID: sh.ID, ServiceID: r.ServiceID, InfoField: claim, VerificationToken: token,

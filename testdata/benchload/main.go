@@ -35,7 +35,7 @@ var (
 	duration = flag.Duration("duration", 10*time.Second, "how long wrk drives each endpoint")
 	conns    = flag.Int("connections", 32, "wrk connections")
 	threads  = flag.Int("threads", 2, "wrk threads")
-	only     = flag.String("only", "", "run only the endpoints whose name contains this")
+	only     = flag.String("only", "", "run only the endpoints whose name contains one of these (comma-separated)")
 )
 
 type endpoint struct {
@@ -111,7 +111,7 @@ func main() {
 		row(b, r, 0)
 	}
 	for _, e := range eps {
-		if *only != "" && !strings.Contains(e.name, *only) {
+		if !picked(e.name) {
 			continue
 		}
 		r := run(base, e)
@@ -292,4 +292,17 @@ func waitUp(u string, logs *bytes.Buffer) {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "bench-load:", err)
 	os.Exit(1)
+}
+
+// picked reports whether -only names the endpoint (empty: every one).
+func picked(name string) bool {
+	if *only == "" {
+		return true
+	}
+	for _, w := range strings.Split(*only, ",") {
+		if w != "" && strings.Contains(name, w) {
+			return true
+		}
+	}
+	return false
 }
