@@ -32,7 +32,9 @@ type BackupSection struct {
 	ExportPass, ExportRepeat *widget.Entry
 	Export                   *widget.Button
 	Import                   *RestoreForm
-	lastImport               *app.Imported
+	// Under Export and under Import: what the last one did, or why not.
+	ExportNotice, ImportNotice *widget.Label
+	lastImport                 *app.Imported
 }
 
 func (b *BackupSection) build(s *Shell) fyne.CanvasObject {
@@ -44,13 +46,25 @@ func (b *BackupSection) build(s *Shell) fyne.CanvasObject {
 		widget.NewButtonWithIcon("Choose a container file…", theme.FolderOpenIcon(), nil),
 		widget.NewButtonWithIcon("Import", theme.DownloadIcon(), nil),
 		"Choose the container file first.", b.imported)
+	b.ExportNotice, b.ImportNotice = notice(), notice()
+	for _, n := range []struct {
+		button *widget.Button
+		notice *widget.Label
+	}{{b.Export, b.ExportNotice}, {b.Import.Choose, b.ImportNotice}, {b.Import.Button, b.ImportNotice}} {
+		tapped := n.button.OnTapped
+		n.button.OnTapped = func() {
+			s.at(n.notice)
+			tapped()
+		}
+	}
 	return container.NewVBox(
 		section("Backup: export",
 			wrapped("The container holds your whole profile, encrypted under a passphrase of its own. Keep the passphrase: without it the file opens for no one."),
 			form(formRow{"Passphrase", b.ExportPass}, formRow{"Repeat", b.ExportRepeat}),
-			b.Export),
+			b.Export, b.ExportNotice),
 		section("Backup: import",
-			b.Import.content("Restore a container on this device as a profile of its own, signed in with a new password.")),
+			b.Import.content("Restore a container on this device as a profile of its own, signed in with a new password."),
+			b.ImportNotice),
 	)
 }
 

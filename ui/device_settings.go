@@ -46,8 +46,8 @@ func (s *SettingsScreen) buildRun() fyne.CanvasObject {
 	r.SMTPPlaintext = widget.NewCheck("Plain text without STARTTLS", nil)
 	r.SyncOn = widget.NewCheck("Sync with my other devices", nil)
 	r.Relays = widget.NewMultiLineEntry()
+	r.Relays.Wrapping = fyne.TextWrapBreak // an address has no spaces: shown whole, it needs no scrolling of its own
 	r.Relays.SetPlaceHolder("one a line, as spp relay prints them")
-	r.Relays.SetMinRowsVisible(2)
 	r.Result = wrapped("")
 	r.Result.Hide()
 	r.Save = primary("Save device settings", nil, s.saveRun)
@@ -59,7 +59,7 @@ func (s *SettingsScreen) buildRun() fyne.CanvasObject {
 		form(formRow{"Listener address", r.ListenAddr}, formRow{"E-mail relay", r.SMTPAddr}, formRow{"Sender", r.SMTPFrom},
 			formRow{"Relay user", r.SMTPUser}, formRow{"Relay password", r.SMTPPassword}),
 		r.SMTPPlaintext, r.SyncOn,
-		form(formRow{"Relays", r.Relays}),
+		form(formRow{"Relays", grown(r.Relays, 2)}),
 		r.Save,
 		form(formRow{"Test e-mail to", r.TestTo}), r.SendTest,
 		r.Result)

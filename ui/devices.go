@@ -1,9 +1,10 @@
 package ui
 
-// The Devices screen: whether sync runs here, the profile's devices with
-// their last sync (remove one), and pairing a new device with a one-time
-// code; below them the backup section (backup.go) and the outbox
-// (outbox.go).
+// The Devices screen, in three tabs: Devices — whether sync runs here,
+// the profile's devices with their last sync (remove one), and pairing a
+// new device with a one-time code; Backup — export and import
+// (backup.go); Outgoing mail — what waits in the outbox, and why
+// (outbox.go), read-only, one tap away rather than under the forms.
 
 import (
 	"context"
@@ -23,21 +24,26 @@ import (
 
 // DevicesScreen lists the profile's devices (last sync, remove), pairs a
 // new one with a one-time code shown as a QR code and as text, and holds
-// the backup and outbox sections.
+// the backup and outbox sections, each in a tab of its own (Parts). What
+// each action did shows in the notice beside it (Shell.at).
 type DevicesScreen struct {
 	shell *Shell
+	// Parts: "Devices", "Backup" and "Outgoing mail".
+	Parts *container.AppTabs
 
 	// Devices and sync; Reload lists them again (sync runs in the
 	// background: a device paired or synced meanwhile shows up).
-	SyncStatus *widget.Label
-	Reload     *widget.Button
-	Devices    []*DeviceRow
-	deviceBox  *fyne.Container
+	SyncStatus    *widget.Label
+	Reload        *widget.Button
+	DevicesNotice *widget.Label // over the list: what refreshing or removing did
+	Devices       []*DeviceRow
+	deviceBox     *fyne.Container
 
 	// Pairing: ThisDevice names this device in the list; Pair makes a
 	// code; PairQR, PairCode (selectable), CopyCode and Countdown show it.
 	ThisDevice  *widget.Entry
 	Pair        *widget.Button
+	PairNotice  *widget.Label // under Pair: why no code was made
 	PairQR      *canvas.Image
 	PairCode    *widget.Label
 	CopyCode    *widget.Button
@@ -61,7 +67,12 @@ type DeviceRow struct {
 func (d *DevicesScreen) build() fyne.CanvasObject {
 	d.shell.onClose(func() { d.closed.Store(true) })
 	d.SyncStatus = wrapped("")
-	d.Reload = widget.NewButtonWithIcon("Refresh", theme.ViewRefreshIcon(), d.refresh)
+	d.Reload = widget.NewButtonWithIcon("Refresh", theme.ViewRefreshIcon(), func() {
+		d.DevicesNotice.Hide() // says only why listing failed
+		d.shell.at(d.DevicesNotice)
+		d.refresh()
+	})
+	d.DevicesNotice, d.PairNotice = notice(), notice()
 	d.deviceBox = container.NewVBox()
 
 	d.ThisDevice = widget.NewEntry()
@@ -80,12 +91,19 @@ func (d *DevicesScreen) build() fyne.CanvasObject {
 	devices := section("",
 		container.NewBorder(nil, nil, nil, d.Reload, boldWrapped("This profile's devices")),
 		d.SyncStatus,
+		d.DevicesNotice,
 		d.deviceBox,
 		form(formRow{"This device", d.ThisDevice}),
 		d.Pair,
+		d.PairNotice,
 		d.pairBox,
 	)
-	return page(devices, d.BackupSection.build(d.shell), d.OutboxSection.build(d.shell))
+	d.Parts = container.NewAppTabs(
+		container.NewTabItemWithIcon("Devices", theme.ComputerIcon(), page(devices)),
+		container.NewTabItemWithIcon("Backup", theme.DocumentSaveIcon(), page(d.BackupSection.build(d.shell))),
+		container.NewTabItemWithIcon("Outgoing mail", theme.MailSendIcon(), page(d.OutboxSection.build(d.shell))))
+	d.Parts.OnSelected = func(*container.TabItem) { d.shell.at(nil) } // a notice speaks only beside its action
+	return d.Parts
 }
 
 // refresh lists the devices again, and the outbox.
@@ -147,7 +165,7 @@ func deviceText(dev app.Device, now time.Time) string {
 }
 
 func (d *DevicesScreen) remove(id, name string) {
-	d.shell.change("Removing "+name, func(ctx context.Context, pr *app.Principal) error {
+	d.shell.at(d.DevicesNotice).change("Removing "+name, func(ctx context.Context, pr *app.Principal) error {
 		return d.shell.u.app.RemoveDevice(ctx, pr, id)
 	}, func() string { return "Removed " + name + ": your devices no longer sync with it." }, d.refresh)
 }
@@ -160,7 +178,8 @@ func (d *DevicesScreen) pair() {
 		expires time.Time
 		png     []byte
 	)
-	d.shell.act("Making a pairing code", func(ctx context.Context, pr *app.Principal) (err error) {
+	d.PairNotice.Hide() // says only why no code was made (the code says the rest)
+	d.shell.at(d.PairNotice).act("Making a pairing code", func(ctx context.Context, pr *app.Principal) (err error) {
 		if code, expires, err = d.shell.u.app.PairCode(ctx, pr, name); err == nil {
 			png, err = qr.PNG(code, qrSize)
 		}

@@ -61,6 +61,7 @@ type EmergencyScreen struct {
 	Conditions *widget.Entry // one per line
 	Contacts   *widget.Entry // e-mail addresses or phone numbers, one per line
 	Save       *widget.Button
+	SaveNotice *widget.Label // under Save: what saving did, or why it did not
 	State      *widget.Label
 
 	// The card.
@@ -72,10 +73,11 @@ type EmergencyScreen struct {
 	// The facts printed on the card in plain text, as the user chooses
 	// (FactName, FactBloodType, …), each with its text (prefilled from the
 	// profile, editable).
-	Facts     *widget.CheckGroup
-	FactValue map[string]*widget.Entry
-	SaveCard  *widget.Button // as PNG
-	SavePDF   *widget.Button
+	Facts      *widget.CheckGroup
+	FactValue  map[string]*widget.Entry
+	SaveCard   *widget.Button // as PNG
+	SavePDF    *widget.Button
+	CardNotice *widget.Label // under the two: where the card was saved, or why not
 
 	// The access log.
 	Chain *widget.Label   // "chain verified" or "chain BROKEN …"
@@ -101,9 +103,18 @@ func (e *EmergencyScreen) build() fyne.CanvasObject {
 	e.Contacts.Wrapping = fyne.TextWrapWord
 	e.Contacts.SetPlaceHolder("One e-mail address or phone number per line")
 	e.Save = primary("Save emergency access", theme.DocumentSaveIcon(), e.save)
+	e.SaveNotice = notice()
 	e.State = wrapped("")
 
 	e.buildCard()
+	e.CardNotice = notice()
+	for _, b := range []*widget.Button{e.SaveCard, e.SavePDF} {
+		tapped := b.OnTapped
+		b.OnTapped = func() {
+			e.shell.at(e.CardNotice)
+			tapped()
+		}
+	}
 
 	e.Chain = boldWrapped("")
 	e.Log = container.NewVBox()
@@ -123,15 +134,16 @@ func (e *EmergencyScreen) build() fyne.CanvasObject {
 	}
 
 	e.Parts = container.NewAppTabs(container.NewTabItemWithIcon("Set up", theme.SettingsIcon(), page(
-		section("Emergency card", e.State, e.Card),
+		section("Emergency card", e.State, e.Card, e.CardNotice),
 		section("Set up",
 			wrapped("A responder who scans your card sees the information and fields chosen here, when your criteria allow; every access is logged, and your trusted contacts are told."),
 			widget.NewLabel("Profile fields a responder sees:"),
 			e.Fields,
-			form(formRow{"Information", e.Info}, formRow{"Who may see it", e.Responders},
-				formRow{"Conditions", e.Conditions}, formRow{"Trusted contacts", e.Contacts}),
-			e.Save))),
+			form(formRow{"Information", grown(e.Info, 3)}, formRow{"Who may see it", e.Responders},
+				formRow{"Conditions", grown(e.Conditions, 3)}, formRow{"Trusted contacts", grown(e.Contacts, 3)}),
+			e.Save, e.SaveNotice))),
 		container.NewTabItemWithIcon("Access log", theme.ListIcon(), page(section("Access log", e.Chain, e.Log))))
+	e.Parts.OnSelected = func(*container.TabItem) { e.shell.at(nil) } // a notice speaks only beside its action
 	return e.Parts
 }
 
@@ -336,7 +348,7 @@ func (e *EmergencyScreen) save() {
 		InfoField:       fieldsJSON,
 	}
 	var created bool
-	e.shell.act("Saving emergency access", func(ctx context.Context, pr *app.Principal) error {
+	e.shell.at(e.SaveNotice).act("Saving emergency access", func(ctx context.Context, pr *app.Principal) error {
 		acc, err := e.shell.u.app.SetupEmergency(ctx, pr, setup)
 		if err == nil {
 			created = acc.Created

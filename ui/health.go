@@ -1,8 +1,10 @@
 package ui
 
-// The Health screen: records by type (add, delete), sharing chosen records
-// or whole types with a doctor through a time-limited link and its QR
-// code, and every link with who opened what, and when (revoke).
+// The Health screen, in two tabs: Records — records by type (add,
+// delete) and sharing chosen records or whole types with a doctor through
+// a time-limited link and its QR code; Links — every link made, with who
+// opened what, and when (show again, revoke), one tap away rather than
+// under the forms.
 
 import (
 	"context"
@@ -11,10 +13,12 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -30,8 +34,9 @@ var CommonRecordTypes = []string{"allergies", "immunizations", "conditions", "me
 
 // HealthScreen lists the user's health records by type, adds and deletes
 // them, and shares chosen records (or whole types) with a doctor through a
-// time-limited link, shown with its QR code; the links list who opened
-// what, and when, and revokes a link.
+// time-limited link, shown with its QR code; in a tab of its own, the
+// links list who opened what, and when, and revoke a link. What each
+// action did shows in the notice beside it (Shell.at).
 type HealthScreen struct {
 	shell   *Shell
 	records []*app.HealthRecord
@@ -43,7 +48,13 @@ type HealthScreen struct {
 	pickRecords map[string]bool
 	pickTypes   map[string]bool
 
-	// Records, grouped by type.
+	// Parts: "Records" (the records, adding one, sharing with a doctor)
+	// and "Links" (the links made and their openings, read-only but for
+	// revoking: a tab of its own, so it is one tap away).
+	Parts *container.AppTabs
+
+	// Records, grouped by type; RecordsNotice says what deleting did.
+	RecordsNotice *widget.Label
 	Groups        *fyne.Container
 	TypeChecks    map[string]*widget.Check  // by type: share every record of it (also later ones)
 	RecordChecks  map[string]*widget.Check  // by record id: share this record
@@ -51,30 +62,52 @@ type HealthScreen struct {
 	DeleteButtons map[string]*widget.Button // by record id
 
 	// Add a record.
-	NewType *widget.SelectEntry
-	NewData *widget.Entry
-	Add     *widget.Button
+	NewType   *widget.SelectEntry
+	NewData   *widget.Entry
+	Add       *widget.Button
+	AddNotice *widget.Label // under Add: what adding did, or why it did not
 
 	// Share with a doctor.
-	Doctor   *widget.Entry
-	Expires  *widget.Entry // YYYY-MM-DD (the link works through that day, UTC)
-	Passcode *widget.Entry
-	Share    *widget.Button
-	LinkBox  *fyne.Container // the link just created (or chosen), hidden until then
-	Link     *widget.Label   // the link's URL, selectable
-	LinkInfo *widget.Label
-	LinkQR   *canvas.Image
-	LinkMail *widget.Label  // what became of the e-mail to the doctor
-	FixMail  *widget.Button // to Settings' device section, while no e-mail relay is set
-	Reach    *ReachNote     // who can open the link
-	linkMail string         // the shown link's e-mail (its outbox message id)
+	Doctor      *widget.Entry
+	Expires     *widget.Entry // YYYY-MM-DD: the link works through that day, in this device's time zone
+	Passcode    *widget.Entry
+	Share       *widget.Button
+	ShareNotice *widget.Label // under Create link: what it did, or why it did not
+	LinkView                  // the link just created, under Create link, hidden until then
 
-	// Links.
+	// Links; LinksNotice says what revoking did. Again is the link shown
+	// again by its Show link (in a dialog), nil before.
+	LinksNotice   *widget.Label
+	Again         *LinkView
 	Links         *fyne.Container
 	LinkLabels    map[string]*widget.Label  // by link id: state, what it shares, its openings
 	RevokeButtons map[string]*widget.Button // by link id
 	ShowButtons   map[string]*widget.Button // by link id: show its link and QR code again
 	MailLabels    map[string]*widget.Label  // by link id: what became of its e-mail to the doctor
+}
+
+// LinkView shows one doctor's link: what it is, what became of its e-mail
+// to the doctor (with the way to Settings while it waits for a relay), its
+// address (selectable) and its QR code, and who can open it.
+type LinkView struct {
+	LinkBox  *fyne.Container // all of it; hidden until a link is shown
+	Link     *widget.Label   // the link's URL, selectable
+	LinkInfo *widget.Label
+	LinkQR   *canvas.Image
+	LinkMail *widget.Label  // what became of the e-mail to the doctor
+	FixMail  *widget.Button // to Settings, while no e-mail relay is set
+	Reach    *ReachNote     // who can open the link
+	linkMail string         // the shown link's e-mail (its outbox message id)
+}
+
+// newLinkView is a view of a link, hidden; fix runs on its FixMail.
+func newLinkView(s *Shell, fix func()) LinkView {
+	v := LinkView{Link: selectable(), LinkInfo: wrapped(""), LinkQR: newQRImage(220), Reach: newReachNote(s), LinkMail: wrapped("")}
+	v.FixMail = widget.NewButtonWithIcon("Set up e-mail in Settings", theme.SettingsIcon(), fix)
+	v.FixMail.Hide()
+	v.LinkBox = container.NewVBox(v.LinkInfo, v.LinkMail, v.FixMail, v.Link, v.LinkQR, v.Reach.object())
+	v.LinkBox.Hide()
+	return v
 }
 
 func (h *HealthScreen) build() fyne.CanvasObject {
@@ -91,39 +124,37 @@ func (h *HealthScreen) build() fyne.CanvasObject {
 	h.NewData.SetMinRowsVisible(2)
 	h.NewData.SetPlaceHolder(`Text, or JSON such as {"substance":"penicillin"}`)
 	h.Add = widget.NewButtonWithIcon("Add record", theme.ContentAddIcon(), h.add)
+	h.RecordsNotice, h.AddNotice, h.ShareNotice, h.LinksNotice = notice(), notice(), notice(), notice()
 
 	h.Doctor = widget.NewEntry()
 	h.Doctor.SetPlaceHolder("doctor@example.org")
 	h.Expires = widget.NewEntry()
 	h.Expires.SetPlaceHolder("YYYY-MM-DD")
-	h.Expires.SetText(h.shell.u.app.Now().Add(app.DefaultLinkTTL).Format(app.DateLayout))
+	h.Expires.SetText(h.shell.u.app.Now().Add(app.DefaultLinkTTL).In(time.Local).Format(app.DateLayout))
 	h.Passcode = widget.NewPasswordEntry()
 	h.Passcode.SetPlaceHolder("optional: 6 or more characters, told to the doctor separately")
 	h.Share = primary("Create link", theme.MailSendIcon(), h.share)
-	h.Link = selectable()
-	h.LinkInfo = wrapped("")
-	h.LinkQR = newQRImage(220)
-	h.Reach = newReachNote(h.shell)
-	h.LinkMail = wrapped("")
-	h.FixMail = widget.NewButtonWithIcon("Set up e-mail in Settings", theme.SettingsIcon(), func() { h.shell.Select("Settings") })
-	h.FixMail.Hide()
-	h.LinkBox = container.NewVBox(h.LinkInfo, h.LinkMail, h.FixMail, h.Link, h.LinkQR, h.Reach.object())
-	h.LinkBox.Hide()
+	h.LinkView = newLinkView(h.shell, func() { h.shell.Select("Settings") })
 
 	h.Links = container.NewVBox()
 	h.LinkLabels, h.RevokeButtons, h.ShowButtons = map[string]*widget.Label{}, map[string]*widget.Button{}, map[string]*widget.Button{}
 	h.MailLabels = map[string]*widget.Label{}
 
-	return page(
-		section("Health records", h.Groups),
-		section("Add a record", form(formRow{"Type", h.NewType}, formRow{"Record", h.NewData}), h.Add),
-		section("Share with a doctor",
-			wrapped("Tick records above, or a whole type (its later records too). The link is e-mailed to the doctor (each link below says whether the e-mail went out); every opening is logged below."),
-			form(formRow{"Doctor's e-mail", h.Doctor}, formRow{"Works until", h.Expires}, formRow{"Passcode", h.Passcode}),
-			h.Share,
-			h.LinkBox),
-		section("Links", h.Links),
-	)
+	h.Parts = container.NewAppTabs(
+		container.NewTabItemWithIcon("Records", theme.ListIcon(), page(
+			section("Health records", h.RecordsNotice, h.Groups),
+			section("Add a record", form(formRow{"Type", h.NewType}, formRow{"Record", grown(h.NewData, 2)}), h.Add, h.AddNotice),
+			section("Share with a doctor",
+				wrapped("Tick records above, or a whole type (its later records too). The link is e-mailed to the doctor; under Links, each link says whether the e-mail went out, and who opened what, and when."),
+				form(formRow{"Doctor's e-mail", h.Doctor}, formRow{"Works until", h.Expires}, formRow{"Passcode", h.Passcode}),
+				h.Share,
+				h.ShareNotice,
+				h.LinkBox))),
+		container.NewTabItemWithIcon("Links", theme.MailSendIcon(), page(
+			section("Links", wrapped("Every link you made for a doctor: what it shares, until when, whether its e-mail went out, and each opening."),
+				h.LinksNotice, h.Links))))
+	h.Parts.OnSelected = func(*container.TabItem) { h.shell.at(nil) } // a notice speaks only beside its action
+	return h.Parts
 }
 
 func (h *HealthScreen) refresh() { h.load("") }
@@ -285,7 +316,7 @@ func recordData(text string) json.RawMessage { return infoJSON(text) }
 
 func (h *HealthScreen) add() {
 	typ, data := h.NewType.Text, recordData(h.NewData.Text)
-	h.shell.act("Adding the record", func(ctx context.Context, pr *app.Principal) error {
+	h.shell.at(h.AddNotice).act("Adding the record", func(ctx context.Context, pr *app.Principal) error {
 		_, _, err := h.shell.u.app.PutHealthRecord(ctx, pr, "", typ, data)
 		return err
 	}, func() {
@@ -295,7 +326,7 @@ func (h *HealthScreen) add() {
 }
 
 func (h *HealthScreen) delete(id string) {
-	h.shell.act("Deleting the record", func(ctx context.Context, pr *app.Principal) error {
+	h.shell.at(h.RecordsNotice).act("Deleting the record", func(ctx context.Context, pr *app.Principal) error {
 		return h.shell.u.app.DeleteHealthRecord(ctx, pr, id)
 	}, func() { h.load("Record deleted; links that named it show it no more.") })
 }
@@ -318,49 +349,100 @@ func (h *HealthScreen) share() {
 			items = append(items, r.ID)
 		}
 	}
+	h.shell.at(h.ShareNotice)
 	if len(items) == 0 {
 		h.shell.say("Tick the records or types to share first.")
 		return
 	}
 	sel, _ := json.Marshal(items)
-	req := app.LinkRequest{Records: sel, DoctorEmail: h.Doctor.Text, Expiration: h.Expires.Text, Passcode: h.Passcode.Text}
+	chosen, dated := dayEnd(h.Expires.Text, time.Local)
+	expiration := h.Expires.Text
+	if dated {
+		expiration = chosen.Format(time.RFC3339)
+	}
+	req := app.LinkRequest{Records: sel, DoctorEmail: h.Doctor.Text, Expiration: expiration, Passcode: h.Passcode.Text}
 	var link *app.HealthLink
 	h.shell.act("Creating the link", func(ctx context.Context, pr *app.Principal) (err error) {
 		link, err = h.shell.u.app.CreateLink(ctx, pr, req)
 		return err
 	}, func() {
 		h.Passcode.SetText("")
-		h.showLink(link.URL, fmt.Sprintf("Link for %s, working until %s. You can also show this code:",
-			strings.TrimSpace(req.DoctorEmail), link.ExpiresAt.Local().Format("2006-01-02 15:04")), link.EmailID)
-		h.load("Link created.")
+		until := "working until " + untilText(link.ExpiresAt, time.Local)
+		if dated && link.ExpiresAt.Before(chosen) {
+			until += fmt.Sprintf(" (a link works for %d days at most)", app.MaxLinkTTL/(24*time.Hour))
+		}
+		h.showLink(&h.LinkView, link.URL, fmt.Sprintf("Link for %s, %s. You can also show this code:",
+			strings.TrimSpace(req.DoctorEmail), until), link.EmailID)
+		h.load("Link created, " + until + "; it is listed under Links, with who opens it.")
 	})
 }
 
-// showLink shows a link's URL and its QR code, and what became of its
-// e-mail to the doctor (mailID, its outbox message).
-func (h *HealthScreen) showLink(url, info, mailID string) {
-	if !drawQR(h.LinkQR, "health-link-qr.png", url) {
-		h.shell.say("The QR code could not be drawn.")
-		return
+// dayEnd is the end of the day typed as YYYY-MM-DD in loc (the midnight
+// after it), the instant a link chosen to work "until" that day stops;
+// false when typed is no such date.
+func dayEnd(typed string, loc *time.Location) (time.Time, bool) {
+	d, err := time.ParseInLocation(app.DateLayout, strings.TrimSpace(typed), loc)
+	if err != nil {
+		return time.Time{}, false
 	}
-	h.Link.SetText(url)
-	h.LinkInfo.SetText(info)
-	h.linkMail = mailID
-	h.showLinkMail()
-	h.Reach.show(url)
-	h.LinkBox.Show()
+	return d.AddDate(0, 0, 1), true
 }
 
-// showLinkMail says what became of the shown link's e-mail, with the way
-// to Settings while it waits for a relay.
-func (h *HealthScreen) showLinkMail() {
-	text, noRelay := h.mailText(h.linkMail)
-	h.LinkMail.SetText(text)
-	if noRelay {
-		h.FixMail.Show()
-	} else {
-		h.FixMail.Hide()
+// untilText says until when a link works, in loc: one that stops at a
+// midnight works through the day before, "the end of 2026-12-15" (as the
+// day was chosen); any other, its day and time, "2026-12-15 18:30".
+func untilText(t time.Time, loc *time.Location) string {
+	lt := t.In(loc)
+	if lt.Hour() == 0 && lt.Minute() == 0 && lt.Second() == 0 && lt.Nanosecond() == 0 {
+		return "the end of " + lt.AddDate(0, 0, -1).Format(app.DateLayout)
 	}
+	return lt.Format(app.DateLayout + " 15:04")
+}
+
+// showLink shows a link's URL and its QR code in v, and what became of
+// its e-mail to the doctor (mailID, its outbox message); false (and the
+// notice says so) when the code cannot be drawn.
+func (h *HealthScreen) showLink(v *LinkView, url, info, mailID string) bool {
+	if !drawQR(v.LinkQR, "health-link-qr.png", url) {
+		h.shell.say("The QR code could not be drawn.")
+		return false
+	}
+	v.Link.SetText(url)
+	v.LinkInfo.SetText(info)
+	v.linkMail = mailID
+	h.showLinkMail(v)
+	v.Reach.show(url)
+	v.LinkBox.Show()
+	return true
+}
+
+// showLinkMail says what became of the e-mail of the link v shows, with
+// the way to Settings while it waits for a relay.
+func (h *HealthScreen) showLinkMail(v *LinkView) {
+	text, noRelay := h.mailText(v.linkMail)
+	v.LinkMail.SetText(text)
+	if noRelay {
+		v.FixMail.Show()
+	} else {
+		v.FixMail.Hide()
+	}
+}
+
+// showAgain shows a listed link again, in a dialog: its address, its QR
+// code, who can open it and what became of its e-mail.
+func (h *HealthScreen) showAgain(l *app.HealthLinkInfo) {
+	var d dialog.Dialog
+	v := newLinkView(h.shell, func() {
+		d.Hide()
+		h.shell.Select("Settings")
+	})
+	if !h.showLink(&v, l.URL, fmt.Sprintf("Link for %s (%s), until %s:", l.DoctorEmail, l.State, untilText(l.ExpiresAt, time.Local)), l.EmailID) {
+		return
+	}
+	h.Again = &v
+	d = dialog.NewCustom("Link for "+l.DoctorEmail, "Close", container.NewVScroll(v.LinkBox), h.shell.window())
+	d.Resize(fyne.NewSize(min(h.shell.window().Canvas().Size().Width-24, 520), min(h.shell.window().Canvas().Size().Height-24, 640)))
+	d.Show()
 }
 
 // mailText says what became of a link's e-mail to the doctor (id, its
@@ -411,7 +493,7 @@ func (h *HealthScreen) selectorText(s app.LinkSelector) string {
 // linkText is a link's summary, what it shares, and its openings.
 func (h *HealthScreen) linkText(l *app.HealthLinkInfo) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s · %s · until %s", l.DoctorEmail, l.State, l.ExpiresAt.Local().Format("2006-01-02 15:04"))
+	fmt.Fprintf(&b, "%s · %s · until %s", l.DoctorEmail, l.State, untilText(l.ExpiresAt, time.Local))
 	if l.Passcode {
 		b.WriteString(" · passcode")
 	}
@@ -460,7 +542,10 @@ func (h *HealthScreen) showLinks() {
 	clear(h.ShowButtons)
 	clear(h.MailLabels)
 	if h.LinkBox.Visible() {
-		h.showLinkMail()
+		h.showLinkMail(&h.LinkView)
+	}
+	if h.Again != nil {
+		h.showLinkMail(h.Again)
 	}
 	var rows []fyne.CanvasObject
 	for _, l := range h.links {
@@ -471,9 +556,7 @@ func (h *HealthScreen) showLinks() {
 		if l.State != "active" {
 			revoke.Disable()
 		}
-		show := widget.NewButtonWithIcon("Show link", theme.VisibilityIcon(), func() {
-			h.showLink(l.URL, fmt.Sprintf("Link for %s (%s):", l.DoctorEmail, l.State), l.EmailID)
-		})
+		show := widget.NewButtonWithIcon("Show link", theme.VisibilityIcon(), func() { h.showAgain(l) })
 		h.LinkLabels[l.ID], h.RevokeButtons[l.ID], h.ShowButtons[l.ID] = text, revoke, show
 		row := container.NewVBox(text)
 		if mt, noRelay := h.mailText(l.EmailID); mt != "" {
@@ -492,7 +575,7 @@ func (h *HealthScreen) showLinks() {
 }
 
 func (h *HealthScreen) revoke(id string) {
-	h.shell.act("Revoking the link", func(ctx context.Context, pr *app.Principal) error {
+	h.shell.at(h.LinksNotice).act("Revoking the link", func(ctx context.Context, pr *app.Principal) error {
 		return h.shell.u.app.RevokeLink(ctx, pr, id)
 	}, func() { h.load("Link revoked: it opens no more.") })
 }

@@ -130,8 +130,8 @@ func TestHealthRecordsAndLinks(t *testing.T) {
 	if h.Link.Text != l.URL || shownQR(t, h.LinkQR) != l.URL {
 		t.Fatalf("link shown %q, QR %q, stored %q", h.Link.Text, shownQR(t, h.LinkQR), l.URL)
 	}
-	wantExpiry, _ := time.Parse(app.DateLayout, day)
-	if !l.Passcode || l.DoctorEmail != "dr.who@example.org" || !l.ExpiresAt.Equal(wantExpiry.Add(24*time.Hour)) ||
+	wantExpiry, _ := time.ParseInLocation(app.DateLayout, day, time.Local) // through that day, here
+	if !l.Passcode || l.DoctorEmail != "dr.who@example.org" || !l.ExpiresAt.Equal(wantExpiry.AddDate(0, 0, 1)) ||
 		!reflect.DeepEqual(l.Records, []app.LinkSelector{{RecordID: penicillin}}) || h.Passcode.Text != "" {
 		t.Fatalf("stored link %+v", l)
 	}
@@ -196,10 +196,11 @@ func TestHealthRecordsAndLinks(t *testing.T) {
 	if _, err := env.App.SHLManifest(ctx, app.SHLManifestRequest{Token: token, Recipient: "Dr. Who", Passcode: "432198", Client: "198.51.100.4"}); err == nil || app.AsError(err).Kind != app.KindNotFound {
 		t.Fatalf("revoked link opened: %v", err)
 	}
-	// Showing a listed link again gives its URL and code.
+	// Showing a listed link again gives its URL and code (in a dialog
+	// over the Links tab).
 	test.Tap(h.ShowButtons[l.ID])
-	if h.Link.Text != l.URL || shownQR(t, h.LinkQR) != l.URL {
-		t.Fatalf("shown again: %q", h.Link.Text)
+	if a := h.Again; a == nil || a.Link.Text != l.URL || shownQR(t, a.LinkQR) != l.URL || !a.LinkBox.Visible() {
+		t.Fatalf("shown again: %+v", a)
 	}
 	fitsPhone(t, u, w, "Health")
 

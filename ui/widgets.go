@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"image/png"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -60,7 +62,8 @@ func copyButton(s *Shell, label string, from *widget.Label, said string) *widget
 }
 
 // page is a screen's scrolling content: its sections one under another,
-// a separator between two.
+// a separator between two. The mouse wheel scrolls it wherever the
+// pointer is, over a text box too (see scrollPage).
 func page(sections ...fyne.CanvasObject) fyne.CanvasObject {
 	var objs []fyne.CanvasObject
 	for i, s := range sections {
@@ -69,7 +72,118 @@ func page(sections ...fyne.CanvasObject) fyne.CanvasObject {
 		}
 		objs = append(objs, s)
 	}
-	return container.NewVScroll(container.NewVBox(objs...))
+	return scrollPage(container.NewVBox(objs...))
+}
+
+// scrollPage scrolls content vertically, and the mouse wheel scrolls it
+// wherever the pointer is. A Fyne text box (every widget.Entry, of one
+// line or many) holds a scroller of its own that takes the wheel even
+// when it has nothing to scroll, so a long form stopped scrolling under
+// the pointer: a transparent layer over the content (wheel) takes the
+// wheel first and hands it to the page. Nothing is lost by it: a page's
+// multi-line text boxes grow to show all their text (grown), and a
+// one-line box scrolls its text with the cursor.
+func scrollPage(content fyne.CanvasObject) *container.Scroll {
+	w := &wheel{}
+	w.ExtendBaseWidget(w)
+	s := container.NewVScroll(container.NewStack(content, w))
+	w.to = s
+	return s
+}
+
+// wheel lies over a page's content and hands every wheel (or touchpad)
+// scroll over it to the page's scroller; it draws nothing and takes no
+// other event (taps, typing and hovering reach what lies under it).
+type wheel struct {
+	widget.BaseWidget
+	to fyne.Scrollable
+}
+
+func (w *wheel) Scrolled(ev *fyne.ScrollEvent) { w.to.Scrolled(ev) }
+
+func (w *wheel) CreateRenderer() fyne.WidgetRenderer { return nothingDrawn{} }
+
+// nothingDrawn renders a widget that shows nothing.
+type nothingDrawn struct{}
+
+func (nothingDrawn) Destroy()                     {}
+func (nothingDrawn) Layout(fyne.Size)             {}
+func (nothingDrawn) MinSize() fyne.Size           { return fyne.Size{} }
+func (nothingDrawn) Objects() []fyne.CanvasObject { return nil }
+func (nothingDrawn) Refresh()                     {}
+
+// grown lays out a multi-line text box that shows all its text: at least
+// rows high, it grows (and shrinks back) a row at a time as its text
+// needs at the width it is given, so it never scrolls inside itself and
+// the wheel over it scrolls the page (see scrollPage). It sets e's
+// OnChanged (calling the one set before); lay out what it returns in
+// e's place.
+func grown(e *widget.Entry, rows int) fyne.CanvasObject {
+	g := &grower{entry: e, rows: rows}
+	e.SetMinRowsVisible(rows)
+	g.shown = rows
+	then := e.OnChanged
+	e.OnChanged = func(text string) {
+		g.fit()
+		if then != nil {
+			then(text)
+		}
+	}
+	return container.New(g, e)
+}
+
+// grower is the layout of a grown text box.
+type grower struct {
+	entry *widget.Entry
+	rows  int           // the fewest rows shown
+	shown int           // the rows shown now
+	width float32       // the width last laid out at (0: not yet)
+	label *widget.Label // measures the text's rows
+}
+
+func (g *grower) MinSize([]fyne.CanvasObject) fyne.Size { return g.entry.MinSize() }
+
+func (g *grower) Layout(_ []fyne.CanvasObject, size fyne.Size) {
+	g.entry.Move(fyne.NewPos(0, 0))
+	g.entry.Resize(size)
+	if size.Width != g.width {
+		g.width = size.Width
+		g.fit()
+	}
+}
+
+// fit sets the rows shown to what the text needs.
+func (g *grower) fit() {
+	if n := max(g.rows, g.textRows()); n != g.shown {
+		g.shown = n
+		g.entry.SetMinRowsVisible(n)
+	}
+}
+
+// textRows is how many rows the text takes at the width laid out at (not
+// laid out yet: one a line), wrapped as a label of that width wraps it
+// (a text box's rows are a label's, row for row).
+func (g *grower) textRows() int {
+	e := g.entry
+	lines := strings.Count(e.Text, "\n") + 1
+	if g.width <= 0 || e.Wrapping == fyne.TextWrapOff {
+		return lines
+	}
+	if g.label == nil {
+		g.label = widget.NewLabel("")
+	}
+	g.label.Wrapping, g.label.TextStyle = e.Wrapping, e.TextStyle
+	height := func(text string) float32 {
+		g.label.Text = text
+		g.label.Resize(fyne.NewSize(g.width, 1))
+		g.label.Refresh()
+		return g.label.MinSize().Height
+	}
+	one, two := height("M"), height("M\nM")
+	if two <= one {
+		return lines
+	}
+	return max(lines, 1+int(math.Round(float64((height(e.Text)-one)/(two-one)))))
 }
 
 // section is a part of a page: a bold heading ("" for none) over its
