@@ -20,12 +20,14 @@ type caches struct {
 }
 
 // capCache keeps the capability records of share tokens and public links
-// (the read path of /verify and the public page) between requests. An
-// entry holds only what the store holds (the view stays sealed under its
-// token's key) and is valid only while no commit has happened since it
-// was read: every commit, local or by sync, moves the generation on. A
-// view's expiry is checked on every read all the same (capabilityByToken).
-// Links are not cached: their passcode counters change outside commits.
+// (the read path of /verify and the public page) between requests, and
+// once a request has opened an entry's view with its token, the view as
+// opened (openCached): an entry is found only by the token's hash, so
+// only a holder of the token reaches either, as with sessions. An entry
+// is valid only while no commit has happened since it was read: every
+// commit, local or by sync, moves the generation on. A view's expiry is
+// checked on every read all the same (capabilityByToken). Links are not
+// cached: their passcode counters change outside commits.
 type capCache struct {
 	gen atomic.Uint64
 	mu  sync.Mutex
@@ -33,8 +35,9 @@ type capCache struct {
 }
 
 type capEntry struct {
-	c   Capability
-	gen uint64
+	c      Capability
+	gen    uint64
+	opened any // the view, opened; nil until a request opens it
 }
 
 const capCacheMax = 16384
@@ -66,6 +69,37 @@ func (c *capCache) put(cp *Capability, gen uint64) {
 		c.m = map[string]capEntry{}
 	}
 	c.m[string(cp.TokenHash)] = capEntry{c: *cp, gen: gen}
+}
+
+// opened returns the view opened before from the record c, if c is the
+// entry's record, still current.
+func (c *capCache) opened(cp *Capability) any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[string(cp.TokenHash)]
+	if !ok || e.gen != c.gen.Load() || !sameView(e.c.View, cp.View) {
+		return nil
+	}
+	return e.opened
+}
+
+// keepOpened keeps v, the view opened from the record cp, beside the
+// entry of that record (if it is still the current one).
+func (c *capCache) keepOpened(cp *Capability, v any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[string(cp.TokenHash)]
+	if !ok || e.gen != c.gen.Load() || !sameView(e.c.View, cp.View) {
+		return
+	}
+	e.opened = v
+	c.m[string(cp.TokenHash)] = e
+}
+
+// sameView reports whether two sealed views are the same bytes in memory
+// (copies of one cached record).
+func sameView(a, b []byte) bool {
+	return len(a) > 0 && len(a) == len(b) && &a[0] == &b[0]
 }
 
 // committed is the store's commit hook: every entry is now stale.

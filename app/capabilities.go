@@ -83,6 +83,21 @@ func openView(key []byte, c *Capability, v any) error {
 	return json.Unmarshal(b, v)
 }
 
+// openCached opens c's view with token's key, or returns the view a
+// request opened before from the same cached record (caches.caps). The
+// view returned is shared: read it, never change it.
+func openCached[V any](a *core, c *Capability, token string) (*V, error) {
+	if v, ok := a.caches.caps.opened(c).(*V); ok {
+		return v, nil
+	}
+	v := new(V)
+	if err := openView(viewKey(token, nil), c, v); err != nil {
+		return nil, err
+	}
+	a.caches.caps.keepOpened(c, v)
+	return v, nil
+}
+
 // capabilityByToken finds a capability of a kind by its token. Unknown
 // tokens, and tokens of another kind, give ErrNotFound.
 func (a *core) capabilityByToken(ctx context.Context, kind, token string) (*Capability, error) {

@@ -109,8 +109,8 @@ func (a *ProfileService) Public(ctx context.Context, token string) (*PublicProfi
 	if c.State != CapActive || c.View == nil {
 		return nil, errPublicNotVisible
 	}
-	var v publicView
-	if err := openView(viewKey(token, nil), c, &v); err != nil {
+	v, err := openCached[publicView](a.core, c, token)
+	if err != nil {
 		return nil, errPublicNotVisible
 	}
 	return &PublicProfile{Info: v.Info, Fields: v.Fields}, nil

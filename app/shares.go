@@ -319,7 +319,7 @@ func (a *ShareService) Verify(ctx context.Context, token string) (*Verification,
 	case c.View == nil:
 		return nil, errVTExpired
 	}
-	v, err := openShareView(c, token)
+	v, err := a.openShareView(c, token)
 	if err != nil {
 		return nil, err
 	}
@@ -358,7 +358,7 @@ func (a *ShareService) GetShare(ctx context.Context, p *Principal, serviceID, to
 	if c.State != CapActive || c.View == nil {
 		return nil, errNotAgreed
 	}
-	v, err := openShareView(c, token)
+	v, err := a.openShareView(c, token)
 	if errors.Is(err, errVTUnknown) || (err == nil && v.ServiceID != serviceID) {
 		return nil, errNotAgreed
 	}
@@ -371,9 +371,9 @@ func (a *ShareService) GetShare(ctx context.Context, p *Principal, serviceID, to
 // openShareView opens a live share's view with its token: errVTUnknown
 // when it does not open, the API's error when the claim cannot be read
 // now (restricted, no date of birth).
-func openShareView(c *Capability, token string) (*shareView, error) {
-	var v shareView
-	if err := openView(viewKey(token, nil), c, &v); err != nil {
+func (a *core) openShareView(c *Capability, token string) (*shareView, error) {
+	v, err := openCached[shareView](a, c, token)
+	if err != nil {
 		return nil, errVTUnknown
 	}
 	if e := shareErrors[v.Error]; e != nil {
@@ -382,7 +382,7 @@ func openShareView(c *Capability, token string) (*shareView, error) {
 	if v.Error != "" {
 		return nil, Internal(fmt.Errorf("share view error %q", v.Error))
 	}
-	return &v, nil
+	return v, nil
 }
 
 // ownShareID is the share id of one of the principal's shares, named by

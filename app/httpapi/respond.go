@@ -143,7 +143,12 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, b
 		s.writeError(w, r, "", app.Internal(fmt.Errorf("encoding the answer: %w", err))) // an ErrorBody always marshals
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
+	b = append(b, '\n')
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	// Its length said, the answer goes out in one piece rather than in
+	// chunks (an answer over 2 KiB, a credential's, would be chunked).
+	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
+	w.Write(b)
 }
