@@ -38,8 +38,30 @@ var codeMessages = map[string]string{
 	"not_shareable":              "This field cannot be shared.",
 	"link_revoked":               "This link was revoked: make a new one to share the records again.",
 	"link_expired":               "This link has expired: make a new one to share the records again.",
+	"invalid_service_id":         "Type the service as its name or domain, on one line and at most 256 characters.",
+	"request_decided":            "This request was already answered, perhaps on another device.",
+	"request_expired":            "This request has expired: the service has to ask again.",
+
+	// Privacy rings.
+	"invalid_ring_name": "Give the ring a name of at most 64 characters, on one line.",
+
+	// Emergency.
+	"invalid_contact":          "Type each trusted contact as an e-mail address or a phone number, one per line.",
+	"emergency_info_too_large": "The emergency information is too long: keep to what a responder needs.",
+
+	// Health.
+	"record_too_large":   "That record is too large: split it into smaller records.",
+	"invalid_expiration": "Type the last day the link works as YYYY-MM-DD, today or later.",
+
+	// Settings.
+	"invalid_public_url": "That is not a web address this profile can be reached at: type it as https://name.example (no user name, ? or #).",
+	"invalid_smtp_addr":  "Type the e-mail relay as host:port, e.g. smtp.example.org:587.",
+	"invalid_smtp_from":  "Type the sender as an e-mail address, e.g. me@example.org.",
+	"invalid_relay":      "Type each relay as a multiaddr with /p2p/ and the relay's id.",
+	"no_mailer":          "No e-mail relay is set on this device: set one and save; until then e-mail waits in the outbox.",
 
 	// Anywhere.
+	"weak_password": "Choose a stronger password: at least 8 characters, not your e-mail address and not a common one.",
 	"token_expired": "Your session has ended: lock the app and unlock it again.",
 	"rate_limited":  "Too many attempts in a short time: wait a few minutes, then try again.",
 	"storage_full":  "This device's storage is full: free some space, then try again.",

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"regexp"
 	"testing"
 
@@ -19,6 +20,8 @@ func TestMessagesSpeakToPeople(t *testing.T) {
 		{app.KindInvalid, "invalid_field_name", "updated_fields has an invalid field name!", "Use letters, digits and spaces for a field's name, starting with a letter (at most 64)."},
 		{app.KindUnprocessable, "unreadable_barcode", "credential_image could not be read!", "No barcode found: photograph the back of the card, flat and in focus."},
 		{app.KindGone, "verification_token_revoked", "verification_token has been revoked!", codeMessages["verification_token_revoked"]},
+		{app.KindInvalid, "invalid_public_url", "public_url must be an http or https URL with a host and no user, query or fragment!",
+			"That is not a web address this profile can be reached at: type it as https://name.example (no user name, ? or #)."},
 	} {
 		if got := message(app.E(c.kind, c.code, c.legacy)); got != c.want || got == c.legacy {
 			t.Errorf("%s: %q, want %q", c.code, got, c.want)
@@ -36,5 +39,29 @@ func TestMessagesSpeakToPeople(t *testing.T) {
 	}
 	if got := message(app.Internal(nil)); got != "Something went wrong; see the log." {
 		t.Errorf("internal: %q", got)
+	}
+}
+
+// TestMessagesForSettingsErrors: what Settings refuses reads as a sentence,
+// not as the API's "public_url must be an http or https URL with a host
+// and no user, query or fragment!" (the codes are the app's own).
+func TestMessagesForSettingsErrors(t *testing.T) {
+	_, err := app.NormalisePublicURL("ftp://home.example.org")
+	if got := message(err); got != "That is not a web address this profile can be reached at: type it as https://name.example (no user name, ? or #)." {
+		t.Errorf("public URL: %q", got)
+	}
+	for _, s := range []app.DeviceSettings{
+		{SMTP: app.SMTPSettings{Addr: "smtp.example.org"}},
+		{SMTP: app.SMTPSettings{Addr: "smtp.example.org:587", From: "me"}},
+		{Relays: []string{"relay.example.org"}},
+	} {
+		err := s.Check()
+		var e *app.Error
+		if !errors.As(err, &e) {
+			t.Fatalf("%+v: %v", s, err)
+		}
+		if got := message(err); got == e.Message || got != codeMessages[e.Code] {
+			t.Errorf("%s: %q", e.Code, got)
+		}
 	}
 }

@@ -149,7 +149,7 @@ func TestNoticesOnSettings(t *testing.T) {
 	fyne.DoAndWait(func() { s.PublicURL.SetText("") })
 	test.Type(s.PublicURL, "ftp://home.example.org")
 	test.Tap(s.SavePublicURL)
-	saysUnder(t, u, s.SavePublicURL, s.Saved, "public_url must be an http or https URL")
+	saysUnder(t, u, s.SavePublicURL, s.Saved, "That is not a web address this profile can be reached at")
 
 	setPublicURL(t, u, s, "https://home.example.org")
 	saysUnder(t, u, s.SavePublicURL, s.Saved, "Public URL saved: every new code and link points at https://home.example.org.")

@@ -6,6 +6,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 
 	"github.com/secure-personal-profile/spp/ui"
 )
@@ -56,4 +57,75 @@ func TestPhoneLayout(t *testing.T) {
 			t.Fatal("desktop shows the phone header")
 		}
 	})
+}
+
+// TestPhoneTabsReachTheBottomEdge: on a phone the status line takes no
+// row while it has nothing to say, so the tab bar sits at the window's
+// bottom edge (no empty strip under it); with something to say, it shows
+// (issue 15).
+func TestPhoneTabsReachTheBottomEdge(t *testing.T) {
+	u, _, w := signedIn(t)
+	t.Cleanup(func() {
+		waitFor(t, "idle", func() bool { return u.Shell == nil || u.Shell.Idle() })
+	})
+	sh := u.Shell
+	fyne.DoAndWait(func() { w.Resize(fyne.NewSize(400, 800)) })
+	waitFor(t, "idle", func() bool { return sh.Idle() })
+	gap := func() (g float32) {
+		fyne.DoAndWait(func() {
+			d := fyne.CurrentApp().Driver()
+			tabs, content := d.AbsolutePositionForObject(sh.Tabs), d.AbsolutePositionForObject(w.Content())
+			g = content.Y + w.Content().Size().Height - (tabs.Y + sh.Tabs.Size().Height)
+		})
+		return g
+	}
+	if sh.Status.Text != "" {
+		t.Fatalf("status %q", sh.Status.Text)
+	}
+	if g := gap(); g > 0.5 {
+		t.Fatalf("%v px under the tab bar with nothing to say", g)
+	}
+	p := sh.Profile
+	fyne.DoAndWait(func() {
+		test.Tap(p.NewField)
+		test.Tap(p.Save)
+	})
+	waitFor(t, "the refusal", func() bool { return sh.Idle() && sh.Status.Visible() && sh.Status.Text != "" })
+	if g := gap(); g < sh.Status.MinSize().Height {
+		t.Fatalf("the status line %q has %v px", sh.Status.Text, g)
+	}
+}
+
+// TestPhoneHeaderSaysWhichScreen: the tab bar marks a screen behind "…"
+// only by a line over "…" (Fyne's AppTabs draws its overflow button
+// itself), so the header names it prominently: the screen's icon and its
+// title, larger than the tabs' labels (issue 15).
+func TestPhoneHeaderSaysWhichScreen(t *testing.T) {
+	u, _, w := signedIn(t)
+	t.Cleanup(func() {
+		waitFor(t, "idle", func() bool { return u.Shell == nil || u.Shell.Idle() })
+	})
+	sh := u.Shell
+	fyne.DoAndWait(func() { w.Resize(fyne.NewSize(400, 800)) })
+	for _, c := range []struct {
+		title string
+		icon  fyne.Resource
+	}{{"Health", theme.ListIcon()}, {"Privacy rings", theme.VisibilityOffIcon()}, {"Sharing", theme.MailSendIcon()}} {
+		fyne.DoAndWait(func() { sh.Select(c.title) })
+		waitFor(t, c.title, func() bool { return sh.Idle() && sh.Title.Text == c.title })
+		fyne.DoAndWait(func() {
+			if !sh.TitleIcon.Visible() || sh.TitleIcon.Resource == nil || sh.TitleIcon.Resource.Name() != c.icon.Name() {
+				t.Errorf("%s: the header's icon is %v", c.title, sh.TitleIcon.Resource)
+			}
+			var size float32
+			for _, o := range test.LaidOutObjects(sh.Header) {
+				if txt, ok := o.(*canvas.Text); ok && txt.Text == c.title {
+					size = txt.TextSize
+				}
+			}
+			if size <= theme.TextSize() {
+				t.Errorf("%s: the header's title at %v, the tabs' labels at %v", c.title, size, theme.TextSize())
+			}
+		})
+	}
 }

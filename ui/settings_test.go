@@ -104,7 +104,9 @@ func TestSettingsPublicURLAndReachabilityCheck(t *testing.T) {
 	fyne.DoAndWait(func() { s.PublicURL.SetText("") })
 	test.Type(s.PublicURL, "ftp://home.example.org")
 	test.Tap(s.SavePublicURL)
-	waitFor(t, "the error", func() bool { return strings.HasPrefix(u.Shell.Status.Text, "public_url must be an http or https URL") })
+	waitFor(t, "the error", func() bool {
+		return u.Shell.Status.Text == "That is not a web address this profile can be reached at: type it as https://name.example (no user name, ? or #)."
+	})
 
 	setPublicURL(t, u, s, "https://home.example.org/")
 	if s.PublicURL.Text != "https://home.example.org" || !strings.Contains(s.URLSource.Text, "this profile's setting") ||

@@ -6,6 +6,7 @@ package ui
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -19,8 +20,8 @@ import (
 
 // narrowWidth is the window width under which the shell switches to a
 // phone layout: the tabs at the bottom (the most used first, so they fit
-// beside the "…" of the rest), and a header with the screen's title, Back
-// and Lock.
+// beside the "…" of the rest), and a header with the screen's icon and
+// title, Back and Lock.
 const narrowWidth = 700
 
 // screen is one tab of the shell; each lives in the file named for it.
@@ -42,25 +43,34 @@ type tab struct {
 // Shell is the signed-in window: a tab per use case, a status line and a
 // progress bar for work in the background.
 type Shell struct {
-	u        *UI
-	content  fyne.CanvasObject
-	Tabs     *container.AppTabs
+	u       *UI
+	content fyne.CanvasObject
+	Tabs    *container.AppTabs
+	// Status is the status line; it takes no room while it has nothing to
+	// say (on a phone it would be an empty strip under the tabs).
 	Status   *widget.Label
 	Progress *widget.ProgressBarInfinite
 	Lock     *widget.Button
+	bar      *fyne.Container // the status line, the progress bar and Lock
+	frame    *fyne.Container // the header, the tabs and the bar
 	// The phone's header (shown under narrowWidth): Back to the screen
-	// shown before, the screen's title, and Lock (the bar's Lock hides).
+	// shown before, the screen's icon and title (larger than the tabs'
+	// labels: of the screens behind "…" the tab bar shows only that one
+	// of them is open), and Lock (the bar's Lock hides).
 	Header    *fyne.Container
 	Back      *widget.Button
+	TitleIcon *widget.Icon
 	Title     *widget.Label
 	PhoneLock *widget.Button
 	history   []int // the screens shown before, for Back
 	shown     int   // the screen shown now
 	goingBack bool
 	tabs      []tab
-	closers   []func()      // run when the shell goes (Lock): see onClose
-	near      *widget.Label // the notice beside the action taken last: see at
-	inFlight  atomic.Int32  // work started by run and not yet done
+	closers   []func()     // run when the shell goes (Lock): see onClose
+	near      *spot        // the notice named by at for the action starting now: see at
+	ending    bool         // a run's done is running now (one at a time: doneMu)...
+	endingAt  *spot        // ...with its notice, which say leaves to it
+	inFlight  atomic.Int32 // work started by run and not yet done
 
 	Profile  *ProfileScreen
 	Settings *SettingsScreen
@@ -70,6 +80,7 @@ func newShell(u *UI) *Shell {
 	s := &Shell{u: u}
 	s.Status = widget.NewLabel("")
 	s.Status.Truncation = fyne.TextTruncateEllipsis
+	s.Status.Hide()
 	s.Progress = widget.NewProgressBarInfinite()
 	s.Progress.Stop()
 	s.Progress.Hide()
@@ -97,10 +108,13 @@ func newShell(u *UI) *Shell {
 	}
 	s.Tabs = container.NewAppTabs(items...)
 	s.Title = widget.NewLabelWithStyle(s.tabs[0].title, fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	s.Title.SizeName = theme.SizeNameSubHeadingText
+	s.TitleIcon = widget.NewIcon(s.tabs[0].icon)
 	s.Back = widget.NewButtonWithIcon("", theme.NavigateBackIcon(), s.back)
 	s.Back.Disable()
 	s.PhoneLock = widget.NewButtonWithIcon("", theme.LogoutIcon(), u.Lock)
-	s.Header = container.NewBorder(nil, widget.NewSeparator(), s.Back, s.PhoneLock, s.Title)
+	s.Header = container.NewBorder(nil, widget.NewSeparator(), s.Back, s.PhoneLock,
+		container.NewCenter(container.NewHBox(s.TitleIcon, s.Title)))
 	s.Header.Hide()
 	s.Tabs.OnSelected = func(*container.TabItem) {
 		u.Touch()
@@ -111,6 +125,7 @@ func newShell(u *UI) *Shell {
 			}
 			s.shown = i
 			s.Title.SetText(s.tabs[i].title)
+			s.TitleIcon.SetResource(s.tabs[i].icon)
 		}
 		s.goingBack = false
 		if len(s.history) > 0 {
@@ -120,8 +135,9 @@ func newShell(u *UI) *Shell {
 		}
 		s.current().refresh()
 	}
-	bar := container.NewBorder(nil, nil, nil, s.Lock, container.NewVBox(s.Progress, s.Status))
-	s.content = container.New(&responsive{shell: s}, container.NewBorder(s.Header, bar, nil, nil, s.Tabs))
+	s.bar = container.NewBorder(nil, nil, nil, s.Lock, container.NewVBox(s.Progress, s.Status))
+	s.frame = container.NewBorder(s.Header, s.bar, nil, nil, s.Tabs)
+	s.content = container.New(&responsive{shell: s}, s.frame)
 	s.Profile.refresh()
 	return s
 }
@@ -167,11 +183,29 @@ func (s *Shell) principal() *app.Principal { return s.u.Principal() }
 // run does work off the UI goroutine with the progress bar showing, then
 // done (on the UI goroutine) with its error; an error is also shown in
 // the status line. Every action counts as activity for auto-lock.
+//
+// The notice named by at just before (if any) is this run's: it says
+// what is happening ("Saving Phone…") until the run ends, then its
+// outcome — its error, or what done says; a run that ends with nothing
+// said there hides it. Runs done starts (a reload) keep speaking there;
+// any other run does not.
 func (s *Shell) run(what string, work func(ctx context.Context) error, done func(err error)) {
 	s.u.Touch()
-	s.Status.SetText(what + "…")
 	s.Progress.Show()
 	s.Progress.Start()
+	s.setStatus(what + "…")
+	sp := s.takeSpot()
+	if sp != nil && sp.busy == "" {
+		// A screen that already says what is happening there, more
+		// precisely ("Checking https://…"), keeps its words.
+		if t := sp.notice.Text; sp.notice.Visible() && strings.HasSuffix(t, "…") {
+			sp.busy = t
+		} else {
+			sp.busy = what + "…"
+		}
+		sp.notice.SetText(sp.busy)
+		sp.notice.Show()
+	}
 	s.inFlight.Add(1)
 	go func() {
 		err := work(context.Background())
@@ -181,16 +215,106 @@ func (s *Shell) run(what string, work func(ctx context.Context) error, done func
 			defer doneMu.Unlock()
 			s.Progress.Stop()
 			s.Progress.Hide()
+			asked := s.dialogShown()
+			outer := s.near
+			s.near = sp
+			s.ending, s.endingAt = true, sp
 			if err != nil {
 				s.say(message(err))
 			} else {
-				s.Status.SetText("")
+				s.setStatus("")
 			}
 			if done != nil {
 				done(err)
 			}
+			s.ending, s.endingAt = false, nil
+			s.endSpot(sp, outer, !asked && s.dialogShown())
 		})
 	}()
+}
+
+// spot is where one action's words go: the notice under its button (see
+// at), and what it says while the action runs.
+type spot struct {
+	notice *widget.Label
+	busy   string // "Saving Phone…"; "" until a run of the action starts
+}
+
+// takeSpot hands the notice named by at to the run starting now, which
+// alone speaks there. While a dialog is open the notice waits for the
+// run its answer starts (Save → the save dialog → writing the file): a
+// run started meanwhile is not that action.
+func (s *Shell) takeSpot() *spot {
+	if s.dialogShown() {
+		return nil
+	}
+	sp := s.near
+	s.near = nil
+	return sp
+}
+
+// endSpot settles the notice of a run that has ended (after its done):
+// when nothing was said there, "Saving…" goes; when done opened a dialog
+// (asks) the action goes on from its answer, so the notice waits for it
+// (see takeSpot); else the notice is this run's no more, and at's of others
+// (outer, waiting for a dialog) come back.
+func (s *Shell) endSpot(sp, outer *spot, asks bool) {
+	left := s.near
+	switch {
+	case sp != nil && left == sp:
+		if sp.notice.Text == sp.busy {
+			sp.notice.Hide()
+		}
+		if asks {
+			sp.busy = "" // the dialog's answer starts the next step afresh
+			return
+		}
+		s.near = outer
+	case left == nil:
+		s.near = outer // a run done started has taken the notice, if there was one
+	}
+	// else: done named another notice (at) for what comes next.
+}
+
+// dialogShown reports whether a dialog (or another pop-up) is over the
+// window.
+func (s *Shell) dialogShown() bool {
+	if s.u.window == nil {
+		return false
+	}
+	c := s.u.window.Canvas()
+	return c != nil && c.Overlays().Top() != nil
+}
+
+// setStatus shows text in the status line, which takes no room while
+// there is nothing to say.
+func (s *Shell) setStatus(text string) {
+	s.Status.SetText(text)
+	if text == "" {
+		s.Status.Hide()
+	} else {
+		s.Status.Show()
+	}
+	s.fitBar()
+}
+
+// fitBar hides the row of the status line, the progress bar and Lock
+// while none of them shows (on a phone, where Lock is in the header), so
+// the tabs reach the window's bottom edge.
+func (s *Shell) fitBar() {
+	if s.bar == nil {
+		return
+	}
+	show := s.Status.Visible() || s.Progress.Visible() || s.Lock.Visible()
+	if show == s.bar.Visible() {
+		return
+	}
+	if show {
+		s.bar.Show()
+	} else {
+		s.bar.Hide()
+	}
+	s.frame.Layout.Layout(s.frame.Objects, s.frame.Size()) // the tabs take the row, or give it back
 }
 
 // act runs work for the signed-in user (see run), then done if it
@@ -244,21 +368,32 @@ var doneMu sync.Mutex
 func (s *Shell) Idle() bool { return s.inFlight.Load() == 0 }
 
 // say shows a message in the status line and in the notice beside the
-// action that caused it (see at).
+// action that caused it (see at). It is that action's last word there
+// (at(n).say: a check before any work), unless said in the done of the
+// action's run, where a reload may follow and speak there too.
 func (s *Shell) say(text string) {
-	s.Status.SetText(text)
+	s.setStatus(text)
 	if s.near != nil {
-		s.near.SetText(text)
-		s.near.Show()
+		s.near.notice.SetText(text)
+		s.near.notice.Show()
+	}
+	if !s.ending || s.near != s.endingAt {
+		s.near = nil
 	}
 }
 
 // at names the notice label beside the action the user takes now (a
-// screen's notice, under its button): what the action says — its outcome
-// or its error — shows there, where the user looks, and stays until the
-// next action there (reloads that follow do not wipe it). It returns s.
+// screen's notice, under its button), for the next run or say only (see
+// run): while the action runs the notice says what is happening, then
+// what the action says — its outcome or its error — shows there, where
+// the user looks, and stays until the next action there (reloads that
+// follow do not wipe it). An action started without at says nothing in
+// any notice. at(nil) names none. It returns s.
 func (s *Shell) at(notice *widget.Label) *Shell {
-	s.near = notice
+	s.near = nil
+	if notice != nil {
+		s.near = &spot{notice: notice}
+	}
 	return s
 }
 
@@ -312,6 +447,7 @@ func (r *responsive) Layout(objects []fyne.CanvasObject, size fyne.Size) {
 			r.shell.Header.Hide()
 			r.shell.Lock.Show()
 		}
+		r.shell.fitBar()
 	}
 	objects[0].Resize(size)
 	objects[0].Move(fyne.NewPos(0, 0))
