@@ -144,6 +144,11 @@ func fieldValue(tx Tx, name string) (Field, bool, error) {
 	if err != nil || len(cells) == 0 {
 		return Field{}, false, err
 	}
+	return fieldOf(name, cells), true, nil
+}
+
+// fieldOf is the field of that name whose cells these are.
+func fieldOf(name string, cells map[string]Cell) Field {
 	f := Field{Name: name, Value: json.RawMessage("null"), Ring: DefaultRing(name)}
 	if c, ok := cells["value"]; ok {
 		f.Value = c.Value
@@ -151,7 +156,7 @@ func fieldValue(tx Tx, name string) (Field, bool, error) {
 	if c, ok := cells["ring"]; ok {
 		f.Ring = string(c.Value)
 	}
-	return f, true, nil
+	return f
 }
 
 // Fields lists the principal's profile fields with their rings, by name.
@@ -167,22 +172,22 @@ func (a *ProfileService) Fields(ctx context.Context, p *Principal) ([]Field, err
 	return out, nil
 }
 
-// allFields reads every profile field with its value and ring, by name.
+// allFields reads every profile field with its value and ring, by name
+// (one read of every field's cells).
 func allFields(tx Tx) ([]Field, error) {
-	names, err := fieldNames(tx)
+	all, err := tx.Entities(EntityField)
 	if err != nil {
 		return nil, err
 	}
-	var out []Field
-	for _, n := range names {
-		f, ok, err := fieldValue(tx, n)
-		if err != nil {
-			return nil, err
+	out := make([]Field, 0, len(all))
+	for _, cells := range all {
+		c, ok := cells["name"]
+		if !ok {
+			continue // a field of an older version, keyed by its name: normaliseFieldID moves it
 		}
-		if ok {
-			out = append(out, f)
-		}
+		out = append(out, fieldOf(string(c.Value), cells))
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 

@@ -60,6 +60,10 @@ type Tx interface {
 	Entity(entity, id string) (map[string]Cell, error)
 	// IDs lists the ids of an entity kind that have at least one live field.
 	IDs(entity string) ([]string, error)
+	// Entities reads every live entity of a kind (its cells by field), by
+	// id, at once: for kinds whose entities are small (not credentials,
+	// which hold images).
+	Entities(entity string) (map[string]map[string]Cell, error)
 	// Kinds lists the entity kinds that have at least one live field: how
 	// export walks every entity of the user, whatever features exist.
 	Kinds() ([]string, error)

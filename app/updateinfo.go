@@ -100,10 +100,12 @@ func (a *ProfileService) UpdateInfo(ctx context.Context, p *Principal, raw json.
 // also when its value is deleted.
 func setFieldValue(tx Tx, name string, value json.RawMessage) error {
 	id := fieldID(tx, name)
-	ring, hadRing, err := tx.Get(EntityField, id, "ring")
+	// The whole (small) entity in one read: putFieldCell reads its name.
+	cells, err := tx.Entity(EntityField, id)
 	if err != nil {
 		return err
 	}
+	ring, hadRing := cells["ring"]
 	if string(value) == "null" {
 		if err := tx.Delete(EntityField, id); err != nil {
 			return err

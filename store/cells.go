@@ -17,13 +17,14 @@ const (
 	qGet        = `SELECT value, clear FROM cells WHERE user_id = ? AND entity = ? AND id = ? AND field = ? AND deleted = 0`
 	qEntity     = `SELECT field, value, clear FROM cells WHERE user_id = ? AND entity = ? AND id = ? AND deleted = 0`
 	qIDs        = `SELECT DISTINCT id FROM cells WHERE user_id = ? AND entity = ? AND deleted = 0 ORDER BY id`
+	qEntities   = `SELECT id, field, value, clear FROM cells WHERE user_id = ? AND entity = ? AND deleted = 0 ORDER BY id`
 	qFields     = `SELECT field FROM cells WHERE user_id = ? AND entity = ? AND id = ? AND deleted = 0`
 	qInsertOp   = `INSERT INTO ops(device, counter, hlc, user_id, entity, id, field, value, clear, deleted) VALUES (?,?,?,?,?,?,?,?,?,?)`
 	qUpsertCell = `INSERT INTO cells(user_id, entity, id, field, value, clear, deleted, hlc, device) VALUES (?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(user_id, entity, id, field) DO UPDATE SET value = excluded.value, clear = excluded.clear, deleted = excluded.deleted, hlc = excluded.hlc, device = excluded.device`
 )
 
-var txQueries = append([]string{qGet, qEntity, qIDs, qFields, qInsertOp, qUpsertCell}, capabilityTxQueries...)
+var txQueries = append([]string{qGet, qEntity, qIDs, qEntities, qFields, qInsertOp, qUpsertCell}, capabilityTxQueries...)
 
 // tx is one transaction over one user's cells.
 type tx struct {
@@ -37,22 +38,33 @@ type tx struct {
 	// changed lists the cells written, for the deriver (capabilities.go).
 	changed []app.CellRef
 	// What the transaction has read, kept until it writes there: the
-	// deriver reads the same entities for each of a batch's changes.
+	// deriver reads the same entities for each of a batch's changes, and
+	// one user's writes in a batch share it (commit.go).
+	reads *reads
+}
+
+// reads is what transactions have read of one user's cells, by entity.
+type reads struct {
 	entities map[entityKey]map[string]app.Cell
 	ids      map[string][]string
 }
 
 type entityKey struct{ entity, id string }
 
-// forget drops what the transaction has read of an entity (every
-// entity: "").
+// forget drops what the transaction has read of an entity.
 func (t *tx) forget(entity, id string) {
-	if entity == "" {
-		t.entities, t.ids = nil, nil
-		return
+	if t.reads != nil {
+		delete(t.reads.entities, entityKey{entity, id})
+		delete(t.reads.ids, entity)
 	}
-	delete(t.entities, entityKey{entity, id})
-	delete(t.ids, entity)
+}
+
+// cache is where the transaction keeps what it reads.
+func (t *tx) cache() *reads {
+	if t.reads == nil {
+		t.reads = &reads{}
+	}
+	return t.reads
 }
 
 var _ app.Tx = (*tx)(nil)
@@ -150,7 +162,7 @@ func (t *tx) open(entity, id, field string, value, clear []byte) (app.Cell, erro
 }
 
 func (t *tx) Get(entity, id, field string) (app.Cell, bool, error) {
-	if cells, ok := t.entities[entityKey{entity, id}]; ok {
+	if cells, ok := t.cache().entities[entityKey{entity, id}]; ok {
 		c, ok := cells[field]
 		return c, ok, nil
 	}
@@ -169,17 +181,18 @@ func (t *tx) Get(entity, id, field string) (app.Cell, bool, error) {
 
 func (t *tx) Entity(entity, id string) (map[string]app.Cell, error) {
 	key := entityKey{entity, id}
-	if cells, ok := t.entities[key]; ok {
+	r := t.cache()
+	if cells, ok := r.entities[key]; ok {
 		return maps.Clone(cells), nil
 	}
 	cells, err := t.readEntity(entity, id)
 	if err != nil {
 		return nil, err
 	}
-	if t.entities == nil {
-		t.entities = map[entityKey]map[string]app.Cell{}
+	if r.entities == nil {
+		r.entities = map[entityKey]map[string]app.Cell{}
 	}
-	t.entities[key] = cells
+	r.entities[key] = cells
 	return maps.Clone(cells), nil
 }
 
@@ -207,18 +220,64 @@ func (t *tx) readEntity(entity, id string) (map[string]app.Cell, error) {
 }
 
 func (t *tx) IDs(entity string) ([]string, error) {
-	if ids, ok := t.ids[entity]; ok {
+	r := t.cache()
+	if ids, ok := r.ids[entity]; ok {
 		return slices.Clone(ids), nil
 	}
 	ids, err := t.readIDs(entity)
 	if err != nil {
 		return nil, err
 	}
-	if t.ids == nil {
-		t.ids = map[string][]string{}
+	if r.ids == nil {
+		r.ids = map[string][]string{}
 	}
-	t.ids[entity] = ids
+	r.ids[entity] = ids
 	return slices.Clone(ids), nil
+}
+
+// Entities reads every live entity of a kind, by id, in one query (and
+// keeps them as Entity and IDs would).
+func (t *tx) Entities(entity string) (map[string]map[string]app.Cell, error) {
+	rows, err := t.query(qEntities, t.user, entity)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]map[string]app.Cell{}
+	var ids []string
+	for rows.Next() {
+		var id, field string
+		var value, clear []byte
+		if err := rows.Scan(&id, &field, &value, &clear); err != nil {
+			return nil, err
+		}
+		c, err := t.open(entity, id, field, value, clear)
+		if err != nil {
+			return nil, err
+		}
+		cells, ok := out[id]
+		if !ok {
+			cells = map[string]app.Cell{}
+			out[id] = cells
+			ids = append(ids, id)
+		}
+		cells[field] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	r := t.cache()
+	if r.entities == nil {
+		r.entities = map[entityKey]map[string]app.Cell{}
+	}
+	if r.ids == nil {
+		r.ids = map[string][]string{}
+	}
+	for id, cells := range out {
+		r.entities[entityKey{entity, id}] = maps.Clone(cells)
+	}
+	r.ids[entity] = ids
+	return out, nil
 }
 
 func (t *tx) readIDs(entity string) ([]string, error) {

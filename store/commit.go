@@ -126,17 +126,18 @@ type group struct {
 // (the transaction is in an unknown state).
 func (g *group) runUser(ws []*write) error {
 	if len(ws) == 1 {
-		return g.runOne(ws[0], true)
+		return g.runOne(ws[0], true, nil)
 	}
 	if err := g.savepoint("u"); err != nil {
 		return err
 	}
 	counter, ok := g.db.counter.Load(), g.ok
+	shared := &reads{}
 	var changed []app.CellRef
 	var dek []byte
 	var ran []*write
 	for _, w := range ws {
-		if err := g.runOne(w, false); err != nil {
+		if err := g.runOne(w, false, shared); err != nil {
 			return err
 		}
 		if w.err == nil {
@@ -147,7 +148,7 @@ func (g *group) runUser(ws []*write) error {
 			ran = append(ran, w)
 		}
 	}
-	t := &tx{db: g.db, ctx: context.Background(), sql: g.sql, user: ws[0].user, dek: dek, write: true, changed: changed}
+	t := &tx{db: g.db, ctx: context.Background(), sql: g.sql, user: ws[0].user, dek: dek, write: true, changed: changed, reads: shared}
 	if err := g.db.derive(t); err == nil {
 		return g.release("u")
 	}
@@ -159,7 +160,7 @@ func (g *group) runUser(ws []*write) error {
 	g.ok = ok
 	for _, w := range ran {
 		w.wrote, w.changed = false, nil
-		if err := g.runOne(w, true); err != nil {
+		if err := g.runOne(w, true, nil); err != nil {
 			return err
 		}
 	}
@@ -167,10 +168,11 @@ func (g *group) runUser(ws []*write) error {
 }
 
 // runOne runs one write (and, with derive, derives its views), in a
-// savepoint unless it is the batch's only write. A write that fails gets
+// savepoint unless it is the batch's only write, with what the user's
+// writes before it read (shared; nil: nothing). A write that fails gets
 // its error and leaves nothing (its savepoint rolled back, its counters
-// given back before the next write takes any).
-func (g *group) runOne(w *write, derive bool) error {
+// given back before the next write takes any, what it read forgotten).
+func (g *group) runOne(w *write, derive bool, shared *reads) error {
 	if err := w.ctx.Err(); err != nil {
 		w.err = err
 		return nil
@@ -181,7 +183,7 @@ func (g *group) runOne(w *write, derive bool) error {
 		}
 	}
 	counter := g.db.counter.Load()
-	t := &tx{db: g.db, ctx: context.WithoutCancel(w.ctx), sql: g.sql, user: w.user, dek: w.dek, write: true}
+	t := &tx{db: g.db, ctx: context.WithoutCancel(w.ctx), sql: g.sql, user: w.user, dek: w.dek, write: true, reads: shared}
 	err := run(w.fn, t)
 	if err == nil && derive {
 		err = g.db.derive(t)
@@ -189,6 +191,9 @@ func (g *group) runOne(w *write, derive bool) error {
 	if err != nil {
 		w.err = err
 		g.db.counter.Store(counter)
+		if shared != nil {
+			*shared = reads{} // it may hold what the rollback undoes
+		}
 		if g.single {
 			return nil // the caller rolls the transaction back
 		}
