@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/secure-personal-profile/spp/crypto"
@@ -206,7 +208,12 @@ func (a *core) deriveViews(tx Tx, dek []byte, changed []CellRef) error {
 				return err
 			}
 			deps[id] = true
-			emergency = true
+			if !emergency {
+				emergency, err = emergencyShows(tx, id)
+				if err != nil {
+					return err
+				}
+			}
 			links = links || id == nameField || id == fieldID(tx, "date_of_birth") // the Patient of a SMART Health Link
 			// The public view shows the public ring: a value change
 			// matters only for a field there; a ring move always.
@@ -277,15 +284,37 @@ func (a *core) deriveViews(tx Tx, dek []byte, changed []CellRef) error {
 	return nil
 }
 
+// emergencyShows reports whether the emergency view shows the field (by
+// its id): the view's capability names the fields it was derived from.
+func emergencyShows(tx Tx, id string) (bool, error) {
+	caps, err := tx.Capabilities(CapEmergency)
+	if err != nil || len(caps) == 0 {
+		return false, err // no view to derive, or nothing set up (deriveEmergency drops none)
+	}
+	for _, c := range caps {
+		if c.Dep == "" {
+			return true, nil // derived by an older version: it does not say
+		}
+		if slices.Contains(strings.Fields(c.Dep), id) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // publicFieldChanged reports whether a change to a field's cell can change
 // the public view: a ring move, or a value of a field in the public ring.
 func publicFieldChanged(tx Tx, id, cell string) (bool, error) {
 	if cell == "ring" {
 		return true, nil
 	}
-	r, ok, err := tx.Get(EntityField, id, "ring")
-	if err != nil || !ok {
-		return !ok, err // a field without a ring cell: be safe
+	cells, err := tx.Entity(EntityField, id) // small: read whole, kept for the views that follow
+	if err != nil {
+		return false, err
+	}
+	r, ok := cells["ring"]
+	if !ok {
+		return true, nil // a field without a ring cell: be safe
 	}
 	level, err := ringLevel(tx, string(r.Value))
 	return level == RingPublic, err
@@ -624,7 +653,11 @@ func (a *core) deriveEmergency(tx Tx, dek []byte) error {
 	} else if ok {
 		v.Name = f.Text()
 	}
-	c := &Capability{TokenHash: hash, Kind: CapEmergency, ID: id, State: CapActive}
+	shown := []string{fieldID(tx, "name")}
+	for _, name := range info.InfoField {
+		shown = append(shown, fieldID(tx, name))
+	}
+	c := &Capability{TokenHash: hash, Kind: CapEmergency, ID: id, State: CapActive, Dep: strings.Join(shown, " ")}
 	if c.View, err = sealView(ek, userID, CapEmergency, id, v); err != nil {
 		return err
 	}

@@ -363,3 +363,69 @@ func TestParseExpiration(t *testing.T) {
 		}
 	}
 }
+
+// TestEmergencyViewFollowsTheFieldsItShows: the emergency view is derived
+// again when a field it shows (or the name) changes, not for the others,
+// and follows a change of which fields it shows.
+func TestEmergencyViewFollowsTheFieldsItShows(t *testing.T) {
+	env := storetest.New(t, app.Config{})
+	ctx := context.Background()
+	p := emUser(t, env, "follow@example.org")
+	if _, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"blood_type":"A+","motto":"carpe diem"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.SetupEmergency(ctx, p, app.EmergencySetup{
+		TrustedContacts: json.RawMessage(`["kin@example.org"]`), EmergencyInfo: json.RawMessage(`"x"`),
+		InfoField: json.RawMessage(`["blood_type"]`), Criteria: json.RawMessage(`{"responders":"any"}`),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	grant := func() *app.EmergencyGrant {
+		t.Helper()
+		g, err := env.App.GrantEmergency(ctx, app.GrantRequest{ResponderID: "EMT-1", Reason: "unconscious", Email: "follow@example.org", Client: "198.51.100.7"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	view := func() *app.Capability {
+		t.Helper()
+		var caps []*app.Capability
+		env.DB.View(ctx, p.UserID, nil, func(tx app.Tx) (err error) {
+			caps, err = tx.Capabilities(app.CapEmergency)
+			return err
+		})
+		if len(caps) != 1 {
+			t.Fatalf("%d emergency views", len(caps))
+		}
+		return caps[0]
+	}
+	before := view()
+	if _, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"motto":"seize the day"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(view().View, before.View) {
+		t.Error("a field the emergency view does not show derived it again")
+	}
+	for _, change := range []string{`{"blood_type":"B-"}`, `{"name":"Grace B. Hopper"}`} {
+		before = view()
+		if _, err := env.App.UpdateInfo(ctx, p, json.RawMessage(change)); err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Equal(view().View, before.View) {
+			t.Errorf("%s: the emergency view was not derived again", change)
+		}
+	}
+	if g := grant(); string(g.ProfileFields()["blood_type"]) != `"B-"` || g.ProfileFields()["motto"] != nil {
+		t.Fatalf("grant shows %v", g.ProfileFields())
+	}
+	if _, err := env.App.SetupEmergency(ctx, p, app.EmergencySetup{InfoField: json.RawMessage(`["motto"]`), Criteria: json.RawMessage(`{"responders":"any"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"motto":"tempus fugit"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if g := grant(); string(g.ProfileFields()["motto"]) != `"tempus fugit"` {
+		t.Fatalf("after showing the motto, grant shows %v", g.ProfileFields())
+	}
+}

@@ -104,12 +104,15 @@ func migrateFieldIDs(tx Tx) error {
 // just written: a field written under its name (by an older version, or
 // a device that has not upgraded) is moved to its keyed-hash id first.
 func normaliseFieldID(tx Tx, id string) (string, error) {
-	if _, ok, err := tx.Get(EntityField, id, "name"); err != nil || ok || !ValidFieldName(id) {
+	cells, err := tx.Entity(EntityField, id) // small: read whole, kept for the views that follow
+	if err != nil {
 		return id, err
 	}
-	cells, err := tx.Entity(EntityField, id)
-	if err != nil || len(cells) == 0 {
-		return fieldID(tx, id), err
+	if _, ok := cells["name"]; ok || !ValidFieldName(id) {
+		return id, nil
+	}
+	if len(cells) == 0 {
+		return fieldID(tx, id), nil
 	}
 	for f, c := range cells {
 		if err := putFieldCell(tx, id, f, c.Value); err != nil {

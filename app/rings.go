@@ -69,16 +69,12 @@ type ringInfo struct {
 }
 
 func loadRings(tx Tx) (rings, error) {
-	ids, err := tx.IDs(EntityRing)
+	all, err := tx.Entities(EntityRing)
 	if err != nil {
 		return nil, err
 	}
-	rs := make(rings, len(ids))
-	for _, id := range ids {
-		c, err := tx.Entity(EntityRing, id)
-		if err != nil {
-			return nil, err
-		}
+	rs := make(rings, len(all))
+	for id, c := range all {
 		rs[id] = ringInfo{ID: id, Name: string(c["name"].Value), Level: string(c["level"].Value)}
 	}
 	return rs, nil

@@ -162,7 +162,7 @@ type Capability struct {
 	UserID    string
 	Kind      string // CapShare, CapPublic, CapLink, CapEmergency
 	ID        string // the entity it names
-	Dep       string // the field a share shows (its view is re-derived when it changes)
+	Dep       string // the field a share shows; the emergency view's fields, space-separated (the view is re-derived when one changes)
 	State     string // CapActive, CapHidden, CapRevoked, CapExpired, CapLocked
 	ExpiresAt time.Time
 	KDF       string // a link passcode's Argon2id parameters and salt ("" without)

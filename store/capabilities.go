@@ -22,7 +22,6 @@ const capCols = `token_hash, user_id, kind, id, dep, state, expires_at, kdf, fai
 // The statements write transactions run on capabilities (prepared at Open:
 // txQueries).
 const (
-	qCapabilityOwner     = `SELECT user_id, kind, id FROM capabilities WHERE token_hash = ?`
 	qDropOlderCapability = `DELETE FROM capabilities WHERE user_id = ? AND kind = ? AND id = ? AND token_hash <> ?`
 	qPutCapability       = `INSERT INTO capabilities(` + capCols + `) VALUES (?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(token_hash) DO UPDATE SET dep = excluded.dep, expires_at = excluded.expires_at,
@@ -30,7 +29,9 @@ const (
 		-- A link locked here stays locked (and viewless), whatever the
 		-- cells say before its lock has reached them.
 		state = CASE WHEN capabilities.state = 'locked' THEN 'locked' ELSE excluded.state END,
-		view = CASE WHEN capabilities.state = 'locked' THEN NULL ELSE excluded.view END`
+		view = CASE WHEN capabilities.state = 'locked' THEN NULL ELSE excluded.view END
+		-- Only a record of the same thing is replaced.
+		WHERE capabilities.user_id = excluded.user_id AND capabilities.kind = excluded.kind AND capabilities.id = excluded.id`
 	qCapabilitiesOfKind = `SELECT ` + capCols + ` FROM capabilities WHERE user_id = ? AND kind = ?`
 	qViewsVersion       = `SELECT version FROM capability_builds WHERE user_id = ?`
 	qSetViewsVersion    = `INSERT INTO capability_builds(user_id, version) VALUES (?, ?)
@@ -41,7 +42,7 @@ const (
 )
 
 var capabilityTxQueries = []string{
-	qCapabilityOwner, qDropOlderCapability, qPutCapability, qCapabilitiesOfKind,
+	qDropOlderCapability, qPutCapability, qCapabilitiesOfKind,
 	qCapabilitiesOfKind + ` AND dep IN (?)`, qViewsVersion, qSetViewsVersion,
 	qTokenHashInCells, qTokenHashInCapabilities,
 }
@@ -77,25 +78,22 @@ func (t *tx) PutCapability(c *app.Capability) error {
 	if !t.write {
 		return errors.New("store: write in a read transaction")
 	}
-	var owner, kind, id string
-	err := t.queryRow(qCapabilityOwner, c.TokenHash).Scan(&owner, &kind, &id)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		// A record of the same thing under an older token is replaced
-		// (a record found under this token replaced any such already).
-		if _, err := t.exec(qDropOlderCapability, t.user, c.Kind, c.ID, c.TokenHash); err != nil {
-			return err
-		}
-	case err != nil:
-		return err
-	case owner != t.user || kind != c.Kind || id != c.ID:
-		return app.ErrTaken
-	}
 	var exp int64
 	if !c.ExpiresAt.IsZero() {
 		exp = ms(c.ExpiresAt)
 	}
-	_, err = t.exec(qPutCapability, c.TokenHash, t.user, c.Kind, c.ID, c.Dep, c.State, exp, c.KDF, c.Failures, c.View)
+	// A record of the same thing under an older token is replaced. (When
+	// the token hash turns out to name something else, the write fails,
+	// and its rollback gives the deleted record back.)
+	if _, err := t.exec(qDropOlderCapability, t.user, c.Kind, c.ID, c.TokenHash); err != nil {
+		return fmt.Errorf("store: writing capability: %w", err)
+	}
+	r, err := t.exec(qPutCapability, c.TokenHash, t.user, c.Kind, c.ID, c.Dep, c.State, exp, c.KDF, c.Failures, c.View)
+	if err == nil {
+		if n, _ := r.RowsAffected(); n == 0 {
+			return app.ErrTaken // the token hash names something else: the upsert left it
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("store: writing capability: %w", err)
 	}
