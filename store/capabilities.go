@@ -128,10 +128,17 @@ func (t *tx) Capabilities(kind string, deps ...string) ([]*app.Capability, error
 
 // ViewsVersion is the version of the views derived here for the user.
 func (t *tx) ViewsVersion() (int, error) {
+	r := t.cache()
+	if r.version != nil {
+		return *r.version, nil
+	}
 	var v int
 	err := t.queryRow(qViewsVersion, t.user).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
+		v, err = 0, nil
+	}
+	if err == nil {
+		r.version = &v
 	}
 	return v, err
 }
@@ -139,6 +146,9 @@ func (t *tx) ViewsVersion() (int, error) {
 // SetViewsVersion records the version of the views derived for the user.
 func (t *tx) SetViewsVersion(v int) error {
 	_, err := t.exec(qSetViewsVersion, t.user, v)
+	if err == nil {
+		t.cache().version = &v
+	}
 	return err
 }
 
@@ -203,6 +213,15 @@ func (db *DB) SigningKey(ctx context.Context, userID string) ([]byte, error) {
 		return nil, notFound(err)
 	}
 	return w, nil
+}
+
+// tokenHashTakenByCapability reports whether a capability of another user
+// holds this token hash (a local write's cell under a hash another live
+// token_hash cell holds is refused by the cells' unique index: write1).
+func (t *tx) tokenHashTakenByCapability(hash []byte) (bool, error) {
+	var n int
+	err := t.queryRow(qTokenHashInCapabilities, hash, t.user).Scan(&n)
+	return n > 0, err
 }
 
 // tokenHashTaken reports whether a live token_hash cell with this value

@@ -8,6 +8,8 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/mattn/go-sqlite3"
+
 	"github.com/secure-personal-profile/spp/app"
 	"github.com/secure-personal-profile/spp/crypto"
 )
@@ -47,6 +49,7 @@ type tx struct {
 type reads struct {
 	entities map[entityKey]map[string]app.Cell
 	ids      map[string][]string
+	version  *int // ViewsVersion
 }
 
 type entityKey struct{ entity, id string }
@@ -337,13 +340,23 @@ func (t *tx) Delete(entity, id string) error {
 	return nil
 }
 
+// uniqueViolation reports whether err is SQLite refusing a duplicate of
+// a unique index.
+func uniqueViolation(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique
+}
+
 // write1 appends one operation to the log and applies it to the cells, in
 // the caller's transaction. A local write is always the newest: the clock
 // has observed every time it has seen.
 func (t *tx) write1(entity, id, field string, sealed, clear []byte, deleted bool) error {
-	if field == "token_hash" && clear != nil {
-		// A token hash has one owner on the installation.
-		if taken, err := t.tokenHashTaken(entity, id, clear); err != nil {
+	tokenHash := field == "token_hash" && clear != nil && !deleted
+	if tokenHash {
+		// A token hash has one owner on the installation: no other live
+		// token_hash cell (the cells' unique index, below) and no other
+		// user's capability holds it.
+		if taken, err := t.tokenHashTakenByCapability(clear); err != nil {
 			return err
 		} else if taken {
 			return app.ErrTaken
@@ -360,6 +373,9 @@ func (t *tx) write1(entity, id, field string, sealed, clear []byte, deleted bool
 	}
 	if _, err := t.exec(qUpsertCell,
 		t.user, entity, id, field, sealed, clear, deleted, int64(hlc), t.db.device); err != nil {
+		if tokenHash && uniqueViolation(err) {
+			return app.ErrTaken
+		}
 		return fmt.Errorf("store: writing cell: %w", err)
 	}
 	return nil
