@@ -196,6 +196,9 @@ func (a *core) deriveViews(tx Tx, dek []byte, changed []CellRef) error {
 		allShares       bool
 		public, links   bool
 		emergency, keys bool
+		// Public fields whose value alone changed: the public view takes
+		// their new values without reading every field (public: all).
+		publicValues = map[string]bool{}
 	)
 	nameField := fieldID(tx, "name")
 	for _, c := range changed {
@@ -218,9 +221,13 @@ func (a *core) deriveViews(tx Tx, dek []byte, changed []CellRef) error {
 			// The public view shows the public ring: a value change
 			// matters only for a field there; a ring move always.
 			if !public {
-				public, err = publicFieldChanged(tx, id, c.Field)
+				all, value, err := publicFieldChanged(tx, id, c.Field)
 				if err != nil {
 					return err
+				}
+				public = all
+				if value {
+					publicValues[id] = true
 				}
 			}
 		case EntityRing:
@@ -270,6 +277,10 @@ func (a *core) deriveViews(tx Tx, dek []byte, changed []CellRef) error {
 		if err := a.derivePublic(tx, dek); err != nil {
 			return err
 		}
+	} else if len(publicValues) > 0 {
+		if err := a.updatePublic(tx, dek, publicValues); err != nil {
+			return err
+		}
 	}
 	if links {
 		if err := a.deriveLinks(tx, dek); err != nil {
@@ -302,22 +313,75 @@ func emergencyShows(tx Tx, id string) (bool, error) {
 	return false, nil
 }
 
-// publicFieldChanged reports whether a change to a field's cell can change
-// the public view: a ring move, or a value of a field in the public ring.
-func publicFieldChanged(tx Tx, id, cell string) (bool, error) {
+// publicFieldChanged tells what a change to a field's cell does to the
+// public view: all, a ring move (or a field without a ring: be safe) that
+// needs it derived from every field; value, a cell of a field in the
+// public ring whose new value it takes (updatePublic).
+func publicFieldChanged(tx Tx, id, cell string) (all, value bool, err error) {
 	if cell == "ring" {
-		return true, nil
+		return true, false, nil
 	}
 	cells, err := tx.Entity(EntityField, id) // small: read whole, kept for the views that follow
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	r, ok := cells["ring"]
 	if !ok {
-		return true, nil // a field without a ring cell: be safe
+		return true, false, nil
 	}
 	level, err := ringLevel(tx, string(r.Value))
-	return level == RingPublic, err
+	return false, level == RingPublic, err
+}
+
+// updatePublic gives the visible public views the current values of the
+// public fields named (by id), in place of reading every field; a view
+// that does not open, or a field without its name, has the view derived
+// in full (derivePublic).
+func (a *core) updatePublic(tx Tx, dek []byte, fieldIDs map[string]bool) error {
+	caps, err := tx.Capabilities(CapPublic)
+	if err != nil {
+		return err
+	}
+	userID := tx.UserID()
+	for _, c := range caps {
+		if c.State != CapActive || c.View == nil {
+			continue // hidden: no view shows the fields
+		}
+		e, err := tx.Entity(EntityPublic, c.ID)
+		if err != nil {
+			return err
+		}
+		token := string(e["token"].Value)
+		var v publicView
+		if token == "" || openView(viewKey(token, nil), c, &v) != nil {
+			return a.derivePublic(tx, dek)
+		}
+		if v.Fields == nil {
+			v.Fields = map[string]json.RawMessage{}
+		}
+		for id := range fieldIDs {
+			cells, err := tx.Entity(EntityField, id)
+			if err != nil {
+				return err
+			}
+			name, ok := cells["name"]
+			if !ok {
+				return a.derivePublic(tx, dek)
+			}
+			if f := fieldOf(string(name.Value), cells); string(f.Value) == "null" {
+				delete(v.Fields, f.Name)
+			} else {
+				v.Fields[f.Name] = f.Value
+			}
+		}
+		if c.View, err = sealView(viewKey(token, nil), userID, CapPublic, c.ID, &v); err != nil {
+			return err
+		}
+		if err := tx.PutCapability(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // deriveAll derives every view of the user, and the keys capabilities use.

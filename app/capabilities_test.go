@@ -625,3 +625,66 @@ func TestLockedLinkStaysLocked(t *testing.T) {
 		t.Fatalf("the right passcode after the lock and a re-derive: %v", err)
 	}
 }
+
+// TestPublicViewTakesEachChange: the public page shows the public ring's
+// current values after a value change (taken into the view alone), a
+// value removed, a field moved in or out and another device's change,
+// exactly as the view derived from every field shows them.
+func TestPublicViewTakesEachChange(t *testing.T) {
+	env := storetest.New(t, app.Config{})
+	ctx := context.Background()
+	p := newUser(t, env, "public-live@example.org")
+	if _, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"motto":"carpe diem","city":"Lyon","phone":"+15550001111"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.SetRing(ctx, p, app.RingRequest{Name: "public", Fields: []string{"motto", "city"}}); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := env.App.SetPublic(ctx, p, json.RawMessage(`"hello"`), "true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := lastPathPart(pub)
+	page := func() string {
+		t.Helper()
+		got, err := env.App.Public(ctx, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(got)
+		return string(b)
+	}
+	steps := []struct {
+		do   func() error
+		want string
+	}{
+		{func() error { _, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"motto":"seize the day"}`)); return err },
+			`"city":"Lyon","handle":"grace","motto":"seize the day","name":"Grace Hopper"`},
+		{func() error { _, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"city":null}`)); return err },
+			`"handle":"grace","motto":"seize the day","name":"Grace Hopper"`},
+		{func() error { _, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"phone":"+15550002222"}`)); return err },
+			`"handle":"grace","motto":"seize the day","name":"Grace Hopper"`},
+		{func() error {
+			_, err := env.App.SetRing(ctx, p, app.RingRequest{Name: "public", Fields: []string{"phone"}})
+			return err
+		}, `"handle":"grace","motto":"seize the day","name":"Grace Hopper","phone":"+15550002222"`},
+		{func() error { _, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"phone":"+15550003333","city":"Nice"}`)); return err },
+			`"city":"Nice","handle":"grace","motto":"seize the day","name":"Grace Hopper","phone":"+15550003333"`}, // city kept its ring
+	}
+	for i, s := range steps {
+		if err := s.do(); err != nil {
+			t.Fatal(err)
+		}
+		got := page()
+		if !strings.Contains(got, `"Fields":{`+s.want+`}`) {
+			t.Fatalf("step %d: %s, want fields %s", i, got, s.want)
+		}
+		// The view derived from every field says the same.
+		if err := env.App.RederiveViewsForTest(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if again := page(); again != got {
+			t.Fatalf("step %d: taken %s, derived in full %s", i, got, again)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"time"
 
 	"github.com/secure-personal-profile/spp/crypto"
@@ -29,3 +30,9 @@ func CraftContainerForTest(userID, profileID, email string, dek []byte, cells []
 
 // FieldIDForTest is the id of a profile field's entity.
 func FieldIDForTest(dek []byte, name string) string { return nameID(dek, "field", name) }
+
+// RederiveViewsForTest derives every view of the user from every cell,
+// as a device that never derived them does.
+func (a *App) RederiveViewsForTest(ctx context.Context, p *Principal) error {
+	return a.core.store.Update(ctx, p.UserID, p.DEK, func(tx Tx) error { return a.core.deriveAll(tx, p.DEK) })
+}

@@ -38,6 +38,19 @@ func post(b *testing.B, c *http.Client, u string, v url.Values, wantCode int) {
 	}
 }
 
+// get sends a GET over the benchmark's keep-alive client and drains it.
+func get(b *testing.B, c *http.Client, u string, wantCode int) {
+	res, err := c.Get(u)
+	if err != nil {
+		b.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != wantCode {
+		b.Fatalf("%s: %d", u, res.StatusCode)
+	}
+}
+
 // BenchmarkBareHandler is the ceiling: a bare net/http handler writing a
 // small JSON object, over the same kind of loopback connection.
 func BenchmarkBareHandler(b *testing.B) {
