@@ -658,17 +658,26 @@ func TestPublicViewTakesEachChange(t *testing.T) {
 		do   func() error
 		want string
 	}{
-		{func() error { _, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"motto":"seize the day"}`)); return err },
+		{func() error {
+			_, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"motto":"seize the day"}`))
+			return err
+		},
 			`"city":"Lyon","handle":"grace","motto":"seize the day","name":"Grace Hopper"`},
 		{func() error { _, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"city":null}`)); return err },
 			`"handle":"grace","motto":"seize the day","name":"Grace Hopper"`},
-		{func() error { _, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"phone":"+15550002222"}`)); return err },
+		{func() error {
+			_, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"phone":"+15550002222"}`))
+			return err
+		},
 			`"handle":"grace","motto":"seize the day","name":"Grace Hopper"`},
 		{func() error {
 			_, err := env.App.SetRing(ctx, p, app.RingRequest{Name: "public", Fields: []string{"phone"}})
 			return err
 		}, `"handle":"grace","motto":"seize the day","name":"Grace Hopper","phone":"+15550002222"`},
-		{func() error { _, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"phone":"+15550003333","city":"Nice"}`)); return err },
+		{func() error {
+			_, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"phone":"+15550003333","city":"Nice"}`))
+			return err
+		},
 			`"city":"Nice","handle":"grace","motto":"seize the day","name":"Grace Hopper","phone":"+15550003333"`}, // city kept its ring
 	}
 	for i, s := range steps {
