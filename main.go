@@ -17,6 +17,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -188,6 +190,26 @@ func cliEnv(stderr io.Writer) cli.Env {
 	}
 }
 
+// startProfiler serves Go's profiles (net/http/pprof) on addr, which must
+// be a loopback address: SPP_PPROF=127.0.0.1:6060 spp serve, then
+// go tool pprof http://127.0.0.1:6060/debug/pprof/profile?seconds=10.
+func startProfiler(addr string, log *slog.Logger) error {
+	host, _, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("SPP_PPROF=%s: give a loopback address and port, like 127.0.0.1:6060", addr)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("SPP_PPROF: %w", err)
+	}
+	log.Info("profiles served", "addr", ln.Addr().String())
+	go http.Serve(ln, mux)
+	return nil
+}
+
 func hasDisplay() bool {
 	switch runtime.GOOS {
 	case "linux", "freebsd", "openbsd", "netbsd":
@@ -200,6 +222,11 @@ func hasDisplay() bool {
 // it stops them in reverse order when ctx ends or the window closes.
 func start(ctx context.Context, o *options, window bool, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if addr := os.Getenv("SPP_PPROF"); addr != "" {
+		if err := startProfiler(addr, log); err != nil {
+			return err
+		}
+	}
 	db, err := store.Open(o.data, store.Options{})
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -1202,5 +1203,19 @@ func TestRelayCommand(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"relay", "--max-circuits", "0"}, &lines{}, &lines{}); err == nil {
 		t.Fatal("a zero limit was accepted")
+	}
+}
+
+// TestProfilerOnlyOnLoopback: SPP_PPROF serves Go's profiles only on a
+// loopback address; any other is refused before anything listens.
+func TestProfilerOnlyOnLoopback(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, addr := range []string{"0.0.0.0:0", ":0", "192.0.2.1:6060", "localhost:6060", "nonsense"} {
+		if err := startProfiler(addr, log); err == nil {
+			t.Errorf("%s: served", addr)
+		}
+	}
+	if err := startProfiler("127.0.0.1:0", log); err != nil {
+		t.Fatal(err)
 	}
 }
