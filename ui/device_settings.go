@@ -116,7 +116,7 @@ func (s *SettingsScreen) saveRun() {
 	}, func(err error) {
 		r.Result.Show()
 		if err != nil {
-			r.Result.SetText("Not saved: " + message(err))
+			r.Result.SetText("Not saved. " + message(err))
 			return
 		}
 		text := "Saved. The listener and the e-mail relay apply now."

@@ -33,7 +33,7 @@ func TestDeviceSettingsInTheGUI(t *testing.T) {
 	fyne.DoAndWait(func() { r.ListenAddr.SetText("not an address") })
 	test.Tap(r.Save)
 	waitFor(t, "the refusal in place", func() bool {
-		return strings.HasPrefix(r.Result.Text, "Not saved: the listener address must be HOST:PORT")
+		return r.Result.Text == "Not saved. Type the listener address as host:port with a port from 1 to 65535, e.g. 127.0.0.1:8080."
 	})
 
 	test.Tap(r.SendTest)

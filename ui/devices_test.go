@@ -171,7 +171,7 @@ func TestDevicesExportImportRoundTrip(t *testing.T) {
 	test.Type(d.ExportRepeat, "short")
 	d.ExportTo(writer())
 	waitFor(t, "the weak passphrase refused", func() bool {
-		return u.Shell.Idle() && u.Shell.Status.Text == "passphrase is too weak!"
+		return u.Shell.Idle() && u.Shell.Status.Text == "Choose a stronger passphrase: at least 8 characters and not a common one."
 	})
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Fatalf("a failed export left a file behind: %v", err)
@@ -222,7 +222,7 @@ func TestDevicesExportImportRoundTrip(t *testing.T) {
 	test.Type(d2.Import.Repeat, "new-password-2024")
 	test.Tap(d2.Import.Button)
 	waitFor(t, "the wrong passphrase refused", func() bool {
-		return u2.Shell.Status.Text == "the passphrase is wrong or the container is damaged!"
+		return u2.Shell.Status.Text == "The passphrase is wrong or the backup file is damaged: type the passphrase again, or choose another copy of the backup."
 	})
 	if d2.LastImport() != nil {
 		t.Fatal("imported with a wrong passphrase")

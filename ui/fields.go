@@ -76,5 +76,15 @@ func keyLabel(key string) string {
 	return string(r)
 }
 
+// claimLabel is a field's (or a claim's) label inside a sentence, with a
+// small first letter: "your e-mail", "your age over 18".
+func claimLabel(key string) string {
+	r := []rune(keyLabel(key))
+	if len(r) > 0 {
+		r[0] = unicode.ToLower(r[0])
+	}
+	return string(r)
+}
+
 // keyLabels are the labels of keys, in order.
 func keyLabels(keys []string) []string { return labelsOf(keys, keyLabel) }

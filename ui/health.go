@@ -132,7 +132,7 @@ func (h *HealthScreen) build() fyne.CanvasObject {
 	h.Expires.SetPlaceHolder("YYYY-MM-DD")
 	h.Expires.SetText(h.shell.u.app.Now().Add(app.DefaultLinkTTL).In(time.Local).Format(app.DateLayout))
 	h.Passcode = widget.NewPasswordEntry()
-	h.Passcode.SetPlaceHolder("optional: 6 or more characters, told to the doctor separately")
+	h.Passcode.SetPlaceHolder("optional")
 	h.Share = primary("Create link", theme.MailSendIcon(), h.share)
 	h.LinkView = newLinkView(h.shell, func() { h.shell.Select("Settings") })
 
@@ -147,6 +147,8 @@ func (h *HealthScreen) build() fyne.CanvasObject {
 			section("Share with a doctor",
 				wrapped("Tick records above, or a whole type (its later records too). The link is e-mailed to the doctor; under Links, each link says whether the e-mail went out, and who opened what, and when."),
 				form(formRow{"Doctor's e-mail", h.Doctor}, formRow{"Works until", h.Expires}, formRow{"Passcode", h.Passcode}),
+				// Under the form, not in the field, where it would be cut off on a phone.
+				wrapped("A passcode is optional: 6 or more characters, which you tell the doctor yourself (it is not in the e-mail)."),
 				h.Share,
 				h.ShareNotice,
 				h.LinkBox))),

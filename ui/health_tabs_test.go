@@ -81,7 +81,7 @@ func TestHealthNoticesUnderTheirActions(t *testing.T) {
 		test.Type(h.NewData, "x")
 		test.Tap(h.Add)
 	}, func() bool {
-		return h.AddNotice.Visible() && strings.HasPrefix(h.AddNotice.Text, "record_type must match") && h.AddNotice.Text == u.Shell.Status.Text
+		return h.AddNotice.Visible() && strings.HasPrefix(h.AddNotice.Text, "Type the record's type as one word in lowercase letters") && h.AddNotice.Text == u.Shell.Status.Text
 	})
 	step("a record added", func() {
 		h.NewType.SetText("vitals")

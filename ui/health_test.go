@@ -94,7 +94,9 @@ func TestHealthRecordsAndLinks(t *testing.T) {
 	h.NewType.SetText("no spaces allowed")
 	test.Type(h.NewData, "x")
 	test.Tap(h.Add)
-	waitFor(t, "type error", func() bool { return strings.HasPrefix(u.Shell.Status.Text, "record_type must match") })
+	waitFor(t, "type error", func() bool {
+		return strings.HasPrefix(u.Shell.Status.Text, "Type the record's type as one word in lowercase letters")
+	})
 	waitIdle(t, u)
 	h.NewData.SetText("")
 
@@ -207,5 +209,7 @@ func TestHealthRecordsAndLinks(t *testing.T) {
 	// A bad e-mail: the app's error.
 	test.Type(h.Doctor, "@@")
 	test.Tap(h.Share)
-	waitFor(t, "e-mail error", func() bool { return u.Shell.Status.Text == "doctor_email format error!" })
+	waitFor(t, "e-mail error", func() bool {
+		return u.Shell.Status.Text == "That is not an e-mail address: type it as name@example.org."
+	})
 }

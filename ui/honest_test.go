@@ -131,7 +131,9 @@ func TestResponderConfirmsACondition(t *testing.T) {
 	}
 	r.Condition.SetSelected(ui.NoneApplies)
 	test.Tap(r.Show)
-	waitFor(t, "refused", func() bool { return strings.HasPrefix(r.Status.Text, "none of the person's conditions applies") })
+	waitFor(t, "refused", func() bool {
+		return strings.HasPrefix(r.Status.Text, "Nothing is shown unless you confirm which of the person's conditions applies")
+	})
 	if r.Result.Visible() {
 		t.Fatal("granted though none applies")
 	}

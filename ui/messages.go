@@ -14,9 +14,15 @@ import (
 )
 
 // codeMessages are the sentences shown for app error codes. A code the
-// API uses with several meanings (missing_parameter, invalid_email, …) is
-// not listed: its message names what is missing.
+// API uses with several meanings is listed only when one sentence is right
+// for each (invalid_email, invalid_name, busy, invalid_container); else
+// (missing_parameter, code_expired) its message names what is missing or
+// which code expired.
 var codeMessages = map[string]string{
+	// The start screen: unlocking, and joining from another device.
+	"invalid_credentials": "Wrong e-mail or password: type them again.",
+	codeJoinPassword:      "Wrong password: type the one that unlocks this profile on your other device.",
+
 	// My profile.
 	"invalid_field_name":     "Use letters, digits and spaces for a field's name, starting with a letter (at most 64).",
 	"value_too_large":        "That value is too long: keep a field under 64 KB.",
@@ -49,23 +55,44 @@ var codeMessages = map[string]string{
 	"invalid_contact":          "Type each trusted contact as an e-mail address or a phone number, one per line.",
 	"emergency_info_too_large": "The emergency information is too long: keep to what a responder needs.",
 
+	// The responder's screen (lock screen → Emergency information).
+	"responder_not_verified": "You could not be verified as a responder: check your responder id and give your secret or badge.",
+	"condition_not_met":      "Nothing is shown unless you confirm which of the person's conditions applies; this attempt is logged. If the person needs help, call the emergency services.",
+
 	// Health.
-	"record_too_large":   "That record is too large: split it into smaller records.",
-	"invalid_expiration": "Type the last day the link works as YYYY-MM-DD, today or later.",
+	"record_too_large":    "That record is too large: split it into smaller records.",
+	"invalid_expiration":  "Type the last day the link works as YYYY-MM-DD, today or later.",
+	"invalid_record_type": "Type the record's type as one word in lowercase letters and digits, starting with a letter (at most 64), e.g. allergies.",
+
+	// Devices: pairing (a device's name; a service's, at most 256, is the
+	// API's only), the backup and restoring it.
+	"invalid_name":         "That name is too long: shorten it (a device's name has at most 64 characters).",
+	"weak_passphrase":      "Choose a stronger passphrase: at least 8 characters and not a common one.",
+	"container_unreadable": "The passphrase is wrong or the backup file is damaged: type the passphrase again, or choose another copy of the backup.",
+	"invalid_container":    "That file is not a backup this version of the app can restore: choose a file made with Devices → Backup → Export.",
 
 	// Settings.
-	"invalid_public_url": "That is not a web address this profile can be reached at: type it as https://name.example (no user name, ? or #).",
-	"invalid_smtp_addr":  "Type the e-mail relay as host:port, e.g. smtp.example.org:587.",
-	"invalid_smtp_from":  "Type the sender as an e-mail address, e.g. me@example.org.",
-	"invalid_relay":      "Type each relay as a multiaddr with /p2p/ and the relay's id.",
-	"no_mailer":          "No e-mail relay is set on this device: set one and save; until then e-mail waits in the outbox.",
+	"invalid_public_url":  "That is not a web address this profile can be reached at: type it as https://name.example (no user name, ? or #).",
+	"invalid_smtp_addr":   "Type the e-mail relay as host:port, e.g. smtp.example.org:587.",
+	"invalid_listen_addr": "Type the listener address as host:port with a port from 1 to 65535, e.g. 127.0.0.1:8080.",
+	"invalid_smtp_from":   "Type the sender as an e-mail address, e.g. me@example.org.",
+	"invalid_relay":       "Type each relay as a multiaddr with /p2p/ and the relay's id.",
+	"no_mailer":           "No e-mail relay is set on this device: set one and save; until then e-mail waits in the outbox.",
 
 	// Anywhere.
+	// (The sign-up's e-mail, the doctor's, a test e-mail's recipient.)
+	"invalid_email": "That is not an e-mail address: type it as name@example.org.",
+	"busy":          "This device is busy: wait a moment, then try again.",
 	"weak_password": "Choose a stronger password: at least 8 characters, not your e-mail address and not a common one.",
 	"token_expired": "Your session has ended: lock the app and unlock it again.",
 	"rate_limited":  "Too many attempts in a short time: wait a few minutes, then try again.",
 	"storage_full":  "This device's storage is full: free some space, then try again.",
 }
+
+// codeJoinPassword is the GUI's own code for a join refused for its
+// password: the app says invalid_credentials, as for a wrong unlock, and
+// StartScreen.join tells them apart (a join types no e-mail).
+const codeJoinPassword = "ui_join_password"
 
 // message is what the user reads for an error: the sentence for its code,
 // else the app's message; never internals.

@@ -22,6 +22,11 @@ func TestMessagesSpeakToPeople(t *testing.T) {
 		{app.KindGone, "verification_token_revoked", "verification_token has been revoked!", codeMessages["verification_token_revoked"]},
 		{app.KindInvalid, "invalid_public_url", "public_url must be an http or https URL with a host and no user, query or fragment!",
 			"That is not a web address this profile can be reached at: type it as https://name.example (no user name, ? or #)."},
+		{app.KindUnauthorized, "invalid_credentials", "email or password is wrong!", "Wrong e-mail or password: type them again."},
+		{app.KindInvalid, "invalid_name", "name must be at most 64 characters!", "That name is too long: shorten it (a device's name has at most 64 characters)."},
+		{app.KindInvalid, "weak_passphrase", "passphrase is too weak!", "Choose a stronger passphrase: at least 8 characters and not a common one."},
+		{app.KindForbidden, "condition_not_met", "none of the person's conditions applies, so access is refused (and logged); call the emergency services if the person needs help!",
+			codeMessages["condition_not_met"]},
 	} {
 		if got := message(app.E(c.kind, c.code, c.legacy)); got != c.want || got == c.legacy {
 			t.Errorf("%s: %q, want %q", c.code, got, c.want)

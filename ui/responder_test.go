@@ -73,7 +73,9 @@ func TestResponderOnTheLockScreen(t *testing.T) {
 	test.Type(r.Reason, "found unconscious")
 	test.Type(r.Secret, "not the secret")
 	test.Tap(r.Show)
-	waitFor(t, "refusal", func() bool { return r.Status.Text == "responder is not verified!" })
+	waitFor(t, "refusal", func() bool {
+		return r.Status.Text == "You could not be verified as a responder: check your responder id and give your secret or badge."
+	})
 	if r.Result.Visible() || r.InfoText() != "" || strings.Contains(r.Info.String(), "O-") {
 		t.Fatalf("a refused responder sees %q", r.Info.String())
 	}
@@ -182,7 +184,9 @@ func TestResponderChoosesThePerson(t *testing.T) {
 	// Ada asks for a verified responder: a passer-by is refused.
 	r.Person.SetSelected("Ada Lovelace")
 	test.Tap(r.Show)
-	waitFor(t, "refused", func() bool { return r.Status.Text == "responder is not verified!" })
+	waitFor(t, "refused", func() bool {
+		return r.Status.Text == "You could not be verified as a responder: check your responder id and give your secret or badge."
+	})
 	if r.Result.Visible() {
 		t.Fatal("shown to an unverified responder")
 	}

@@ -31,7 +31,8 @@ import (
 type SharingScreen struct {
 	shell *Shell
 
-	choices []string
+	choices []string          // the Field box's labels ("E-mail", "Age over 18")
+	claims  map[string]string // the key each of them is shared under
 
 	// Requests: a row per request, pending ones first; ApproveFor is how
 	// long an approved request's share lasts.
@@ -134,7 +135,7 @@ func (s *SharingScreen) build() fyne.CanvasObject {
 	s.Service = widget.NewEntry()
 	s.Service.SetPlaceHolder("shop.example.com")
 	s.Field = widget.NewSelectEntry(nil)
-	s.Field.SetPlaceHolder("email, age_over_18, …")
+	s.Field.SetPlaceHolder("E-mail, Age over 18, …")
 	s.Expiry = widget.NewSelect(labels, nil)
 	s.Expiry.SetSelected(defaultShareExpiry)
 	s.Wallet = widget.NewCheck("Wallet format (SD-JWT VC)", nil)
@@ -220,8 +221,8 @@ func (s *SharingScreen) fetch(ctx context.Context, pr *app.Principal) (v sharing
 	return v, err
 }
 
-// FieldChoices are the claims the Field box offers: the profile's fields
-// that may leave it, then the age claims.
+// FieldChoices are the claims the Field box offers, by their labels: the
+// profile's fields that may leave it, then the age claims.
 func (s *SharingScreen) FieldChoices() []string { return s.choices }
 
 func (s *SharingScreen) showFieldChoices(rings []app.RingView) {
@@ -233,8 +234,11 @@ func (s *SharingScreen) showFieldChoices(rings []app.RingView) {
 	}
 	sort.Strings(opts)
 	opts = append(opts, derivedClaims...)
-	s.choices = opts
-	s.Field.SetOptions(opts)
+	s.choices, s.claims = keyLabels(opts), map[string]string{}
+	for i, l := range s.choices {
+		s.claims[l] = opts[i]
+	}
+	s.Field.SetOptions(s.choices)
 }
 
 // Request returns the row of the newest request from a service for a
@@ -298,9 +302,9 @@ func (s *SharingScreen) event(ev app.Event) {
 // requester's callback proved its domain.
 func requestNotice(ev app.Event) string {
 	if ev.RequesterVerified {
-		return fmt.Sprintf("%s asks for your %s (verified: %s answered a challenge). See Sharing.", ev.ServiceID, ev.InfoField, ev.RequesterDomain)
+		return fmt.Sprintf("%s asks for your %s (verified: %s answered a challenge). See Sharing.", ev.ServiceID, claimLabel(ev.InfoField), ev.RequesterDomain)
 	}
-	return fmt.Sprintf("%s (unverified) asks for your %s. See Sharing.", ev.ServiceID, ev.InfoField)
+	return fmt.Sprintf("%s (unverified) asks for your %s. See Sharing.", ev.ServiceID, claimLabel(ev.InfoField))
 }
 
 // unverified is said of a requester that proved no domain: anyone may
@@ -324,11 +328,11 @@ func requesterText(r *app.RequestView) string {
 func requestText(r *app.RequestView) string {
 	switch r.State {
 	case app.RequestPending:
-		return fmt.Sprintf("%s asks for your %s (asked %s; waits until %s). %s", r.ServiceID, r.InfoField, fmtWhen(r.CreatedAt), fmtWhen(r.ExpiresAt), requesterText(r))
+		return fmt.Sprintf("%s asks for your %s (asked %s; waits until %s). %s", r.ServiceID, claimLabel(r.InfoField), fmtWhen(r.CreatedAt), fmtWhen(r.ExpiresAt), requesterText(r))
 	case app.RequestExpired:
-		return fmt.Sprintf("%s asked for your %s: expired %s, unanswered.", r.ServiceID, r.InfoField, fmtWhen(r.ExpiresAt))
+		return fmt.Sprintf("%s asked for your %s: expired %s, unanswered.", r.ServiceID, claimLabel(r.InfoField), fmtWhen(r.ExpiresAt))
 	default:
-		return fmt.Sprintf("%s asked for your %s: %s %s.", r.ServiceID, r.InfoField, r.State, fmtWhen(r.DecidedAt))
+		return fmt.Sprintf("%s asked for your %s: %s %s.", r.ServiceID, claimLabel(r.InfoField), r.State, fmtWhen(r.DecidedAt))
 	}
 }
 
@@ -339,7 +343,7 @@ func (s *SharingScreen) approve(id string) {
 		sh, err = s.shell.u.app.ApproveRequest(ctx, pr, id, ttl)
 		return err
 	}, func() string {
-		return fmt.Sprintf("Approved: %s can verify your %s until %s.", sh.ServiceID, sh.InfoField, fmtWhen(sh.ExpiresAt))
+		return fmt.Sprintf("Approved: %s can verify your %s until %s.", sh.ServiceID, claimLabel(sh.InfoField), fmtWhen(sh.ExpiresAt))
 	}, s.refresh)
 }
 
@@ -353,7 +357,7 @@ func (s *SharingScreen) deny(id string) {
 func (s *SharingScreen) share() {
 	req := app.ShareRequest{
 		ServiceID: strings.TrimSpace(s.Service.Text),
-		InfoField: strings.TrimSpace(s.Field.Text),
+		InfoField: s.claimKey(s.Field.Text),
 		ExpiresIn: shareExpiry(s.Expiry.Selected),
 	}
 	if s.Wallet.Checked {
@@ -364,7 +368,7 @@ func (s *SharingScreen) share() {
 		code string
 		png  []byte
 	)
-	s.shell.at(s.ShareNotice).act("Sharing "+req.InfoField, func(ctx context.Context, pr *app.Principal) error {
+	s.shell.at(s.ShareNotice).act("Sharing your "+claimLabel(req.InfoField), func(ctx context.Context, pr *app.Principal) error {
 		var err error
 		if sh, err = s.shell.u.app.CreateShare(ctx, pr, req); err != nil {
 			return err
@@ -381,9 +385,19 @@ func (s *SharingScreen) share() {
 			s.Credential.SetText(sh.Credential)
 			s.credBox.Show()
 		}
-		s.shell.say(fmt.Sprintf("Shared your %s with %s.", sh.InfoField, sh.ServiceID))
+		s.shell.say(fmt.Sprintf("Shared your %s with %s.", claimLabel(sh.InfoField), sh.ServiceID))
 		s.refresh()
 	})
+}
+
+// claimKey is the key of the claim typed or chosen in the Field box: an
+// offered label's, else the label as a key (fieldKey).
+func (s *SharingScreen) claimKey(text string) string {
+	text = strings.TrimSpace(text)
+	if k, ok := s.claims[text]; ok {
+		return k
+	}
+	return fieldKey(text)
 }
 
 // showShareQR shows an existing share's QR code again.
@@ -406,7 +420,7 @@ func (s *SharingScreen) showShareQR(serviceID string, v app.ShareView) {
 // (png; nil: the code is too long for one, its text alone is shown).
 func (s *SharingScreen) showQR(serviceID, claim, code string, png []byte, expires time.Time) {
 	s.qrService = serviceID
-	s.QRTitle.SetText(fmt.Sprintf("Your %s for %s", claim, serviceID))
+	s.QRTitle.SetText(fmt.Sprintf("Your %s for %s", claimLabel(claim), serviceID))
 	s.Credential.SetText("") // a share made in wallet format shows it (share)
 	s.credBox.Hide()
 	if png != nil {
@@ -415,7 +429,7 @@ func (s *SharingScreen) showQR(serviceID, claim, code string, png []byte, expire
 	} else {
 		s.QR.Hide()
 	}
-	s.QRExpires.SetText(fmt.Sprintf("This code proves your %s to %s by itself; no connection needed. Valid until %s; should you revoke it, a verifier that checks its live status sees so. Show it to the service, or send it the link.", claim, serviceID, fmtWhen(expires)))
+	s.QRExpires.SetText(fmt.Sprintf("This code proves your %s to %s by itself; no connection needed. Valid until %s; should you revoke it, a verifier that checks its live status sees so. Show it to the service, or send it the link.", claimLabel(claim), serviceID, fmtWhen(expires)))
 	s.Reach.show(code)
 	s.VerifyURL.SetText(code)
 	s.qrBox.Show()
@@ -488,7 +502,7 @@ func seesText(sa app.ServiceAccess) string {
 		if x.Via == "role" {
 			how = "through its role"
 		}
-		parts = append(parts, fmt.Sprintf("%s (%s, since %s)", x.Field, how, fmtWhen(x.Since)))
+		parts = append(parts, fmt.Sprintf("%s (%s, since %s)", keyLabel(x.Field), how, fmtWhen(x.Since)))
 	}
 	return "Sees now: " + strings.Join(parts, "; ") + "."
 }
@@ -496,11 +510,11 @@ func seesText(sa app.ServiceAccess) string {
 func shareLine(v app.ShareView) string {
 	switch v.State {
 	case "revoked":
-		return fmt.Sprintf("%s: revoked %s", v.InfoField, fmtWhen(v.RevokedAt))
+		return fmt.Sprintf("%s: revoked %s", keyLabel(v.InfoField), fmtWhen(v.RevokedAt))
 	case "expired":
-		return fmt.Sprintf("%s: expired %s", v.InfoField, fmtWhen(v.ExpiresAt))
+		return fmt.Sprintf("%s: expired %s", keyLabel(v.InfoField), fmtWhen(v.ExpiresAt))
 	default:
-		return fmt.Sprintf("%s: shared until %s", v.InfoField, fmtWhen(v.ExpiresAt))
+		return fmt.Sprintf("%s: shared until %s", keyLabel(v.InfoField), fmtWhen(v.ExpiresAt))
 	}
 }
 
@@ -521,13 +535,13 @@ func (s *SharingScreen) revoke(serviceID string) {
 // stay.
 func (s *SharingScreen) revokeShare(serviceID string, v app.ShareView) {
 	var n int
-	s.shell.at(s.ServicesNotice).change("Revoking your "+v.InfoField+" for "+serviceID, func(ctx context.Context, pr *app.Principal) (err error) {
+	s.shell.at(s.ServicesNotice).change("Revoking your "+claimLabel(v.InfoField)+" for "+serviceID, func(ctx context.Context, pr *app.Principal) (err error) {
 		n, err = s.shell.u.app.RevokeServiceShare(ctx, pr, serviceID, v.ShareID)
 		return err
 	}, func() string {
 		if n == 0 {
-			return fmt.Sprintf("Your %s for %s had already ended.", v.InfoField, serviceID)
+			return fmt.Sprintf("Your %s for %s had already ended.", claimLabel(v.InfoField), serviceID)
 		}
-		return fmt.Sprintf("Revoked your %s for %s: that code no longer verifies; %s keeps what else you gave it.", v.InfoField, serviceID, serviceID)
+		return fmt.Sprintf("Revoked your %s for %s: that code no longer verifies; %s keeps what else you gave it.", claimLabel(v.InfoField), serviceID, serviceID)
 	}, s.refresh)
 }

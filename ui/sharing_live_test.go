@@ -16,7 +16,7 @@ import (
 func TestSharingRequestArrivesLive(t *testing.T) {
 	u, env, _ := signedIn(t)
 	s := sharingScreen(t, u)
-	want := &fyne.Notification{Title: "New request", Content: "shop.example (unverified) asks for your email. See Sharing."}
+	want := &fyne.Notification{Title: "New request", Content: "shop.example (unverified) asks for your e-mail. See Sharing."}
 	test.AssertNotificationSent(t, want, func() {
 		if _, _, err := env.App.NewRequest(context.Background(), "192.0.2.10", "shop.example", "email", "grace", ""); err != nil {
 			t.Fatal(err)

@@ -41,7 +41,7 @@ func TestSharingRevokeOneShare(t *testing.T) {
 	if _, err := env.App.Verify(ctx, other.VerificationToken); err != nil {
 		t.Fatalf("the other share: %v", err)
 	}
-	if st := s.ServicesNotice.Text; !strings.Contains(st, "Revoked your email for club.example") {
+	if st := s.ServicesNotice.Text; !strings.Contains(st, "Revoked your e-mail for club.example") {
 		t.Fatalf("status %q", st)
 	}
 }
@@ -55,6 +55,6 @@ func TestSharingNoticeUnderShare(t *testing.T) {
 	s.Field.SetText("email")
 	test.Tap(s.ShareButton)
 	waitFor(t, "the share said under its button", func() bool {
-		return u.Shell.Idle() && s.ShareNotice.Visible() && strings.Contains(s.ShareNotice.Text, "Shared your email with club.example")
+		return u.Shell.Idle() && s.ShareNotice.Visible() && strings.Contains(s.ShareNotice.Text, "Shared your e-mail with club.example")
 	})
 }

@@ -142,7 +142,7 @@ func TestSharingApproveAndDenyRequests(t *testing.T) {
 		r1, r2 := s.Request("shop.example", "email"), s.Request("bank.example", "name")
 		return r1 != nil && r1.Approve != nil && r2 != nil && r2.Deny != nil
 	})
-	if txt := s.Request("shop.example", "email").Text.Text; !strings.Contains(txt, "shop.example asks for your email") {
+	if txt := s.Request("shop.example", "email").Text.Text; !strings.Contains(txt, "shop.example asks for your e-mail") {
 		t.Fatalf("request shown as %q", txt)
 	}
 
@@ -167,7 +167,7 @@ func TestSharingApproveAndDenyRequests(t *testing.T) {
 	// The service is listed with what it now sees.
 	waitFor(t, "shop.example in the services", func() bool {
 		r := s.ServiceRow("shop.example")
-		return r != nil && strings.Contains(r.Sees.Text, "email (shared")
+		return r != nil && strings.Contains(r.Sees.Text, "E-mail (shared")
 	})
 
 	test.Tap(s.Request("bank.example", "name").Deny)
@@ -189,12 +189,13 @@ func TestSharingCreateShareShowsItsQRCode(t *testing.T) {
 	u, env, _ := signedIn(t)
 	s := sharingScreen(t, u)
 	choices := strings.Join(s.FieldChoices(), ",")
-	if !strings.Contains(choices, "email") || !strings.Contains(choices, "age_over_18") {
+	if !strings.Contains(choices, "E-mail") || !strings.Contains(choices, "Age over 18") || strings.Contains(choices, "_") {
 		t.Fatalf("field choices: %s", choices)
 	}
 
 	// A missing service is the app's error, shown; nothing is shared.
-	s.Field.SetText("email")
+	// The field is chosen by its label, shared by its key.
+	s.Field.SetText("E-mail")
 	test.Tap(s.ShareButton)
 	waitFor(t, "the error", func() bool { return u.Shell.Status.Text == "service_id,info_field must exist!" })
 
@@ -222,7 +223,7 @@ func TestSharingCreateShareShowsItsQRCode(t *testing.T) {
 	if _, err := app.VerifyCode(code, "other.example", env.Clock.Now()); appErrorCode(err) != "wrong_audience" {
 		t.Fatalf("the code verifies for another audience: %v", err)
 	}
-	for _, want := range []string{"This code proves your email to club.example by itself; no connection needed.", "Valid until " + c.ExpiresAt.Local().Format("2 Jan 2006")} {
+	for _, want := range []string{"This code proves your e-mail to club.example by itself; no connection needed.", "Valid until " + c.ExpiresAt.Local().Format("2 Jan 2006")} {
 		if !strings.Contains(s.QRExpires.Text, want) {
 			t.Fatalf("the text under the code says %q, want %q", s.QRExpires.Text, want)
 		}
@@ -316,7 +317,7 @@ func TestSharingRevokeEndsVerification(t *testing.T) {
 	s := sharingScreen(t, u)
 	waitFor(t, "club.example listed", func() bool {
 		r := s.ServiceRow("club.example")
-		return r != nil && r.Revoke != nil && strings.Contains(r.Sees.Text, "email (shared")
+		return r != nil && r.Revoke != nil && strings.Contains(r.Sees.Text, "E-mail (shared")
 	})
 	row := s.ServiceRow("club.example")
 	test.Tap(row.Revoke)

@@ -97,7 +97,7 @@ func TestSharingShowsVerifiedRequesters(t *testing.T) {
 		})
 	}
 
-	notified("casino.example.com asks for your email (verified: casino.example.com answered a challenge). See Sharing.",
+	notified("casino.example.com asks for your e-mail (verified: casino.example.com answered a challenge). See Sharing.",
 		"casino.example.com", "https://casino.example.com/spp")
 	waitFor(t, "the verified request", shown("casino.example.com"))
 	var txt string
@@ -106,13 +106,13 @@ func TestSharingShowsVerifiedRequesters(t *testing.T) {
 		t.Fatalf("verified request shows %q", txt)
 	}
 
-	notified("shop.example (unverified) asks for your email. See Sharing.", "shop.example", "")
+	notified("shop.example (unverified) asks for your e-mail. See Sharing.", "shop.example", "")
 	fyne.DoAndWait(func() { txt = s.Request("shop.example", "email").Text.Text })
 	if !strings.Contains(txt, "Unverified: anyone can ask under any name.") || strings.Contains(txt, "Verified:") {
 		t.Fatalf("unverified request shows %q", txt)
 	}
 
-	notified("bank.example.com (unverified) asks for your email. See Sharing.", "bank.example.com", "https://bank.example.com/echo")
+	notified("bank.example.com (unverified) asks for your e-mail. See Sharing.", "bank.example.com", "https://bank.example.com/echo")
 	fyne.DoAndWait(func() { txt = s.Request("bank.example.com", "email").Text.Text })
 	if !strings.Contains(txt, "Unverified") || !strings.Contains(txt, "bank.example.com did not prove it asks") || !strings.Contains(txt, "wrong proof") {
 		t.Fatalf("failed request shows %q", txt)

@@ -172,3 +172,56 @@ func TestANoticeWaitsForItsDialog(t *testing.T) {
 		t.Fatalf("after writing: %q", n.Text)
 	}
 }
+
+// TestACancelledFileDialogLetsItsNoticeGo: a file dialog opened from a
+// button with a notice (at) and cancelled with nothing to say leaves the
+// notice to no one, so the next work started without at (a refresh) does
+// not speak there; the same for a save dialog that says nothing on a
+// cancel.
+func TestACancelledFileDialogLetsItsNoticeGo(t *testing.T) {
+	s, w := noticeShell(t)
+	n := notice()
+	for _, open := range []func(){
+		func() { openFile(s.at(n), nil, func(r fyne.URIReadCloser) { r.Close() }) },
+		func() { saveFile(s.at(n), "card.png", nil, "", func(w fyne.URIWriteCloser) { w.Close() }) },
+	} {
+		fyne.DoAndWait(open)
+		fyne.DoAndWait(func() {
+			cancel := findButton(w.Canvas().Overlays().Top(), "Cancel")
+			if cancel == nil {
+				t.Fatal("no Cancel in the file dialog")
+			}
+			test.Tap(cancel)
+		})
+		if s.dialogShown() {
+			t.Fatal("the dialog is still open")
+		}
+		s.run("Refreshing", func(context.Context) error { return errFieldName }, nil)
+		idle(t, s)
+		if n.Visible() {
+			t.Fatalf("a refresh after the cancel spoke in the notice: %q", n.Text)
+		}
+	}
+}
+
+// findButton is the button labelled text in o's tree (nil: none).
+func findButton(o fyne.CanvasObject, text string) *widget.Button {
+	if b, ok := o.(*widget.Button); ok && b.Text == text {
+		return b
+	}
+	var kids []fyne.CanvasObject
+	switch c := o.(type) {
+	case *fyne.Container:
+		kids = c.Objects
+	case *widget.PopUp:
+		kids = []fyne.CanvasObject{c.Content}
+	case fyne.Widget:
+		kids = test.WidgetRenderer(c).Objects()
+	}
+	for _, k := range kids {
+		if b := findButton(k, text); b != nil {
+			return b
+		}
+	}
+	return nil
+}

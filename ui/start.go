@@ -191,7 +191,11 @@ func (s *StartScreen) create() {
 func (s *StartScreen) join() {
 	code, pw, name := s.JoinCode.Text, s.JoinPassword.Text, s.JoinName.Text
 	s.signIn("Joining: contacting your other device", func(ctx context.Context) (*app.Auth, error) {
-		return s.u.app.Join(ctx, code, pw, name)
+		auth, err := s.u.app.Join(ctx, code, pw, name)
+		if errCode(err) == "invalid_credentials" {
+			err = app.E(app.KindUnauthorized, codeJoinPassword, app.AsError(err).Message)
+		}
+		return auth, err
 	})
 }
 

@@ -86,7 +86,7 @@ func TestCreateLockAndUnlock(t *testing.T) {
 	s.Email.SetText("grace@example.org") // kept from the last sign-in, or set
 	test.Type(s.Password, "wrong password here")
 	test.Tap(s.UnlockButton)
-	waitFor(t, "error", func() bool { return s.Status.Text == "email or password is wrong!" })
+	waitFor(t, "error", func() bool { return s.Status.Text == "Wrong e-mail or password: type them again." })
 	if u.Principal() != nil {
 		t.Fatal("unlocked with a wrong password")
 	}
@@ -129,7 +129,9 @@ func TestCreateShowsTheAppsError(t *testing.T) {
 	test.Type(u.Start.NewPassword, "long enough password")
 	test.Type(u.Start.NewConfirm, "long enough password")
 	test.Tap(u.Start.CreateButton)
-	waitFor(t, "error", func() bool { return u.Start.Status.Text == "email format error!" })
+	waitFor(t, "error", func() bool {
+		return u.Start.Status.Text == "That is not an e-mail address: type it as name@example.org."
+	})
 }
 
 func TestProfileEditAddMoveRemove(t *testing.T) {
@@ -274,7 +276,9 @@ func TestRestoreFromABackupOnTheStartScreen(t *testing.T) {
 	test.Type(s.Restore.Password, "new device password")
 	test.Type(s.Restore.Repeat, "new device password")
 	test.Tap(s.Restore.Button)
-	waitFor(t, "wrong passphrase refused", func() bool { return s.Status.Text == "the passphrase is wrong or the container is damaged!" })
+	waitFor(t, "wrong passphrase refused", func() bool {
+		return s.Status.Text == "The passphrase is wrong or the backup file is damaged: type the passphrase again, or choose another copy of the backup."
+	})
 	s.Restore.Pass.SetText("")
 	test.Type(s.Restore.Pass, "backup passphrase 1")
 	test.Tap(s.Restore.Button)

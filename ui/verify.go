@@ -170,7 +170,7 @@ func codeDetails(c *app.CodeCheck) string {
 	sort.Strings(names)
 	var b strings.Builder
 	for _, n := range names {
-		fmt.Fprintf(&b, "%s: %s\n", n, claimText(c.Claims[n]))
+		fmt.Fprintf(&b, "%s: %s\n", keyLabel(n), claimText(c.Claims[n]))
 	}
 	fmt.Fprintf(&b, "For: %s\nIssued: %s\nValid until: %s\nIssuer: %s", c.Audience, fmtWhen(c.IssuedAt), fmtWhen(c.ExpiresAt), c.Issuer)
 	return b.String()

@@ -66,7 +66,7 @@ func TestVerifyAGoodCodeWithItsLiveStatus(t *testing.T) {
 	if !strings.HasPrefix(v.Verdict.Text, "Genuine") {
 		t.Fatalf("verdict %q", v.Verdict.Text)
 	}
-	for _, want := range []string{"email: grace@example.org", "For: club.example", "Valid until: " + fmtDay(sh.ExpiresAt), "Issuer: did:key:z"} {
+	for _, want := range []string{"E-mail: grace@example.org", "For: club.example", "Valid until: " + fmtDay(sh.ExpiresAt), "Issuer: did:key:z"} {
 		if !strings.Contains(v.Details.Text, want) {
 			t.Fatalf("details %q lack %q", v.Details.Text, want)
 		}
@@ -140,7 +140,7 @@ func TestVerifyAnExpiredCode(t *testing.T) {
 	if v.Verdict.Text != "Not valid: the code has expired! (Its signature is genuine.)" {
 		t.Fatalf("expired: %q", v.Verdict.Text)
 	}
-	if !strings.Contains(v.Details.Text, "email: grace@example.org") {
+	if !strings.Contains(v.Details.Text, "E-mail: grace@example.org") {
 		t.Fatalf("details %q", v.Details.Text)
 	}
 	// No network client here: the offline result stands alone.

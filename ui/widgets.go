@@ -343,21 +343,32 @@ type host interface {
 }
 
 // openFile asks for a file to read (of the types in filter; nil: any) and
-// hands it to use, which closes it; a cancel does nothing.
+// hands it to use, which closes it; a cancel says nothing, and lets go of
+// the notice the button named (see letGo).
 func openFile(h host, filter storage.FileFilter, use func(fyne.URIReadCloser)) {
 	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-		if err != nil {
+		switch {
+		case err != nil:
 			h.say("The file could not be opened: " + err.Error())
-			return
-		}
-		if r != nil {
+		case r != nil:
 			use(r)
+		default:
+			letGo(h)
 		}
 	}, h.window())
 	if filter != nil {
 		d.SetFilter(filter)
 	}
 	showFileDialog(d, h.window(), "Pictures", "Documents")
+}
+
+// letGo ends the action of a file dialog cancelled with nothing to say:
+// the notice its button named (Shell.at) is no longer waiting for it, so
+// the next work started without at (a refresh) does not speak there.
+func letGo(h host) {
+	if s, ok := h.(*Shell); ok {
+		s.at(nil)
+	}
 }
 
 // showFileDialog shows d at a usable size (most of the window, not
@@ -388,7 +399,8 @@ func FileDialogSize(win fyne.Size) fyne.Size {
 
 // saveFile asks where to save a file (name suggested, of the types in
 // filter; nil: any) and hands it to use; cancelled is said on a cancel
-// ("": nothing is said).
+// ("": nothing is said, and the notice the button named is let go, as by
+// openFile).
 func saveFile(h host, name string, filter storage.FileFilter, cancelled string, use func(fyne.URIWriteCloser)) {
 	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
 		switch {
@@ -398,6 +410,8 @@ func saveFile(h host, name string, filter storage.FileFilter, cancelled string, 
 			use(w)
 		case cancelled != "":
 			h.say(cancelled)
+		default:
+			letGo(h)
 		}
 	}, h.window())
 	d.SetFileName(name)
