@@ -1,6 +1,9 @@
 package app
 
-import "context"
+import (
+	"context"
+	"sync/atomic"
+)
 
 // The write path every use case takes: one transaction over the user's
 // cells (the store logs each change as an operation and, before it
@@ -8,11 +11,27 @@ import "context"
 // capabilities.go), then the outbox is woken for anything it queued.
 
 // update runs fn over the user's data in one transaction and, once it has
-// committed, wakes the outbox for anything fn queued.
+// committed, wakes the outbox if fn queued a message.
 func (a *core) update(ctx context.Context, userID string, dek []byte, fn func(Tx) error) error {
-	if err := a.store.Update(ctx, userID, dek, fn); err != nil {
+	var queued atomic.Bool
+	if err := a.store.Update(ctx, userID, dek, func(tx Tx) error {
+		return fn(queueWatch{tx, &queued})
+	}); err != nil {
 		return err
 	}
-	a.kickOutbox()
+	if queued.Load() {
+		a.kickOutbox()
+	}
 	return nil
+}
+
+// queueWatch is a transaction that notes whether a message was queued.
+type queueWatch struct {
+	Tx
+	queued *atomic.Bool
+}
+
+func (w queueWatch) Enqueue(m *Message) error {
+	w.queued.Store(true)
+	return w.Tx.Enqueue(m)
 }
