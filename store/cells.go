@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -59,6 +60,30 @@ func (t *tx) forget(entity, id string) {
 	if t.reads != nil {
 		delete(t.reads.entities, entityKey{entity, id})
 		delete(t.reads.ids, entity)
+	}
+}
+
+// wroteCell keeps what the transaction has read of an entity current
+// after a write of one of its cells: the cell as written (kept, by Put),
+// or, for a tombstone (nil), without it. The kind's ids are forgotten
+// unless the entity was read and stays live.
+func (t *tx) wroteCell(entity, id, field string, kept *app.Cell) {
+	if t.reads == nil {
+		return
+	}
+	cells, ok := t.reads.entities[entityKey{entity, id}]
+	if !ok {
+		delete(t.reads.ids, entity)
+		return
+	}
+	was := len(cells)
+	if kept != nil {
+		cells[field] = *kept
+	} else {
+		delete(cells, field)
+	}
+	if was == 0 || len(cells) == 0 {
+		delete(t.reads.ids, entity) // the entity came or went
 	}
 }
 
@@ -311,7 +336,8 @@ func (t *tx) Put(c app.Cell) error {
 			return err
 		}
 	}
-	return t.write1(c.Entity, c.ID, c.Field, sealed, c.Clear, false)
+	kept := app.Cell{Entity: c.Entity, ID: c.ID, Field: c.Field, Value: bytes.Clone(c.Value), Clear: bytes.Clone(c.Clear)}
+	return t.write1(c.Entity, c.ID, c.Field, sealed, c.Clear, false, &kept)
 }
 
 func (t *tx) Delete(entity, id string) error {
@@ -333,7 +359,7 @@ func (t *tx) Delete(entity, id string) error {
 	}
 	fields.Close()
 	for _, f := range names {
-		if err := t.write1(entity, id, f, nil, nil, true); err != nil {
+		if err := t.write1(entity, id, f, nil, nil, true, nil); err != nil {
 			return err
 		}
 	}
@@ -350,7 +376,10 @@ func uniqueViolation(err error) bool {
 // write1 appends one operation to the log and applies it to the cells, in
 // the caller's transaction. A local write is always the newest: the clock
 // has observed every time it has seen.
-func (t *tx) write1(entity, id, field string, sealed, clear []byte, deleted bool) error {
+//
+// kept is the cell as Put wrote it (nil for a tombstone), for what the
+// transaction has read of the entity (wroteCell).
+func (t *tx) write1(entity, id, field string, sealed, clear []byte, deleted bool, kept *app.Cell) error {
 	tokenHash := field == "token_hash" && clear != nil && !deleted
 	if tokenHash {
 		// A token hash has one owner on the installation: no other live
@@ -364,19 +393,21 @@ func (t *tx) write1(entity, id, field string, sealed, clear []byte, deleted bool
 	}
 	t.wrote = true
 	t.changed = append(t.changed, app.CellRef{Entity: entity, ID: id, Field: field})
-	t.forget(entity, id)
 	hlc := t.db.clock.Now()
 	counter := t.db.counter.Add(1)
 	if _, err := t.exec(qInsertOp,
 		t.db.device, counter, int64(hlc), t.user, entity, id, field, sealed, clear, deleted); err != nil {
+		t.forget(entity, id)
 		return fmt.Errorf("store: writing op: %w", err)
 	}
 	if _, err := t.exec(qUpsertCell,
 		t.user, entity, id, field, sealed, clear, deleted, int64(hlc), t.db.device); err != nil {
+		t.forget(entity, id)
 		if tokenHash && uniqueViolation(err) {
 			return app.ErrTaken
 		}
 		return fmt.Errorf("store: writing cell: %w", err)
 	}
+	t.wroteCell(entity, id, field, kept)
 	return nil
 }

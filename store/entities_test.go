@@ -63,6 +63,32 @@ func TestEntitiesReadsWhatEntityAndIDsRead(t *testing.T) {
 		if c, ok, _ := tx.Get("field", "b", "value"); !ok || string(c.Value) != `"carpe diem"` {
 			t.Errorf("Get after a write: %v %v", c, ok)
 		}
+		// Reads kept across writes say what the writes did: a new cell,
+		// a new entity, an entity gone.
+		if err := tx.Put(app.Cell{Entity: "field", ID: "b", Field: "ring", Value: []byte("public")}); err != nil {
+			return err
+		}
+		if e, _ := tx.Entity("field", "b"); len(e) != 3 || string(e["ring"].Value) != "public" || string(e["value"].Value) != `"carpe diem"` {
+			t.Errorf("Entity after a second write: %v", e)
+		}
+		if e, _ := tx.Entity("field", "d"); len(e) != 0 {
+			t.Errorf("an entity never written: %v", e)
+		}
+		if err := tx.Put(app.Cell{Entity: "field", ID: "d", Field: "name", Value: []byte("city")}); err != nil {
+			return err
+		}
+		if ids, _ := tx.IDs("field"); !reflect.DeepEqual(ids, []string{"a", "b", "d"}) {
+			t.Errorf("ids after a new entity: %v", ids)
+		}
+		if err := tx.Delete("field", "a"); err != nil {
+			return err
+		}
+		if ids, _ := tx.IDs("field"); !reflect.DeepEqual(ids, []string{"b", "d"}) {
+			t.Errorf("ids after a delete: %v", ids)
+		}
+		if e, _ := tx.Entity("field", "a"); len(e) != 0 {
+			t.Errorf("a deleted entity: %v", e)
+		}
 		return nil
 	})
 	if err != nil {
