@@ -13,6 +13,23 @@ import (
 	"github.com/secure-personal-profile/spp/crypto"
 )
 
+// openWithAccount opens a store in a temporary directory with one account
+// (closed when the test ends).
+func openWithAccount(t testing.TB) (*DB, *app.Account, []byte) {
+	t.Helper()
+	db, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	dek, _ := crypto.NewKey()
+	acct := &app.Account{UserID: app.NewID(), ProfileID: app.NewID(), EmailMAC: []byte(app.NewID()), KDF: "k", WrappedDEK: []byte("w"), CreatedAt: time.Now()}
+	if err := db.CreateAccount(context.Background(), acct, dek, nil); err != nil {
+		t.Fatal(err)
+	}
+	return db, acct, dek
+}
+
 // queued holds the writer's turn while n writes queue, then lets them run:
 // they run as one batch. It returns each write's error, by index.
 func queued(t *testing.T, db *DB, n int, write func(i int) error) []error {
@@ -49,16 +66,7 @@ func queued(t *testing.T, db *DB, n int, write func(i int) error) []error {
 // with their operations numbered without a gap or a repeat; and the
 // batch took one commit.
 func TestGroupCommitAnswersEachWriteForItself(t *testing.T) {
-	db, err := Open(t.TempDir(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	dek, _ := crypto.NewKey()
-	acct := &app.Account{UserID: app.NewID(), ProfileID: app.NewID(), EmailMAC: []byte(app.NewID()), KDF: "k", WrappedDEK: []byte("w"), CreatedAt: time.Now()}
-	if err := db.CreateAccount(context.Background(), acct, dek, nil); err != nil {
-		t.Fatal(err)
-	}
+	db, acct, dek := openWithAccount(t)
 	var commits int
 	db.OnCommit(func(string) { commits++ })
 	before := db.counter.Load()
@@ -98,7 +106,7 @@ func TestGroupCommitAnswersEachWriteForItself(t *testing.T) {
 	if commits != n-len(fails) {
 		t.Errorf("%d commit hooks, want one per successful write (%d)", commits, n-len(fails))
 	}
-	err = db.View(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
+	err := db.View(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
 		for i := range n {
 			_, ok, err := tx.Get("field", fmt.Sprintf("f%d", i), "1")
 			if err != nil {
@@ -141,16 +149,7 @@ func TestGroupCommitAnswersEachWriteForItself(t *testing.T) {
 // TestGroupCommitFailsEveryWriteWhenTheCommitFails: a batch whose commit
 // fails acknowledges none of its writes, and gives their counters back.
 func TestGroupCommitFailsEveryWriteWhenTheCommitFails(t *testing.T) {
-	db, err := Open(t.TempDir(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	dek, _ := crypto.NewKey()
-	acct := &app.Account{UserID: app.NewID(), ProfileID: app.NewID(), EmailMAC: []byte(app.NewID()), KDF: "k", WrappedDEK: []byte("w"), CreatedAt: time.Now()}
-	if err := db.CreateAccount(context.Background(), acct, dek, nil); err != nil {
-		t.Fatal(err)
-	}
+	db, acct, dek := openWithAccount(t)
 	before := db.counter.Load()
 	// A deferred foreign key fails at COMMIT, whichever write made it.
 	errs := queued(t, db, 4, func(i int) error {
@@ -184,16 +183,7 @@ func TestGroupCommitFailsEveryWriteWhenTheCommitFails(t *testing.T) {
 // that derivation fails, they run again one by one, so that only the
 // write whose change breaks it fails.
 func TestGroupCommitDerivesOnceAndIsolatesABadDerivation(t *testing.T) {
-	db, err := Open(t.TempDir(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	dek, _ := crypto.NewKey()
-	acct := &app.Account{UserID: app.NewID(), ProfileID: app.NewID(), EmailMAC: []byte(app.NewID()), KDF: "k", WrappedDEK: []byte("w"), CreatedAt: time.Now()}
-	if err := db.CreateAccount(context.Background(), acct, dek, nil); err != nil {
-		t.Fatal(err)
-	}
+	db, acct, dek := openWithAccount(t)
 	errBad := errors.New("cannot derive")
 	var calls, cells int
 	db.SetDeriver(func(tx app.Tx, _ []byte, changed []app.CellRef) error {
@@ -236,7 +226,7 @@ func TestGroupCommitDerivesOnceAndIsolatesABadDerivation(t *testing.T) {
 	if calls != 1+5 {
 		t.Errorf("derived %d times, want once together, then once for each write", calls)
 	}
-	err = db.View(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
+	err := db.View(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
 		for i := range 5 {
 			id := fmt.Sprintf("again%d", i)
 			if i == 2 {
@@ -257,16 +247,7 @@ func TestGroupCommitDerivesOnceAndIsolatesABadDerivation(t *testing.T) {
 // the same user, as a busy listener's requests: ns/op is per write, and
 // writes/commit how many a commit carried.
 func BenchmarkGroupCommit(b *testing.B) {
-	db, err := Open(b.TempDir(), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	dek, _ := crypto.NewKey()
-	acct := &app.Account{UserID: app.NewID(), ProfileID: app.NewID(), EmailMAC: []byte(app.NewID()), KDF: "k", WrappedDEK: []byte("w"), CreatedAt: time.Now()}
-	if err := db.CreateAccount(context.Background(), acct, dek, nil); err != nil {
-		b.Fatal(err)
-	}
+	db, acct, dek := openWithAccount(b)
 	before := db.batches.Load()
 	b.SetParallelism(16) // 32 writers on 2 cores
 	b.ReportAllocs()
@@ -292,16 +273,7 @@ func BenchmarkGroupCommit(b *testing.B) {
 // share what they read, and each sees what those before it wrote, never
 // what a failed one wrote and rolled back.
 func TestGroupCommitReadsWhatTheBatchWrote(t *testing.T) {
-	db, err := Open(t.TempDir(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	dek, _ := crypto.NewKey()
-	acct := &app.Account{UserID: app.NewID(), ProfileID: app.NewID(), EmailMAC: []byte(app.NewID()), KDF: "k", WrappedDEK: []byte("w"), CreatedAt: time.Now()}
-	if err := db.CreateAccount(context.Background(), acct, dek, nil); err != nil {
-		t.Fatal(err)
-	}
+	db, acct, dek := openWithAccount(t)
 	errNo := errors.New("no")
 	seen := make([]string, 6)
 	var order []int

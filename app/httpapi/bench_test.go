@@ -28,19 +28,17 @@ func benchEnv(b *testing.B) *env {
 // post sends a form over the benchmark's keep-alive client and drains it.
 func post(b *testing.B, c *http.Client, u string, v url.Values, wantCode int) {
 	res, err := c.Post(u, "application/x-www-form-urlencoded", strings.NewReader(v.Encode()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	if res.StatusCode != wantCode {
-		b.Fatalf("%s: %d", u, res.StatusCode)
-	}
+	drain(b, u, res, err, wantCode)
 }
 
 // get sends a GET over the benchmark's keep-alive client and drains it.
 func get(b *testing.B, c *http.Client, u string, wantCode int) {
 	res, err := c.Get(u)
+	drain(b, u, res, err, wantCode)
+}
+
+// drain reads an answer to its end, which must have the status wanted.
+func drain(b *testing.B, u string, res *http.Response, err error, wantCode int) {
 	if err != nil {
 		b.Fatal(err)
 	}
