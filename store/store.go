@@ -156,6 +156,7 @@ func Open(dir string, opt Options) (*DB, error) {
 		// Checkpoints run in the background (checkpointer), never in
 		// whichever request's commit crosses a threshold: the writer
 		// (the only connection that commits) turns automatic ones off.
+		// The savepoints of group commit (commit.go) journal in memory.
 		return connPragmas(c, fmt.Sprintf(`PRAGMA journal_size_limit = %d`, walKeep), `PRAGMA wal_autocheckpoint = 0`, `PRAGMA temp_store = MEMORY`)
 	}))
 	w.SetMaxOpenConns(1)
