@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/secure-personal-profile/spp/app"
@@ -23,7 +22,7 @@ func benchWait(b *testing.B, what string, cond func() bool) {
 	deadline := time.Now().Add(time.Minute)
 	for {
 		var ok bool
-		fyne.DoAndWait(func() { ok = cond() })
+		ui.OnUI(func() { ok = cond() })
 		if ok {
 			return
 		}
@@ -59,12 +58,14 @@ func BenchmarkStartToFirstFrame(b *testing.B) {
 	defer a.Quit()
 	for b.Loop() {
 		w := a.NewWindow("bench")
-		w.Resize(ui.DefaultSize)
-		ui.New(env.App, w)
-		if img := w.Canvas().Capture(); img.Bounds().Dx() == 0 {
-			b.Fatal("empty frame")
-		}
-		w.Close()
+		ui.OnUI(func() {
+			w.Resize(ui.DefaultSize)
+			ui.New(env.App, w)
+			if img := w.Canvas().Capture(); img.Bounds().Dx() == 0 {
+				b.Fatal("empty frame")
+			}
+			w.Close()
+		})
 	}
 }
 
@@ -102,18 +103,18 @@ func BenchmarkUnlockedMemory(b *testing.B) {
 	a := test.NewApp()
 	defer a.Quit()
 	w := a.NewWindow("bench")
-	w.Resize(ui.DefaultSize)
-	u := ui.New(env.App, w)
+	ui.OnUI(func() { w.Resize(ui.DefaultSize) })
+	u := newUI(env.App, w)
 	shown := func() bool {
 		return u.Shell != nil && u.Shell.Idle() && u.Shell.Profile.List.Length() >= fields
 	}
 	unlock := func() {
 		s := &u.Start
-		fyne.DoAndWait(func() {
+		ui.OnUI(func() {
 			s.Email.SetText("grace@example.org")
 			s.Password.SetText(gracePassword)
 		})
-		test.Tap(s.UnlockButton)
+		tap(s.UnlockButton)
 		benchWait(b, "the unlocked profile", shown)
 	}
 	heap := func() float64 {
@@ -129,7 +130,7 @@ func BenchmarkUnlockedMemory(b *testing.B) {
 	unlock()
 	unlocked := heap()
 	for _, it := range u.Shell.Tabs.Items {
-		fyne.DoAndWait(func() { u.Shell.Select(it.Text) })
+		ui.OnUI(func() { u.Shell.Select(it.Text) })
 		benchWait(b, it.Text+" loaded", func() bool { return u.Shell.Idle() })
 	}
 	allTabs := heap()
@@ -138,7 +139,7 @@ func BenchmarkUnlockedMemory(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		b.StopTimer()
-		fyne.DoAndWait(u.Lock)
+		ui.OnUI(u.Lock)
 		b.StartTimer()
 		unlock()
 	}

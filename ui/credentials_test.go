@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"fyne.io/fyne/v2/test"
 	"github.com/boombuler/barcode/pdf417"
 
 	"github.com/secure-personal-profile/spp/app"
@@ -101,7 +100,7 @@ func TestCredentialsAddConfirmAndReject(t *testing.T) {
 	ctx := context.Background()
 	p := u.Principal()
 	waitIdle(t, u)
-	u.Shell.Select("Credentials")
+	ui.OnUI(func() { u.Shell.Select("Credentials") })
 	c := u.Shell.Screen("Credentials").(*ui.CredentialsScreen)
 	if c.Camera.Visible() {
 		t.Fatal("a camera button on a desktop")
@@ -109,7 +108,7 @@ func TestCredentialsAddConfirmAndReject(t *testing.T) {
 	waitFor(t, "age line", func() bool { return strings.Contains(c.Age.Text, "no date of birth yet") })
 	waitIdle(t, u)
 
-	c.Type.SetSelected("Driver's licence")
+	ui.OnUI(func() { c.Type.SetSelected("Driver's licence") })
 	c.AddImage(licencePNG(t))
 	waitFor(t, "licence read", func() bool { return c.Current() != nil && !c.Reject.Disabled() && c.Verification.Text != "" })
 	if !strings.Contains(c.Fields.Text, "Name: GRACE BREWSTER HOPPER") || !strings.Contains(c.Fields.Text, "Date of birth: 1985-04-12") ||
@@ -128,8 +127,8 @@ func TestCredentialsAddConfirmAndReject(t *testing.T) {
 	licenceID := c.Current().ID
 	waitIdle(t, u)
 
-	test.Tap(c.Fill)
-	test.Tap(c.Confirm)
+	tap(c.Fill)
+	tap(c.Confirm)
 	tapDialogButton(t, w, "Fill and confirm")
 	waitFor(t, "confirmed", func() bool {
 		cr := c.Credential(licenceID)
@@ -165,7 +164,7 @@ func TestCredentialsAddConfirmAndReject(t *testing.T) {
 
 	// Another document: kept unverified (nothing decoded), then rejected.
 	waitIdle(t, u)
-	c.Type.SetSelected("Other")
+	ui.OnUI(func() { c.Type.SetSelected("Other") })
 	c.AddImage(noBarcodePNG(t))
 	waitFor(t, "document added", func() bool {
 		return c.Current() != nil && c.Current().ID != licenceID && strings.HasPrefix(c.Verification.Text, "Verification: unverified")
@@ -176,7 +175,7 @@ func TestCredentialsAddConfirmAndReject(t *testing.T) {
 		!strings.HasPrefix(c.Fields.Text, "Nothing is read") {
 		t.Fatalf("other document: %q %q fill %v, %d listed", c.Verification.Text, c.Fields.Text, c.Fill.Visible(), c.List.Length())
 	}
-	test.Tap(c.Reject)
+	tap(c.Reject)
 	waitFor(t, "rejected", func() bool { return c.Credential(otherID) == nil && c.List.Length() == 1 && c.Current() == nil })
 	stored, err := env.App.Credentials(ctx, p)
 	if err != nil || len(stored) != 1 || stored[0].ID != licenceID {
@@ -192,7 +191,7 @@ func TestCredentialsAddConfirmAndReject(t *testing.T) {
 	if c.List.Length() != 1 || c.FromFile.Disabled() {
 		t.Fatalf("after a bad file: %d listed, add disabled %v", c.List.Length(), c.FromFile.Disabled())
 	}
-	c.List.Select(0)
+	ui.OnUI(func() { c.List.Select(0) })
 	fitsPhone(t, u, w, "Credentials")
 }
 
@@ -208,11 +207,11 @@ func TestCredentialsFillShowsChangesAndWarnsOfDuplicates(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitIdle(t, u)
-	u.Shell.Select("Credentials")
+	ui.OnUI(func() { u.Shell.Select("Credentials") })
 	c := u.Shell.Screen("Credentials").(*ui.CredentialsScreen)
 	waitIdle(t, u)
 
-	c.Type.SetSelected("Driver's licence")
+	ui.OnUI(func() { c.Type.SetSelected("Driver's licence") })
 	c.AddImage(noBarcodePNG(t))
 	waitFor(t, "no barcode", func() bool { return u.Shell.Idle() && !c.FromFile.Disabled() })
 	if got := u.Shell.Status.Text; got != "No barcode found: photograph the back of the card, flat and in focus." {
@@ -225,16 +224,17 @@ func TestCredentialsFillShowsChangesAndWarnsOfDuplicates(t *testing.T) {
 	if strings.Contains(u.Shell.Status.Text, "already added") {
 		t.Fatalf("first licence called a copy: %q", u.Shell.Status.Text)
 	}
-	test.Tap(c.Fill)
-	test.Tap(c.Confirm)
+	tap(c.Fill)
+	tap(c.Confirm)
 	tapDialogButton(t, w, "Cancel")
 	waitIdle(t, u)
 	if cr, _ := env.App.Credentials(ctx, p); cr[0].Status != app.CredentialPending {
 		t.Fatal("confirmed though cancelled")
 	}
-	test.Tap(c.Confirm)
+	tap(c.Confirm)
 	waitFor(t, "the preview", func() bool { return strings.Contains(dialogText(w), "→") })
-	txt := dialogText(w)
+	var txt string
+	ui.OnUI(func() { txt = dialogText(w) })
 	if !strings.Contains(txt, "Home address: 1 Old Road, Arlington → 123 MAIN ST, SACRAMENTO, CA 95814") ||
 		!strings.Contains(txt, "Name: Grace Hopper → Grace Brewster Hopper") {
 		t.Fatalf("preview %q", txt)

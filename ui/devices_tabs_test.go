@@ -6,6 +6,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"github.com/secure-personal-profile/spp/ui"
 )
 
 // TestDevicesPartsInTheirOwnTabs: the Devices screen opens on its devices
@@ -14,7 +15,7 @@ import (
 func TestDevicesPartsInTheirOwnTabs(t *testing.T) {
 	u, _, _ := signedIn(t)
 	d := devicesScreen(t, u)
-	fyne.DoAndWait(func() {
+	ui.OnUI(func() {
 		p := d.Parts
 		if p == nil || len(p.Items) != 3 || p.Items[0].Text != "Devices" || p.Items[1].Text != "Backup" || p.Items[2].Text != "Outgoing mail" {
 			t.Fatal("not the three tabs Devices, Backup, Outgoing mail")
@@ -39,7 +40,7 @@ func TestDevicesNoticesUnderTheirActions(t *testing.T) {
 	u, env, _ := signedIn(t)
 	startSync(t, env)
 	d := devicesScreen(t, u)
-	fyne.DoAndWait(func() {
+	ui.OnUI(func() {
 		d.Parts.SelectIndex(1)
 		test.Type(d.ExportPass, "one passphrase")
 		test.Type(d.ExportRepeat, "another")
@@ -58,7 +59,7 @@ func TestDevicesNoticesUnderTheirActions(t *testing.T) {
 	waitFor(t, "the pairing refused", func() bool {
 		return u.Shell.Idle() && d.PairNotice.Visible() && d.PairNotice.Text != "" && d.PairNotice.Text == u.Shell.Status.Text
 	})
-	fyne.DoAndWait(func() {
+	ui.OnUI(func() {
 		if d.ExportNotice.Text != "The passphrases do not match." || d.DevicesNotice.Visible() {
 			t.Fatalf("pairing spoke elsewhere: %q, %q", d.ExportNotice.Text, d.DevicesNotice.Text)
 		}
@@ -66,7 +67,7 @@ func TestDevicesNoticesUnderTheirActions(t *testing.T) {
 		test.Tap(d.Pair)
 	})
 	waitFor(t, "the code", func() bool { return u.Shell.Idle() && d.PairCode.Text != "" })
-	fyne.DoAndWait(func() {
+	ui.OnUI(func() {
 		if d.PairNotice.Visible() {
 			t.Fatalf("the refusal stays beside the code made: %q", d.PairNotice.Text)
 		}

@@ -33,7 +33,7 @@ func devicesScreen(t *testing.T, u *ui.UI) *ui.DevicesScreen {
 	t.Cleanup(func() {
 		waitFor(t, "the devices screen to be idle", func() bool { return u.Shell == nil || u.Shell.Idle() })
 	})
-	fyne.DoAndWait(func() { u.Shell.Select("Devices") })
+	ui.OnUI(func() { u.Shell.Select("Devices") })
 	waitFor(t, "the devices screen to load", func() bool { return u.Shell.Idle() && d.SyncStatus.Text != "" })
 	return d
 }
@@ -56,11 +56,11 @@ func TestDevicesPairShowsTheCodeAndRemoveUnpairs(t *testing.T) {
 	u, env, _ := signedIn(t)
 	startSync(t, env)
 	d := devicesScreen(t, u)
-	test.Tap(d.Reload)
+	tap(d.Reload)
 	waitFor(t, "sync on", func() bool { return strings.HasPrefix(d.SyncStatus.Text, "Sync is on") && !d.Pair.Disabled() })
 
-	d.ThisDevice.SetText("desk")
-	test.Tap(d.Pair)
+	ui.OnUI(func() { d.ThisDevice.SetText("desk") })
+	tap(d.Pair)
 	waitFor(t, "the pairing code", func() bool { return strings.HasPrefix(d.PairCode.Text, app.PairCodePrefix) })
 	code := decodeCanvasQR(t, d.PairQR)
 	if code != d.PairCode.Text {
@@ -69,10 +69,12 @@ func TestDevicesPairShowsTheCodeAndRemoveUnpairs(t *testing.T) {
 	if !d.PairCode.Selectable {
 		t.Fatal("the code text cannot be selected")
 	}
-	if c := d.Countdown.Text; c != "Expires in 10:00" && c != "Expires in 9:59" {
+	var c string
+	ui.OnUI(func() { c = d.Countdown.Text }) // it ticks in the background
+	if c != "Expires in 10:00" && c != "Expires in 9:59" {
 		t.Fatalf("countdown %q", c)
 	}
-	test.Tap(d.CopyCode)
+	tap(d.CopyCode)
 	if got := fyne.CurrentApp().Clipboard().Content(); got != code {
 		t.Fatalf("clipboard holds %q", got)
 	}
@@ -104,19 +106,21 @@ func TestDevicesPairShowsTheCodeAndRemoveUnpairs(t *testing.T) {
 	screenFitsPhone(t, u, "Devices")
 
 	// The countdown runs on the app's clock; past it the code is gone.
-	env.Clock.Advance(app.PairCodeTTL + time.Second)
-	fyne.DoAndWait(d.UpdateCountdown)
-	if !strings.HasPrefix(d.Countdown.Text, "This code has expired") || d.PairQR.Visible() || d.PairCode.Text != "" {
-		t.Fatalf("after expiry: %q, QR shown %v, code %q", d.Countdown.Text, d.PairQR.Visible(), d.PairCode.Text)
-	}
+	ui.OnUI(func() { // between two of the countdown's ticks, which read the clock
+		env.Clock.Advance(app.PairCodeTTL + time.Second)
+		d.UpdateCountdown()
+		if !strings.HasPrefix(d.Countdown.Text, "This code has expired") || d.PairQR.Visible() || d.PairCode.Text != "" {
+			t.Fatalf("after expiry: %q, QR shown %v, code %q", d.Countdown.Text, d.PairQR.Visible(), d.PairCode.Text)
+		}
+	})
 
 	// Remove takes two taps.
 	rm := d.Device(phoneID).Remove
-	test.Tap(rm)
+	tap(rm)
 	if !strings.HasPrefix(rm.Text, "Tap again") {
 		t.Fatalf("remove button says %q after one tap", rm.Text)
 	}
-	test.Tap(rm)
+	tap(rm)
 	waitFor(t, "the phone removed", func() bool { return d.Device(phoneID) == nil && d.Device(env.DB.DeviceID()) != nil })
 	ds, err := env.App.Devices(context.Background(), u.Principal())
 	if err != nil || len(ds) != 1 || ds[0].ID != env.DB.DeviceID() {
@@ -133,15 +137,15 @@ func TestDevicesPairShowsTheCodeAndRemoveUnpairs(t *testing.T) {
 func signedInOn(t *testing.T, env *storetest.Env, name, email, handle, password string) *ui.UI {
 	t.Helper()
 	w := fyne.CurrentApp().NewWindow("second")
-	w.Resize(ui.DefaultSize)
-	u := ui.New(env.App, w)
+	ui.OnUI(func() { w.Resize(ui.DefaultSize) })
+	u := newUI(env.App, w)
 	s := &u.Start
-	test.Type(s.NewName, name)
-	test.Type(s.NewEmail, email)
-	test.Type(s.NewHandle, handle)
-	test.Type(s.NewPassword, password)
-	test.Type(s.NewConfirm, password)
-	test.Tap(s.CreateButton)
+	typeIn(s.NewName, name)
+	typeIn(s.NewEmail, email)
+	typeIn(s.NewHandle, handle)
+	typeIn(s.NewPassword, password)
+	typeIn(s.NewConfirm, password)
+	tap(s.CreateButton)
 	waitFor(t, "sign-in on the second store", func() bool { return u.Principal() != nil && u.Shell != nil })
 	return u
 }
@@ -167,8 +171,8 @@ func TestDevicesExportImportRoundTrip(t *testing.T) {
 		return w
 	}
 	// The app's own checks: a weak passphrase exports nothing.
-	test.Type(d.ExportPass, "short")
-	test.Type(d.ExportRepeat, "short")
+	typeIn(d.ExportPass, "short")
+	typeIn(d.ExportRepeat, "short")
 	d.ExportTo(writer())
 	waitFor(t, "the weak passphrase refused", func() bool {
 		return u.Shell.Idle() && u.Shell.Status.Text == "Choose a stronger passphrase: at least 8 characters and not a common one."
@@ -176,10 +180,10 @@ func TestDevicesExportImportRoundTrip(t *testing.T) {
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Fatalf("a failed export left a file behind: %v", err)
 	}
-	d.ExportPass.SetText("")
-	d.ExportRepeat.SetText("")
-	test.Type(d.ExportPass, "a long passphrase 42")
-	test.Type(d.ExportRepeat, "a long passphrase 24")
+	ui.OnUI(func() { d.ExportPass.SetText("") })
+	ui.OnUI(func() { d.ExportRepeat.SetText("") })
+	typeIn(d.ExportPass, "a long passphrase 42")
+	typeIn(d.ExportRepeat, "a long passphrase 24")
 	d.ExportTo(writer())
 	if u.Shell.Status.Text != "The passphrases do not match." {
 		t.Fatalf("status %q", u.Shell.Status.Text)
@@ -187,8 +191,8 @@ func TestDevicesExportImportRoundTrip(t *testing.T) {
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Fatalf("a failed export left a file behind: %v", err)
 	}
-	d.ExportRepeat.SetText("")
-	test.Type(d.ExportRepeat, "a long passphrase 42")
+	ui.OnUI(func() { d.ExportRepeat.SetText("") })
+	typeIn(d.ExportRepeat, "a long passphrase 42")
 	d.ExportTo(writer())
 	waitFor(t, "the export saved", func() bool { return strings.HasPrefix(u.Shell.Status.Text, "Exported your profile to grace.sppc") })
 	if d.ExportPass.Text != "" || d.ExportRepeat.Text != "" {
@@ -206,7 +210,7 @@ func TestDevicesExportImportRoundTrip(t *testing.T) {
 	env2 := storetest.New(t, app.Config{})
 	u2 := signedInOn(t, env2, "Ada Lovelace", "ada@example.org", "ada", "analytical-engine-1843")
 	d2 := devicesScreen(t, u2)
-	test.Tap(d2.Import.Button)
+	tap(d2.Import.Button)
 	if u2.Shell.Status.Text != "Choose the container file first." {
 		t.Fatalf("status %q", u2.Shell.Status.Text)
 	}
@@ -217,19 +221,19 @@ func TestDevicesExportImportRoundTrip(t *testing.T) {
 	d2.Import.Read(r)
 	waitFor(t, "the file read", func() bool { return strings.HasPrefix(d2.Import.File.Text, "grace.sppc (") })
 
-	test.Type(d2.Import.Pass, "a wrong passphrase")
-	test.Type(d2.Import.Password, "new-password-2024")
-	test.Type(d2.Import.Repeat, "new-password-2024")
-	test.Tap(d2.Import.Button)
+	typeIn(d2.Import.Pass, "a wrong passphrase")
+	typeIn(d2.Import.Password, "new-password-2024")
+	typeIn(d2.Import.Repeat, "new-password-2024")
+	tap(d2.Import.Button)
 	waitFor(t, "the wrong passphrase refused", func() bool {
 		return u2.Shell.Status.Text == "The passphrase is wrong or the backup file is damaged: type the passphrase again, or choose another copy of the backup."
 	})
 	if d2.LastImport() != nil {
 		t.Fatal("imported with a wrong passphrase")
 	}
-	d2.Import.Pass.SetText("")
-	test.Type(d2.Import.Pass, "a long passphrase 42")
-	test.Tap(d2.Import.Button)
+	ui.OnUI(func() { d2.Import.Pass.SetText("") })
+	typeIn(d2.Import.Pass, "a long passphrase 42")
+	tap(d2.Import.Button)
 	waitFor(t, "the import", func() bool { return d2.LastImport() != nil })
 	if im := d2.LastImport(); im.Email != "grace@example.org" || im.UserID != u.Principal().UserID {
 		t.Fatalf("imported %+v", im)
@@ -239,11 +243,11 @@ func TestDevicesExportImportRoundTrip(t *testing.T) {
 	}
 
 	// Lock, and sign in there as Grace with the new password.
-	fyne.DoAndWait(u2.Lock)
+	ui.OnUI(u2.Lock)
 	s := &u2.Start
-	s.Email.SetText("grace@example.org") // kept from the last sign-in, or set
-	test.Type(s.Password, "new-password-2024")
-	test.Tap(s.UnlockButton)
+	ui.OnUI(func() { s.Email.SetText("grace@example.org") }) // kept from the last sign-in, or set
+	typeIn(s.Password, "new-password-2024")
+	tap(s.UnlockButton)
 	waitFor(t, "Grace signed in on the second store", func() bool {
 		return u2.Shell != nil && u2.Shell.Profile.Who.Text == "Grace Hopper <grace@example.org>"
 	})

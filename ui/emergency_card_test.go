@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"fyne.io/fyne/v2/test"
-
 	"github.com/secure-personal-profile/spp/app"
 	"github.com/secure-personal-profile/spp/app/qr"
 	"github.com/secure-personal-profile/spp/ui"
@@ -26,7 +24,7 @@ func TestEmergencyCardReachAndFacts(t *testing.T) {
 	p := u.Principal()
 	emergencySetUp(t, env.App, p, app.RespondersVerified)
 	waitIdle(t, u)
-	u.Shell.Select("Emergency")
+	ui.OnUI(func() { u.Shell.Select("Emergency") })
 	e := u.Shell.Screen("Emergency").(*ui.EmergencyScreen)
 	waitFor(t, "card", func() bool { return e.Card.Visible() && e.Preview.Resource != nil })
 	waitIdle(t, u)
@@ -62,23 +60,23 @@ func TestEmergencyCardReachAndFacts(t *testing.T) {
 			t.Fatalf("%s prefilled %q, want %q", f, got, want)
 		}
 	}
-	e.Facts.SetSelected([]string{ui.FactName, ui.FactBloodType, ui.FactAllergies})
+	ui.OnUI(func() { e.Facts.SetSelected([]string{ui.FactName, ui.FactBloodType, ui.FactAllergies}) })
 	if !has("Blood type: O-") || !has("Allergies: penicillin") || has("Emergency contact: kin@example.org") || has("Conditions: ") {
 		t.Fatalf("card lines %q", e.CardLines())
 	}
 	same("facts")
-	e.FactValue[ui.FactDiagnoses].SetText("Type 1 diabetes")
+	ui.OnUI(func() { e.FactValue[ui.FactDiagnoses].SetText("Type 1 diabetes") })
 	if has("Conditions: Type 1 diabetes") {
 		t.Fatal("an unchosen fact printed")
 	}
-	e.Facts.SetSelected([]string{ui.FactDiagnoses, ui.FactContact})
+	ui.OnUI(func() { e.Facts.SetSelected([]string{ui.FactDiagnoses, ui.FactContact}) })
 	if !has("Conditions: Type 1 diabetes") || !has("Emergency contact: kin@example.org") || has("Blood type: O-") || has("Grace Hopper") {
 		t.Fatalf("card lines %q", e.CardLines())
 	}
 	same("other facts")
 
 	// The way to set the public URL.
-	test.Tap(e.SetURL)
+	tap(e.SetURL)
 	if got := u.Shell.Tabs.Selected().Text; got != "Settings" {
 		t.Fatalf("the button opened %q", got)
 	}
@@ -93,7 +91,7 @@ func TestEmergencyCardReachAndFacts(t *testing.T) {
 	if err != nil || !strings.HasPrefix(url, "https://spp.example.org/api/v1/emergency/") {
 		t.Fatalf("emergency URL %q %v", url, err)
 	}
-	u.Shell.Select("Emergency")
+	ui.OnUI(func() { u.Shell.Select("Emergency") })
 	waitFor(t, "reachable by anyone", func() bool { return strings.HasPrefix(e.Reach.Text, "Anyone can open") })
 	waitIdle(t, u)
 	if e.SetURL.Visible() || e.URL.Text != url {
@@ -106,7 +104,7 @@ func TestEmergencyCardReachAndFacts(t *testing.T) {
 		t.Fatalf("card lines %q", e.CardLines())
 	}
 	same("QR code and facts")
-	e.Facts.SetSelected([]string{ui.FactName})
+	ui.OnUI(func() { e.Facts.SetSelected([]string{ui.FactName}) })
 	if got := shownQR(t, e.Preview); got != url || has("Conditions: Type 1 diabetes") {
 		t.Fatalf("QR %q, lines %q", got, e.CardLines())
 	}

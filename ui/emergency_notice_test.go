@@ -3,7 +3,6 @@ package ui_test
 import (
 	"testing"
 
-	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/secure-personal-profile/spp/ui"
@@ -18,20 +17,20 @@ func TestEmergencySaveSaysSoUnderSave(t *testing.T) {
 		waitFor(t, "idle", func() bool { return u.Shell == nil || u.Shell.Idle() })
 	})
 	e := u.Shell.Screen("Emergency").(*ui.EmergencyScreen)
-	fyne.DoAndWait(func() { u.Shell.Select("Emergency") })
+	ui.OnUI(func() { u.Shell.Select("Emergency") })
 	waitFor(t, "the emergency screen", func() bool { return u.Shell.Idle() && e.State.Text != "" })
-	fyne.DoAndWait(func() { test.Tap(e.Save) })
+	ui.OnUI(func() { test.Tap(e.Save) })
 	waitFor(t, "refused", func() bool {
 		return u.Shell.Idle() && e.SaveNotice.Visible() && e.SaveNotice.Text != "" && e.SaveNotice.Text == u.Shell.Status.Text
 	})
-	fyne.DoAndWait(func() {
+	ui.OnUI(func() {
 		test.Type(e.Info, "Allergic to penicillin")
 		test.Tap(e.Save)
 	})
 	waitFor(t, "saved", func() bool {
 		return u.Shell.Idle() && shows(e.SaveNotice, "Emergency access is set up: print your card.")
 	})
-	fyne.DoAndWait(func() {
+	ui.OnUI(func() {
 		if e.CardNotice.Visible() {
 			t.Fatalf("saving spoke under the card: %q", e.CardNotice.Text)
 		}

@@ -3,8 +3,6 @@ package ui_test
 import (
 	"testing"
 
-	"fyne.io/fyne/v2"
-
 	"github.com/secure-personal-profile/spp/ui"
 )
 
@@ -16,9 +14,9 @@ func TestEmergencyLogInItsOwnTab(t *testing.T) {
 		waitFor(t, "idle", func() bool { return u.Shell == nil || u.Shell.Idle() })
 	})
 	e := u.Shell.Screen("Emergency").(*ui.EmergencyScreen)
-	fyne.DoAndWait(func() { u.Shell.Select("Emergency") })
+	ui.OnUI(func() { u.Shell.Select("Emergency") })
 	waitFor(t, "the emergency screen", func() bool { return u.Shell.Idle() })
-	fyne.DoAndWait(func() {
+	ui.OnUI(func() {
 		if e.Parts == nil || len(e.Parts.Items) != 2 || e.Parts.Items[1].Text != "Access log" {
 			t.Fatal("no Access log tab")
 		}

@@ -47,7 +47,7 @@ func TestEmergencySetupCardAndLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitIdle(t, u)
-	u.Shell.Select("Emergency")
+	ui.OnUI(func() { u.Shell.Select("Emergency") })
 	e := u.Shell.Screen("Emergency").(*ui.EmergencyScreen)
 	waitFor(t, "not set up", func() bool {
 		return strings.Contains(e.State.Text, "not set up") && strings.HasPrefix(e.Chain.Text, ui.ChainOK+": no one")
@@ -57,12 +57,12 @@ func TestEmergencySetupCardAndLog(t *testing.T) {
 	}
 
 	waitIdle(t, u)
-	e.Fields.SetSelected([]string{"name"})
-	test.Type(e.Info, "Allergic to penicillin")
-	e.Responders.SetSelected("Verified responders only")
-	test.Type(e.Conditions, "unconscious")
-	test.Type(e.Contacts, "kin@example.org\n+1 555 123 4567")
-	test.Tap(e.Save)
+	ui.OnUI(func() { e.Fields.SetSelected([]string{"name"}) })
+	typeIn(e.Info, "Allergic to penicillin")
+	ui.OnUI(func() { e.Responders.SetSelected("Verified responders only") })
+	typeIn(e.Conditions, "unconscious")
+	typeIn(e.Contacts, "kin@example.org\n+1 555 123 4567")
+	tap(e.Save)
 	waitFor(t, "card shown", func() bool { return e.Card.Visible() && e.Preview.Resource != nil })
 
 	url, err := env.App.EmergencyURL(ctx, p)
@@ -87,15 +87,15 @@ func TestEmergencySetupCardAndLog(t *testing.T) {
 
 	// Saving again keeps the card's address.
 	waitIdle(t, u)
-	e.Responders.SetSelected("Any responder")
-	test.Tap(e.Save)
+	ui.OnUI(func() { e.Responders.SetSelected("Any responder") })
+	tap(e.Save)
 	waitFor(t, "saved again", func() bool { return strings.Contains(u.Shell.Status.Text, "card stays the same") })
 	if cfg, err = env.App.EmergencyConfig(ctx, p); err != nil || cfg.Responders != app.RespondersAny || cfg.URL != url {
 		t.Fatalf("after the second save: %+v %v", cfg, err)
 	}
 	waitIdle(t, u)
-	e.Responders.SetSelected("Verified responders only")
-	test.Tap(e.Save)
+	ui.OnUI(func() { e.Responders.SetSelected("Verified responders only") })
+	tap(e.Save)
 	waitFor(t, "verified again", func() bool {
 		c, err := env.App.EmergencyConfig(ctx, p)
 		return err == nil && c.Responders == app.RespondersVerified && e.Responders.Selected == "Verified responders only"
@@ -120,9 +120,9 @@ func TestEmergencySetupCardAndLog(t *testing.T) {
 		if _, err := env.App.GrantEmergency(ctx, app.GrantRequest{ResponderID: "stranger", Reason: "curious", Email: "grace@example.org", Client: "192.0.2.9"}); err == nil {
 			t.Fatal("an unverified responder was granted")
 		}
-		u.Shell.Select("My profile")
+		ui.OnUI(func() { u.Shell.Select("My profile") })
 		waitIdle(t, u)
-		u.Shell.Select("Emergency")
+		ui.OnUI(func() { u.Shell.Select("Emergency") })
 		waitFor(t, "refusal logged", func() bool { return len(e.LogLines()) == 1 })
 		waitIdle(t, u)
 	})
@@ -161,9 +161,9 @@ func TestEmergencySetupCardAndLog(t *testing.T) {
 	if _, err := raw.Exec(`UPDATE emergency_log SET prev_hash = hash WHERE seq = 2`); err != nil {
 		t.Fatal(err)
 	}
-	u.Shell.Select("My profile")
+	ui.OnUI(func() { u.Shell.Select("My profile") })
 	waitIdle(t, u)
-	u.Shell.Select("Emergency")
+	ui.OnUI(func() { u.Shell.Select("Emergency") })
 	waitFor(t, "broken chain shown", func() bool { return strings.HasPrefix(e.Chain.Text, ui.ChainBroken+" at entry 2") })
 	fitsPhone(t, u, w, "Emergency")
 }
@@ -174,12 +174,12 @@ func TestEmergencyInfoJSONKept(t *testing.T) {
 	u, env, _ := signedIn(t)
 	ctx := context.Background()
 	waitIdle(t, u)
-	u.Shell.Select("Emergency")
+	ui.OnUI(func() { u.Shell.Select("Emergency") })
 	e := u.Shell.Screen("Emergency").(*ui.EmergencyScreen)
 	waitFor(t, "loaded", func() bool { return strings.Contains(e.State.Text, "not set up") })
 	waitIdle(t, u)
-	test.Type(e.Info, `{"blood_type":"O-"}`)
-	test.Tap(e.Save)
+	typeIn(e.Info, `{"blood_type":"O-"}`)
+	tap(e.Save)
 	waitFor(t, "saved", func() bool { return e.Card.Visible() })
 	cfg, err := env.App.EmergencyConfig(ctx, u.Principal())
 	if err != nil || !json.Valid(cfg.EmergencyInfo) || string(cfg.EmergencyInfo) != `{"blood_type":"O-"}` {
@@ -187,19 +187,19 @@ func TestEmergencyInfoJSONKept(t *testing.T) {
 	}
 	// After locking and unlocking, the form shows what is stored.
 	waitIdle(t, u)
-	test.Tap(u.Shell.Lock)
-	u.Start.Email.SetText("grace@example.org") // kept from the last sign-in, or set
-	test.Type(u.Start.Password, "cobol-compiler-1959")
-	test.Tap(u.Start.UnlockButton)
+	tap(u.Shell.Lock)
+	ui.OnUI(func() { u.Start.Email.SetText("grace@example.org") }) // kept from the last sign-in, or set
+	typeIn(u.Start.Password, "cobol-compiler-1959")
+	tap(u.Start.UnlockButton)
 	waitFor(t, "unlocked", func() bool { return u.Shell != nil })
 	waitIdle(t, u)
-	u.Shell.Select("Emergency")
+	ui.OnUI(func() { u.Shell.Select("Emergency") })
 	e = u.Shell.Screen("Emergency").(*ui.EmergencyScreen)
 	waitFor(t, "form filled", func() bool { return e.Info.Text == `{"blood_type":"O-"}` && e.Card.Visible() })
 
 	// Nothing at all to show: the app's error.
 	waitIdle(t, u)
-	e.Info.SetText("")
-	test.Tap(e.Save)
+	ui.OnUI(func() { e.Info.SetText("") })
+	tap(e.Save)
 	waitFor(t, "error", func() bool { return u.Shell.Status.Text == "emergency_info must exist!" })
 }

@@ -27,15 +27,15 @@ func TestFileDialogOpensUsable(t *testing.T) {
 	a := test.NewApp()
 	t.Cleanup(a.Quit)
 	w := a.NewWindow("t")
-	w.Resize(ui.DefaultSize)
-	u := ui.New(env.App, w)
+	ui.OnUI(func() { w.Resize(ui.DefaultSize) })
+	u := newUI(env.App, w)
 	t.Cleanup(u.Close)
-	fyne.DoAndWait(func() {
+	ui.OnUI(func() {
 		u.Start.Tabs.SelectIndex(2) // Join
 		test.Tap(u.Start.JoinFromImage)
 	})
 	var got fyne.Size
-	fyne.DoAndWait(func() {
+	ui.OnUI(func() {
 		pop, ok := w.Canvas().Overlays().Top().(*widget.PopUp)
 		if !ok {
 			t.Fatalf("no dialog: %T", w.Canvas().Overlays().Top())

@@ -27,7 +27,7 @@ func healthScreen(t *testing.T) (*ui.UI, *app.App, *ui.HealthScreen) {
 		t.Fatal(err)
 	}
 	h := u.Shell.Screen("Health").(*ui.HealthScreen)
-	fyne.DoAndWait(func() { u.Shell.Select("Health") })
+	ui.OnUI(func() { u.Shell.Select("Health") })
 	waitFor(t, "the record", func() bool { return u.Shell.Idle() && len(h.TypeChecks) == 1 })
 	return u, env.App, h
 }
@@ -42,13 +42,13 @@ func shows(notice *widget.Label, text string) bool {
 // tap away at either size, their list at the top (issue 15 §7).
 func TestHealthLinksInTheirOwnTab(t *testing.T) {
 	u, _, h := healthScreen(t)
-	fyne.DoAndWait(func() {
+	ui.OnUI(func() {
 		test.Tap(h.TypeChecks["allergies"])
 		test.Type(h.Doctor, "dr@example.org")
 		test.Tap(h.Share)
 	})
 	waitFor(t, "the link", func() bool { return u.Shell.Idle() && len(h.LinkLabels) == 1 })
-	fyne.DoAndWait(func() {
+	ui.OnUI(func() {
 		if h.Parts == nil || len(h.Parts.Items) != 2 || h.Parts.Items[0].Text != "Records" || h.Parts.Items[1].Text != "Links" {
 			t.Fatal("no Links tab beside Records")
 		}
@@ -73,7 +73,7 @@ func TestHealthNoticesUnderTheirActions(t *testing.T) {
 	u, _, h := healthScreen(t)
 	step := func(what string, act func(), cond func() bool) {
 		t.Helper()
-		fyne.DoAndWait(act)
+		ui.OnUI(act)
 		waitFor(t, what, func() bool { return u.Shell.Idle() && cond() })
 	}
 	step("a bad type refused", func() {
@@ -101,13 +101,13 @@ func TestHealthNoticesUnderTheirActions(t *testing.T) {
 	if h.AddNotice.Text != "Record added." {
 		t.Fatalf("creating a link spoke under Add: %q", h.AddNotice.Text)
 	}
-	fyne.DoAndWait(func() { h.Parts.SelectIndex(1) })
+	ui.OnUI(func() { h.Parts.SelectIndex(1) })
 	step("a link revoked", func() {
 		for _, b := range h.RevokeButtons {
 			test.Tap(b)
 		}
 	}, func() bool { return shows(h.LinksNotice, "Link revoked: it opens no more.") })
-	fyne.DoAndWait(func() { h.Parts.SelectIndex(0) })
+	ui.OnUI(func() { h.Parts.SelectIndex(0) })
 	step("a record deleted", func() {
 		test.Tap(h.DeleteButtons[healthRecordID(t, h, "x")])
 	}, func() bool {
@@ -122,7 +122,7 @@ func TestHealthNoticesUnderTheirActions(t *testing.T) {
 func TestHealthLinkUntilTheChosenDay(t *testing.T) {
 	u, a, h := healthScreen(t)
 	day := a.Now().AddDate(0, 0, 10).In(time.Local).Format(app.DateLayout)
-	fyne.DoAndWait(func() {
+	ui.OnUI(func() {
 		test.Tap(h.TypeChecks["allergies"])
 		test.Type(h.Doctor, "dr@example.org")
 		h.Expires.SetText(day)
@@ -139,7 +139,7 @@ func TestHealthLinkUntilTheChosenDay(t *testing.T) {
 		t.Fatalf("the link stops at %v, not at the end of %s here", l.ExpiresAt, day)
 	}
 	until := "until the end of " + day
-	fyne.DoAndWait(func() {
+	ui.OnUI(func() {
 		if !strings.Contains(h.LinkInfo.Text, "working "+until+".") {
 			t.Errorf("as made: %q", h.LinkInfo.Text)
 		}

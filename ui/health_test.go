@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/test"
 
 	"github.com/secure-personal-profile/spp/app"
 	"github.com/secure-personal-profile/spp/ui"
@@ -35,18 +34,20 @@ func healthRecordID(t *testing.T, h *ui.HealthScreen, text string) string {
 func fitsPhone(t *testing.T, u *ui.UI, w fyne.Window, title string) {
 	t.Helper()
 	waitIdle(t, u)
-	u.Shell.Select(title)
+	ui.OnUI(func() { u.Shell.Select(title) })
 	waitIdle(t, u)
 	for _, size := range []fyne.Size{fyne.NewSize(400, 800), ui.DefaultSize} {
-		w.Resize(size)
-		if img := w.Canvas().Capture(); img.Bounds().Dx() < int(size.Width) {
-			t.Fatalf("captured %v at %v", img.Bounds(), size)
-		}
-		for _, it := range u.Shell.Tabs.Items {
-			if it.Text == title && it.Content.MinSize().Width > size.Width {
-				t.Errorf("%s needs %v wide at %v", title, it.Content.MinSize().Width, size)
+		ui.OnUI(func() {
+			w.Resize(size)
+			if img := w.Canvas().Capture(); img.Bounds().Dx() < int(size.Width) {
+				t.Fatalf("captured %v at %v", img.Bounds(), size)
 			}
-		}
+			for _, it := range u.Shell.Tabs.Items {
+				if it.Text == title && it.Content.MinSize().Width > size.Width {
+					t.Errorf("%s needs %v wide at %v", title, it.Content.MinSize().Width, size)
+				}
+			}
+		})
 	}
 }
 
@@ -64,7 +65,7 @@ func TestHealthRecordsAndLinks(t *testing.T) {
 	ctx := context.Background()
 	p := u.Principal()
 	waitIdle(t, u)
-	u.Shell.Select("Health")
+	ui.OnUI(func() { u.Shell.Select("Health") })
 	h := u.Shell.Screen("Health").(*ui.HealthScreen)
 	waitFor(t, "empty list", func() bool {
 		g := h.ShownGroups()
@@ -73,9 +74,9 @@ func TestHealthRecordsAndLinks(t *testing.T) {
 	waitIdle(t, u)
 
 	for _, r := range [][2]string{{"allergy", "penicillin"}, {"vaccination", "tetanus 2020"}, {"Allergy", `{"substance":"latex"}`}} {
-		h.NewType.SetText(r[0])
-		test.Type(h.NewData, r[1])
-		test.Tap(h.Add)
+		ui.OnUI(func() { h.NewType.SetText(r[0]) })
+		typeIn(h.NewData, r[1])
+		tap(h.Add)
 		waitFor(t, "record added", func() bool { return h.NewData.Text == "" && u.Shell.Status.Text == "Record added." })
 		waitIdle(t, u)
 	}
@@ -91,17 +92,17 @@ func TestHealthRecordsAndLinks(t *testing.T) {
 		t.Fatalf("stored allergies %v %v", stored, err)
 	}
 	// A bad type: the app's error.
-	h.NewType.SetText("no spaces allowed")
-	test.Type(h.NewData, "x")
-	test.Tap(h.Add)
+	ui.OnUI(func() { h.NewType.SetText("no spaces allowed") })
+	typeIn(h.NewData, "x")
+	tap(h.Add)
 	waitFor(t, "type error", func() bool {
 		return strings.HasPrefix(u.Shell.Status.Text, "Type the record's type as one word in lowercase letters")
 	})
 	waitIdle(t, u)
-	h.NewData.SetText("")
+	ui.OnUI(func() { h.NewData.SetText("") })
 
 	// Delete the vaccination.
-	test.Tap(h.DeleteButtons[healthRecordID(t, h, "tetanus 2020")])
+	tap(h.DeleteButtons[healthRecordID(t, h, "tetanus 2020")])
 	waitFor(t, "deleted", func() bool { return len(h.ShownGroups()) == 1 })
 	waitIdle(t, u)
 	if rs, _ := env.App.HealthRecords(ctx, p, "vaccination"); len(rs) != 0 {
@@ -109,19 +110,19 @@ func TestHealthRecordsAndLinks(t *testing.T) {
 	}
 
 	// Nothing ticked: nothing shared.
-	test.Tap(h.Share)
+	tap(h.Share)
 	if u.Shell.Status.Text != "Tick the records or types to share first." {
 		t.Fatalf("status %q", u.Shell.Status.Text)
 	}
 
 	// Share the penicillin record, with a passcode, until a chosen day.
 	penicillin := healthRecordID(t, h, "penicillin")
-	test.Tap(h.RecordChecks[penicillin])
-	test.Type(h.Doctor, "dr.who@example.org")
+	tap(h.RecordChecks[penicillin])
+	typeIn(h.Doctor, "dr.who@example.org")
 	day := env.App.Now().AddDate(0, 0, 10).Format(app.DateLayout)
-	h.Expires.SetText(day)
-	test.Type(h.Passcode, "432198")
-	test.Tap(h.Share)
+	ui.OnUI(func() { h.Expires.SetText(day) })
+	typeIn(h.Passcode, "432198")
+	tap(h.Share)
 	waitFor(t, "link shown", func() bool { return h.LinkBox.Visible() && len(h.LinkLabels) == 1 })
 	waitIdle(t, u)
 	links, err := env.App.HealthLinks(ctx, p)
@@ -157,9 +158,9 @@ func TestHealthRecordsAndLinks(t *testing.T) {
 	if err != nil || len(files) != 1 {
 		t.Fatalf("opened: %+v %v", files, err)
 	}
-	u.Shell.Select("My profile")
+	ui.OnUI(func() { u.Shell.Select("My profile") })
 	waitIdle(t, u)
-	u.Shell.Select("Health")
+	ui.OnUI(func() { u.Shell.Select("Health") })
 	waitFor(t, "openings listed", func() bool { return strings.Contains(h.LinkLabels[l.ID].Text, "Opened ") })
 	waitIdle(t, u)
 	text := h.LinkLabels[l.ID].Text
@@ -169,9 +170,9 @@ func TestHealthRecordsAndLinks(t *testing.T) {
 	}
 
 	// Share the whole allergy type, without a passcode: both records, and a later one too.
-	test.Tap(h.RecordChecks[penicillin]) // untick
-	test.Tap(h.TypeChecks["allergy"])
-	test.Tap(h.Share)
+	tap(h.RecordChecks[penicillin]) // untick
+	tap(h.TypeChecks["allergy"])
+	tap(h.Share)
 	waitFor(t, "second link", func() bool { return len(h.LinkLabels) == 2 })
 	waitIdle(t, u)
 	if shownQR(t, h.LinkQR) != h.Link.Text || h.Link.Text == l.URL {
@@ -189,7 +190,7 @@ func TestHealthRecordsAndLinks(t *testing.T) {
 	}
 
 	// Revoke the first link: it opens no more.
-	test.Tap(h.RevokeButtons[l.ID])
+	tap(h.RevokeButtons[l.ID])
 	waitFor(t, "revoked", func() bool {
 		lb := h.LinkLabels[l.ID]
 		return lb != nil && strings.Contains(lb.Text, "· revoked ·") && h.RevokeButtons[l.ID].Disabled()
@@ -200,15 +201,15 @@ func TestHealthRecordsAndLinks(t *testing.T) {
 	}
 	// Showing a listed link again gives its URL and code (in a dialog
 	// over the Links tab).
-	test.Tap(h.ShowButtons[l.ID])
+	tap(h.ShowButtons[l.ID])
 	if a := h.Again; a == nil || a.Link.Text != l.URL || shownQR(t, a.LinkQR) != l.URL || !a.LinkBox.Visible() {
 		t.Fatalf("shown again: %+v", a)
 	}
 	fitsPhone(t, u, w, "Health")
 
 	// A bad e-mail: the app's error.
-	test.Type(h.Doctor, "@@")
-	test.Tap(h.Share)
+	typeIn(h.Doctor, "@@")
+	tap(h.Share)
 	waitFor(t, "e-mail error", func() bool {
 		return u.Shell.Status.Text == "That is not an e-mail address: type it as name@example.org."
 	})

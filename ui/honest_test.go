@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"fyne.io/fyne/v2/test"
-
 	"github.com/secure-personal-profile/spp/app"
 	"github.com/secure-personal-profile/spp/ui"
 )
@@ -31,13 +29,13 @@ func TestHealthLinkSaysWhetherTheEmailWentOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitIdle(t, u)
-	u.Shell.Select("Health")
+	ui.OnUI(func() { u.Shell.Select("Health") })
 	h := u.Shell.Screen("Health").(*ui.HealthScreen)
 	waitFor(t, "the record", func() bool { return len(h.TypeChecks) == 1 })
 	waitIdle(t, u)
-	test.Tap(h.TypeChecks["allergies"])
-	test.Type(h.Doctor, "dr@example.org")
-	test.Tap(h.Share)
+	tap(h.TypeChecks["allergies"])
+	typeIn(h.Doctor, "dr@example.org")
+	tap(h.Share)
 	waitFor(t, "link shown", func() bool { return h.LinkBox.Visible() && len(h.LinkLabels) == 1 })
 	waitIdle(t, u)
 	links, _ := env.App.HealthLinks(ctx, p)
@@ -52,7 +50,7 @@ func TestHealthLinkSaysWhetherTheEmailWentOut(t *testing.T) {
 	if l := h.MailLabels[id]; l == nil || !strings.HasPrefix(l.Text, waiting) {
 		t.Fatalf("the link's row: %v", l)
 	}
-	test.Tap(h.FixMail)
+	tap(h.FixMail)
 	if u.Shell.Tabs.Selected().Text != "Settings" {
 		t.Fatalf("the fix opens %q", u.Shell.Tabs.Selected().Text)
 	}
@@ -62,7 +60,7 @@ func TestHealthLinkSaysWhetherTheEmailWentOut(t *testing.T) {
 	octx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	env.App.StartOutbox(octx, okMail{}).Flush(octx)
-	u.Shell.Select("Health")
+	ui.OnUI(func() { u.Shell.Select("Health") })
 	waitFor(t, "sent", func() bool {
 		l := h.MailLabels[id]
 		return l != nil && strings.HasPrefix(l.Text, "E-mail to the doctor: sent ") && strings.HasPrefix(h.LinkMail.Text, "E-mail to the doctor: sent ")
@@ -79,7 +77,7 @@ func TestHealthLinkSaysWhetherTheEmailWentOut(t *testing.T) {
 func TestHealthTypesAndJSONRecords(t *testing.T) {
 	u, env, _ := signedIn(t)
 	waitIdle(t, u)
-	u.Shell.Select("Health")
+	ui.OnUI(func() { u.Shell.Select("Health") })
 	h := u.Shell.Screen("Health").(*ui.HealthScreen)
 	waitIdle(t, u)
 	for _, want := range []string{"allergies", "immunizations", "conditions", "medications", "lab_results", "vitals"} {
@@ -90,9 +88,9 @@ func TestHealthTypesAndJSONRecords(t *testing.T) {
 	if _, _, err := env.App.PutHealthRecord(context.Background(), u.Principal(), "", "allergies", json.RawMessage(`{"substance":"latex","reaction":"hives"}`)); err != nil {
 		t.Fatal(err)
 	}
-	u.Shell.Select("Settings")
+	ui.OnUI(func() { u.Shell.Select("Settings") })
 	waitIdle(t, u)
-	u.Shell.Select("Health")
+	ui.OnUI(func() { u.Shell.Select("Health") })
 	waitFor(t, "the record", func() bool { return len(h.RecordLabels) == 1 })
 	waitIdle(t, u)
 	for _, l := range h.RecordLabels {
@@ -116,29 +114,29 @@ func TestResponderConfirmsACondition(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitIdle(t, u)
-	test.Tap(u.Shell.Lock)
-	test.Tap(u.Start.Emergency)
+	tap(u.Shell.Lock)
+	tap(u.Start.Emergency)
 	r := u.Responder
 	waitFor(t, "the conditions", func() bool { return r.Condition.Visible() && !r.Show.Disabled() })
 	if !slices.Equal(r.Condition.Options, []string{"unconscious", "cannot speak", ui.NoneApplies}) {
 		t.Fatalf("offered %v", r.Condition.Options)
 	}
-	test.Type(r.ResponderID, "volunteer-1")
-	test.Type(r.Reason, "anything at all")
-	test.Tap(r.Show)
+	typeIn(r.ResponderID, "volunteer-1")
+	typeIn(r.Reason, "anything at all")
+	tap(r.Show)
 	if !strings.HasPrefix(r.Status.Text, "Choose which of the person's conditions applies") || r.Result.Visible() {
 		t.Fatalf("no condition: %q", r.Status.Text)
 	}
-	r.Condition.SetSelected(ui.NoneApplies)
-	test.Tap(r.Show)
+	ui.OnUI(func() { r.Condition.SetSelected(ui.NoneApplies) })
+	tap(r.Show)
 	waitFor(t, "refused", func() bool {
 		return strings.HasPrefix(r.Status.Text, "Nothing is shown unless you confirm which of the person's conditions applies")
 	})
 	if r.Result.Visible() {
 		t.Fatal("granted though none applies")
 	}
-	r.Condition.SetSelected("unconscious")
-	test.Tap(r.Show)
+	ui.OnUI(func() { r.Condition.SetSelected("unconscious") })
+	tap(r.Show)
 	waitFor(t, "granted", func() bool { return r.Result.Visible() })
 
 	auth, err := env.App.Login(ctx, "grace@example.org", "cobol-compiler-1959")
@@ -168,21 +166,23 @@ func TestResponderSeesWhetherContactsWereTold(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitIdle(t, u)
-	test.Tap(u.Shell.Lock)
-	test.Tap(u.Start.Emergency)
+	tap(u.Shell.Lock)
+	tap(u.Start.Emergency)
 	r := u.Responder
 	waitFor(t, "the form", func() bool { return !r.Show.Disabled() })
-	test.Type(r.ResponderID, "volunteer-2")
-	test.Type(r.Reason, "collapsed")
-	test.Tap(r.Show)
+	typeIn(r.ResponderID, "volunteer-2")
+	typeIn(r.Reason, "collapsed")
+	tap(r.Show)
 	waitFor(t, "granted", func() bool { return r.Result.Visible() })
-	if r.RefreshTold() || !strings.Contains(r.Told.Text, "1 contact by e-mail (queued: this device has no mail relay, so it waits in the outbox)") {
-		t.Fatalf("told %q", r.Told.Text)
+	// Told is kept current in the background too (watchTold).
+	told := func() (text string) { ui.OnUI(func() { text = r.Told.Text }); return text }
+	if r.RefreshTold() || !strings.Contains(told(), "1 contact by e-mail (queued: this device has no mail relay, so it waits in the outbox)") {
+		t.Fatalf("told %q", told())
 	}
 	octx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	env.App.StartOutbox(octx, okMail{}).Flush(octx)
-	if !r.RefreshTold() || !strings.Contains(r.Told.Text, "1 contact by e-mail (sent ") {
-		t.Fatalf("told %q", r.Told.Text)
+	if !r.RefreshTold() || !strings.Contains(told(), "1 contact by e-mail (sent ") {
+		t.Fatalf("told %q", told())
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/secure-personal-profile/spp/app"
@@ -28,7 +27,7 @@ func saysUnder(t *testing.T, u *ui.UI, near fyne.CanvasObject, n *widget.Label, 
 		np, bp fyne.Position
 		bs     fyne.Size
 	)
-	fyne.DoAndWait(func() {
+	ui.OnUI(func() {
 		d := fyne.CurrentApp().Driver()
 		// Lay the window out again, as a real driver does on its next
 		// frame once a notice shows.
@@ -45,7 +44,7 @@ func saysUnder(t *testing.T, u *ui.UI, near fyne.CanvasObject, n *widget.Label, 
 // hidden reports whether a notice shows nothing now.
 func hidden(n *widget.Label) bool {
 	var v bool
-	fyne.DoAndWait(func() { v = !n.Visible() })
+	ui.OnUI(func() { v = !n.Visible() })
 	return v
 }
 
@@ -58,17 +57,17 @@ func TestNoticesOnProfile(t *testing.T) {
 		t.Fatalf("a notice before any action: %q", p.Notice.Text)
 	}
 
-	test.Tap(p.NewField)
-	test.Tap(p.Save)
+	tap(p.NewField)
+	tap(p.Save)
 	saysUnder(t, u, p.Save, p.Notice, "Type the field's name first")
 
-	test.Type(p.Name, "Phone")
-	test.Type(p.Value, "+15551234567")
-	test.Tap(p.Save)
+	typeIn(p.Name, "Phone")
+	typeIn(p.Value, "+15551234567")
+	tap(p.Save)
 	saysUnder(t, u, p.Save, p.Notice, "Saved: Phone.")
 
 	selectField(t, p, p.List, p.Name, "Phone")
-	test.Tap(p.Remove)
+	tap(p.Remove)
 	tapDialogButton(t, w, "Remove")
 	saysUnder(t, u, p.Remove, p.Notice, "Removed: Phone.")
 }
@@ -76,14 +75,14 @@ func TestNoticesOnProfile(t *testing.T) {
 func TestNoticesOnCredentials(t *testing.T) {
 	u, _, w := signedInWith(t, app.Config{Scanner: idscan.Scanner{}})
 	waitIdle(t, u)
-	fyne.DoAndWait(func() { u.Shell.Select("Credentials") })
+	ui.OnUI(func() { u.Shell.Select("Credentials") })
 	c := u.Shell.Screen("Credentials").(*ui.CredentialsScreen)
 	waitIdle(t, u)
 	if hidden(c.None) || !strings.HasPrefix(c.None.Text, "No credentials yet") {
 		t.Fatal("an empty list says nothing")
 	}
 
-	c.Type.SetSelected("Driver's licence")
+	ui.OnUI(func() { c.Type.SetSelected("Driver's licence") })
 	c.AddImage(noBarcodePNG(t))
 	saysUnder(t, u, c.FromFile, c.Added, "No barcode found: photograph the back of the card")
 
@@ -93,24 +92,24 @@ func TestNoticesOnCredentials(t *testing.T) {
 		t.Fatal("the list says it is empty beside a credential")
 	}
 
-	test.Tap(c.Fill)
-	test.Tap(c.Confirm)
+	tap(c.Fill)
+	tap(c.Confirm)
 	tapDialogButton(t, w, "Cancel")
 	saysUnder(t, u, c.Confirm, c.Notice, "Nothing was changed.")
 	if !hidden(c.Added) {
 		t.Fatalf("the photo's notice stays beside the confirmation's: %q", c.Added.Text)
 	}
-	test.Tap(c.Confirm)
+	tap(c.Confirm)
 	tapDialogButton(t, w, "Fill and confirm")
 	saysUnder(t, u, c.Confirm, c.Notice, "Confirmed. Filled from the document: Name")
 
-	c.Type.SetSelected("Other")
+	ui.OnUI(func() { c.Type.SetSelected("Other") })
 	c.AddImage(noBarcodePNG(t))
 	saysUnder(t, u, c.FromFile, c.Added, "Read.")
 	if !hidden(c.Notice) {
 		t.Fatalf("the last credential's notice stays beside the new one: %q", c.Notice.Text)
 	}
-	test.Tap(c.Reject)
+	tap(c.Reject)
 	saysUnder(t, u, c.Reject, c.Notice, "Rejected: the document and its image are deleted.")
 }
 
@@ -118,21 +117,21 @@ func TestNoticesOnRings(t *testing.T) {
 	u, _, _ := signedIn(t)
 	r := ringsScreen(t, u)
 
-	test.Tap(r.Move)
+	tap(r.Move)
 	saysUnder(t, u, r.Move, r.Moved, "Choose a field and the ring to move it to.")
-	r.MoveField.SetSelected("E-mail")
-	r.MoveTo.SetSelected(app.RingPrivate)
-	test.Tap(r.Move)
+	ui.OnUI(func() { r.MoveField.SetSelected("E-mail") })
+	ui.OnUI(func() { r.MoveTo.SetSelected(app.RingPrivate) })
+	tap(r.Move)
 	saysUnder(t, u, r.Move, r.Moved, "Moved E-mail to private.")
 
-	test.Type(r.NewName, "Family")
-	r.NewField.SetSelected("E-mail")
-	test.Tap(r.Create)
+	typeIn(r.NewName, "Family")
+	ui.OnUI(func() { r.NewField.SetSelected("E-mail") })
+	tap(r.Create)
 	saysUnder(t, u, r.Create, r.Created, "Created the ring Family, protected as private.")
 
-	test.Type(r.RoleService, "club.example")
-	r.RoleRing.SetSelected("Family")
-	test.Tap(r.GiveRole)
+	typeIn(r.RoleService, "club.example")
+	ui.OnUI(func() { r.RoleRing.SetSelected("Family") })
+	tap(r.GiveRole)
 	saysUnder(t, u, r.GiveRole, r.Given, "club.example now holds the Family ring.")
 	if r.Moved.Text != "Moved E-mail to private." {
 		t.Fatalf("another section's notice changed: %q", r.Moved.Text)
@@ -146,23 +145,23 @@ func TestNoticesOnSettings(t *testing.T) {
 		t.Fatalf("notices before any action: %q, %q", s.Saved.Text, s.AutoLockSaid.Text)
 	}
 
-	fyne.DoAndWait(func() { s.PublicURL.SetText("") })
-	test.Type(s.PublicURL, "ftp://home.example.org")
-	test.Tap(s.SavePublicURL)
+	ui.OnUI(func() { s.PublicURL.SetText("") })
+	typeIn(s.PublicURL, "ftp://home.example.org")
+	tap(s.SavePublicURL)
 	saysUnder(t, u, s.SavePublicURL, s.Saved, "That is not a web address this profile can be reached at")
 
 	setPublicURL(t, u, s, "https://home.example.org")
 	saysUnder(t, u, s.SavePublicURL, s.Saved, "Public URL saved: every new code and link points at https://home.example.org.")
 
-	test.Tap(s.CheckReach)
+	tap(s.CheckReach)
 	saysUnder(t, u, s.CheckReach, s.CheckResult, "Answered by a device of this profile at https://home.example.org.")
 
-	s.AutoLock.SetSelected("10 min")
+	ui.OnUI(func() { s.AutoLock.SetSelected("10 min") })
 	saysUnder(t, u, s.AutoLock, s.AutoLockSaid, "Auto-lock: this device locks after 10 min without a touch.")
 
 	// The device settings' test e-mail fails in place, under its button,
 	// and nowhere else.
-	test.Tap(s.Run.SendTest)
+	tap(s.Run.SendTest)
 	saysUnder(t, u, s.Run.SendTest, s.Run.Result, "Test e-mail not sent")
 	if !strings.HasPrefix(s.Saved.Text, "Public URL saved") || !strings.HasPrefix(s.AutoLockSaid.Text, "Auto-lock: this device") {
 		t.Fatalf("the test e-mail's error shown beside other actions: %q, %q", s.Saved.Text, s.AutoLockSaid.Text)

@@ -21,8 +21,8 @@ func TestPhoneLayout(t *testing.T) {
 		waitFor(t, "idle", func() bool { return u.Shell == nil || u.Shell.Idle() })
 	})
 	sh := u.Shell
-	fyne.DoAndWait(func() { w.Resize(fyne.NewSize(400, 800)) })
-	fyne.DoAndWait(func() {
+	ui.OnUI(func() { w.Resize(fyne.NewSize(400, 800)) })
+	ui.OnUI(func() {
 		if !sh.Header.Visible() || !sh.PhoneLock.Visible() || sh.Lock.Visible() {
 			t.Fatalf("phone header %v, its Lock %v, the bar's Lock %v", sh.Header.Visible(), sh.PhoneLock.Visible(), sh.Lock.Visible())
 		}
@@ -43,16 +43,16 @@ func TestPhoneLayout(t *testing.T) {
 		}
 	})
 	for _, title := range []string{"Settings", "Health", "Devices"} {
-		fyne.DoAndWait(func() { sh.Select(title) })
+		ui.OnUI(func() { sh.Select(title) })
 		waitFor(t, title, func() bool { return sh.Idle() && sh.Title.Text == title && !sh.Back.Disabled() })
 	}
-	fyne.DoAndWait(func() { test.Tap(sh.Back) })
+	ui.OnUI(func() { test.Tap(sh.Back) })
 	waitFor(t, "back to Health", func() bool { return sh.Idle() && sh.Title.Text == "Health" })
-	fyne.DoAndWait(func() { test.Tap(sh.Back); test.Tap(sh.Back) })
+	ui.OnUI(func() { test.Tap(sh.Back); test.Tap(sh.Back) })
 	waitFor(t, "back to My profile", func() bool { return sh.Idle() && sh.Title.Text == "My profile" && sh.Back.Disabled() })
 	// On the desktop, no header: the tabs carry their titles.
-	fyne.DoAndWait(func() { w.Resize(ui.DefaultSize) })
-	fyne.DoAndWait(func() {
+	ui.OnUI(func() { w.Resize(ui.DefaultSize) })
+	ui.OnUI(func() {
 		if sh.Header.Visible() || !sh.Lock.Visible() {
 			t.Fatal("desktop shows the phone header")
 		}
@@ -69,10 +69,10 @@ func TestPhoneTabsReachTheBottomEdge(t *testing.T) {
 		waitFor(t, "idle", func() bool { return u.Shell == nil || u.Shell.Idle() })
 	})
 	sh := u.Shell
-	fyne.DoAndWait(func() { w.Resize(fyne.NewSize(400, 800)) })
+	ui.OnUI(func() { w.Resize(fyne.NewSize(400, 800)) })
 	waitFor(t, "idle", func() bool { return sh.Idle() })
 	gap := func() (g float32) {
-		fyne.DoAndWait(func() {
+		ui.OnUI(func() {
 			d := fyne.CurrentApp().Driver()
 			tabs, content := d.AbsolutePositionForObject(sh.Tabs), d.AbsolutePositionForObject(w.Content())
 			g = content.Y + w.Content().Size().Height - (tabs.Y + sh.Tabs.Size().Height)
@@ -86,7 +86,7 @@ func TestPhoneTabsReachTheBottomEdge(t *testing.T) {
 		t.Fatalf("%v px under the tab bar with nothing to say", g)
 	}
 	p := sh.Profile
-	fyne.DoAndWait(func() {
+	ui.OnUI(func() {
 		test.Tap(p.NewField)
 		test.Tap(p.Save)
 	})
@@ -106,14 +106,14 @@ func TestPhoneHeaderSaysWhichScreen(t *testing.T) {
 		waitFor(t, "idle", func() bool { return u.Shell == nil || u.Shell.Idle() })
 	})
 	sh := u.Shell
-	fyne.DoAndWait(func() { w.Resize(fyne.NewSize(400, 800)) })
+	ui.OnUI(func() { w.Resize(fyne.NewSize(400, 800)) })
 	for _, c := range []struct {
 		title string
 		icon  fyne.Resource
 	}{{"Health", theme.ListIcon()}, {"Privacy rings", theme.VisibilityOffIcon()}, {"Sharing", theme.MailSendIcon()}} {
-		fyne.DoAndWait(func() { sh.Select(c.title) })
+		ui.OnUI(func() { sh.Select(c.title) })
 		waitFor(t, c.title, func() bool { return sh.Idle() && sh.Title.Text == c.title })
-		fyne.DoAndWait(func() {
+		ui.OnUI(func() {
 			if !sh.TitleIcon.Visible() || sh.TitleIcon.Resource == nil || sh.TitleIcon.Resource.Name() != c.icon.Name() {
 				t.Errorf("%s: the header's icon is %v", c.title, sh.TitleIcon.Resource)
 			}

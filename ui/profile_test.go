@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/secure-personal-profile/spp/app"
+	"github.com/secure-personal-profile/spp/ui"
 )
 
 // dialogObjects are the objects of the dialog on top of w (nil: none).
@@ -47,7 +48,7 @@ func tapDialogButton(t *testing.T, w fyne.Window, label string) {
 		}
 		return false
 	})
-	test.Tap(found)
+	tap(found)
 }
 
 // selectField selects the listed field whose label is shown as label.
@@ -56,7 +57,7 @@ func selectField(t *testing.T, p interface {
 }, list *widget.List, name *widget.SelectEntry, label string) {
 	t.Helper()
 	for i := 0; i < list.Length(); i++ {
-		list.Select(i)
+		ui.OnUI(func() { list.Select(i) })
 		if name.Text == label {
 			return
 		}
@@ -76,10 +77,10 @@ func TestProfileFieldsByLabel(t *testing.T) {
 		t.Fatalf("suggested: %v", p.Suggested())
 	}
 
-	test.Tap(p.NewField)
-	test.Type(p.Name, "Home address")
-	test.Type(p.Value, "1 Old Road, Arlington")
-	test.Tap(p.Save)
+	tap(p.NewField)
+	typeIn(p.Name, "Home address")
+	typeIn(p.Value, "1 Old Road, Arlington")
+	tap(p.Save)
 	waitFor(t, "saved", func() bool { _, ok := p.Field("home_address"); return ok && u.Shell.Idle() })
 	if got := u.Shell.Status.Text; got != "Saved: Home address." {
 		t.Fatalf("status %q", got)
@@ -98,24 +99,24 @@ func TestProfileFieldsByLabel(t *testing.T) {
 	}
 
 	// A name that cannot be a key: what to do, not the API's string.
-	test.Tap(p.NewField)
-	test.Type(p.Name, "3rd thing!")
-	test.Type(p.Value, "x")
-	test.Tap(p.Save)
+	tap(p.NewField)
+	typeIn(p.Name, "3rd thing!")
+	typeIn(p.Value, "x")
+	tap(p.Save)
 	waitIdle(t, u)
 	if got := u.Shell.Status.Text; !strings.HasPrefix(got, "Use letters, digits and spaces for a field's name") {
 		t.Fatalf("status %q", got)
 	}
 
 	// The date of birth: a calendar, stored as YYYY-MM-DD.
-	test.Tap(p.NewField)
-	test.Type(p.Name, "Date of birth")
+	tap(p.NewField)
+	typeIn(p.Name, "Date of birth")
 	if p.Value.Visible() || !p.DOB.Visible() {
 		t.Fatalf("date of birth: text box shown %v, calendar shown %v", p.Value.Visible(), p.DOB.Visible())
 	}
 	d := time.Date(1985, 4, 12, 0, 0, 0, 0, time.UTC)
 	p.DOB.SetDate(&d)
-	test.Tap(p.Save)
+	tap(p.Save)
 	waitFor(t, "date saved", func() bool {
 		f, ok := p.Field("date_of_birth")
 		return ok && f.Text() == "1985-04-12" && u.Shell.Idle()
@@ -126,8 +127,8 @@ func TestProfileFieldsByLabel(t *testing.T) {
 
 	// Moving a field says so too.
 	selectField(t, p, p.List, p.Name, "Home address")
-	p.Ring.SetSelected(app.RingSemiPrivate)
-	test.Tap(p.Save)
+	ui.OnUI(func() { p.Ring.SetSelected(app.RingSemiPrivate) })
+	tap(p.Save)
 	waitFor(t, "moved", func() bool { f, _ := p.Field("home_address"); return f.Ring == app.RingSemiPrivate && u.Shell.Idle() })
 	if got := u.Shell.Status.Text; got != "Saved: Home address, now in semi-private." {
 		t.Fatalf("status %q", got)
@@ -148,15 +149,17 @@ func TestProfileRemoveAsksFirst(t *testing.T) {
 	u, _, w := signedIn(t)
 	p := u.Shell.Profile
 	waitFor(t, "fields", func() bool { _, ok := p.Field("email"); return ok })
-	test.Tap(p.NewField)
-	test.Type(p.Name, "Phone")
-	test.Type(p.Value, "+15551234567")
-	test.Tap(p.Save)
+	tap(p.NewField)
+	typeIn(p.Name, "Phone")
+	typeIn(p.Value, "+15551234567")
+	tap(p.Save)
 	waitFor(t, "phone saved", func() bool { _, ok := p.Field("phone"); return ok && u.Shell.Idle() })
 
 	selectField(t, p, p.List, p.Name, "Phone")
-	test.Tap(p.Remove)
-	if txt := dialogText(w); !strings.Contains(txt, "Remove Phone?") || !strings.Contains(txt, "+15551234567") {
+	tap(p.Remove)
+	var txt string
+	ui.OnUI(func() { txt = dialogText(w) })
+	if !strings.Contains(txt, "Remove Phone?") || !strings.Contains(txt, "+15551234567") {
 		t.Fatalf("dialog says %q", txt)
 	}
 	tapDialogButton(t, w, "Keep")
@@ -165,7 +168,7 @@ func TestProfileRemoveAsksFirst(t *testing.T) {
 		t.Fatal("removed though kept")
 	}
 
-	test.Tap(p.Remove)
+	tap(p.Remove)
 	tapDialogButton(t, w, "Remove")
 	waitFor(t, "phone removed", func() bool { _, ok := p.Field("phone"); return !ok && u.Shell.Idle() })
 	if got := u.Shell.Status.Text; got != "Removed: Phone." {

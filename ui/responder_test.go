@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/secure-personal-profile/spp/app"
@@ -48,7 +47,7 @@ func TestResponderOnTheLockScreen(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitIdle(t, u)
-	test.Tap(u.Shell.Lock)
+	tap(u.Shell.Lock)
 	now := time.Now()
 	u.Now = func() time.Time { return now }
 
@@ -56,7 +55,7 @@ func TestResponderOnTheLockScreen(t *testing.T) {
 	if !s.Emergency.Visible() || s.Emergency.Text != "Emergency information" {
 		t.Fatal("no emergency button on the lock screen")
 	}
-	test.Tap(s.Emergency)
+	tap(s.Emergency)
 	r := u.Responder
 	if r == nil {
 		t.Fatal("the responder's screen did not open")
@@ -69,10 +68,10 @@ func TestResponderOnTheLockScreen(t *testing.T) {
 	}
 
 	// A wrong secret: refused, nothing shown.
-	test.Type(r.ResponderID, "EMT-7")
-	test.Type(r.Reason, "found unconscious")
-	test.Type(r.Secret, "not the secret")
-	test.Tap(r.Show)
+	typeIn(r.ResponderID, "EMT-7")
+	typeIn(r.Reason, "found unconscious")
+	typeIn(r.Secret, "not the secret")
+	tap(r.Show)
 	waitFor(t, "refusal", func() bool {
 		return r.Status.Text == "You could not be verified as a responder: check your responder id and give your secret or badge."
 	})
@@ -84,8 +83,8 @@ func TestResponderOnTheLockScreen(t *testing.T) {
 	}
 
 	// The right secret.
-	test.Type(r.Secret, emt.Secret)
-	test.Tap(r.Show)
+	typeIn(r.Secret, emt.Secret)
+	tap(r.Show)
 	waitFor(t, "information shown", func() bool { return r.Result.Visible() })
 	info := r.InfoText()
 	for _, want := range []string{"Grace Hopper", "Blood type: O-", "Allergies: penicillin", "Handle: grace"} {
@@ -96,28 +95,32 @@ func TestResponderOnTheLockScreen(t *testing.T) {
 	if h, ok := r.Info.Segments[0].(*widget.TextSegment); !ok || h.Style != widget.RichTextStyleHeading || h.Text != "Grace Hopper" {
 		t.Fatalf("the name is not the heading: %#v", r.Info.Segments[0])
 	}
-	if !strings.Contains(r.Responder.Text, "Sam Medic, City EMS") ||
-		!strings.Contains(r.Told.Text, "1 contact by e-mail (queued: this device has no mail relay") {
-		t.Fatalf("responder %q, told %q", r.Responder.Text, r.Told.Text)
-	}
-	if u.Principal() != nil || r.Secret.Text != "" || r.Form.Visible() {
-		t.Fatal("the profile was unlocked, or the form kept the secret")
-	}
-	// The responder's screen fits a phone.
-	w.Resize(fyne.NewSize(400, 800))
-	if min := w.Content().MinSize(); min.Width > 400 {
-		t.Fatalf("the responder's screen needs %v wide", min.Width)
-	}
-	w.Resize(ui.DefaultSize)
+	// What the contacts were told is kept current in the background
+	// (watchTold): read it, and lay the screen out, as the UI goroutine.
+	ui.OnUI(func() {
+		if !strings.Contains(r.Responder.Text, "Sam Medic, City EMS") ||
+			!strings.Contains(r.Told.Text, "1 contact by e-mail (queued: this device has no mail relay") {
+			t.Fatalf("responder %q, told %q", r.Responder.Text, r.Told.Text)
+		}
+		if u.Principal() != nil || r.Secret.Text != "" || r.Form.Visible() {
+			t.Fatal("the profile was unlocked, or the form kept the secret")
+		}
+		// The responder's screen fits a phone.
+		w.Resize(fyne.NewSize(400, 800))
+		if min := w.Content().MinSize(); min.Width > 400 {
+			t.Fatalf("the responder's screen needs %v wide", min.Width)
+		}
+		w.Resize(ui.DefaultSize)
+	})
 
 	// Idle: still shown after 2 minutes, the lock screen after 3.
 	now = now.Add(2 * time.Minute)
-	fyne.DoAndWait(u.CheckIdle)
+	ui.OnUI(u.CheckIdle)
 	if u.Responder == nil {
 		t.Fatal("closed before its idle time")
 	}
 	now = now.Add(ui.ResponderIdle)
-	fyne.DoAndWait(u.CheckIdle)
+	ui.OnUI(u.CheckIdle)
 	if u.Responder != nil || u.Start.Status.Text != "Locked." || u.Principal() != nil {
 		t.Fatal("not back to the lock screen after the idle time")
 	}
@@ -167,23 +170,23 @@ func TestResponderChoosesThePerson(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitIdle(t, u)
-	test.Tap(u.Shell.Lock)
+	tap(u.Shell.Lock)
 
-	test.Tap(u.Start.Emergency)
+	tap(u.Start.Emergency)
 	r := u.Responder
 	waitFor(t, "a choice", func() bool { return r.Person.Visible() && len(r.Person.Options) == 2 })
 	if strings.Join(r.Person.Options, "|") != "Ada Lovelace|Grace Hopper" {
 		t.Fatalf("offered %v", r.Person.Options)
 	}
-	test.Type(r.ResponderID, "passer-by")
-	test.Type(r.Reason, "collapsed in the street")
-	test.Tap(r.Show)
+	typeIn(r.ResponderID, "passer-by")
+	typeIn(r.Reason, "collapsed in the street")
+	tap(r.Show)
 	if r.Status.Text != "Choose whose emergency information first." {
 		t.Fatalf("status %q", r.Status.Text)
 	}
 	// Ada asks for a verified responder: a passer-by is refused.
-	r.Person.SetSelected("Ada Lovelace")
-	test.Tap(r.Show)
+	ui.OnUI(func() { r.Person.SetSelected("Ada Lovelace") })
+	tap(r.Show)
 	waitFor(t, "refused", func() bool {
 		return r.Status.Text == "You could not be verified as a responder: check your responder id and give your secret or badge."
 	})
@@ -191,29 +194,29 @@ func TestResponderChoosesThePerson(t *testing.T) {
 		t.Fatal("shown to an unverified responder")
 	}
 	// Grace allows any responder.
-	r.Person.SetSelected("Grace Hopper")
-	test.Tap(r.Show)
+	ui.OnUI(func() { r.Person.SetSelected("Grace Hopper") })
+	tap(r.Show)
 	waitFor(t, "Grace's information", func() bool { return strings.Contains(r.InfoText(), "Grace Hopper") })
 	if !strings.Contains(r.Responder.Text, "Not a verified responder") {
 		t.Fatalf("responder %q", r.Responder.Text)
 	}
-	test.Tap(r.Done)
+	tap(r.Done)
 	if u.Responder != nil {
 		t.Fatal("Done did not lock")
 	}
 
 	// Ada's information for a badge read from its picture.
-	test.Tap(u.Start.Emergency)
+	tap(u.Start.Emergency)
 	r = u.Responder
 	waitFor(t, "a choice", func() bool { return len(r.Person.Options) == 2 })
-	r.Person.SetSelected("Ada Lovelace")
-	test.Type(r.ResponderID, "EMT-9")
-	test.Type(r.Reason, "found unconscious")
-	r.SetBadgeImage("badge.png", badgePNG)
+	ui.OnUI(func() { r.Person.SetSelected("Ada Lovelace") })
+	typeIn(r.ResponderID, "EMT-9")
+	typeIn(r.Reason, "found unconscious")
+	ui.OnUI(func() { r.SetBadgeImage("badge.png", badgePNG) })
 	if r.Status.Text != "Badge read from badge.png." {
 		t.Fatalf("status %q", r.Status.Text)
 	}
-	test.Tap(r.Show)
+	tap(r.Show)
 	waitFor(t, "Ada's information", func() bool { return strings.Contains(r.InfoText(), "Ada Lovelace") })
 	if strings.Contains(r.InfoText(), "grace") || !strings.Contains(r.Responder.Text, "Kim Medic") {
 		t.Fatalf("shown %q, responder %q", r.InfoText(), r.Responder.Text)

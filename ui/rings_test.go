@@ -5,9 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/test"
-
 	"github.com/secure-personal-profile/spp/app"
 	"github.com/secure-personal-profile/spp/ui"
 )
@@ -21,7 +18,7 @@ func ringsScreen(t *testing.T, u *ui.UI) *ui.RingsScreen {
 	t.Cleanup(func() {
 		waitFor(t, "the rings screen to be idle", func() bool { return u.Shell == nil || u.Shell.Idle() })
 	})
-	fyne.DoAndWait(func() { u.Shell.Select("Privacy rings") })
+	ui.OnUI(func() { u.Shell.Select("Privacy rings") })
 	waitFor(t, "the rings to load", func() bool { return u.Shell.Idle() && r.Ring(app.RingPublic) != nil })
 	return r
 }
@@ -68,13 +65,13 @@ func TestRingsShowAndMoveAField(t *testing.T) {
 	}
 
 	// Nothing chosen: a hint, no call.
-	test.Tap(r.Move)
+	tap(r.Move)
 	if u.Shell.Status.Text != "Choose a field and the ring to move it to." {
 		t.Fatalf("status %q", u.Shell.Status.Text)
 	}
-	r.MoveField.SetSelected("E-mail")
-	r.MoveTo.SetSelected(app.RingRestricted)
-	test.Tap(r.Move)
+	ui.OnUI(func() { r.MoveField.SetSelected("E-mail") })
+	ui.OnUI(func() { r.MoveTo.SetSelected(app.RingRestricted) })
+	tap(r.Move)
 	waitFor(t, "email in restricted", func() bool {
 		return strings.Contains(r.Ring(app.RingRestricted).Fields.Text, "E-mail") &&
 			!strings.Contains(r.Ring(app.RingSemiPrivate).Fields.Text, "E-mail")
@@ -99,14 +96,14 @@ func TestRingsCreateCustomRing(t *testing.T) {
 	waitFor(t, "phone listed", func() bool { return u.Shell.Idle() && strings.Contains(r.Ring(app.RingPrivate).Fields.Text, "Phone") })
 
 	// A ring must start with something in it.
-	test.Type(r.NewName, "Family")
-	test.Tap(r.Create)
+	typeIn(r.NewName, "Family")
+	tap(r.Create)
 	if u.Shell.Status.Text != "Choose a field or a service to put in the new ring." {
 		t.Fatalf("status %q", u.Shell.Status.Text)
 	}
-	r.NewLevel.SetSelected(app.RingSemiPrivate)
-	r.NewField.SetSelected("Phone")
-	test.Tap(r.Create)
+	ui.OnUI(func() { r.NewLevel.SetSelected(app.RingSemiPrivate) })
+	ui.OnUI(func() { r.NewField.SetSelected("Phone") })
+	tap(r.Create)
 	waitFor(t, "the Family ring", func() bool {
 		row := r.Ring("Family")
 		return u.Shell.Idle() && row != nil && strings.Contains(row.Title.Text, "protected as semi-private") &&
@@ -124,9 +121,9 @@ func TestRingsCreateCustomRing(t *testing.T) {
 	screenFitsPhone(t, u, "Privacy rings")
 
 	// The same name again is refused on screen.
-	test.Type(r.NewName, "family")
-	r.NewField.SetSelected("E-mail")
-	test.Tap(r.Create)
+	typeIn(r.NewName, "family")
+	ui.OnUI(func() { r.NewField.SetSelected("E-mail") })
+	tap(r.Create)
 	if u.Shell.Status.Text != "There is a ring named Family already." {
 		t.Fatalf("status %q", u.Shell.Status.Text)
 	}
@@ -145,9 +142,9 @@ func TestRingsGiveAServiceARole(t *testing.T) {
 	r := ringsScreen(t, u)
 	waitFor(t, "the Family ring", func() bool { return u.Shell.Idle() && r.Ring("Family") != nil })
 
-	test.Type(r.RoleService, "grocer.example")
-	r.RoleRing.SetSelected("Family")
-	test.Tap(r.GiveRole)
+	typeIn(r.RoleService, "grocer.example")
+	ui.OnUI(func() { r.RoleRing.SetSelected("Family") })
+	tap(r.GiveRole)
 	waitFor(t, "grocer.example holding Family", func() bool {
 		row := r.Ring("Family")
 		return row != nil && strings.Contains(row.Services.Text, "grocer.example")

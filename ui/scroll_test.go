@@ -94,15 +94,15 @@ func TestWheelOverATextBoxScrollsThePage(t *testing.T) {
 	t.Cleanup(func() {
 		waitFor(t, "idle", func() bool { return u.Shell == nil || u.Shell.Idle() })
 	})
-	fyne.DoAndWait(func() { w.Resize(fyne.NewSize(400, 460)) })
+	ui.OnUI(func() { w.Resize(fyne.NewSize(400, 460)) })
 	show := func(title string) {
-		fyne.DoAndWait(func() { u.Shell.Select(title) })
+		ui.OnUI(func() { u.Shell.Select(title) })
 		waitFor(t, title, func() bool { return u.Shell.Idle() })
 	}
 
 	show("Emergency")
 	e := u.Shell.Screen("Emergency").(*ui.EmergencyScreen)
-	fyne.DoAndWait(func() {
+	ui.OnUI(func() {
 		wheelOver(t, w, "emergency information", e.Info)
 		wheelOver(t, w, "trusted contacts", e.Contacts)
 		// Many lines typed: the box shows them all, and the wheel still
@@ -118,7 +118,7 @@ func TestWheelOverATextBoxScrollsThePage(t *testing.T) {
 
 	show("Health")
 	h := u.Shell.Screen("Health").(*ui.HealthScreen)
-	fyne.DoAndWait(func() {
+	ui.OnUI(func() {
 		wheelOver(t, w, "record", h.NewData)
 		wheelOver(t, w, "record type", h.NewType)
 		wheelOver(t, w, "doctor's e-mail", h.Doctor)
@@ -127,7 +127,7 @@ func TestWheelOverATextBoxScrollsThePage(t *testing.T) {
 
 	show("Devices")
 	d := u.Shell.Screen("Devices").(*ui.DevicesScreen)
-	fyne.DoAndWait(func() {
+	ui.OnUI(func() {
 		d.Parts.SelectIndex(1) // Backup
 		wheelOver(t, w, "export passphrase", d.ExportPass)
 		wheelOver(t, w, "new password", d.Import.Password)
@@ -135,7 +135,7 @@ func TestWheelOverATextBoxScrollsThePage(t *testing.T) {
 
 	show("Settings")
 	s := u.Shell.Screen("Settings").(*ui.SettingsScreen)
-	fyne.DoAndWait(func() {
+	ui.OnUI(func() {
 		wheelOver(t, w, "relays", s.Run.Relays)
 		wheelOver(t, w, "e-mail relay", s.Run.SMTPAddr)
 	})
@@ -149,11 +149,11 @@ func TestGrownTextBoxFollowsItsText(t *testing.T) {
 	t.Cleanup(func() {
 		waitFor(t, "idle", func() bool { return u.Shell == nil || u.Shell.Idle() })
 	})
-	fyne.DoAndWait(func() { u.Shell.Select("Health") })
+	ui.OnUI(func() { u.Shell.Select("Health") })
 	waitFor(t, "health", func() bool { return u.Shell.Idle() })
 	h := u.Shell.Screen("Health").(*ui.HealthScreen)
 	var empty, full float32
-	fyne.DoAndWait(func() {
+	ui.OnUI(func() {
 		empty = h.NewData.Size().Height
 		h.NewData.SetText(strings.Repeat("a long line of a health record, ", 30))
 		w.Resize(ui.DefaultSize.AddWidthHeight(1, 0))
@@ -168,7 +168,7 @@ func TestGrownTextBoxFollowsItsText(t *testing.T) {
 	if full <= empty*2 {
 		t.Fatalf("the box is %v high empty and %v with thirty lines' worth", empty, full)
 	}
-	fyne.DoAndWait(func() {
+	ui.OnUI(func() {
 		if got := h.NewData.Size().Height; got != empty {
 			t.Errorf("emptied, the box is %v high, not %v again", got, empty)
 		}

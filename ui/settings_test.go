@@ -8,9 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/test"
-
 	"github.com/secure-personal-profile/spp/app"
 	"github.com/secure-personal-profile/spp/ui"
 )
@@ -62,7 +59,7 @@ func settingsScreen(t *testing.T, u *ui.UI) *ui.SettingsScreen {
 	t.Cleanup(func() {
 		waitFor(t, "the settings screen to be idle", func() bool { return u.Shell == nil || u.Shell.Idle() })
 	})
-	fyne.DoAndWait(func() { u.Shell.Select("Settings") })
+	ui.OnUI(func() { u.Shell.Select("Settings") })
 	waitFor(t, "the settings to load", func() bool { return u.Shell.Idle() && s.URLSource.Text != "" })
 	return s
 }
@@ -70,16 +67,16 @@ func settingsScreen(t *testing.T, u *ui.UI) *ui.SettingsScreen {
 // setPublicURL types a public URL and saves it.
 func setPublicURL(t *testing.T, u *ui.UI, s *ui.SettingsScreen, v string) {
 	t.Helper()
-	fyne.DoAndWait(func() { s.PublicURL.SetText("") })
-	test.Type(s.PublicURL, v)
-	test.Tap(s.SavePublicURL)
+	ui.OnUI(func() { s.PublicURL.SetText("") })
+	typeIn(s.PublicURL, v)
+	tap(s.SavePublicURL)
 	waitFor(t, "the public URL saved", func() bool { return u.Shell.Idle() && strings.HasPrefix(u.Shell.Status.Text, "Public URL saved") })
 }
 
 // checkNow runs the reachability check and returns what it says.
 func checkNow(t *testing.T, u *ui.UI, s *ui.SettingsScreen) string {
 	t.Helper()
-	test.Tap(s.CheckReach)
+	tap(s.CheckReach)
 	waitFor(t, "the check", func() bool { return u.Shell.Idle() && !s.CheckProgress.Visible() })
 	if s.CheckReach.Disabled() {
 		t.Fatal("Check now stays disabled")
@@ -101,9 +98,9 @@ func TestSettingsPublicURLAndReachabilityCheck(t *testing.T) {
 	}
 
 	// A wrong URL is the app's error, shown; nothing changes.
-	fyne.DoAndWait(func() { s.PublicURL.SetText("") })
-	test.Type(s.PublicURL, "ftp://home.example.org")
-	test.Tap(s.SavePublicURL)
+	ui.OnUI(func() { s.PublicURL.SetText("") })
+	typeIn(s.PublicURL, "ftp://home.example.org")
+	tap(s.SavePublicURL)
 	waitFor(t, "the error", func() bool {
 		return u.Shell.Status.Text == "That is not a web address this profile can be reached at: type it as https://name.example (no user name, ? or #)."
 	})
@@ -138,9 +135,9 @@ func TestSettingsPublicURLMakesCodesOpenToAnyone(t *testing.T) {
 	u := signedInOnNet(t)
 	setPublicURL(t, u, settingsScreen(t, u), "https://home.example.org")
 	s := sharingScreen(t, u)
-	test.Type(s.Service, "club.example")
-	s.Field.SetText("email")
-	test.Tap(s.ShareButton)
+	typeIn(s.Service, "club.example")
+	ui.OnUI(func() { s.Field.SetText("email") })
+	tap(s.ShareButton)
 	waitFor(t, "the share's code", func() bool { return strings.HasPrefix(s.VerifyURL.Text, "https://home.example.org/api/v1/verify#") })
 	if s.Reach.Text.Text != "Anyone can open this." {
 		t.Fatalf("who can open it: %q", s.Reach.Text.Text)

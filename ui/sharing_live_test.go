@@ -8,6 +8,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"github.com/secure-personal-profile/spp/ui"
 )
 
 // TestSharingRequestArrivesLive: a third party's request shows on the
@@ -25,7 +26,7 @@ func TestSharingRequestArrivesLive(t *testing.T) {
 		deadline := time.Now().Add(5 * time.Second)
 		for time.Now().Before(deadline) {
 			var shown bool
-			fyne.DoAndWait(func() { shown = s.Request("shop.example", "email") != nil })
+			ui.OnUI(func() { shown = s.Request("shop.example", "email") != nil })
 			if shown {
 				return
 			}

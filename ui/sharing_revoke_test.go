@@ -5,9 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"fyne.io/fyne/v2/test"
-
 	"github.com/secure-personal-profile/spp/app"
+	"github.com/secure-personal-profile/spp/ui"
 )
 
 // TestSharingRevokeOneShare: a service's share is revoked alone, its
@@ -29,8 +28,8 @@ func TestSharingRevokeOneShare(t *testing.T) {
 		return r != nil && r.RevokeShare[one.ShareID] != nil && r.RevokeShare[other.ShareID] != nil
 	})
 	b := s.ServiceRow("club.example").RevokeShare[one.ShareID]
-	test.Tap(b)
-	test.Tap(b)
+	tap(b)
+	tap(b)
 	waitFor(t, "the one share revoked", func() bool {
 		r := s.ServiceRow("club.example")
 		return r != nil && r.RevokeShare[one.ShareID] == nil && r.RevokeShare[other.ShareID] != nil && r.Revoke != nil
@@ -51,9 +50,9 @@ func TestSharingRevokeOneShare(t *testing.T) {
 func TestSharingNoticeUnderShare(t *testing.T) {
 	u, _, _ := signedIn(t)
 	s := sharingScreen(t, u)
-	test.Type(s.Service, "club.example")
-	s.Field.SetText("email")
-	test.Tap(s.ShareButton)
+	typeIn(s.Service, "club.example")
+	ui.OnUI(func() { s.Field.SetText("email") })
+	tap(s.ShareButton)
 	waitFor(t, "the share said under its button", func() bool {
 		return u.Shell.Idle() && s.ShareNotice.Visible() && strings.Contains(s.ShareNotice.Text, "Shared your e-mail with club.example")
 	})

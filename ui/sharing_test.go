@@ -34,17 +34,21 @@ func decodeCanvasQR(t *testing.T, img *canvas.Image) string {
 		visible bool
 		size    fyne.Size
 	)
-	fyne.DoAndWait(func() { res, visible, size = img.Resource, img.Visible(), img.MinSize() })
+	ui.OnUI(func() { res, visible, size = img.Resource, img.Visible(), img.MinSize() })
 	if res == nil || !visible {
 		t.Fatal("no QR code shown")
 	}
-	c := canvas.NewImageFromResource(res)
-	c.FillMode, c.ScaleMode = img.FillMode, img.ScaleMode
-	w := test.NewTempWindow(t, c)
-	w.SetPadded(false)
-	w.Resize(size)
+	var pic image.Image
+	ui.OnUI(func() { // the painter shares Fyne's caches with the UI
+		c := canvas.NewImageFromResource(res)
+		c.FillMode, c.ScaleMode = img.FillMode, img.ScaleMode
+		w := test.NewTempWindow(t, c)
+		w.SetPadded(false)
+		w.Resize(size)
+		pic = w.Canvas().Capture()
+	})
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, w.Canvas().Capture()); err != nil {
+	if err := png.Encode(&buf, pic); err != nil {
 		t.Fatal(err)
 	}
 	return decodeQRPNG(t, buf.Bytes())
@@ -82,7 +86,7 @@ func decodeQRPNG(t *testing.T, b []byte) string {
 func screenFitsPhone(t *testing.T, u *ui.UI, title string) {
 	t.Helper()
 	w := u.Window()
-	fyne.DoAndWait(func() {
+	ui.OnUI(func() {
 		defer w.Resize(ui.DefaultSize)
 		w.Resize(fyne.NewSize(400, 800))
 		if img := w.Canvas().Capture(); img.Bounds().Dx() < 400 {
@@ -120,7 +124,7 @@ func sharingScreen(t *testing.T, u *ui.UI) *ui.SharingScreen {
 	t.Cleanup(func() {
 		waitFor(t, "the sharing screen to be idle", func() bool { return u.Shell == nil || u.Shell.Idle() })
 	})
-	fyne.DoAndWait(func() { u.Shell.Select("Sharing") })
+	ui.OnUI(func() { u.Shell.Select("Sharing") })
 	waitFor(t, "the sharing screen to load", func() bool { return u.Shell.Idle() && len(s.FieldChoices()) > 0 })
 	return s
 }
@@ -146,8 +150,8 @@ func TestSharingApproveAndDenyRequests(t *testing.T) {
 		t.Fatalf("request shown as %q", txt)
 	}
 
-	s.ApproveFor.SetSelected("1 day")
-	test.Tap(s.Request("shop.example", "email").Approve)
+	ui.OnUI(func() { s.ApproveFor.SetSelected("1 day") })
+	tap(s.Request("shop.example", "email").Approve)
 	waitFor(t, "the approval", func() bool {
 		r := s.Request("shop.example", "email")
 		return r != nil && r.Approve == nil && strings.Contains(r.Text.Text, "approved")
@@ -170,7 +174,7 @@ func TestSharingApproveAndDenyRequests(t *testing.T) {
 		return r != nil && strings.Contains(r.Sees.Text, "E-mail (shared")
 	})
 
-	test.Tap(s.Request("bank.example", "name").Deny)
+	tap(s.Request("bank.example", "name").Deny)
 	waitFor(t, "the denial", func() bool {
 		r := s.Request("bank.example", "name")
 		return r != nil && r.Deny == nil && strings.Contains(r.Text.Text, "denied")
@@ -195,13 +199,13 @@ func TestSharingCreateShareShowsItsQRCode(t *testing.T) {
 
 	// A missing service is the app's error, shown; nothing is shared.
 	// The field is chosen by its label, shared by its key.
-	s.Field.SetText("E-mail")
-	test.Tap(s.ShareButton)
+	ui.OnUI(func() { s.Field.SetText("E-mail") })
+	tap(s.ShareButton)
 	waitFor(t, "the error", func() bool { return u.Shell.Status.Text == "service_id,info_field must exist!" })
 
-	test.Type(s.Service, "club.example")
-	s.Expiry.SetSelected("30 days")
-	test.Tap(s.ShareButton)
+	typeIn(s.Service, "club.example")
+	ui.OnUI(func() { s.Expiry.SetSelected("30 days") })
+	tap(s.ShareButton)
 	waitFor(t, "the share's QR code", func() bool { return strings.Contains(s.VerifyURL.Text, app.VerifyPagePath+"#") })
 
 	// The QR code carries the offline code: the verify page of the
@@ -243,9 +247,9 @@ func TestSharingCreateShareShowsItsQRCode(t *testing.T) {
 		r := s.ServiceRow("club.example")
 		return r != nil && len(r.ShowQR) == 1
 	})
-	fyne.DoAndWait(func() { s.VerifyURL.SetText("") })
+	ui.OnUI(func() { s.VerifyURL.SetText("") })
 	for _, b := range s.ServiceRow("club.example").ShowQR {
-		test.Tap(b)
+		tap(b)
 	}
 	waitFor(t, "the QR code shown again", func() bool { return strings.Contains(s.VerifyURL.Text, app.VerifyPagePath+"#") })
 	again := decodeCanvasQR(t, s.QR)
@@ -258,7 +262,7 @@ func TestSharingCreateShareShowsItsQRCode(t *testing.T) {
 	screenFitsPhone(t, u, "Sharing")
 
 	// "Set where people reach you" opens the Settings screen's field.
-	test.Tap(s.Reach.Set)
+	tap(s.Reach.Set)
 	waitFor(t, "the Settings screen", func() bool {
 		return u.Shell.Tabs.Selected().Text == "Settings" && u.Window().Canvas().Focused() == u.Shell.Settings.PublicURL
 	})
@@ -283,10 +287,10 @@ func verifyShareCode(t *testing.T, env *storetest.Env, code string) *app.CodeChe
 func TestSharingWalletFormat(t *testing.T) {
 	u, env, _ := signedIn(t)
 	s := sharingScreen(t, u)
-	test.Type(s.Service, "club.example")
-	s.Field.SetText("email")
-	test.Tap(s.Wallet)
-	test.Tap(s.ShareButton)
+	typeIn(s.Service, "club.example")
+	ui.OnUI(func() { s.Field.SetText("email") })
+	tap(s.Wallet)
+	tap(s.ShareButton)
 	waitFor(t, "the credential", func() bool { return s.Credential.Text != "" })
 	cred := s.Credential.Text
 	if !strings.HasSuffix(cred, "~") || strings.Count(cred, "~") != 2 {
@@ -297,7 +301,7 @@ func TestSharingWalletFormat(t *testing.T) {
 		t.Fatalf("SD-JWT header %s %v", b, err)
 	}
 	verifyShareCode(t, env, decodeCanvasQR(t, s.QR))
-	test.Tap(s.CopyCredential)
+	tap(s.CopyCredential)
 	if got := fyne.CurrentApp().Clipboard().Content(); got != cred {
 		t.Fatalf("clipboard holds %q", got)
 	}
@@ -320,7 +324,7 @@ func TestSharingRevokeEndsVerification(t *testing.T) {
 		return r != nil && r.Revoke != nil && strings.Contains(r.Sees.Text, "E-mail (shared")
 	})
 	row := s.ServiceRow("club.example")
-	test.Tap(row.Revoke)
+	tap(row.Revoke)
 	// The first tap only asks for confirmation.
 	if !strings.HasPrefix(row.Revoke.Text, "Tap again") {
 		t.Fatalf("revoke button says %q after one tap", row.Revoke.Text)
@@ -328,7 +332,7 @@ func TestSharingRevokeEndsVerification(t *testing.T) {
 	if _, err := env.App.Verify(ctx, sh.VerificationToken); err != nil {
 		t.Fatalf("one tap revoked: %v", err)
 	}
-	test.Tap(row.Revoke)
+	tap(row.Revoke)
 	waitFor(t, "the revocation shown", func() bool {
 		r := s.ServiceRow("club.example")
 		return r != nil && r.Revoke == nil && r.Sees.Text == "Sees nothing now." && strings.Contains(r.Text.Text, "Access revoked")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/secure-personal-profile/spp/app"
 	"github.com/secure-personal-profile/spp/app/webhook"
+	"github.com/secure-personal-profile/spp/ui"
 )
 
 // TestSharingShowsVerifiedRequesters: a request whose callback proved
@@ -88,7 +89,7 @@ func TestSharingShowsVerifiedRequesters(t *testing.T) {
 			deadline := time.Now().Add(10 * time.Second)
 			for time.Now().Before(deadline) {
 				var ok bool
-				fyne.DoAndWait(func() { ok = shown(service)() })
+				ui.OnUI(func() { ok = shown(service)() })
 				if ok {
 					return
 				}
@@ -101,19 +102,19 @@ func TestSharingShowsVerifiedRequesters(t *testing.T) {
 		"casino.example.com", "https://casino.example.com/spp")
 	waitFor(t, "the verified request", shown("casino.example.com"))
 	var txt string
-	fyne.DoAndWait(func() { txt = s.Request("casino.example.com", "email").Text.Text })
+	ui.OnUI(func() { txt = s.Request("casino.example.com", "email").Text.Text })
 	if !strings.Contains(txt, "Verified: casino.example.com answered a challenge.") || strings.Contains(txt, "Unverified") {
 		t.Fatalf("verified request shows %q", txt)
 	}
 
 	notified("shop.example (unverified) asks for your e-mail. See Sharing.", "shop.example", "")
-	fyne.DoAndWait(func() { txt = s.Request("shop.example", "email").Text.Text })
+	ui.OnUI(func() { txt = s.Request("shop.example", "email").Text.Text })
 	if !strings.Contains(txt, "Unverified: anyone can ask under any name.") || strings.Contains(txt, "Verified:") {
 		t.Fatalf("unverified request shows %q", txt)
 	}
 
 	notified("bank.example.com (unverified) asks for your e-mail. See Sharing.", "bank.example.com", "https://bank.example.com/echo")
-	fyne.DoAndWait(func() { txt = s.Request("bank.example.com", "email").Text.Text })
+	ui.OnUI(func() { txt = s.Request("bank.example.com", "email").Text.Text })
 	if !strings.Contains(txt, "Unverified") || !strings.Contains(txt, "bank.example.com did not prove it asks") || !strings.Contains(txt, "wrong proof") {
 		t.Fatalf("failed request shows %q", txt)
 	}

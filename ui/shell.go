@@ -357,10 +357,15 @@ func load[T any](s *Shell, what string, fetch func(ctx context.Context, pr *app.
 	}, func() { show(v) })
 }
 
-// doneMu serialises run's done callbacks: Fyne's test driver runs fyne.Do
-// on the calling goroutine, so two pieces of work finishing at once would
-// change widgets concurrently (the real drivers run callbacks one at a
-// time on the UI goroutine anyway). A callback must not wait for another.
+// doneMu serialises what changes widgets from another goroutine (run's
+// done callbacks, events, tickers) with each other and with a test's
+// steps (OnUI, export_test.go): Fyne's test driver runs fyne.Do and
+// fyne.DoAndWait inline on the calling goroutine, so a piece of work
+// finishing while the test taps would change, lay out and draw the same
+// widgets concurrently (Fyne's canvas.Image.Refresh of a tab's icon then
+// reads a nil reader). The real drivers run callbacks and input events
+// one at a time on the UI goroutine anyway. A callback must not wait for
+// another.
 var doneMu sync.Mutex
 
 // Idle reports whether no work started by run is in flight (tests wait

@@ -185,8 +185,8 @@ func TestACancelledFileDialogLetsItsNoticeGo(t *testing.T) {
 		func() { openFile(s.at(n), nil, func(r fyne.URIReadCloser) { r.Close() }) },
 		func() { saveFile(s.at(n), "card.png", nil, "", func(w fyne.URIWriteCloser) { w.Close() }) },
 	} {
-		fyne.DoAndWait(open)
-		fyne.DoAndWait(func() {
+		OnUI(open)
+		OnUI(func() {
 			cancel := findButton(w.Canvas().Overlays().Top(), "Cancel")
 			if cancel == nil {
 				t.Fatal("no Cancel in the file dialog")

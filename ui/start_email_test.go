@@ -4,8 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/test"
+	"github.com/secure-personal-profile/spp/ui"
 )
 
 // TestUnlockKeepsEmailAfterAutoLock: the unlock screen that auto-lock
@@ -18,7 +17,7 @@ func TestUnlockKeepsEmailAfterAutoLock(t *testing.T) {
 	u.Touch()
 	u.SetAutoLock(time.Minute)
 	now = now.Add(2 * time.Minute)
-	fyne.DoAndWait(u.CheckIdle)
+	ui.OnUI(u.CheckIdle)
 	if u.Principal() != nil {
 		t.Fatal("not locked")
 	}
@@ -29,10 +28,10 @@ func TestUnlockKeepsEmailAfterAutoLock(t *testing.T) {
 		t.Fatal("the password is kept")
 	}
 	// Unlocking with it, then locking again, keeps it still.
-	test.Type(u.Start.Password, "cobol-compiler-1959")
-	test.Tap(u.Start.UnlockButton)
+	typeIn(u.Start.Password, "cobol-compiler-1959")
+	tap(u.Start.UnlockButton)
 	waitFor(t, "unlocked", func() bool { return u.Principal() != nil && u.Shell != nil })
-	fyne.DoAndWait(u.Lock)
+	ui.OnUI(u.Lock)
 	if got := u.Start.Email.Text; got != "grace@example.org" {
 		t.Fatalf("e-mail after lock: %q", got)
 	}

@@ -8,7 +8,8 @@
 // test.Type and test.Tap.
 //
 // Widgets change only on the UI goroutine: long work runs in a goroutine
-// and comes back through fyne.Do.
+// and comes back through fyne.Do, holding doneMu (shell.go), which tests
+// hold too for each step they take (OnUI, export_test.go).
 package ui
 
 // This file: the UI itself, signing in and out, and auto-lock.
@@ -186,7 +187,11 @@ func (u *UI) idleTicker() {
 		select {
 		case <-t.C:
 			if u.watched() {
-				fyne.Do(u.CheckIdle)
+				fyne.Do(func() {
+					doneMu.Lock() // one widget change at a time (see doneMu)
+					defer doneMu.Unlock()
+					u.CheckIdle()
+				})
 			}
 		case <-u.done:
 			return

@@ -20,7 +20,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var ok bool
-		fyne.DoAndWait(func() { ok = cond() })
+		ui.OnUI(func() { ok = cond() })
 		if ok {
 			return
 		}
@@ -31,7 +31,26 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// signedIn returns a UI with a freshly created profile, signed in.
+// Tests act on the widgets as the UI goroutine does, one step at a time
+// with the callbacks of work ending in the background (ui.OnUI): tap,
+// typeIn and newUI are such steps, and waitFor polls in them. What a test
+// reads outside them it reads once the work it waits for is done.
+
+// tap taps o (see ui.OnUI).
+func tap(o fyne.Tappable) { ui.OnUI(func() { test.Tap(o) }) }
+
+// typeIn types text into e (see ui.OnUI).
+func typeIn(e fyne.Focusable, text string) { ui.OnUI(func() { test.Type(e, text) }) }
+
+// newUI builds the UI over a in w (see ui.OnUI).
+func newUI(a *app.App, w fyne.Window) (u *ui.UI) {
+	ui.OnUI(func() { u = ui.New(a, w) })
+	return u
+}
+
+// signedIn returns a UI with a freshly created profile, signed in; when
+// the test ends its work is waited for and it locks, so that nothing of
+// it (a countdown, a subscription) runs on into the next test.
 func signedIn(t *testing.T) (*ui.UI, *storetest.Env, fyne.Window) {
 	t.Helper()
 	return signedInWith(t, app.Config{})
@@ -44,16 +63,25 @@ func signedInWith(t *testing.T, cfg app.Config) (*ui.UI, *storetest.Env, fyne.Wi
 	a := test.NewApp()
 	t.Cleanup(a.Quit)
 	w := a.NewWindow("t")
-	w.Resize(ui.DefaultSize)
-	u := ui.New(env.App, w)
+	ui.OnUI(func() { w.Resize(ui.DefaultSize) })
+	u := newUI(env.App, w)
 	t.Cleanup(u.Close)
+	t.Cleanup(func() {
+		waitFor(t, "the work in flight at the end", func() bool { return u.Shell == nil || u.Shell.Idle() })
+		ui.OnUI(func() {
+			if u.Responder != nil {
+				test.Tap(u.Responder.Back)
+			}
+			u.Lock()
+		})
+	})
 	s := &u.Start
-	test.Type(s.NewName, "Grace Hopper")
-	test.Type(s.NewEmail, "grace@example.org")
-	test.Type(s.NewHandle, "grace")
-	test.Type(s.NewPassword, "cobol-compiler-1959")
-	test.Type(s.NewConfirm, "cobol-compiler-1959")
-	test.Tap(s.CreateButton)
+	typeIn(s.NewName, "Grace Hopper")
+	typeIn(s.NewEmail, "grace@example.org")
+	typeIn(s.NewHandle, "grace")
+	typeIn(s.NewPassword, "cobol-compiler-1959")
+	typeIn(s.NewConfirm, "cobol-compiler-1959")
+	tap(s.CreateButton)
 	waitFor(t, "sign-in after create", func() bool { return u.Principal() != nil && u.Shell != nil })
 	return u, env, w
 }
@@ -62,37 +90,37 @@ func TestCreateLockAndUnlock(t *testing.T) {
 	env := storetest.New(t, app.Config{})
 	a := test.NewApp()
 	defer a.Quit()
-	u := ui.New(env.App, a.NewWindow("t"))
+	u := newUI(env.App, a.NewWindow("t"))
 	s := &u.Start
-	test.Type(s.NewName, "Grace Hopper")
-	test.Type(s.NewEmail, "grace@example.org")
-	test.Type(s.NewPassword, "cobol-compiler-1959")
-	test.Type(s.NewConfirm, "cobol-compiler-1958")
-	test.Tap(s.CreateButton)
+	typeIn(s.NewName, "Grace Hopper")
+	typeIn(s.NewEmail, "grace@example.org")
+	typeIn(s.NewPassword, "cobol-compiler-1959")
+	typeIn(s.NewConfirm, "cobol-compiler-1958")
+	tap(s.CreateButton)
 	if s.Status.Text != "The passwords do not match." || u.Principal() != nil {
 		t.Fatalf("mismatch accepted: %q", s.Status.Text)
 	}
-	s.NewConfirm.SetText("")
-	test.Type(s.NewConfirm, "cobol-compiler-1959")
-	test.Tap(s.CreateButton)
+	ui.OnUI(func() { s.NewConfirm.SetText("") })
+	typeIn(s.NewConfirm, "cobol-compiler-1959")
+	tap(s.CreateButton)
 	waitFor(t, "sign-in after create", func() bool { return u.Shell != nil })
 	waitFor(t, "profile shown", func() bool { return u.Shell.Profile.Who.Text == "Grace Hopper <grace@example.org>" })
 
-	test.Tap(u.Shell.Lock)
+	tap(u.Shell.Lock)
 	if u.Principal() != nil || u.Shell != nil {
 		t.Fatal("still signed in after lock")
 	}
 	s = &u.Start
-	s.Email.SetText("grace@example.org") // kept from the last sign-in, or set
-	test.Type(s.Password, "wrong password here")
-	test.Tap(s.UnlockButton)
+	ui.OnUI(func() { s.Email.SetText("grace@example.org") }) // kept from the last sign-in, or set
+	typeIn(s.Password, "wrong password here")
+	tap(s.UnlockButton)
 	waitFor(t, "error", func() bool { return s.Status.Text == "Wrong e-mail or password: type them again." })
 	if u.Principal() != nil {
 		t.Fatal("unlocked with a wrong password")
 	}
-	s.Password.SetText("")
-	test.Type(s.Password, "cobol-compiler-1959")
-	test.Tap(s.UnlockButton)
+	ui.OnUI(func() { s.Password.SetText("") })
+	typeIn(s.Password, "cobol-compiler-1959")
+	tap(s.UnlockButton)
 	waitFor(t, "unlock "+s.Status.Text, func() bool { return u.Shell != nil && u.Shell.Profile.Who.Text == "Grace Hopper <grace@example.org>" })
 	_ = s
 }
@@ -102,7 +130,7 @@ func TestCreateLockAndUnlock(t *testing.T) {
 // app's own window.
 func TestUnlockWhileTheAPILocksTheEmail(t *testing.T) {
 	u, env, _ := signedIn(t)
-	test.Tap(u.Shell.Lock)
+	tap(u.Shell.Lock)
 	ctx := context.Background()
 	for i := 0; i < app.LoginEmailLimit; i++ {
 		env.App.LoginFrom(ctx, fmt.Sprintf("203.0.%d.%d", i/200, i%200+1), "grace@example.org", "a stranger's guess")
@@ -114,9 +142,9 @@ func TestUnlockWhileTheAPILocksTheEmail(t *testing.T) {
 		t.Fatalf("the API's login: %v, want 429", err)
 	}
 	s := &u.Start
-	s.Email.SetText("grace@example.org") // kept from the last sign-in, or set
-	test.Type(s.Password, "cobol-compiler-1959")
-	test.Tap(s.UnlockButton)
+	ui.OnUI(func() { s.Email.SetText("grace@example.org") }) // kept from the last sign-in, or set
+	typeIn(s.Password, "cobol-compiler-1959")
+	tap(s.UnlockButton)
 	waitFor(t, "unlock", func() bool { return u.Shell != nil && u.Principal() != nil })
 }
 
@@ -124,11 +152,11 @@ func TestCreateShowsTheAppsError(t *testing.T) {
 	env := storetest.New(t, app.Config{})
 	a := test.NewApp()
 	defer a.Quit()
-	u := ui.New(env.App, a.NewWindow("t"))
-	test.Type(u.Start.NewEmail, "not-an-email")
-	test.Type(u.Start.NewPassword, "long enough password")
-	test.Type(u.Start.NewConfirm, "long enough password")
-	test.Tap(u.Start.CreateButton)
+	u := newUI(env.App, a.NewWindow("t"))
+	typeIn(u.Start.NewEmail, "not-an-email")
+	typeIn(u.Start.NewPassword, "long enough password")
+	typeIn(u.Start.NewConfirm, "long enough password")
+	tap(u.Start.CreateButton)
 	waitFor(t, "error", func() bool {
 		return u.Start.Status.Text == "That is not an e-mail address: type it as name@example.org."
 	})
@@ -140,11 +168,11 @@ func TestProfileEditAddMoveRemove(t *testing.T) {
 	waitFor(t, "fields", func() bool { _, ok := p.Field("email"); return ok })
 
 	// Add a field in the private ring.
-	test.Tap(p.NewField)
-	test.Type(p.Name, "phone")
-	test.Type(p.Value, "+15551234567")
-	p.Ring.SetSelected(app.RingPrivate)
-	test.Tap(p.Save)
+	tap(p.NewField)
+	typeIn(p.Name, "phone")
+	typeIn(p.Value, "+15551234567")
+	ui.OnUI(func() { p.Ring.SetSelected(app.RingPrivate) })
+	tap(p.Save)
 	waitFor(t, "phone saved", func() bool {
 		f, ok := p.Field("phone")
 		return ok && f.Text() == "+15551234567" && f.Ring == app.RingPrivate
@@ -152,7 +180,7 @@ func TestProfileEditAddMoveRemove(t *testing.T) {
 
 	// Edit the name and move it to the restricted ring.
 	for i := 0; i < p.List.Length(); i++ {
-		p.List.Select(i)
+		ui.OnUI(func() { p.List.Select(i) })
 		if p.Name.Text == "Name" {
 			break
 		}
@@ -160,9 +188,9 @@ func TestProfileEditAddMoveRemove(t *testing.T) {
 	if p.Name.Text != "Name" || p.Value.Text != "Grace Hopper" || p.Ring.Selected != app.RingPublic {
 		t.Fatalf("editor shows %q %q %q", p.Name.Text, p.Value.Text, p.Ring.Selected)
 	}
-	p.Value.SetText("Rear Admiral Grace Hopper")
-	p.Ring.SetSelected(app.RingRestricted)
-	test.Tap(p.Save)
+	ui.OnUI(func() { p.Value.SetText("Rear Admiral Grace Hopper") })
+	ui.OnUI(func() { p.Ring.SetSelected(app.RingRestricted) })
+	tap(p.Save)
 	waitFor(t, "name saved", func() bool {
 		f, _ := p.Field("name")
 		return f.Text() == "Rear Admiral Grace Hopper" && f.Ring == app.RingRestricted
@@ -182,12 +210,12 @@ func TestProfileEditAddMoveRemove(t *testing.T) {
 
 	// Remove the phone.
 	for i := 0; i < p.List.Length(); i++ {
-		p.List.Select(i)
+		ui.OnUI(func() { p.List.Select(i) })
 		if p.Name.Text == "Phone" {
 			break
 		}
 	}
-	test.Tap(p.Remove)
+	tap(p.Remove)
 	tapDialogButton(t, w, "Remove")
 	waitFor(t, "phone removed", func() bool { _, ok := p.Field("phone"); return !ok })
 }
@@ -199,18 +227,18 @@ func TestAutoLockAfterIdle(t *testing.T) {
 	u.Touch()
 	u.SetAutoLock(2 * time.Minute)
 	now = now.Add(time.Minute)
-	fyne.DoAndWait(u.CheckIdle)
+	ui.OnUI(u.CheckIdle)
 	if u.Principal() == nil {
 		t.Fatal("locked before the idle time")
 	}
 	u.Touch() // activity postpones the lock
 	now = now.Add(90 * time.Second)
-	fyne.DoAndWait(u.CheckIdle)
+	ui.OnUI(u.CheckIdle)
 	if u.Principal() == nil {
 		t.Fatal("activity did not postpone the lock")
 	}
 	now = now.Add(time.Minute)
-	fyne.DoAndWait(u.CheckIdle)
+	ui.OnUI(u.CheckIdle)
 	if u.Principal() != nil || u.Shell != nil {
 		t.Fatal("not locked after the idle time")
 	}
@@ -226,23 +254,26 @@ func TestAutoLockAfterIdle(t *testing.T) {
 // phone.
 func TestLayouts(t *testing.T) {
 	u, _, w := signedIn(t)
+	waitIdle(t, u)
 	for _, size := range []fyne.Size{fyne.NewSize(1280, 800), fyne.NewSize(400, 800)} {
-		w.Resize(size)
-		img := w.Canvas().Capture()
-		if img.Bounds().Dx() < int(size.Width) {
-			t.Fatalf("captured %v at %v", img.Bounds(), size)
-		}
-		if min := w.Content().MinSize(); min.Width > size.Width {
-			t.Errorf("content needs %v wide, window is %v", min.Width, size.Width)
-		}
-		for _, it := range u.Shell.Tabs.Items {
-			if min := it.Content.MinSize(); min.Width > size.Width {
-				t.Errorf("%s needs %v wide at %v", it.Text, min.Width, size)
+		ui.OnUI(func() {
+			w.Resize(size)
+			img := w.Canvas().Capture()
+			if img.Bounds().Dx() < int(size.Width) {
+				t.Fatalf("captured %v at %v", img.Bounds(), size)
 			}
-		}
-		if u.Shell.Tabs.Size().Width < size.Width-20 {
-			t.Errorf("tabs not laid out to the width at %v: %v", size, u.Shell.Tabs.Size())
-		}
+			if min := w.Content().MinSize(); min.Width > size.Width {
+				t.Errorf("content needs %v wide, window is %v", min.Width, size.Width)
+			}
+			for _, it := range u.Shell.Tabs.Items {
+				if min := it.Content.MinSize(); min.Width > size.Width {
+					t.Errorf("%s needs %v wide at %v", it.Text, min.Width, size)
+				}
+			}
+			if u.Shell.Tabs.Size().Width < size.Width-20 {
+				t.Errorf("tabs not laid out to the width at %v: %v", size, u.Shell.Tabs.Size())
+			}
+		})
 	}
 }
 
@@ -264,24 +295,24 @@ func TestRestoreFromABackupOnTheStartScreen(t *testing.T) {
 	env := storetest.New(t, app.Config{})
 	a := test.NewApp()
 	defer a.Quit()
-	u := ui.New(env.App, a.NewWindow("t"))
+	u := newUI(env.App, a.NewWindow("t"))
 	defer u.Close()
 	s := &u.Start
-	test.Tap(s.Restore.Button)
+	tap(s.Restore.Button)
 	if s.Status.Text != "Choose a backup file first." {
 		t.Fatalf("status %q", s.Status.Text)
 	}
-	s.Restore.From("mary.spp", exp.Container)
-	test.Type(s.Restore.Pass, "wrong passphrase!")
-	test.Type(s.Restore.Password, "new device password")
-	test.Type(s.Restore.Repeat, "new device password")
-	test.Tap(s.Restore.Button)
+	ui.OnUI(func() { s.Restore.From("mary.spp", exp.Container) })
+	typeIn(s.Restore.Pass, "wrong passphrase!")
+	typeIn(s.Restore.Password, "new device password")
+	typeIn(s.Restore.Repeat, "new device password")
+	tap(s.Restore.Button)
 	waitFor(t, "wrong passphrase refused", func() bool {
 		return s.Status.Text == "The passphrase is wrong or the backup file is damaged: type the passphrase again, or choose another copy of the backup."
 	})
-	s.Restore.Pass.SetText("")
-	test.Type(s.Restore.Pass, "backup passphrase 1")
-	test.Tap(s.Restore.Button)
+	ui.OnUI(func() { s.Restore.Pass.SetText("") })
+	typeIn(s.Restore.Pass, "backup passphrase 1")
+	tap(s.Restore.Button)
 	waitFor(t, "restored and signed in", func() bool {
 		return u.Shell != nil && u.Shell.Profile.Who.Text == "Mary Somerville <mary@example.org>"
 	})
@@ -296,9 +327,9 @@ func TestStartScreenFitsAPhone(t *testing.T) {
 	a := test.NewApp()
 	defer a.Quit()
 	w := a.NewWindow("t")
-	u := ui.New(env.App, w)
+	u := newUI(env.App, w)
 	defer u.Close()
-	w.Resize(fyne.NewSize(400, 800))
+	ui.OnUI(func() { w.Resize(fyne.NewSize(400, 800)) })
 	if min := w.Content().MinSize(); min.Width > 400 {
 		t.Fatalf("start screen needs %v wide", min.Width)
 	}

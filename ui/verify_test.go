@@ -7,9 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/test"
-
 	"github.com/secure-personal-profile/spp/app"
 	"github.com/secure-personal-profile/spp/app/qr"
 	"github.com/secure-personal-profile/spp/ui"
@@ -19,9 +16,9 @@ import (
 func verifyScreen(t *testing.T, u *ui.UI) *ui.VerifyScreen {
 	t.Helper()
 	s := sharingScreen(t, u)
-	test.Tap(s.VerifyButton)
+	tap(s.VerifyButton)
 	v := s.Verify
-	fyne.DoAndWait(func() {
+	ui.OnUI(func() {
 		if v.Code == nil || !v.Code.Visible() {
 			t.Fatal("the Verify a code screen is not shown")
 		}
@@ -33,8 +30,8 @@ func verifyScreen(t *testing.T, u *ui.UI) *ui.VerifyScreen {
 // live status.
 func verifyText(t *testing.T, u *ui.UI, v *ui.VerifyScreen, text string) {
 	t.Helper()
-	fyne.DoAndWait(func() { v.Code.SetText(text) })
-	test.Tap(v.Check)
+	ui.OnUI(func() { v.Code.SetText(text) })
+	tap(v.Check)
 	waitFor(t, "the verdict", func() bool {
 		return u.Shell.Idle() && v.Verdict.Visible() && !strings.HasPrefix(v.Live.Text, "Asking")
 	})
@@ -76,17 +73,17 @@ func TestVerifyAGoodCodeWithItsLiveStatus(t *testing.T) {
 	}
 	// The bare JWS verifies too; the audience, when given, must match.
 	_, jws, _ := strings.Cut(code, "#")
-	fyne.DoAndWait(func() { v.Audience.SetText("club.example") })
+	ui.OnUI(func() { v.Audience.SetText("club.example") })
 	verifyText(t, u, v, jws)
 	if !strings.HasPrefix(v.Verdict.Text, "Genuine") {
 		t.Fatalf("the bare JWS: %q", v.Verdict.Text)
 	}
-	fyne.DoAndWait(func() { v.Audience.SetText("bar.example") })
+	ui.OnUI(func() { v.Audience.SetText("bar.example") })
 	verifyText(t, u, v, code)
 	if v.Verdict.Text != "Not valid: the code is for another audience! (Its signature is genuine.)" {
 		t.Fatalf("another audience: %q", v.Verdict.Text)
 	}
-	fyne.DoAndWait(func() { v.Audience.SetText("") })
+	ui.OnUI(func() { v.Audience.SetText("") })
 
 	// Revoked: still genuine offline, and the live status says so.
 	if _, err := env.App.RevokeAccess(context.Background(), u.Principal(), "club.example"); err != nil {
@@ -96,7 +93,7 @@ func TestVerifyAGoodCodeWithItsLiveStatus(t *testing.T) {
 	if !strings.HasPrefix(v.Verdict.Text, "Genuine") || !strings.Contains(v.Live.Text, "REVOKED") {
 		t.Fatalf("revoked: %q, live %q", v.Verdict.Text, v.Live.Text)
 	}
-	fyne.DoAndWait(func() {
+	ui.OnUI(func() {
 		if w := v.Code.MinSize().Width; w > 400 {
 			t.Errorf("the verify screen needs %v wide", w)
 		}
