@@ -978,7 +978,7 @@ func TestVerifySubcommand(t *testing.T) {
 	if _, err := verify(bad); err == nil || !strings.Contains(err.Error(), "signature") {
 		t.Fatalf("tampered: %v", err)
 	}
-	env.Clock.T = time.Now().Add(-100 * 24 * time.Hour) // a code from long ago
+	env.Clock.Set(time.Now().Add(-100 * 24 * time.Hour)) // a code from long ago
 	sh2, _ := env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "old.example", InfoField: "name"})
 	old, _ := env.App.ShareCode(ctx, p, sh2.ShareID)
 	if _, err := verify(old); err == nil || !strings.Contains(err.Error(), "expired") {

@@ -158,7 +158,7 @@ func TestShareCodeVerifiedByJose(t *testing.T) {
 		t.Errorf("jose accepted the wrong audience: %v", err)
 	}
 	// A code issued ten days ago with the default seven-day life.
-	env.Clock.T = time.Now().Add(-10 * 24 * time.Hour)
+	env.Clock.Set(time.Now().Add(-10 * 24 * time.Hour))
 	old, _ := shareCode(t, env, p, "old.example")
 	if _, err := nodetest.Run(t, joseVerify, old, "old.example"); err == nil || !strings.Contains(err.Error(), "exp") {
 		t.Errorf("jose accepted an expired code: %v", err)

@@ -104,7 +104,7 @@ func TestVerifyAfterRestart(t *testing.T) {
 
 func TestAgeClaimsFollowTheCalendar(t *testing.T) {
 	env := storetest.New(t, app.Config{})
-	env.Clock.T = time.Date(2026, 3, 9, 12, 0, 0, 0, time.UTC)
+	env.Clock.Set(time.Date(2026, 3, 9, 12, 0, 0, 0, time.UTC))
 	ctx := context.Background()
 	p := newUser(t, env, "age@example.org")
 	if _, err := env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "bar", InfoField: "age"}); kind(err) != app.KindUnprocessable {

@@ -276,7 +276,7 @@ func extracted(r resp) map[string]any { m, _ := r.Body["extracted"].(map[string]
 // disk.
 func TestAddCredentialLicence(t *testing.T) {
 	e := newScanEnv(t)
-	e.Clock.T = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	e.Clock.Set(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
 	tok := e.registerNamed(t, "Jane Doe", "jane@example.org")
 	ctx := context.Background()
 	p, _ := e.App.Authenticate(ctx, tok)
@@ -446,7 +446,7 @@ func scanDir(t *testing.T, e *env, needles map[string][]byte) {
 // holder fails verification, says why, and is kept pending like any other.
 func TestAddCredentialNameMismatch(t *testing.T) {
 	e := newScanEnv(t)
-	e.Clock.T = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	e.Clock.Set(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
 	tok := e.registerNamed(t, "Ada Lovelace", "ada@example.org")
 	ph := photo(t, janeDoe.payload(), 3, 4, 3)
 	// As a base64 string in a url-encoded form field.
@@ -575,7 +575,7 @@ func TestAddCredentialRateLimit(t *testing.T) {
 // credential sealed and stored.
 func BenchmarkAddCredentialLicence(b *testing.B) {
 	e := newScanEnv(b)
-	e.Clock.T = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	e.Clock.Set(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
 	tok := e.registerNamed(b, "Jane Doe", "bench@example.org")
 	ph := photo(b, janeDoe.payload(), 3, 10, 1)
 	b.SetBytes(int64(len(ph)))

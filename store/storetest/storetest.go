@@ -5,6 +5,7 @@ package storetest
 import (
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,14 +18,33 @@ import (
 // FastKDF is Argon2id at test cost; production uses crypto.DefaultKDF.
 var FastKDF = crypto.KDFParams{Time: 1, Memory: 64, Threads: 1}
 
-// Clock is a settable clock for tests.
-type Clock struct{ T time.Time }
+// Clock is a settable clock for tests, safe to read from the app's
+// background work while a test moves it.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
 
 // Now returns the clock's time.
-func (c *Clock) Now() time.Time { return c.T }
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Set puts the clock at t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
 
 // Advance moves the clock forward.
-func (c *Clock) Advance(d time.Duration) { c.T = c.T.Add(d) }
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
 
 // Env is a store and an app over it.
 type Env struct {
@@ -45,7 +65,7 @@ func New(t testing.TB, cfg app.Config) *Env {
 // Open opens a store in dir (which may hold one already).
 func Open(t testing.TB, dir string, cfg app.Config) *Env {
 	t.Helper()
-	clock := &Clock{T: time.Now().UTC()}
+	clock := &Clock{t: time.Now().UTC()}
 	if cfg.Now == nil {
 		cfg.Now = clock.Now
 	}
