@@ -93,17 +93,21 @@ func fail(batch []*write, err error) {
 	}
 }
 
-// byUser splits the batch by user, in the order users first appear: one
-// user's writes run together, and their views are derived once for all.
-// (Different users' cells are apart, so their order does not matter.)
+// byUser splits the batch by user and data key, in the order they first
+// appear: one user's writes run together, share what they read and have
+// their views derived once for all. A write made without the data key
+// (or with another) is in a group of its own kind: it never reads what a
+// write with the key opened. (Different users' cells are apart, so their
+// order does not matter.)
 func byUser(batch []*write) [][]*write {
 	var out [][]*write
 	at := map[string]int{}
 	for _, w := range batch {
-		i, ok := at[w.user]
+		key := w.user + "\x00" + string(w.dek)
+		i, ok := at[key]
 		if !ok {
 			i = len(out)
-			at[w.user] = i
+			at[key] = i
 			out = append(out, nil)
 		}
 		out[i] = append(out[i], w)
@@ -134,7 +138,6 @@ func (g *group) runUser(ws []*write) error {
 	counter, ok := g.db.counter.Load(), g.ok
 	shared := &reads{}
 	var changed []app.CellRef
-	var dek []byte
 	var ran []*write
 	for _, w := range ws {
 		if err := g.runOne(w, false, shared); err != nil {
@@ -142,13 +145,10 @@ func (g *group) runUser(ws []*write) error {
 		}
 		if w.err == nil {
 			changed = append(changed, w.changed...)
-			if dek == nil {
-				dek = w.dek
-			}
 			ran = append(ran, w)
 		}
 	}
-	t := &tx{db: g.db, ctx: context.Background(), sql: g.sql, user: ws[0].user, dek: dek, write: true, changed: changed, reads: shared}
+	t := &tx{db: g.db, ctx: context.Background(), sql: g.sql, user: ws[0].user, dek: ws[0].dek, write: true, changed: changed, reads: shared}
 	if err := g.db.derive(t); err == nil {
 		return g.release("u")
 	}

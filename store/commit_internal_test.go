@@ -311,3 +311,38 @@ func TestGroupCommitReadsWhatTheBatchWrote(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupCommitKeepsKeylessWritesApart: a write made without the data
+// key, in the same batch as the user's writes with it, does not read
+// what they opened: it fails to open a sealed cell, as alone.
+func TestGroupCommitKeepsKeylessWritesApart(t *testing.T) {
+	db, acct, dek := openWithAccount(t)
+	if err := db.Update(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
+		return tx.Put(app.Cell{Entity: "field", ID: "secret", Field: "value", Value: []byte("hiv positive")})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var keyless []byte
+	errs := queued(t, db, 2, func(i int) error {
+		if i == 0 {
+			return db.Update(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
+				_, err := tx.Entity("field", "secret") // opened, kept
+				return err
+			})
+		}
+		time.Sleep(5 * time.Millisecond) // queued after the keyed write
+		return db.Update(context.Background(), acct.UserID, nil, func(tx app.Tx) error {
+			c, ok, err := tx.Get("field", "secret", "value")
+			if ok {
+				keyless = c.Value
+			}
+			if err != nil {
+				return nil // as alone: the sealed value does not open
+			}
+			return errors.New("no error opening a sealed cell without the key")
+		})
+	})
+	if errs[0] != nil || errs[1] != nil || keyless != nil {
+		t.Fatalf("keyed %v, keyless %v, read %q", errs[0], errs[1], keyless)
+	}
+}
