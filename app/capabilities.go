@@ -299,8 +299,14 @@ func (a *core) deriveViews(tx Tx, dek []byte, changed []CellRef) error {
 // its id): the view's capability names the fields it was derived from.
 func emergencyShows(tx Tx, id string) (bool, error) {
 	caps, err := tx.Capabilities(CapEmergency)
-	if err != nil || len(caps) == 0 {
-		return false, err // no view to derive, or nothing set up (deriveEmergency drops none)
+	if err != nil {
+		return false, err
+	}
+	if len(caps) == 0 {
+		// No view yet: derive it if emergency access is set up (its
+		// cells may have come while this device had no key to derive).
+		ids, err := tx.IDs(EntityEmergency)
+		return len(ids) > 0, err
 	}
 	for _, c := range caps {
 		if c.Dep == "" {
