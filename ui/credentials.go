@@ -12,7 +12,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -56,6 +58,7 @@ type CredentialsScreen struct {
 	shell   *Shell
 	creds   []*app.Credential
 	current *app.Credential // the credential shown in the details
+	loads   int             // loads started, and photos added since (see load)
 
 	Type     *widget.Select
 	FromFile *widget.Button
@@ -170,9 +173,20 @@ type credentialsView struct {
 	age   string
 }
 
-// load reloads the list, then shows after in the status line.
+// load reloads the list, then shows after in the status line. A list
+// read before a photo was added since (a drop switches to this screen,
+// whose refresh then races the photo's reading) is not shown: it would
+// take the new credential away.
 func (c *CredentialsScreen) load(after string) {
+	c.loads++
+	n := c.loads
 	load(c.shell, "Loading your credentials", c.fetch, func(v credentialsView) {
+		if n != c.loads {
+			if after != "" {
+				c.shell.say(after)
+			}
+			return
+		}
 		c.creds = v.creds
 		c.Age.SetText(v.age)
 		c.listed()
@@ -247,33 +261,117 @@ func (c *CredentialsScreen) AddImage(image []byte) {
 	c.add(io.NopCloser(bytes.NewReader(image)))
 }
 
+// add adds a credential from the photo r (the file dialog's, the
+// camera's), which it closes.
 func (c *CredentialsScreen) add(r io.ReadCloser) {
-	pr := c.shell.principal()
-	typ := c.selectedType()
-	if pr == nil || typ == "" {
+	if !c.canAdd() {
 		r.Close()
-		c.shell.at(c.Added).say("Choose the kind of document first.")
 		return
 	}
+	c.read([]photo{{open: func() (io.ReadCloser, error) { return r, nil }}}, false)
+}
+
+// photo is a picture of a document to add: its file's name (a dropped
+// file's; "" for the file dialog's and the camera's, whose errors name no
+// file) and how to open it.
+type photo struct {
+	name string
+	open func() (io.ReadCloser, error)
+}
+
+// photoAdded is what adding one photo did: the credential made, or why not.
+type photoAdded struct {
+	name string
+	cred *app.Credential
+	err  error
+}
+
+// canAdd says why no photo can be added now (in the notice under the add
+// buttons), else true.
+func (c *CredentialsScreen) canAdd() bool {
+	if c.shell.principal() == nil || c.selectedType() == "" {
+		c.shell.at(c.Added).say("Choose the kind of document first.")
+		return false
+	}
+	return true
+}
+
+// Drop adds a credential of the chosen type from each picture among the
+// files dropped on the window (a PNG, JPEG, GIF or WebP file, as the file
+// dialog offers), one after another, the way the file dialog's file is;
+// the notice under the add buttons says how many were added and why any
+// other was not ("notes.txt is not a picture: …").
+func (c *CredentialsScreen) Drop(uris []fyne.URI) {
+	if len(uris) == 0 {
+		return
+	}
+	c.shell.u.Touch()
+	if c.FromFile.Disabled() {
+		c.shell.at(c.Added).say("Still reading a photo: drop the file again when it is done.")
+		return
+	}
+	if !c.canAdd() {
+		return
+	}
+	var photos []photo
+	var refused []string
+	for _, u := range uris {
+		if !slices.Contains(credentialImageTypes, strings.ToLower(u.Extension())) {
+			refused = append(refused, notAPicture(u.Name()))
+			continue
+		}
+		photos = append(photos, photo{name: u.Name(), open: func() (io.ReadCloser, error) { return storage.Reader(u) }})
+	}
+	if len(photos) == 0 {
+		msg := strings.Join(refused, "\n")
+		if len(uris) > 1 {
+			msg = fmt.Sprintf("None of the %d dropped files was added.\n%s", len(uris), msg)
+		}
+		c.shell.at(c.Added).say(msg)
+		return
+	}
+	c.read(photos, true, refused...)
+}
+
+// notAPicture is said of a dropped file that is no picture.
+func notAPicture(name string) string {
+	return name + " is not a picture: drop a photo of the document (PNG, JPEG, GIF or WebP)."
+}
+
+// read adds a credential of the chosen type from each photo, one after
+// another off the UI goroutine, with progress shown; the results are
+// listed and the last one shown when done. A dropped file's outcome names
+// the file, with refused (the dropped files that are no pictures) among
+// them; a single photo from the file dialog or the camera says its error
+// as any action does.
+func (c *CredentialsScreen) read(photos []photo, dropped bool, refused ...string) {
+	pr := c.shell.principal()
+	typ := c.selectedType()
 	c.Notice.Hide() // what it says was about the credential shown before
 	c.FromFile.Disable()
 	c.Camera.Disable()
 	c.Reading.Show()
 	c.Reading.Start()
-	var added *app.Credential
+	var results []photoAdded
 	var age string
-	c.shell.at(c.Added).run("Reading the photo of your "+strings.ToLower(c.Type.Selected), func(ctx context.Context) error {
-		defer r.Close()
-		image, err := readAllLimited(r, app.MaxCredentialImage)
-		if err == io.ErrShortBuffer {
-			return app.E(app.KindTooLarge, "image_too_large", fmt.Sprintf("The image is larger than %d MB.", app.MaxCredentialImage>>20))
+	what := "Reading the photo of your " + strings.ToLower(c.Type.Selected)
+	if len(photos) > 1 {
+		what = fmt.Sprintf("Reading %d photos", len(photos))
+	}
+	c.shell.at(c.Added).run(what, func(ctx context.Context) error {
+		added := false
+		for _, p := range photos {
+			cr, err := c.addPhoto(ctx, pr, typ, p)
+			results = append(results, photoAdded{name: p.name, cred: cr, err: err})
+			added = added || err == nil
+			if err != nil && !dropped {
+				return err
+			}
 		}
-		if err != nil {
-			return app.E(app.KindInvalid, "unreadable_file", "The file could not be read.")
+		if !added {
+			return nil
 		}
-		if added, err = c.shell.u.app.AddCredential(ctx, pr, typ, image); err != nil {
-			return err
-		}
+		var err error
 		age, err = c.ageText(ctx, pr)
 		return err
 	}, func(err error) {
@@ -281,20 +379,108 @@ func (c *CredentialsScreen) add(r io.ReadCloser) {
 		c.Reading.Hide()
 		c.FromFile.Enable()
 		c.Camera.Enable()
-		if err != nil || added == nil {
+		if err != nil {
 			return
 		}
-		c.creds = append(c.creds, added)
-		c.Age.SetText(age)
-		c.listed()
-		c.List.Select(len(c.creds) - 1)
-		c.show(added)
-		if d := added.Duplicate; d != nil {
-			c.shell.say(fmt.Sprintf("You already added this %s on %s: reject this copy unless you mean to keep both.", documentWord(added.Type), fmtWhen(d.CreatedAt)))
+		var last *app.Credential
+		for _, r := range results {
+			if r.cred == nil {
+				continue
+			}
+			c.loads++                     // a list read in flight may predate it (see load)
+			if c.find(r.cred.ID) == nil { // a reload meanwhile may have listed it
+				c.creds = append(c.creds, r.cred)
+			}
+			last = r.cred
+		}
+		if last != nil {
+			c.Age.SetText(age)
+			c.listed()
+			if i := slices.IndexFunc(c.creds, func(cr *app.Credential) bool { return cr.ID == last.ID }); i >= 0 {
+				c.List.Select(i)
+			}
+			c.show(last)
+		}
+		if dropped {
+			c.shell.say(droppedWords(typ, results, refused))
+			return
+		}
+		if last == nil {
+			return
+		}
+		if d := last.Duplicate; d != nil {
+			c.shell.say(duplicateWords(last.Type, d.CreatedAt))
 			return
 		}
 		c.shell.say("Read. Check what was found, then confirm or reject.")
 	})
+}
+
+// addPhoto adds a credential of type typ from the photo p; it runs off the
+// UI goroutine.
+func (c *CredentialsScreen) addPhoto(ctx context.Context, pr *app.Principal, typ string, p photo) (*app.Credential, error) {
+	r, err := p.open()
+	if err != nil {
+		return nil, errUnreadableFile
+	}
+	defer r.Close()
+	image, err := readAllLimited(r, app.MaxCredentialImage)
+	if err == io.ErrShortBuffer {
+		return nil, app.E(app.KindTooLarge, "image_too_large", fmt.Sprintf("The image is larger than %d MB.", app.MaxCredentialImage>>20))
+	}
+	if err != nil {
+		return nil, errUnreadableFile
+	}
+	return c.shell.u.app.AddCredential(ctx, pr, typ, image)
+}
+
+// errUnreadableFile is a photo's file that could not be opened or read.
+var errUnreadableFile = app.E(app.KindInvalid, "unreadable_file", "The file could not be read.")
+
+// duplicateWords says that a credential repeats one added before.
+func duplicateWords(typ string, before time.Time) string {
+	return fmt.Sprintf("You already added this %s on %s: reject this copy unless you mean to keep both.", documentWord(typ), fmtWhen(before))
+}
+
+// droppedWords says what adding the dropped files did: how many were
+// added as documents of type typ, then a line for each that was not
+// (refused: those that are no pictures) and for each copy of a document
+// added before.
+func droppedWords(typ string, results []photoAdded, refused []string) string {
+	word := documentWord(typ)
+	var added []string
+	var lines []string
+	for _, r := range results {
+		switch {
+		case r.cred != nil:
+			added = append(added, r.name)
+			if d := r.cred.Duplicate; d != nil {
+				lines = append(lines, r.name+": "+duplicateWords(r.cred.Type, d.CreatedAt))
+			}
+		case errCode(r.err) == "not_an_image":
+			lines = append(lines, notAPicture(r.name))
+		case errCode(r.err) == "unreadable_file":
+			lines = append(lines, r.name+" could not be read: check that the file is still there and that you may open it.")
+		default:
+			lines = append(lines, r.name+": "+message(r.err))
+		}
+	}
+	lines = append(lines, refused...)
+	total := len(results) + len(refused)
+	var head string
+	switch n := len(added); {
+	case total == 1 && n == 1:
+		head = fmt.Sprintf("Added the %s from the dropped file %s. Check what was found, then confirm or reject.", word, added[0])
+	case total == 1:
+		return strings.Join(lines, "\n")
+	case n == 0:
+		head = fmt.Sprintf("None of the %d dropped files was added.", total)
+	case n == total:
+		head = fmt.Sprintf("Added the %d dropped files as %ss: %s. Check what was found, then confirm or reject.", n, word, strings.Join(added, ", "))
+	default:
+		head = fmt.Sprintf("Added %d of the %d dropped files as %ss: %s. Check what was found, then confirm or reject.", n, total, word, strings.Join(added, ", "))
+	}
+	return strings.Join(append([]string{head}, lines...), "\n")
 }
 
 // documentWord is how a sentence names a document of type typ.

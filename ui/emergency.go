@@ -55,7 +55,8 @@ type EmergencyScreen struct {
 	prefilled map[string]string // the facts' texts as last taken from the profile
 
 	// Set-up.
-	Fields     *widget.CheckGroup // the profile fields a responder sees
+	Fields     *widget.CheckGroup // the profile fields a responder sees, by their labels ("E-mail")
+	fieldKeys  map[string]string  // the key of each of Fields' labels
 	Info       *widget.Entry      // free text (or JSON) shown to a responder
 	Responders *widget.RadioGroup
 	Conditions *widget.Entry // one per line
@@ -184,16 +185,19 @@ type emergencyView struct {
 // status line.
 func (e *EmergencyScreen) load(after string) {
 	load(e.shell, "Loading emergency access", e.fetch, func(v emergencyView) {
-		var names []string
+		var labels []string
 		e.name = ""
 		e.fields = v.fields
+		e.fieldKeys = map[string]string{}
 		for _, f := range v.fields {
-			names = append(names, f.Name)
+			l := keyLabel(f.Name)
+			labels = append(labels, l)
+			e.fieldKeys[l] = f.Name
 			if f.Name == "name" {
 				e.name = f.Text()
 			}
 		}
-		e.Fields.Options = names
+		e.Fields.Options = labels
 		e.Fields.Refresh()
 		e.showConfig(v.config)
 		e.showLog(v.log)
@@ -233,7 +237,12 @@ func (e *EmergencyScreen) showConfig(cfg *app.EmergencyConfig) {
 		return
 	}
 	e.shown = string(b)
-	e.Fields.SetSelected(cfg.InfoField)
+	for _, k := range cfg.InfoField {
+		if _, ok := e.fieldKeys[keyLabel(k)]; !ok && e.fieldKeys != nil {
+			e.fieldKeys[keyLabel(k)] = k // a field no longer in the profile
+		}
+	}
+	e.Fields.SetSelected(keyLabels(cfg.InfoField))
 	info := ""
 	var s string
 	if json.Unmarshal(cfg.EmergencyInfo, &s) == nil {
@@ -296,7 +305,45 @@ func logLine(en *app.EmergencyLogEntry) string {
 	} else {
 		who += ", not verified"
 	}
-	return fmt.Sprintf("#%d · %s · %s · responder %s · via %s from %s · reason: %s", en.Seq, at, en.Outcome, who, en.Via, en.Client, en.Reason)
+	line := fmt.Sprintf("#%d · %s · %s · responder %s · %s · reason: %s", en.Seq, at, outcomeWords(en.Outcome), who, viaWords(en.Via, en.Client), en.Reason)
+	if en.Condition != "" {
+		line += " · condition confirmed: " + en.Condition
+	}
+	return line
+}
+
+// outcomeWords says how an attempt ended, as a person reads it rather than
+// the log's code (not_verified).
+func outcomeWords(outcome string) string {
+	switch outcome {
+	case app.OutcomeGranted:
+		return "granted"
+	case app.OutcomeNotVerified:
+		return "refused: responder not verified"
+	case app.OutcomeConditionNotMet:
+		return "refused: the responder confirmed none of your conditions"
+	case app.OutcomeRateLimited:
+		return "refused: too many attempts"
+	case app.OutcomeNotConfigured:
+		return "refused: emergency access was not set up"
+	case app.OutcomeUnavailable:
+		return "refused: emergency access was not yet available on that device"
+	}
+	return outcome
+}
+
+// viaWords says where an attempt came from: the API or the emergency page
+// (from the client's address), or a device's lock screen.
+func viaWords(via, client string) string {
+	switch via {
+	case "api":
+		return "through the API from " + client
+	case "page":
+		return "on the emergency page from " + client
+	case "device":
+		return "on a device's lock screen"
+	}
+	return "via " + via + " from " + client
 }
 
 // lines splits a multi-line entry into its non-empty, trimmed lines.
@@ -339,8 +386,20 @@ func (e *EmergencyScreen) save() {
 		contacts = []string{}
 	}
 	contactsJSON, _ := json.Marshal(contacts)
-	fields := append([]string{}, e.Fields.Selected...)
+	fields := []string{}
+	for _, l := range e.Fields.Selected {
+		k, ok := e.fieldKeys[l]
+		if !ok {
+			k = fieldKey(l)
+		}
+		fields = append(fields, k)
+	}
 	fieldsJSON, _ := json.Marshal(fields)
+	if infoJSON(e.Info.Text) == nil && len(fields) == 0 {
+		// Else the app's "emergency_info must exist!".
+		e.shell.at(e.SaveNotice).say("Write what a responder should know (blood type, allergies, medication…), or tick a profile field they may see, first.")
+		return
+	}
 	setup := app.EmergencySetup{
 		TrustedContacts: contactsJSON,
 		EmergencyInfo:   infoJSON(e.Info.Text),

@@ -52,12 +52,12 @@ func TestEmergencySetupCardAndLog(t *testing.T) {
 	waitFor(t, "not set up", func() bool {
 		return strings.Contains(e.State.Text, "not set up") && strings.HasPrefix(e.Chain.Text, ui.ChainOK+": no one")
 	})
-	if e.Card.Visible() || !reflect.DeepEqual(e.Fields.Options, []string{"email", "handle", "name"}) {
+	if e.Card.Visible() || !reflect.DeepEqual(e.Fields.Options, []string{"E-mail", "Handle", "Name"}) {
 		t.Fatalf("card visible %v, fields offered %v", e.Card.Visible(), e.Fields.Options)
 	}
 
 	waitIdle(t, u)
-	ui.OnUI(func() { e.Fields.SetSelected([]string{"name"}) })
+	ui.OnUI(func() { e.Fields.SetSelected([]string{"Name"}) }) // shown by its label, stored by its key
 	typeIn(e.Info, "Allergic to penicillin")
 	ui.OnUI(func() { e.Responders.SetSelected("Verified responders only") })
 	typeIn(e.Conditions, "unconscious")
@@ -100,6 +100,10 @@ func TestEmergencySetupCardAndLog(t *testing.T) {
 		c, err := env.App.EmergencyConfig(ctx, p)
 		return err == nil && c.Responders == app.RespondersVerified && e.Responders.Selected == "Verified responders only"
 	})
+	waitIdle(t, u)
+	if cfg, _ := env.App.EmergencyConfig(ctx, p); !reflect.DeepEqual(e.Fields.Selected, []string{"Name"}) || !reflect.DeepEqual(cfg.InfoField, []string{"name"}) {
+		t.Fatalf("fields chosen %q, stored %q", e.Fields.Selected, cfg.InfoField)
+	}
 
 	// The printable card: a PNG whose QR code opens the same page.
 	waitIdle(t, u)
@@ -126,7 +130,8 @@ func TestEmergencySetupCardAndLog(t *testing.T) {
 		waitFor(t, "refusal logged", func() bool { return len(e.LogLines()) == 1 })
 		waitIdle(t, u)
 	})
-	if l := e.LogLines()[0]; !strings.Contains(l, "not_verified") || !strings.Contains(l, "stranger, not verified") {
+	if l := e.LogLines()[0]; !strings.Contains(l, " · refused: responder not verified · responder stranger, not verified · through the API from 192.0.2.9 · reason: curious") ||
+		strings.Contains(l, "not_verified") {
 		t.Fatalf("log line: %q", l)
 	}
 
@@ -197,9 +202,13 @@ func TestEmergencyInfoJSONKept(t *testing.T) {
 	e = u.Shell.Screen("Emergency").(*ui.EmergencyScreen)
 	waitFor(t, "form filled", func() bool { return e.Info.Text == `{"blood_type":"O-"}` && e.Card.Visible() })
 
-	// Nothing at all to show: the app's error.
+	// Nothing at all to show: the form says what it lacks, in words (not
+	// the API's "emergency_info must exist!"), under Save.
 	waitIdle(t, u)
-	ui.OnUI(func() { e.Info.SetText("") })
+	ui.OnUI(func() { e.Info.SetText(""); e.Fields.SetSelected(nil) })
 	tap(e.Save)
-	waitFor(t, "error", func() bool { return u.Shell.Status.Text == "emergency_info must exist!" })
+	want := "Write what a responder should know (blood type, allergies, medication…), or tick a profile field they may see, first."
+	waitFor(t, "error", func() bool {
+		return u.Shell.Idle() && u.Shell.Status.Text == want && e.SaveNotice.Visible() && e.SaveNotice.Text == want
+	})
 }

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -32,6 +33,26 @@ const maxRecordShown = 300
 // (and beside theirs after).
 var CommonRecordTypes = []string{"allergies", "immunizations", "conditions", "medications", "lab_results", "vitals"}
 
+// recordTypeLabel is how a record type is shown: its key with spaces for
+// "_" and its first letter capital ("lab_results" → "Lab results"), as a
+// field's (keyLabel, without the profile's own labels: a type is no field).
+func recordTypeLabel(typ string) string {
+	r := []rune(strings.ReplaceAll(typ, "_", " "))
+	if len(r) > 0 {
+		r[0] = unicode.ToUpper(r[0])
+	}
+	return string(r)
+}
+
+// recordTypeKey is the type a typed label is stored as: lower case with
+// each run of spaces, hyphens or underscores one "_" ("Lab results" →
+// lab_results). What is no valid type (a digit first, other punctuation)
+// is sent as it is, for the app to refuse.
+func recordTypeKey(label string) string {
+	parts := strings.FieldsFunc(strings.ToLower(label), func(r rune) bool { return unicode.IsSpace(r) || r == '-' || r == '_' })
+	return strings.Join(parts, "_")
+}
+
 // HealthScreen lists the user's health records by type, adds and deletes
 // them, and shares chosen records (or whole types) with a doctor through a
 // time-limited link, shown with its QR code; in a tab of its own, the
@@ -42,7 +63,7 @@ type HealthScreen struct {
 	records []*app.HealthRecord
 	links   []*app.HealthLinkInfo
 	mail    map[string]app.OutboxEntry // the outbox, by message id: what became of each link's e-mail
-	// The types the type list offers.
+	// The types the type list offers, by their labels ("Lab results").
 	typeOptions []string
 	// What is ticked for sharing, kept across reloads.
 	pickRecords map[string]bool
@@ -116,9 +137,9 @@ func (h *HealthScreen) build() fyne.CanvasObject {
 	h.TypeChecks, h.RecordChecks = map[string]*widget.Check{}, map[string]*widget.Check{}
 	h.RecordLabels, h.DeleteButtons = map[string]*widget.Label{}, map[string]*widget.Button{}
 
-	h.typeOptions = CommonRecordTypes
+	h.typeOptions = labelsOf(CommonRecordTypes, recordTypeLabel)
 	h.NewType = widget.NewSelectEntry(h.typeOptions)
-	h.NewType.SetPlaceHolder("allergies, medications, immunizations…")
+	h.NewType.SetPlaceHolder("Allergies, Medications, Immunizations…")
 	h.NewData = widget.NewMultiLineEntry()
 	h.NewData.Wrapping = fyne.TextWrapWord
 	h.NewData.SetMinRowsVisible(2)
@@ -229,7 +250,7 @@ func (h *HealthScreen) byType() ([]string, map[string][]*app.HealthRecord) {
 
 func (h *HealthScreen) showRecords() {
 	types, groups := h.byType()
-	h.typeOptions = recordTypes(types)
+	h.typeOptions = labelsOf(recordTypes(types), recordTypeLabel)
 	h.NewType.SetOptions(h.typeOptions)
 	clear(h.TypeChecks)
 	clear(h.RecordChecks)
@@ -242,7 +263,7 @@ func (h *HealthScreen) showRecords() {
 		tc.Checked = h.pickTypes[t]
 		h.TypeChecks[t] = tc
 		n := len(groups[t])
-		title := fmt.Sprintf("%s · %d record", t, n)
+		title := fmt.Sprintf("%s · %d record", recordTypeLabel(t), n)
 		if n != 1 {
 			title += "s"
 		}
@@ -285,7 +306,7 @@ func recordTypes(have []string) []string {
 	return out
 }
 
-// TypeOptions are the types the type list offers.
+// TypeOptions are the types the type list offers, by their labels.
 func (h *HealthScreen) TypeOptions() []string { return h.typeOptions }
 
 // ShownGroups is what the records list shows: per type, its heading and
@@ -317,7 +338,16 @@ func (h *HealthScreen) ShownGroups() [][]string {
 func recordData(text string) json.RawMessage { return infoJSON(text) }
 
 func (h *HealthScreen) add() {
-	typ, data := h.NewType.Text, recordData(h.NewData.Text)
+	typ, data := recordTypeKey(h.NewType.Text), recordData(h.NewData.Text)
+	// Else the app's "record_type,record_data must exist!".
+	switch {
+	case typ == "":
+		h.shell.at(h.AddNotice).say("Choose the record's type first (or type one, e.g. Allergies).")
+		return
+	case data == nil:
+		h.shell.at(h.AddNotice).say("Write the record first: text, or JSON.")
+		return
+	}
 	h.shell.at(h.AddNotice).act("Adding the record", func(ctx context.Context, pr *app.Principal) error {
 		_, _, err := h.shell.u.app.PutHealthRecord(ctx, pr, "", typ, data)
 		return err
@@ -354,6 +384,10 @@ func (h *HealthScreen) share() {
 	h.shell.at(h.ShareNotice)
 	if len(items) == 0 {
 		h.shell.say("Tick the records or types to share first.")
+		return
+	}
+	if strings.TrimSpace(h.Doctor.Text) == "" {
+		h.shell.say("Type the doctor's e-mail address first.") // else the app's "doctor_email,… must exist!"
 		return
 	}
 	sel, _ := json.Marshal(items)
@@ -478,7 +512,7 @@ func (h *HealthScreen) mailText(id string) (text string, noRelay bool) {
 // selectorText names what a link shares.
 func (h *HealthScreen) selectorText(s app.LinkSelector) string {
 	if s.Type != "" {
-		return "every " + s.Type + " record"
+		return "every record under " + recordTypeLabel(s.Type)
 	}
 	for _, r := range h.records {
 		if r.ID == s.RecordID {
@@ -486,7 +520,7 @@ func (h *HealthScreen) selectorText(s app.LinkSelector) string {
 			if rs := []rune(t); len(rs) > 40 {
 				t = string(rs[:40]) + "…"
 			}
-			return r.Type + ": " + t
+			return recordTypeLabel(r.Type) + ": " + t
 		}
 	}
 	return "a deleted record"

@@ -77,11 +77,11 @@ func TestHealthNoticesUnderTheirActions(t *testing.T) {
 		waitFor(t, what, func() bool { return u.Shell.Idle() && cond() })
 	}
 	step("a bad type refused", func() {
-		h.NewType.SetText("no spaces allowed")
+		h.NewType.SetText("Blood pressure (home)")
 		test.Type(h.NewData, "x")
 		test.Tap(h.Add)
 	}, func() bool {
-		return h.AddNotice.Visible() && strings.HasPrefix(h.AddNotice.Text, "Type the record's type as one word in lowercase letters") && h.AddNotice.Text == u.Shell.Status.Text
+		return h.AddNotice.Visible() && strings.HasPrefix(h.AddNotice.Text, "Name the record's type with letters, digits and spaces") && h.AddNotice.Text == u.Shell.Status.Text
 	})
 	step("a record added", func() {
 		h.NewType.SetText("vitals")

@@ -73,7 +73,8 @@ func TestHealthRecordsAndLinks(t *testing.T) {
 	})
 	waitIdle(t, u)
 
-	for _, r := range [][2]string{{"allergy", "penicillin"}, {"vaccination", "tetanus 2020"}, {"Allergy", `{"substance":"latex"}`}} {
+	// A type is typed (or chosen) by its label and stored as its key.
+	for _, r := range [][2]string{{"allergy", "penicillin"}, {"Vaccination", "tetanus 2020"}, {"Allergy", `{"substance":"latex"}`}} {
 		ui.OnUI(func() { h.NewType.SetText(r[0]) })
 		typeIn(h.NewData, r[1])
 		tap(h.Add)
@@ -81,8 +82,8 @@ func TestHealthRecordsAndLinks(t *testing.T) {
 		waitIdle(t, u)
 	}
 	want := [][]string{
-		{"allergy · 2 records", "penicillin", "Substance: latex"}, // JSON shown as "Key: value" lines
-		{"vaccination · 1 record", "tetanus 2020"},
+		{"Allergy · 2 records", "penicillin", "Substance: latex"}, // JSON shown as "Key: value" lines
+		{"Vaccination · 1 record", "tetanus 2020"},
 	}
 	if got := h.ShownGroups(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("shown %q, want %q", got, want)
@@ -91,12 +92,12 @@ func TestHealthRecordsAndLinks(t *testing.T) {
 	if err != nil || len(stored) != 2 || string(stored[0].Data) != `"penicillin"` || string(stored[1].Data) != `{"substance":"latex"}` {
 		t.Fatalf("stored allergies %v %v", stored, err)
 	}
-	// A bad type: the app's error.
-	ui.OnUI(func() { h.NewType.SetText("no spaces allowed") })
+	// A bad type: the app's error, in words.
+	ui.OnUI(func() { h.NewType.SetText("Blood pressure (home)") })
 	typeIn(h.NewData, "x")
 	tap(h.Add)
 	waitFor(t, "type error", func() bool {
-		return strings.HasPrefix(u.Shell.Status.Text, "Type the record's type as one word in lowercase letters")
+		return u.Shell.Status.Text == "Name the record's type with letters, digits and spaces, starting with a letter (at most 64), e.g. Lab results."
 	})
 	waitIdle(t, u)
 	ui.OnUI(func() { h.NewData.SetText("") })
@@ -139,7 +140,7 @@ func TestHealthRecordsAndLinks(t *testing.T) {
 		t.Fatalf("stored link %+v", l)
 	}
 	if text := h.LinkLabels[l.ID].Text; !strings.Contains(text, "dr.who@example.org · active") || !strings.Contains(text, "passcode") ||
-		!strings.Contains(text, "Shares: allergy: penicillin") || !strings.Contains(text, "Not opened yet.") {
+		!strings.Contains(text, "Shares: Allergy: penicillin") || !strings.Contains(text, "Not opened yet.") {
 		t.Fatalf("link listed as %q", text)
 	}
 
@@ -164,7 +165,7 @@ func TestHealthRecordsAndLinks(t *testing.T) {
 	waitFor(t, "openings listed", func() bool { return strings.Contains(h.LinkLabels[l.ID].Text, "Opened ") })
 	waitIdle(t, u)
 	text := h.LinkLabels[l.ID].Text
-	if !strings.Contains(text, "from 198.51.100.4 (DocBrowser/1): 1 record (allergy: penicillin)") || !strings.Contains(text, "Wrong passcode ") ||
+	if !strings.Contains(text, "from 198.51.100.4 (DocBrowser/1): 1 record (Allergy: penicillin)") || !strings.Contains(text, "Wrong passcode ") ||
 		strings.Index(text, "Opened ") > strings.Index(text, "Wrong passcode ") {
 		t.Fatalf("openings shown: %q", text)
 	}

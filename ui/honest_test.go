@@ -80,7 +80,7 @@ func TestHealthTypesAndJSONRecords(t *testing.T) {
 	ui.OnUI(func() { u.Shell.Select("Health") })
 	h := u.Shell.Screen("Health").(*ui.HealthScreen)
 	waitIdle(t, u)
-	for _, want := range []string{"allergies", "immunizations", "conditions", "medications", "lab_results", "vitals"} {
+	for _, want := range []string{"Allergies", "Immunizations", "Conditions", "Medications", "Lab results", "Vitals"} { // by their labels
 		if !slices.Contains(h.TypeOptions(), want) {
 			t.Fatalf("types offered %v, lack %q", h.TypeOptions(), want)
 		}

@@ -62,7 +62,7 @@ var codeMessages = map[string]string{
 	// Health.
 	"record_too_large":    "That record is too large: split it into smaller records.",
 	"invalid_expiration":  "Type the last day the link works as YYYY-MM-DD, today or later.",
-	"invalid_record_type": "Type the record's type as one word in lowercase letters and digits, starting with a letter (at most 64), e.g. allergies.",
+	"invalid_record_type": "Name the record's type with letters, digits and spaces, starting with a letter (at most 64), e.g. Lab results.",
 
 	// Devices: pairing (a device's name; a service's, at most 256, is the
 	// API's only), the backup and restoring it.

@@ -363,6 +363,10 @@ func (s *SharingScreen) share() {
 	if s.Wallet.Checked {
 		req.Format = app.ShareFormatSDJWT
 	}
+	if msg := shareMissing(req); msg != "" {
+		s.shell.at(s.ShareNotice).say(msg) // else the app's "service_id,info_field must exist!"
+		return
+	}
 	var (
 		sh   *app.Share
 		code string
@@ -388,6 +392,19 @@ func (s *SharingScreen) share() {
 		s.shell.say(fmt.Sprintf("Shared your %s with %s.", claimLabel(sh.InfoField), sh.ServiceID))
 		s.refresh()
 	})
+}
+
+// shareMissing says what the share form lacks ("" when nothing).
+func shareMissing(req app.ShareRequest) string {
+	switch {
+	case req.ServiceID == "" && req.InfoField == "":
+		return "Type the service's name (e.g. shop.example) and choose what to share first."
+	case req.ServiceID == "":
+		return fmt.Sprintf("Type the name of the service to share your %s with (e.g. shop.example) first.", claimLabel(req.InfoField))
+	case req.InfoField == "":
+		return fmt.Sprintf("Choose what to share with %s first (e.g. E-mail, Age over 18).", req.ServiceID)
+	}
+	return ""
 }
 
 // claimKey is the key of the claim typed or chosen in the Field box: an

@@ -197,12 +197,26 @@ func TestSharingCreateShareShowsItsQRCode(t *testing.T) {
 		t.Fatalf("field choices: %s", choices)
 	}
 
-	// A missing service is the app's error, shown; nothing is shared.
-	// The field is chosen by its label, shared by its key.
-	ui.OnUI(func() { s.Field.SetText("E-mail") })
-	tap(s.ShareButton)
-	waitFor(t, "the error", func() bool { return u.Shell.Status.Text == "service_id,info_field must exist!" })
+	// A form without a service or a field says what it lacks, in words
+	// (not the API's "service_id,info_field must exist!"), under Share;
+	// nothing is shared. The field is chosen by its label, shared by its
+	// key.
+	for _, c := range []struct{ service, field, want string }{
+		{"", "", "Type the service's name (e.g. shop.example) and choose what to share first."},
+		{"", "E-mail", "Type the name of the service to share your e-mail with (e.g. shop.example) first."},
+		{"club.example", " ", "Choose what to share with club.example first (e.g. E-mail, Age over 18)."},
+	} {
+		ui.OnUI(func() { s.Service.SetText(c.service); s.Field.SetText(c.field) })
+		tap(s.ShareButton)
+		waitFor(t, "the form's words", func() bool {
+			return u.Shell.Idle() && s.ShareNotice.Visible() && s.ShareNotice.Text == c.want && u.Shell.Status.Text == c.want
+		})
+	}
+	if acc, err := env.App.Access(context.Background(), u.Principal()); err != nil || len(acc) != 0 {
+		t.Fatalf("shared from an incomplete form: %+v %v", acc, err)
+	}
 
+	ui.OnUI(func() { s.Service.SetText(""); s.Field.SetText("E-mail") })
 	typeIn(s.Service, "club.example")
 	ui.OnUI(func() { s.Expiry.SetSelected("30 days") })
 	tap(s.ShareButton)

@@ -77,6 +77,7 @@ func New(a *app.App, w fyne.Window) *UI {
 	}
 	u.done = make(chan struct{})
 	w.SetOnClosed(u.Close)
+	w.SetOnDropped(u.Dropped)
 	go u.idleTicker()
 	return u
 }
@@ -135,6 +136,25 @@ func (u *UI) Lock() {
 	u.window.SetContent(u.startScreen())
 	u.Start.Tabs.SelectIndex(0)
 	u.Start.Status.SetText("Locked.")
+}
+
+// Dropped handles files dropped on the window (on a desktop; the driver
+// calls it on the UI goroutine): signed in, the Credentials screen is
+// shown and adds each picture among them as its file dialog would
+// (CredentialsScreen.Drop); locked, nothing is read and the start
+// screen says to unlock first.
+func (u *UI) Dropped(_ fyne.Position, uris []fyne.URI) {
+	if len(uris) == 0 {
+		return
+	}
+	if u.Shell == nil {
+		if u.Responder == nil {
+			u.Start.Status.SetText("Unlock your profile first, then drop the photo on Credentials.")
+		}
+		return
+	}
+	u.Shell.Select("Credentials")
+	u.Shell.Screen("Credentials").(*CredentialsScreen).Drop(uris)
 }
 
 // Touch records user activity, postponing auto-lock.

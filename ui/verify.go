@@ -143,14 +143,8 @@ func (v *VerifyScreen) show(c *app.CodeCheck, err error, failed string) {
 		v.Verdict.SetText(failed)
 		v.Details.Hide()
 		return
-	case c == nil && errCode(err) == "bad_signature":
-		v.Verdict.SetText("Not genuine: " + message(err) + " It was changed, or not signed by the key it names.")
-	case c == nil:
-		v.Verdict.SetText("Not a share code: " + message(err))
-	case err == nil:
-		v.Verdict.SetText("Genuine: signed by the issuer's key, unchanged, and valid now.")
 	default:
-		v.Verdict.SetText("Not valid: " + message(err) + " (Its signature is genuine.)")
+		v.Verdict.SetText(verdict(c, err, strings.TrimSpace(v.Audience.Text)))
 	}
 	if c == nil {
 		v.Details.Hide()
@@ -158,6 +152,31 @@ func (v *VerifyScreen) show(c *app.CodeCheck, err error, failed string) {
 	}
 	v.Details.SetText(codeDetails(c))
 	v.Details.Show()
+}
+
+// verdict says what verifying a code found (c: what it says, nil when
+// it could not be read; err: why it is not valid), in words rather than
+// the offline verifier's API strings ("the code has expired!"); audience
+// is the service the code was checked for.
+func verdict(c *app.CodeCheck, err error, audience string) string {
+	const genuine = " (Its signature is genuine.)"
+	switch code := errCode(err); {
+	case c == nil && code == "bad_signature":
+		return "Not genuine: its signature does not match what it says. It was changed, or not signed by the key it names."
+	case c == nil && code == "malformed_code":
+		return "Not a share code: paste all of the code's text (its link, or the part after #), or open a picture of its QR code."
+	case c == nil:
+		return "Not a share code: " + message(err)
+	case err == nil:
+		return "Genuine: signed by the issuer's key, unchanged, and valid now."
+	case code == "code_expired":
+		return "Not valid: this code expired on " + fmtWhen(c.ExpiresAt) + "." + genuine
+	case code == "code_not_yet_valid":
+		return "Not valid yet: this code is not valid before a time still to come (is this device's clock right?)." + genuine
+	case code == "wrong_audience":
+		return fmt.Sprintf("Not valid: this code was made for %s, not for %s.%s", c.Audience, audience, genuine)
+	}
+	return "Not valid: " + message(err) + genuine
 }
 
 // codeDetails lists what a code says: its claims, for whom, by whom,

@@ -80,7 +80,7 @@ func TestVerifyAGoodCodeWithItsLiveStatus(t *testing.T) {
 	}
 	ui.OnUI(func() { v.Audience.SetText("bar.example") })
 	verifyText(t, u, v, code)
-	if v.Verdict.Text != "Not valid: the code is for another audience! (Its signature is genuine.)" {
+	if v.Verdict.Text != "Not valid: this code was made for club.example, not for bar.example. (Its signature is genuine.)" {
 		t.Fatalf("another audience: %q", v.Verdict.Text)
 	}
 	ui.OnUI(func() { v.Audience.SetText("") })
@@ -122,19 +122,29 @@ func TestVerifyATamperedCode(t *testing.T) {
 	if !strings.HasPrefix(v.Verdict.Text, "Not genuine") || v.Details.Visible() {
 		t.Fatalf("a forged code: %q, details shown: %v", v.Verdict.Text, v.Details.Visible())
 	}
+	if want := "Not genuine: its signature does not match what it says. It was changed, or not signed by the key it names."; v.Verdict.Text != want {
+		t.Fatalf("a forged code: %q", v.Verdict.Text)
+	}
 	verifyText(t, u, v, "hello, I am a code")
-	if !strings.HasPrefix(v.Verdict.Text, "Not a share code") {
+	if want := "Not a share code: paste all of the code's text (its link, or the part after #), or open a picture of its QR code."; v.Verdict.Text != want {
 		t.Fatalf("not a code: %q", v.Verdict.Text)
 	}
 }
 
+// An expired code, or one not valid yet, says when in words (not the
+// verifier's "the code has expired!").
 func TestVerifyAnExpiredCode(t *testing.T) {
 	u, env, _ := signedIn(t)
-	_, code := shareCodeOf(t, u, env.App, time.Hour)
+	sh, code := shareCodeOf(t, u, env.App, time.Hour)
 	v := verifyScreen(t, u)
-	env.Clock.Advance(2 * time.Hour)
+	env.Clock.Set(sh.IssuedAt.Add(-time.Hour))
 	verifyText(t, u, v, code)
-	if v.Verdict.Text != "Not valid: the code has expired! (Its signature is genuine.)" {
+	if want := "Not valid yet: this code is not valid before a time still to come (is this device's clock right?). (Its signature is genuine.)"; v.Verdict.Text != want {
+		t.Fatalf("not yet valid: %q", v.Verdict.Text)
+	}
+	env.Clock.Set(sh.ExpiresAt.Add(time.Hour))
+	verifyText(t, u, v, code)
+	if want := "Not valid: this code expired on " + sh.ExpiresAt.Local().Format("2 Jan 2006 15:04") + ". (Its signature is genuine.)"; v.Verdict.Text != want {
 		t.Fatalf("expired: %q", v.Verdict.Text)
 	}
 	if !strings.Contains(v.Details.Text, "E-mail: grace@example.org") {
