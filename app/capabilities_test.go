@@ -697,3 +697,43 @@ func TestPublicViewTakesEachChange(t *testing.T) {
 		}
 	}
 }
+
+// TestForgottenUserServesNothing: a join that breaks off after its first
+// sync forgets what arrived (ForgetUser); the views the sync derived on
+// this device go with it, so a token of that user opens nothing here.
+func TestForgottenUserServesNothing(t *testing.T) {
+	ctx := context.Background()
+	home := storetest.New(t, app.Config{})
+	p := newUser(t, home, "forgotten@example.org")
+	if _, err := home.App.UpdateInfo(ctx, p, json.RawMessage(`{"phone":"+15550009999"}`)); err != nil {
+		t.Fatal(err)
+	}
+	sh, err := home.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "acme.example", InfoField: "phone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := home.App.SetPublic(ctx, p, json.RawMessage(`"hello"`), "true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := home.DB.OpsSince(ctx, p.UserID, map[string]int64{}, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	joining := storetest.New(t, app.Config{})
+	if _, err := joining.DB.ApplyOps(ctx, p.UserID, p.DEK, ops); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := joining.App.Verify(ctx, sh.VerificationToken); err != nil || string(v.Claims["phone"]) != `"+15550009999"` {
+		t.Fatalf("before forgetting, the synced share: %+v %v", v, err)
+	}
+	if err := joining.DB.ForgetUser(ctx, p.UserID); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := joining.App.Verify(ctx, sh.VerificationToken); app.AsError(err).Code != "unknown_verification_token" {
+		t.Fatalf("a forgotten user's share still answers: %+v %v", v, err)
+	}
+	if got, err := joining.App.Public(ctx, lastPathPart(pub)); err == nil {
+		t.Fatalf("a forgotten user's public page still answers: %+v", got)
+	}
+}

@@ -405,7 +405,9 @@ func (db *DB) DeletePeer(ctx context.Context, userID, deviceID string) error {
 }
 
 // ForgetUser removes the user's synced data and sync records from this
-// device, without operations (nothing of it is meant to replicate).
+// device, and what the device derived from them (capabilities and their
+// views, the signing key, the emergency key's wrap), without operations
+// (nothing of it is meant to replicate).
 func (db *DB) ForgetUser(ctx context.Context, userID string) error {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -416,13 +418,27 @@ func (db *DB) ForgetUser(ctx context.Context, userID string) error {
 		`DELETE FROM ops WHERE user_id = ?`,
 		`DELETE FROM sync_accounts WHERE user_id = ?`,
 		`DELETE FROM sync_peers WHERE user_id = ?`,
+		`DELETE FROM sync_vectors WHERE user_id = ?`,
+		`DELETE FROM sync_lists WHERE user_id = ?`,
+		`DELETE FROM sync_removed WHERE user_id = ?`,
+		// What this device derived from them: the capabilities' views
+		// (a token of the user would still open them), the signing key
+		// /verify signs with, the emergency key's wrap.
+		`DELETE FROM capabilities WHERE user_id = ?`,
+		`DELETE FROM capability_builds WHERE user_id = ?`,
+		`DELETE FROM signing_keys WHERE user_id = ?`,
+		`DELETE FROM emergency_keys WHERE user_id = ?`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, userID); err != nil {
 			tx.Rollback()
 			return err
 		}
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	db.hooks.Fire(userID) // what is kept in memory of them is stale now
+	return nil
 }
 
 // LocalValue returns this device's value of the given name (sealed under
