@@ -216,6 +216,20 @@ func (f *RestoreForm) restore() {
 		f.host.say(f.noFile)
 		return
 	}
+	// Else the app's "container must exist!", "passphrase must exist!",
+	// "password must exist!".
+	if len(f.data) == 0 {
+		f.host.say("That file is empty: choose a file made with Devices → Backup → Export.")
+		return
+	}
+	if f.Pass.Text == "" {
+		f.host.say("Type the backup's passphrase: the one chosen when it was exported.")
+		return
+	}
+	if f.Password.Text == "" {
+		f.host.say("Choose a new password for this device and type it twice.")
+		return
+	}
 	if f.Password.Text != f.Repeat.Text {
 		f.host.say("The new passwords do not match.")
 		return

@@ -431,11 +431,18 @@ func (c *CredentialsScreen) addPhoto(ctx context.Context, pr *app.Principal, typ
 	if err != nil {
 		return nil, errUnreadableFile
 	}
+	if len(image) == 0 { // else the app's "credential_type,credential_image must exist!"
+		return nil, errEmptyFile
+	}
 	return c.shell.u.app.AddCredential(ctx, pr, typ, image)
 }
 
 // errUnreadableFile is a photo's file that could not be opened or read.
 var errUnreadableFile = app.E(app.KindInvalid, "unreadable_file", "The file could not be read.")
+
+// errEmptyFile is a photo's file with nothing in it: no picture, as the
+// user reads it.
+var errEmptyFile = app.E(app.KindInvalid, "not_an_image", "The file is empty.")
 
 // duplicateWords says that a credential repeats one added before.
 func duplicateWords(typ string, before time.Time) string {

@@ -306,6 +306,10 @@ func (r *ResponderScreen) grant() {
 		r.say("Choose whose emergency information first.")
 		return
 	}
+	if strings.TrimSpace(r.ResponderID.Text) == "" || strings.TrimSpace(r.Reason.Text) == "" { // else the app's "responder_id,reason must exist!"
+		r.say("Type your responder id and the reason you need the information.")
+		return
+	}
 	cond := r.Condition.Selected
 	if len(p.Conditions) > 0 && cond == "" {
 		r.say("Choose which of the person's conditions applies (or that none does) first.")

@@ -8,6 +8,7 @@ package ui
 import (
 	"context"
 	"os"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -172,12 +173,20 @@ func (s *StartScreen) signInAs(what, email string, open func(ctx context.Context
 
 func (s *StartScreen) unlock() {
 	email, pw := s.Email.Text, s.Password.Text
+	if strings.TrimSpace(email) == "" || pw == "" { // else the app's "email and password must exist!"
+		s.say("Type your e-mail address and password to unlock.")
+		return
+	}
 	s.signInAs("Unlocking", email, func(ctx context.Context) (*app.Auth, error) {
 		return s.u.app.Unlock(ctx, email, pw)
 	})
 }
 
 func (s *StartScreen) create() {
+	if strings.TrimSpace(s.NewEmail.Text) == "" || s.NewPassword.Text == "" { // else the app's "email and password must exist!"
+		s.say("Type your e-mail address and a password (twice) to create your profile.")
+		return
+	}
 	if s.NewPassword.Text != s.NewConfirm.Text {
 		s.say("The passwords do not match.")
 		return
@@ -190,6 +199,15 @@ func (s *StartScreen) create() {
 
 func (s *StartScreen) join() {
 	code, pw, name := s.JoinCode.Text, s.JoinPassword.Text, s.JoinName.Text
+	// Else the app's "code,password must exist!".
+	if strings.TrimSpace(code) == "" {
+		s.say("Paste the pairing code your other device shows under Devices → Pair a new device, or read its QR code from an image.")
+		return
+	}
+	if pw == "" {
+		s.say("Type the password that unlocks this profile on your other device.")
+		return
+	}
 	s.signIn("Joining: contacting your other device", func(ctx context.Context) (*app.Auth, error) {
 		auth, err := s.u.app.Join(ctx, code, pw, name)
 		if errCode(err) == "invalid_credentials" {
