@@ -30,8 +30,8 @@ const (
 // Texts of the card and the log's chain check.
 const (
 	CardHint     = "Scan in an emergency"
-	ChainOK      = "chain verified"
-	ChainBroken  = "chain BROKEN"
+	ChainOK      = "Log checked"
+	ChainBroken  = "Log broken"
 	grantTitle   = "Emergency access granted"
 	cardFileName = "emergency-card.png"
 	cardPDFName  = "emergency-card.pdf"
@@ -81,7 +81,7 @@ type EmergencyScreen struct {
 	CardNotice *widget.Label // under the two: where the card was saved, or why not
 
 	// The access log.
-	Chain *widget.Label   // "chain verified" or "chain BROKEN …"
+	Chain *widget.Label   // "Log checked: …" or "Log broken at entry …"
 	Log   *fyne.Container // one label per entry, newest first
 	// Parts: "Set up" (the card and the form) and "Access log" (read-only,
 	// in a tab of its own so it is one tap away, not under a long form).
