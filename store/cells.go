@@ -121,14 +121,16 @@ func (db *DB) update(ctx context.Context, userID string, dek []byte, fn func(*tx
 		return w.err
 	case db.turn <- struct{}{}:
 	}
-	db.qmu.Lock()
-	batch := db.queue
-	db.queue = nil
-	db.qmu.Unlock()
-	if len(batch) > 0 {
-		db.commitBatch(batch)
-	}
-	<-db.turn
+	func() {
+		defer func() { <-db.turn }() // given back even if the batch panics
+		db.qmu.Lock()
+		batch := db.queue
+		db.queue = nil
+		db.qmu.Unlock()
+		if len(batch) > 0 {
+			db.commitBatch(batch)
+		}
+	}()
 	<-w.done
 	return w.err
 }

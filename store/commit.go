@@ -45,20 +45,36 @@ func (db *DB) commitBatch(batch []*write) {
 }
 
 func (db *DB) commitGroup(batch []*write) {
+	var s *sql.Tx
+	counterAtStart := db.counter.Load()
+	committed := false
 	defer func() {
+		// A panic past run's (the driver's, a hook's): nothing that was
+		// not committed is acknowledged, and every write is answered.
+		r := recover()
+		if r != nil && !committed {
+			if s != nil {
+				s.Rollback()
+			}
+			db.counter.Store(counterAtStart)
+			fail(batch, fmt.Errorf("store: write panicked: %v", r))
+		}
 		for _, w := range batch {
 			close(w.done)
+		}
+		if r != nil {
+			panic(r)
 		}
 	}()
 	// The transaction is not any one request's: a request that goes away
 	// must not interrupt (and so roll back) the others' writes.
-	s, err := db.w.BeginTx(context.Background(), nil)
+	var err error
+	s, err = db.w.BeginTx(context.Background(), nil)
 	if err != nil {
 		fail(batch, fmt.Errorf("store: begin: %w", err))
 		return
 	}
 	g := &group{db: db, sql: s, single: len(batch) == 1}
-	counterAtStart := db.counter.Load()
 	for _, users := range byUser(batch) {
 		if err := g.runUser(users); err != nil {
 			s.Rollback()
@@ -76,6 +92,7 @@ func (db *DB) commitGroup(batch []*write) {
 		fail(batch, fmt.Errorf("store: commit: %w", err))
 		return
 	}
+	committed = true
 	db.batches.Add(1)
 	for _, w := range batch {
 		if w.err == nil && w.wrote {
@@ -124,10 +141,10 @@ type group struct {
 }
 
 // runUser runs one user's writes, each in its savepoint, then derives the
-// views for all their changes at once. When that fails, their writes run
-// again one by one, each derived alone, so that only the write that
-// breaks the derivation fails. An error returned fails the whole batch
-// (the transaction is in an unknown state).
+// views for all their changes at once. When that fails, none of them is
+// kept: they all fail with its error (no write runs twice). An error
+// returned fails the whole batch (the transaction is in an unknown
+// state).
 func (g *group) runUser(ws []*write) error {
 	if len(ws) == 1 {
 		return g.runOne(ws[0], true, nil)
@@ -149,20 +166,17 @@ func (g *group) runUser(ws []*write) error {
 		}
 	}
 	t := &tx{db: g.db, ctx: context.Background(), sql: g.sql, user: ws[0].user, dek: ws[0].dek, write: true, changed: changed, reads: shared}
-	if err := g.db.derive(t); err == nil {
+	err := run(func(t *tx) error { return g.db.derive(t) }, t)
+	if err == nil {
 		return g.release("u")
 	}
-	// Again, one by one.
 	if err := g.rollback("u"); err != nil {
 		return err
 	}
 	g.db.counter.Store(counter)
 	g.ok = ok
 	for _, w := range ran {
-		w.wrote, w.changed = false, nil
-		if err := g.runOne(w, true, nil); err != nil {
-			return err
-		}
+		w.err, w.wrote, w.changed = err, false, nil
 	}
 	return nil
 }
@@ -186,7 +200,7 @@ func (g *group) runOne(w *write, derive bool, shared *reads) error {
 	t := &tx{db: g.db, ctx: context.WithoutCancel(w.ctx), sql: g.sql, user: w.user, dek: w.dek, write: true, reads: shared}
 	err := run(w.fn, t)
 	if err == nil && derive {
-		err = g.db.derive(t)
+		err = run(func(t *tx) error { return g.db.derive(t) }, t)
 	}
 	if err != nil {
 		w.err = err

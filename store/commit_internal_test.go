@@ -178,29 +178,40 @@ func TestGroupCommitFailsEveryWriteWhenTheCommitFails(t *testing.T) {
 	}
 }
 
-// TestGroupCommitDerivesOnceAndIsolatesABadDerivation: one user's writes
-// of a batch have their views derived once, for all their changes; when
-// that derivation fails, they run again one by one, so that only the
-// write whose change breaks it fails.
-func TestGroupCommitDerivesOnceAndIsolatesABadDerivation(t *testing.T) {
+// TestGroupCommitDerivesOnceAndFailsTogether: one user's writes of a
+// batch have their views derived once, for all their changes; when that
+// derivation fails, or panics, none of them is kept (each gets the
+// error, none runs twice), and the writer goes on to the next writes.
+func TestGroupCommitDerivesOnceAndFailsTogether(t *testing.T) {
 	db, acct, dek := openWithAccount(t)
 	errBad := errors.New("cannot derive")
-	var calls, cells int
+	var calls, cells, runs int
 	db.SetDeriver(func(tx app.Tx, _ []byte, changed []app.CellRef) error {
 		calls++
 		cells += len(changed)
 		for _, c := range changed {
-			if c.ID == "bad" {
+			switch c.ID {
+			case "bad":
 				return errBad
+			case "panic":
+				panic("a bug in a view")
 			}
 		}
 		return nil
 	})
-	for i, err := range queued(t, db, 5, func(i int) error {
-		return db.Update(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
-			return tx.Put(app.Cell{Entity: "field", ID: fmt.Sprintf("good%d", i), Field: "v", Value: []byte("v")})
+	batch := func(prefix, odd string) []error {
+		return queued(t, db, 5, func(i int) error {
+			return db.Update(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
+				runs++
+				id := fmt.Sprintf("%s%d", prefix, i)
+				if i == 2 && odd != "" {
+					id = odd
+				}
+				return tx.Put(app.Cell{Entity: "field", ID: id, Field: "v", Value: []byte("v")})
+			})
 		})
-	}) {
+	}
+	for i, err := range batch("good", "") {
 		if err != nil {
 			t.Fatalf("write %d: %v", i, err)
 		}
@@ -208,64 +219,43 @@ func TestGroupCommitDerivesOnceAndIsolatesABadDerivation(t *testing.T) {
 	if calls != 1 || cells != 5 {
 		t.Fatalf("derived %d times for %d cells, want once for 5", calls, cells)
 	}
-	calls = 0
-	errs := queued(t, db, 5, func(i int) error {
-		return db.Update(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
-			id := fmt.Sprintf("again%d", i)
-			if i == 2 {
-				id = "bad"
+	for _, odd := range []string{"bad", "panic"} {
+		calls, runs = 0, 0
+		for i, err := range batch(odd+"-batch", odd) {
+			if err == nil || (odd == "bad" && !errors.Is(err, errBad)) {
+				t.Errorf("%s: write %d: %v", odd, i, err)
 			}
-			return tx.Put(app.Cell{Entity: "field", ID: id, Field: "v", Value: []byte("v")})
+		}
+		if calls != 1 || runs != 5 {
+			t.Errorf("%s: derived %d times, ran %d writes; want once, each write once", odd, calls, runs)
+		}
+		err := db.View(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
+			for i := range 5 {
+				if _, ok, _ := tx.Get("field", fmt.Sprintf("%s-batch%d", odd, i), "v"); ok {
+					t.Errorf("%s: write %d kept", odd, i)
+				}
+			}
+			return nil
 		})
-	})
-	for i, err := range errs {
-		if (i == 2) != errors.Is(err, errBad) {
-			t.Errorf("write %d: %v", i, err)
+		if err != nil {
+			t.Fatal(err)
 		}
 	}
-	if calls != 1+5 {
-		t.Errorf("derived %d times, want once together, then once for each write", calls)
-	}
-	err := db.View(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
-		for i := range 5 {
-			id := fmt.Sprintf("again%d", i)
-			if i == 2 {
-				id = "bad"
-			}
-			if _, ok, _ := tx.Get("field", id, "v"); ok != (i != 2) {
-				t.Errorf("%s there = %v", id, ok)
-			}
+	// The writer's turn was given back: a write alone commits.
+	db.SetDeriver(nil)
+	done := make(chan error, 1)
+	go func() {
+		done <- db.Update(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
+			return tx.Put(app.Cell{Entity: "field", ID: "after", Field: "v", Value: []byte("v")})
+		})
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// BenchmarkGroupCommit: 32 writers at once, each write one small cell of
-// the same user, as a busy listener's requests: ns/op is per write, and
-// writes/commit how many a commit carried.
-func BenchmarkGroupCommit(b *testing.B) {
-	db, acct, dek := openWithAccount(b)
-	before := db.batches.Load()
-	b.SetParallelism(16) // 32 writers on 2 cores
-	b.ReportAllocs()
-	var n atomic.Int64
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := n.Add(1)
-			err := db.Update(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
-				return tx.Put(app.Cell{Entity: "field", ID: fmt.Sprintf("f%d", i%100), Field: "value", Value: []byte("v")})
-			})
-			if err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-	if c := db.batches.Load() - before; c > 0 {
-		b.ReportMetric(float64(n.Load())/float64(c), "writes/commit")
+	case <-time.After(5 * time.Second):
+		t.Fatal("the writer is stuck after a failed batch")
 	}
 }
 
@@ -344,5 +334,31 @@ func TestGroupCommitKeepsKeylessWritesApart(t *testing.T) {
 	})
 	if errs[0] != nil || errs[1] != nil || keyless != nil {
 		t.Fatalf("keyed %v, keyless %v, read %q", errs[0], errs[1], keyless)
+	}
+}
+
+// BenchmarkGroupCommit: 32 writers at once, each write one small cell of
+// the same user, as a busy listener's requests: ns/op is per write, and
+// writes/commit how many a commit carried.
+func BenchmarkGroupCommit(b *testing.B) {
+	db, acct, dek := openWithAccount(b)
+	before := db.batches.Load()
+	b.SetParallelism(16) // 32 writers on 2 cores
+	b.ReportAllocs()
+	var n atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			err := db.Update(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
+				return tx.Put(app.Cell{Entity: "field", ID: fmt.Sprintf("f%d", i%100), Field: "value", Value: []byte("v")})
+			})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	if c := db.batches.Load() - before; c > 0 {
+		b.ReportMetric(float64(n.Load())/float64(c), "writes/commit")
 	}
 }
