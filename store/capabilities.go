@@ -228,14 +228,10 @@ func (t *tx) tokenHashTakenByCapability(hash []byte) (bool, error) {
 // belongs to something other than (user, entity, id).
 func (t *tx) tokenHashTaken(entity, id string, hash []byte) (bool, error) {
 	var n int
-	err := t.queryRow(qTokenHashInCells, hash, t.user, entity, id).Scan(&n)
-	if err != nil {
-		return false, err
+	if err := t.queryRow(qTokenHashInCells, hash, t.user, entity, id).Scan(&n); err != nil || n > 0 {
+		return n > 0, err
 	}
-	if n == 0 {
-		err = t.queryRow(qTokenHashInCapabilities, hash, t.user).Scan(&n)
-	}
-	return n > 0, err
+	return t.tokenHashTakenByCapability(hash)
 }
 
 // UserID is the transaction's user.

@@ -55,6 +55,13 @@ type reads struct {
 
 type entityKey struct{ entity, id string }
 
+func newReads() *reads {
+	return &reads{entities: map[entityKey]map[string]app.Cell{}, ids: map[string][]string{}}
+}
+
+// reset forgets everything read (a rollback may have undone it).
+func (r *reads) reset() { *r = *newReads() }
+
 // forget drops what the transaction has read of an entity.
 func (t *tx) forget(entity, id string) {
 	if t.reads != nil {
@@ -90,7 +97,7 @@ func (t *tx) wroteCell(entity, id, field string, kept *app.Cell) {
 // cache is where the transaction keeps what it reads.
 func (t *tx) cache() *reads {
 	if t.reads == nil {
-		t.reads = &reads{}
+		t.reads = newReads()
 	}
 	return t.reads
 }
@@ -219,9 +226,6 @@ func (t *tx) Entity(entity, id string) (map[string]app.Cell, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r.entities == nil {
-		r.entities = map[entityKey]map[string]app.Cell{}
-	}
 	r.entities[key] = cells
 	return maps.Clone(cells), nil
 }
@@ -257,9 +261,6 @@ func (t *tx) IDs(entity string) ([]string, error) {
 	ids, err := t.readIDs(entity)
 	if err != nil {
 		return nil, err
-	}
-	if r.ids == nil {
-		r.ids = map[string][]string{}
 	}
 	r.ids[entity] = ids
 	return slices.Clone(ids), nil
@@ -297,12 +298,6 @@ func (t *tx) Entities(entity string) (map[string]map[string]app.Cell, error) {
 		return nil, err
 	}
 	r := t.cache()
-	if r.entities == nil {
-		r.entities = map[entityKey]map[string]app.Cell{}
-	}
-	if r.ids == nil {
-		r.ids = map[string][]string{}
-	}
 	for id, cells := range out {
 		r.entities[entityKey{entity, id}] = maps.Clone(cells)
 	}

@@ -153,7 +153,7 @@ func (g *group) runUser(ws []*write) error {
 		return err
 	}
 	counter, ok := g.db.counter.Load(), g.ok
-	shared := &reads{}
+	shared := newReads()
 	var changed []app.CellRef
 	var ran []*write
 	for _, w := range ws {
@@ -166,7 +166,7 @@ func (g *group) runUser(ws []*write) error {
 		}
 	}
 	t := &tx{db: g.db, ctx: context.Background(), sql: g.sql, user: ws[0].user, dek: ws[0].dek, write: true, changed: changed, reads: shared}
-	err := run(func(t *tx) error { return g.db.derive(t) }, t)
+	err := run(g.db.derive, t)
 	if err == nil {
 		return g.release("u")
 	}
@@ -200,13 +200,13 @@ func (g *group) runOne(w *write, derive bool, shared *reads) error {
 	t := &tx{db: g.db, ctx: context.WithoutCancel(w.ctx), sql: g.sql, user: w.user, dek: w.dek, write: true, reads: shared}
 	err := run(w.fn, t)
 	if err == nil && derive {
-		err = run(func(t *tx) error { return g.db.derive(t) }, t)
+		err = run(g.db.derive, t)
 	}
 	if err != nil {
 		w.err = err
 		g.db.counter.Store(counter)
 		if shared != nil {
-			*shared = reads{} // it may hold what the rollback undoes
+			shared.reset() // it may hold what the rollback undoes
 		}
 		if g.single {
 			return nil // the caller rolls the transaction back
