@@ -76,8 +76,8 @@ func (c *capCache) put(cp *Capability, gen uint64) {
 func (c *capCache) opened(cp *Capability) any {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.m[string(cp.TokenHash)]
-	if !ok || e.gen != c.gen.Load() || !sameView(e.c.View, cp.View) {
+	e, ok := c.entryOf(cp)
+	if !ok {
 		return nil
 	}
 	return e.opened
@@ -88,12 +88,20 @@ func (c *capCache) opened(cp *Capability) any {
 func (c *capCache) keepOpened(cp *Capability, v any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if e, ok := c.entryOf(cp); ok {
+		e.opened = v
+		c.m[string(cp.TokenHash)] = e
+	}
+}
+
+// entryOf is the current entry whose record cp is a copy of (c.mu held):
+// same token, no commit since, the same sealed view in memory.
+func (c *capCache) entryOf(cp *Capability) (capEntry, bool) {
 	e, ok := c.m[string(cp.TokenHash)]
 	if !ok || e.gen != c.gen.Load() || !sameView(e.c.View, cp.View) {
-		return
+		return capEntry{}, false
 	}
-	e.opened = v
-	c.m[string(cp.TokenHash)] = e
+	return e, true
 }
 
 // sameView reports whether two sealed views are the same bytes in memory
