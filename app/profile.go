@@ -50,7 +50,7 @@ func DefaultRing(field string) string {
 // (nameID), so that what a user keeps (hiv_status) is not said in clear
 // by the database, the operation log or sync; the name itself is sealed in
 // the entity's "name" cell.
-func fieldID(tx Tx, name string) string { return nameID(tx.DEK(), "field", name) }
+func fieldID(tx Tx, name string) string { return txNameID(tx, "field", name) }
 
 // putFieldCell writes one cell of a field, and its sealed name.
 func putFieldCell(tx Tx, name, cell string, value []byte) error {

@@ -61,6 +61,13 @@ func nameID(dek []byte, kind, name string) string {
 	return hex.EncodeToString(crypto.KeyedHash(crypto.DeriveSubkey(dek, purposeNameID), kind+"\x00"+name)[:16])
 }
 
+// txNameID is nameID under the transaction's data key, derived once per
+// transaction: a view derivation names the same fields for every change.
+func txNameID(tx Tx, kind, name string) string {
+	key := "name-id\x00" + kind + "\x00" + name
+	return tx.Memo(key, func() string { return nameID(tx.DEK(), kind, name) })
+}
+
 // rings are a user's custom rings: id → base level.
 type rings map[string]ringInfo
 
@@ -230,7 +237,7 @@ func (a *ProfileService) SetRing(ctx context.Context, p *Principal, r RingReques
 		}
 		now := a.now()
 		for _, s := range r.Services {
-			svc, err := a.app.ensureService(tx, p.DEK, s, now)
+			svc, err := a.app.ensureService(tx, s, now)
 			if err != nil {
 				return err
 			}

@@ -148,8 +148,8 @@ func loadServices(tx Tx) ([]*service, error) {
 // ensureService returns the user's service entity for serviceID, creating
 // it when new. A revoked service is active again: the user is granting it
 // something anew.
-func (a *ShareService) ensureService(tx Tx, dek []byte, serviceID string, now time.Time) (*service, error) {
-	id := nameID(dek, "service", serviceID)
+func (a *ShareService) ensureService(tx Tx, serviceID string, now time.Time) (*service, error) {
+	id := txNameID(tx, "service", serviceID)
 	s := &service{ID: id, ServiceID: serviceID, CreatedAt: now}
 	cur, ok, err := readService(tx, id)
 	if err != nil {
@@ -227,7 +227,7 @@ func (a *ShareService) RegisterService(ctx context.Context, p *Principal, servic
 	}
 	secret = "whsec_" + secret
 	err = a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
-		s, err := a.ensureService(tx, p.DEK, serviceID, a.now())
+		s, err := a.ensureService(tx, serviceID, a.now())
 		if err != nil {
 			return err
 		}

@@ -240,7 +240,7 @@ func (a *ShareService) CreateShare(ctx context.Context, p *Principal, r ShareReq
 		if value, err = claimValue(tx, claim, now); err != nil {
 			return err
 		}
-		svc, err := a.ensureService(tx, p.DEK, r.ServiceID, now)
+		svc, err := a.ensureService(tx, r.ServiceID, now)
 		if err != nil {
 			return err
 		}

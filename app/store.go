@@ -54,6 +54,11 @@ type Tx interface {
 	// DEK is the data key the transaction was opened with (nil: none):
 	// what names entities by keyed hash (fieldID).
 	DEK() []byte
+	// Memo returns f's result for key, computed once per transaction (and
+	// for the writes of the same user and data key committed with it):
+	// for what depends on the data key alone, never on cells, which the
+	// transaction's writes change (txNameID).
+	Memo(key string, f func() string) string
 	// Get returns a field's value (sealed values opened) and whether it exists.
 	Get(entity, id, field string) (Cell, bool, error)
 	// Entity returns every live field of an entity, keyed by field name.

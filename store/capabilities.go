@@ -249,3 +249,16 @@ func (t *tx) DropCapability(kind, id string) error {
 
 // DEK is the data key the transaction was opened with.
 func (t *tx) DEK() []byte { return t.dek }
+
+// Memo keeps f's result with what the transaction has read (reads): a
+// user's writes grouped in one commit share it, and they share the data
+// key too (byUser).
+func (t *tx) Memo(key string, f func() string) string {
+	r := t.cache()
+	if v, ok := r.memo[key]; ok {
+		return v
+	}
+	v := f()
+	r.memo[key] = v
+	return v
+}

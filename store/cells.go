@@ -27,7 +27,7 @@ const (
 		ON CONFLICT(user_id, entity, id, field) DO UPDATE SET value = excluded.value, clear = excluded.clear, deleted = excluded.deleted, hlc = excluded.hlc, device = excluded.device`
 )
 
-var txQueries = append([]string{qGet, qEntity, qIDs, qEntities, qFields, qInsertOp, qUpsertCell}, capabilityTxQueries...)
+var txQueries = append(append([]string{qGet, qEntity, qIDs, qEntities, qFields, qInsertOp, qUpsertCell}, capabilityTxQueries...), savepointQueries...)
 
 // tx is one transaction over one user's cells.
 type tx struct {
@@ -50,13 +50,14 @@ type tx struct {
 type reads struct {
 	entities map[entityKey]map[string]app.Cell
 	ids      map[string][]string
-	version  *int // ViewsVersion
+	version  *int              // ViewsVersion
+	memo     map[string]string // Memo: what the data key alone gives
 }
 
 type entityKey struct{ entity, id string }
 
 func newReads() *reads {
-	return &reads{entities: map[entityKey]map[string]app.Cell{}, ids: map[string][]string{}}
+	return &reads{entities: map[entityKey]map[string]app.Cell{}, ids: map[string][]string{}, memo: map[string]string{}}
 }
 
 // reset forgets everything read (a rollback may have undone it).

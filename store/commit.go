@@ -221,18 +221,32 @@ func (g *group) runOne(w *write, derive bool, shared *reads) error {
 	return g.release("w")
 }
 
+// The savepoints' statements are prepared (txQueries): every write of a
+// batch opens and releases one.
+var savepointQueries = []string{`SAVEPOINT u`, `RELEASE u`, `SAVEPOINT w`, `RELEASE w`}
+
 func (g *group) savepoint(name string) error {
-	if _, err := g.sql.Exec(`SAVEPOINT ` + name); err != nil {
+	if err := g.exec(`SAVEPOINT ` + name); err != nil {
 		return fmt.Errorf("store: savepoint: %w", err)
 	}
 	return nil
 }
 
 func (g *group) release(name string) error {
-	if _, err := g.sql.Exec(`RELEASE ` + name); err != nil {
+	if err := g.exec(`RELEASE ` + name); err != nil {
 		return fmt.Errorf("store: savepoint: %w", err)
 	}
 	return nil
+}
+
+func (g *group) exec(q string) error {
+	var err error
+	if s := g.db.cachedStmt(g.db.w, q); s != nil {
+		_, err = g.sql.Stmt(s).Exec()
+	} else {
+		_, err = g.sql.Exec(q)
+	}
+	return err
 }
 
 func (g *group) rollback(name string) error {
