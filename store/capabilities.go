@@ -14,8 +14,9 @@ import (
 // Capability records (migration 0009) are device-local: each device
 // derives them from the synced cells, inside the write transaction that
 // changed what they show (the app's Deriver, called by update and
-// ApplyOps). A token hash has one owner on the installation: the primary
-// key says so, and cells' token_hash index is unique too.
+// ApplyOps), kept in the order of what they name (migration 0016). A token
+// hash has one owner on the installation: its unique index says so, and
+// cells' token_hash index is unique too.
 
 const capCols = `token_hash, user_id, kind, id, dep, state, expires_at, kdf, failures, view`
 

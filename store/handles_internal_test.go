@@ -57,17 +57,21 @@ func TestAccountByHandleTellsNoneOneSeveral(t *testing.T) {
 // A database made before handles could repeat (the migrations before 0010,
 // a UNIQUE handle column) is migrated: its accounts and sessions survive,
 // and a second account may then take a handle already held.
-func TestMigrationLetsHandlesRepeat(t *testing.T) {
-	dir := t.TempDir()
+// oldSchema makes, in dir, a database of the schema before the migration
+// named before (e.g. "0010"), as a device that ran an older version left
+// it, and reports the version it is at.
+func oldSchema(t *testing.T, dir, before string) (*sql.DB, int) {
+	t.Helper()
 	old, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, DBFile)+"?_foreign_keys=on&_journal_mode=WAL")
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { old.Close() })
 	names, _ := fs.Glob(migrations, "migrations/*.sql")
 	sort.Strings(names)
 	applied := 0
 	for _, name := range names {
-		if filepath.Base(name) >= "0010" {
+		if filepath.Base(name) >= before {
 			break
 		}
 		body, _ := migrations.ReadFile(name)
@@ -76,6 +80,15 @@ func TestMigrationLetsHandlesRepeat(t *testing.T) {
 		}
 		applied, _ = strconv.Atoi(filepath.Base(name)[:4])
 	}
+	if _, err := old.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, applied)); err != nil {
+		t.Fatal(err)
+	}
+	return old, applied
+}
+
+func TestMigrationLetsHandlesRepeat(t *testing.T) {
+	dir := t.TempDir()
+	old, applied := oldSchema(t, dir, "0010")
 	if applied < 6 {
 		t.Fatalf("applied old migrations up to %d, want at least 6", applied)
 	}
@@ -85,7 +98,6 @@ func TestMigrationLetsHandlesRepeat(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mustExec(fmt.Sprintf(`PRAGMA user_version = %d`, applied))
 	for i, handle := range [][]byte{[]byte("h"), nil, []byte("x")} {
 		mustExec(`INSERT INTO accounts(`+accountCols+`) VALUES (?,?,?,?,?,?,?,?,?)`,
 			fmt.Sprint("u", i), fmt.Sprint("p", i), []byte(fmt.Sprint("e", i)), nullBytes(handle), "k", []byte("w"), nil, nil, 1)
