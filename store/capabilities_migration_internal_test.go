@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/secure-personal-profile/spp/app"
@@ -72,5 +73,41 @@ func TestCapabilitiesKeptByID(t *testing.T) {
 	}
 	if c, err := db.CapabilityByHash(ctx, []byte("h-share-2")); err != nil || string(c.View) != "new view" {
 		t.Errorf("the record under its new token: %+v %v", c, err)
+	}
+}
+
+// TestCapabilityQueriesUseTheirIndexes: every statement on capabilities
+// finds its rows through an index that narrows them to what it asks; none
+// walks all of a user's records (the dep query did after migration 0016,
+// and update-info re-read every share at each change).
+func TestCapabilityQueriesUseTheirIndexes(t *testing.T) {
+	db, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for q, want := range map[string]string{
+		capabilitiesOfDeps(2):    "USING INDEX capabilities_dep (user_id=? AND kind=? AND dep=?)",
+		qDropOlderCapability:     "USING PRIMARY KEY (user_id=? AND kind=? AND id=?)",
+		qTokenHashInCapabilities: "(token_hash=?)",
+		qCapabilityByHash:        "(token_hash=?)",
+		qCapabilitiesOfKind:      "USING PRIMARY KEY (user_id=? AND kind=?)",
+		qCapabilityByID:          "USING INDEX capabilities_kind_id (kind=? AND id=?)",
+	} {
+		rows, err := db.w.Query(`EXPLAIN QUERY PLAN `+q, make([]any, strings.Count(q, "?"))...)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			rows.Scan(&id, &parent, &unused, &detail)
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		if len(plan) != 1 || !strings.Contains(plan[0], want) {
+			t.Errorf("%s\nplan %q, want one step %q", q, plan, want)
+		}
 	}
 }
