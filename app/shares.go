@@ -279,6 +279,12 @@ func putShare(tx Tx, sh *share) error {
 	if err != nil {
 		return err
 	}
+	// Read first (a new share: nothing), so that the transaction knows the
+	// whole entity as it writes it: the view derivation that follows reads
+	// it back from there instead of opening its cells again.
+	if _, err := tx.Entity(EntityShare, sh.ID); err != nil {
+		return err
+	}
 	for _, c := range []Cell{
 		{Entity: EntityShare, ID: sh.ID, Field: "token_hash", Clear: crypto.HashToken(sh.Token)},
 		{Entity: EntityShare, ID: sh.ID, Field: "data", Value: data},
