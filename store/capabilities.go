@@ -44,8 +44,8 @@ const (
 
 var capabilityTxQueries = []string{
 	qDropOlderCapability, qPutCapability, qCapabilitiesOfKind,
-	qCapabilitiesOfKind + ` AND dep IN (?)`, qViewsVersion, qSetViewsVersion,
-	qTokenHashInCells, qTokenHashInCapabilities,
+	capabilitiesOfDeps(1), qViewsVersion, qSetViewsVersion,
+	qTokenHashInCells, qTokenHashInCapabilities, qDropCapability, qDropCapabilitiesOfKind,
 }
 
 func scanCapability(s interface{ Scan(...any) error }) (*app.Capability, error) {
@@ -190,25 +190,29 @@ func (db *DB) CapabilityByID(ctx context.Context, kind, id string) (*app.Capabil
 	return c, nil
 }
 
+const qCapabilityFailure = `UPDATE capabilities SET failures = failures + 1,
+		state = CASE WHEN failures + 1 >= ? THEN 'locked' ELSE state END,
+		view = CASE WHEN failures + 1 >= ? THEN NULL ELSE view END
+		WHERE token_hash = ? RETURNING failures, state`
+
 // CapabilityFailure counts a wrong passcode; at limit the capability is
 // locked and its view dropped, in the same statement.
 func (db *DB) CapabilityFailure(ctx context.Context, tokenHash []byte, limit int) (int, bool, error) {
 	var n int
 	var state string
-	err := db.w.QueryRowContext(ctx, `UPDATE capabilities SET failures = failures + 1,
-		state = CASE WHEN failures + 1 >= ? THEN 'locked' ELSE state END,
-		view = CASE WHEN failures + 1 >= ? THEN NULL ELSE view END
-		WHERE token_hash = ? RETURNING failures, state`, limit, limit, tokenHash).Scan(&n, &state)
+	err := db.w.QueryRowContext(ctx, qCapabilityFailure, limit, limit, tokenHash).Scan(&n, &state)
 	if err != nil {
 		return 0, false, notFound(err)
 	}
 	return n, state == app.CapLocked, nil
 }
 
+const qExpireCapabilities = `UPDATE capabilities SET view = NULL, state = 'expired'
+		WHERE view IS NOT NULL AND expires_at > 0 AND expires_at <= ?`
+
 // ExpireCapabilities drops the views of capabilities whose time is up.
 func (db *DB) ExpireCapabilities(ctx context.Context, now time.Time) (int, error) {
-	r, err := db.w.ExecContext(ctx, `UPDATE capabilities SET view = NULL, state = 'expired'
-		WHERE view IS NOT NULL AND expires_at > 0 AND expires_at <= ?`, ms(now))
+	r, err := db.w.ExecContext(ctx, qExpireCapabilities, ms(now))
 	if err != nil {
 		return 0, err
 	}
@@ -254,9 +258,21 @@ func (t *tx) DropCapability(kind, id string) error {
 	if !t.write {
 		return errors.New("store: write in a read transaction")
 	}
-	_, err := t.sql.ExecContext(t.ctx, `DELETE FROM capabilities WHERE user_id = ? AND kind = ? AND (? = '' OR id = ?)`, t.user, kind, id, id)
+	var err error
+	if id == "" {
+		_, err = t.exec(qDropCapabilitiesOfKind, t.user, kind)
+	} else {
+		_, err = t.exec(qDropCapability, t.user, kind, id)
+	}
 	return err
 }
+
+// Two statements, not one with "(? = ” OR id = ?)", which SQLite cannot
+// narrow by id: dropping one share's record walked every share's.
+const (
+	qDropCapability         = `DELETE FROM capabilities WHERE user_id = ? AND kind = ? AND id = ?`
+	qDropCapabilitiesOfKind = `DELETE FROM capabilities WHERE user_id = ? AND kind = ?`
+)
 
 // DEK is the data key the transaction was opened with.
 func (t *tx) DEK() []byte { return t.dek }

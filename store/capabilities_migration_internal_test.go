@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/secure-personal-profile/spp/app"
 )
@@ -30,10 +31,13 @@ func TestCapabilitiesKeptByID(t *testing.T) {
 		{"h-share", "u1", app.CapShare, "s1", app.CapActive, 0, []byte("sealed view")},
 		{"h-link", "u1", app.CapLink, "l1", app.CapLocked, 5, nil},
 		{"h-dead", "u2", app.CapShare, "s2", app.CapRevoked, 0, nil},
+		{"h-soon", "u2", app.CapLink, "l2", app.CapActive, 0, []byte("sealed link view")},
 	}
+	soon := time.Now().Add(time.Hour)
+	expiresAt := map[string]int64{"h-soon": ms(soon)}
 	for _, r := range rows {
 		if _, err := old.Exec(`INSERT INTO capabilities(token_hash, user_id, kind, id, dep, state, expires_at, kdf, failures, view) VALUES (?,?,?,?,?,?,?,?,?,?)`,
-			[]byte(r.hash), r.user, r.kind, r.id, "dep", r.state, 0, "", r.failures, r.view); err != nil {
+			[]byte(r.hash), r.user, r.kind, r.id, "dep", r.state, expiresAt[r.hash], "", r.failures, r.view); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -74,40 +78,74 @@ func TestCapabilitiesKeptByID(t *testing.T) {
 	if c, err := db.CapabilityByHash(ctx, []byte("h-share-2")); err != nil || string(c.View) != "new view" {
 		t.Errorf("the record under its new token: %+v %v", c, err)
 	}
+	// The refused write left the dead share's record as it was.
+	if c, err := db.CapabilityByHash(ctx, []byte("h-dead")); err != nil || c.UserID != "u2" || c.ID != "s2" || c.State != app.CapRevoked || c.View != nil {
+		t.Errorf("the dead share after a refused write: %+v %v", c, err)
+	}
+	// A link locked here stays locked when its cells are derived again.
+	err = db.update(ctx, "u1", nil, func(tx *tx) error {
+		return tx.PutCapability(&app.Capability{TokenHash: []byte("h-link"), Kind: app.CapLink, ID: "l1", State: app.CapActive, View: []byte("v")})
+	})
+	if c, _ := db.CapabilityByHash(ctx, []byte("h-link")); err != nil || c == nil || c.State != app.CapLocked || c.View != nil || c.Failures != 5 {
+		t.Errorf("the locked link derived again: %+v %v", c, err)
+	}
+	// The migrated expiry index still finds what is due.
+	if n, err := db.ExpireCapabilities(ctx, soon.Add(time.Second)); err != nil || n != 1 {
+		t.Fatalf("expired %d, %v; want the one due", n, err)
+	}
+	if c, err := db.CapabilityByHash(ctx, []byte("h-soon")); err != nil || c.State != app.CapExpired || c.View != nil {
+		t.Errorf("the due link after expiry: %+v %v", c, err)
+	}
 }
 
 // TestCapabilityQueriesUseTheirIndexes: every statement on capabilities
 // finds its rows through an index that narrows them to what it asks; none
 // walks all of a user's records (the dep query did after migration 0016,
-// and update-info re-read every share at each change).
+// and update-info re-read every share at each change; dropping one
+// share's record walked them all before that). Those write transactions
+// run are prepared.
 func TestCapabilityQueriesUseTheirIndexes(t *testing.T) {
 	db, err := Open(t.TempDir(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for q, want := range map[string]string{
-		capabilitiesOfDeps(2):    "USING INDEX capabilities_dep (user_id=? AND kind=? AND dep=?)",
-		qDropOlderCapability:     "USING PRIMARY KEY (user_id=? AND kind=? AND id=?)",
-		qTokenHashInCapabilities: "(token_hash=?)",
-		qCapabilityByHash:        "(token_hash=?)",
-		qCapabilitiesOfKind:      "USING PRIMARY KEY (user_id=? AND kind=?)",
-		qCapabilityByID:          "USING INDEX capabilities_kind_id (kind=? AND id=?)",
+	for _, c := range []struct {
+		q, plan  string
+		prepared bool
+	}{
+		{capabilitiesOfDeps(1), "USING INDEX capabilities_dep (user_id=? AND kind=? AND dep=?)", true},
+		{capabilitiesOfDeps(3), "USING INDEX capabilities_dep (user_id=? AND kind=? AND dep=?)", false},
+		{qCapabilitiesOfKind, "USING PRIMARY KEY (user_id=? AND kind=?)", true},
+		{qDropOlderCapability, "USING PRIMARY KEY (user_id=? AND kind=? AND id=?)", true},
+		{qDropCapability, "USING PRIMARY KEY (user_id=? AND kind=? AND id=?)", true},
+		{qDropCapabilitiesOfKind, "(user_id=? AND kind=?)", true},
+		{qTokenHashInCapabilities, "(token_hash=?)", true},
+		{qCapabilityByHash, "(token_hash=?)", false},
+		{qCapabilityFailure, "(token_hash=?)", false},
+		{qCapabilityByID, "USING INDEX capabilities_kind_id (kind=? AND id=?)", false},
+		{qExpireCapabilities, "USING INDEX capabilities_expiry (expires_at>? AND expires_at<?)", false},
+		{qForgetCapabilities, "(user_id=?)", false},
 	} {
-		rows, err := db.w.Query(`EXPLAIN QUERY PLAN `+q, make([]any, strings.Count(q, "?"))...)
+		rows, err := db.w.Query(`EXPLAIN QUERY PLAN `+c.q, make([]any, strings.Count(c.q, "?"))...)
 		if err != nil {
-			t.Fatalf("%s: %v", q, err)
+			t.Fatalf("%s: %v", c.q, err)
 		}
 		var plan []string
 		for rows.Next() {
 			var id, parent, unused int
 			var detail string
-			rows.Scan(&id, &parent, &unused, &detail)
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
 			plan = append(plan, detail)
 		}
 		rows.Close()
-		if len(plan) != 1 || !strings.Contains(plan[0], want) {
-			t.Errorf("%s\nplan %q, want one step %q", q, plan, want)
+		if len(plan) != 1 || !strings.Contains(plan[0], c.plan) || strings.HasPrefix(plan[0], "SCAN") {
+			t.Errorf("%s\nplan %q, want one step %q", c.q, plan, c.plan)
+		}
+		if c.prepared && db.cachedStmt(db.w, c.q) == nil {
+			t.Errorf("%s\nis not prepared on the writer", c.q)
 		}
 	}
 }

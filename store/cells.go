@@ -27,7 +27,7 @@ const (
 		ON CONFLICT(user_id, entity, id, field) DO UPDATE SET value = excluded.value, clear = excluded.clear, deleted = excluded.deleted, hlc = excluded.hlc, device = excluded.device`
 )
 
-var txQueries = append(append([]string{qGet, qEntity, qIDs, qEntities, qFields, qInsertOp, qUpsertCell}, capabilityTxQueries...), savepointQueries...)
+var txQueries = append([]string{qGet, qEntity, qIDs, qEntities, qFields, qInsertOp, qUpsertCell}, capabilityTxQueries...)
 
 // tx is one transaction over one user's cells.
 type tx struct {

@@ -225,19 +225,9 @@ func (g *group) runOne(w *write, derive bool, shared *reads) error {
 // batch opens and releases one.
 var savepointQueries = []string{`SAVEPOINT u`, `RELEASE u`, `SAVEPOINT w`, `RELEASE w`}
 
-func (g *group) savepoint(name string) error {
-	if err := g.exec(`SAVEPOINT ` + name); err != nil {
-		return fmt.Errorf("store: savepoint: %w", err)
-	}
-	return nil
-}
+func (g *group) savepoint(name string) error { return g.exec(`SAVEPOINT ` + name) }
 
-func (g *group) release(name string) error {
-	if err := g.exec(`RELEASE ` + name); err != nil {
-		return fmt.Errorf("store: savepoint: %w", err)
-	}
-	return nil
-}
+func (g *group) release(name string) error { return g.exec(`RELEASE ` + name) }
 
 func (g *group) exec(q string) error {
 	var err error
@@ -246,7 +236,10 @@ func (g *group) exec(q string) error {
 	} else {
 		_, err = g.sql.Exec(q)
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("store: savepoint: %w", err)
+	}
+	return nil
 }
 
 func (g *group) rollback(name string) error {

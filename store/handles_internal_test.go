@@ -54,9 +54,6 @@ func TestAccountByHandleTellsNoneOneSeveral(t *testing.T) {
 	}
 }
 
-// A database made before handles could repeat (the migrations before 0010,
-// a UNIQUE handle column) is migrated: its accounts and sessions survive,
-// and a second account may then take a handle already held.
 // oldSchema makes, in dir, a database of the schema before the migration
 // named before (e.g. "0010"), as a device that ran an older version left
 // it, and reports the version it is at.
@@ -86,6 +83,9 @@ func oldSchema(t *testing.T, dir, before string) (*sql.DB, int) {
 	return old, applied
 }
 
+// A database made before handles could repeat (the migrations before 0010,
+// a UNIQUE handle column) is migrated: its accounts and sessions survive,
+// and a second account may then take a handle already held.
 func TestMigrationLetsHandlesRepeat(t *testing.T) {
 	dir := t.TempDir()
 	old, applied := oldSchema(t, dir, "0010")

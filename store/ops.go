@@ -424,7 +424,7 @@ func (db *DB) ForgetUser(ctx context.Context, userID string) error {
 		// What this device derived from them: the capabilities' views
 		// (a token of the user would still open them), the signing key
 		// /verify signs with, the emergency key's wrap.
-		`DELETE FROM capabilities WHERE user_id = ?`,
+		qForgetCapabilities,
 		`DELETE FROM capability_builds WHERE user_id = ?`,
 		`DELETE FROM signing_keys WHERE user_id = ?`,
 		`DELETE FROM emergency_keys WHERE user_id = ?`,
@@ -463,3 +463,6 @@ func (db *DB) PutLocalValue(ctx context.Context, name string, value []byte) erro
 	_, err = db.w.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, sealed)
 	return err
 }
+
+// qForgetCapabilities drops every capability record of a forgotten user.
+const qForgetCapabilities = `DELETE FROM capabilities WHERE user_id = ?`

@@ -186,6 +186,12 @@ func Open(dir string, opt Options) (*DB, error) {
 			}
 		}
 	}
+	for _, q := range savepointQueries { // the writer's alone
+		if _, err := db.stmt(db.w, q); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	if err := db.loadDevice(); err != nil {
 		db.Close()
 		return nil, err
