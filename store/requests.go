@@ -93,8 +93,13 @@ func (db *DB) UserRequests(ctx context.Context, userID string) ([]*app.Request, 
 // result. A request that is not (or no longer) pending gives
 // app.ErrNotFound, so two decisions cannot both win.
 func (db *DB) DecideRequest(ctx context.Context, userID, id, status string, result []byte, at time.Time) error {
-	res, err := db.w.ExecContext(ctx, `UPDATE requests SET status = ?, result = ?, decided_at = ? WHERE user_id = ? AND id = ? AND status = ?`,
-		status, result, ms(at), userID, id, app.RequestPending)
+	return updatedOne(db.w.ExecContext(ctx, `UPDATE requests SET status = ?, result = ?, decided_at = ? WHERE user_id = ? AND id = ? AND status = ?`,
+		status, result, ms(at), userID, id, app.RequestPending))
+}
+
+// updatedOne is an UPDATE's outcome: app.ErrNotFound when it changed no
+// row.
+func updatedOne(res sql.Result, err error) error {
 	if err != nil {
 		return err
 	}
@@ -113,16 +118,7 @@ func (db *DB) SetRequestProof(ctx context.Context, id string, proof []byte) erro
 	if err != nil {
 		return err
 	}
-	res, err := db.w.ExecContext(ctx, `UPDATE requests SET proof = ? WHERE id = ?`, sealed, id)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return app.ErrNotFound
-	}
-	return nil
+	return updatedOne(db.w.ExecContext(ctx, `UPDATE requests SET proof = ? WHERE id = ?`, sealed, id))
 }
 
 // sealRequestProof seals a request's proof (nil stays NULL).
