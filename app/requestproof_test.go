@@ -5,99 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/secure-personal-profile/spp/app"
+	"github.com/secure-personal-profile/spp/app/callbacktest"
 	"github.com/secure-personal-profile/spp/app/webhook"
 	"github.com/secure-personal-profile/spp/store/storetest"
 )
-
-// callback is a third party's challenge endpoint over TLS: it knows the
-// request_ids its requests got (by their hash) and answers a challenge
-// as answer says.
-type callback struct {
-	srv    *httptest.Server
-	answer func(w http.ResponseWriter, ch map[string]string, requestID string)
-
-	mu      sync.Mutex
-	ids     map[string]string // request_id_hash → request_id
-	bodies  []map[string]string
-	headers []http.Header
-	release chan struct{} // when set, answers wait for it
-}
-
-func newCallback(t *testing.T, answer func(w http.ResponseWriter, ch map[string]string, requestID string)) *callback {
-	c := &callback{answer: answer, ids: map[string]string{}}
-	c.srv = httptest.NewTLSServer(c)
-	t.Cleanup(c.srv.Close)
-	return c
-}
-
-func (c *callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var ch map[string]string
-	b, _ := io.ReadAll(r.Body)
-	json.Unmarshal(b, &ch)
-	c.mu.Lock()
-	c.bodies, c.headers = append(c.bodies, ch), append(c.headers, r.Header.Clone())
-	release := c.release
-	c.mu.Unlock()
-	if release != nil {
-		<-release
-	}
-	// The requester learns its request_id from POST /requests' answer,
-	// which may come after the challenge: wait for it a little.
-	var id string
-	for range 200 {
-		c.mu.Lock()
-		id = c.ids[ch["request_id_hash"]]
-		c.mu.Unlock()
-		if id != "" {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	c.answer(w, ch, id)
-}
-
-// learn records a request_id the requester got.
-func (c *callback) learn(requestID string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.ids[app.RequestIDHash(requestID)] = requestID
-}
-
-func (c *callback) hits() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.bodies)
-}
-
-// sender is a webhook sender that may reach private addresses (as the
-// webhook tests allow) and resolves every name to the callback server,
-// whose certificate holds example.com and *.example.com.
-func (c *callback) sender() *webhook.Sender {
-	t := c.srv.Client().Transport.(*http.Transport).Clone()
-	addr := c.srv.Listener.Addr().String()
-	t.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, network, addr)
-	}
-	return webhook.New(&http.Client{Transport: t}, true)
-}
-
-// answerRight is a requester's callback done right: the challenge echoed
-// with its HMAC under the request_id.
-func answerRight(w http.ResponseWriter, ch map[string]string, requestID string) {
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]string{"challenge": ch["challenge"], "proof": app.ChallengeProof(requestID, ch["challenge"])})
-}
 
 // requestsNow is the user's requests once no domain check runs.
 func requestsNow(t *testing.T, env *storetest.Env, p *app.Principal) []*app.RequestView {
@@ -147,8 +65,8 @@ func TestRequesterProvesItsDomain(t *testing.T) {
 			env := storetest.New(t, app.Config{})
 			ctx := context.Background()
 			ada := registerUser(t, env, "Ada Lovelace", "ada@example.org")
-			cb := newCallback(t, answerRight)
-			env.App.StartOutbox(t.Context(), cb.sender())
+			cb := callbacktest.New(t, callbacktest.Right)
+			env.App.StartOutbox(t.Context(), cb.Sender())
 			events, stop := env.App.Subscribe(ada.UserID)
 			defer stop()
 
@@ -156,7 +74,7 @@ func TestRequesterProvesItsDomain(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cb.learn(id)
+			cb.Learn(id)
 			ev := nextEvent(t, events)
 			if ev.Kind != app.EventRequest || !ev.RequesterVerified || ev.RequesterDomain != tc.domain || ev.ServiceID != tc.service {
 				t.Fatalf("event %+v", ev)
@@ -168,10 +86,10 @@ func TestRequesterProvesItsDomain(t *testing.T) {
 			if v, err := env.App.PollRequest(ctx, id); err != nil || !v.RequesterVerified {
 				t.Fatalf("poll %+v %v", v, err)
 			}
-			if cb.hits() != 1 {
-				t.Fatalf("%d challenges, want one", cb.hits())
+			if cb.Hits() != 1 {
+				t.Fatalf("%d challenges, want one", cb.Hits())
 			}
-			ch, hdr := cb.bodies[0], cb.headers[0]
+			ch, hdr := cb.Challenge(0)
 			if ch["type"] != app.ChallengeType || ch["service_id"] != tc.service || ch["request_id_hash"] != app.RequestIDHash(id) ||
 				len(ch["challenge"]) != 43 || len(ch) != 4 || strings.Contains(strings.Join([]string{ch["type"], ch["challenge"]}, ""), id) ||
 				hdr.Get("Content-Type") != "application/json" {
@@ -189,47 +107,47 @@ func TestRequesterThatDoesNotProveStaysUnverified(t *testing.T) {
 	defer app.SetChallengeTimeoutForTest(time.Second)()
 	for _, tc := range []struct {
 		name    string
-		answer  func(w http.ResponseWriter, ch map[string]string, requestID string)
+		answer  callbacktest.Answer
 		problem string
 	}{
-		{"wrong echo", func(w http.ResponseWriter, ch map[string]string, id string) {
+		{"wrong echo", func(w http.ResponseWriter, _ *http.Request, ch map[string]string, id string) {
 			json.NewEncoder(w).Encode(map[string]string{"challenge": "not it", "proof": app.ChallengeProof(id, ch["challenge"])})
 		}, "did not echo the challenge"},
-		{"echo without proof", func(w http.ResponseWriter, ch map[string]string, _ string) {
-			json.NewEncoder(w).Encode(map[string]string{"challenge": ch["challenge"]})
-		}, "did not prove it made this request"},
-		{"proof under another request_id", func(w http.ResponseWriter, ch map[string]string, _ string) {
+		{"echo without proof", callbacktest.Echo, "did not prove it made this request"},
+		{"proof under another request_id", func(w http.ResponseWriter, _ *http.Request, ch map[string]string, _ string) {
 			json.NewEncoder(w).Encode(map[string]string{"challenge": ch["challenge"], "proof": app.ChallengeProof("someone else's", ch["challenge"])})
 		}, "did not prove it made this request"},
-		{"plain echo", func(w http.ResponseWriter, ch map[string]string, _ string) { io.WriteString(w, ch["challenge"]) }, "not the JSON of an answer"},
-		{"error", func(w http.ResponseWriter, _ map[string]string, _ string) {
+		{"plain echo", func(w http.ResponseWriter, _ *http.Request, ch map[string]string, _ string) {
+			io.WriteString(w, ch["challenge"])
+		}, "not the JSON of an answer"},
+		{"error", func(w http.ResponseWriter, _ *http.Request, _ map[string]string, _ string) {
 			w.WriteHeader(http.StatusInternalServerError)
 		}, "answered HTTP 500"},
-		{"redirect", func(w http.ResponseWriter, ch map[string]string, _ string) {
+		{"redirect", func(w http.ResponseWriter, _ *http.Request, ch map[string]string, _ string) {
 			w.Header().Set("Location", "https://casino.example.com/elsewhere")
 			w.WriteHeader(http.StatusFound)
 		}, "redirect (HTTP 302), which is not followed"},
-		{"too large", func(w http.ResponseWriter, ch map[string]string, id string) {
+		{"too large", func(w http.ResponseWriter, _ *http.Request, ch map[string]string, id string) {
 			json.NewEncoder(w).Encode(map[string]string{"challenge": ch["challenge"], "proof": app.ChallengeProof(id, ch["challenge"]), "pad": strings.Repeat("x", 8<<10)})
 		}, "answer was too large"},
-		{"too slow", func(w http.ResponseWriter, ch map[string]string, id string) {
+		{"too slow", func(w http.ResponseWriter, _ *http.Request, ch map[string]string, id string) {
 			time.Sleep(3 * time.Second)
-			answerRight(w, ch, id)
+			callbacktest.Right(w, nil, ch, id)
 		}, "did not answer in time"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := storetest.New(t, app.Config{})
 			ctx := context.Background()
 			ada := registerUser(t, env, "Ada Lovelace", "ada@example.org")
-			cb := newCallback(t, tc.answer)
-			env.App.StartOutbox(t.Context(), cb.sender())
+			cb := callbacktest.New(t, tc.answer)
+			env.App.StartOutbox(t.Context(), cb.Sender())
 			events, stop := env.App.Subscribe(ada.UserID)
 			defer stop()
 			id, _, err := env.App.NewRequestWith(ctx, "192.0.2.1", app.RequestParams{ServiceID: "casino.example.com", InfoField: "email", ProfileID: ada.ProfileID, CallbackURL: "https://casino.example.com/cb"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			cb.learn(id)
+			cb.Learn(id)
 			if ev := nextEvent(t, events); ev.RequesterVerified || ev.RequesterDomain != "" {
 				t.Fatalf("event %+v", ev)
 			}
@@ -241,8 +159,8 @@ func TestRequesterThatDoesNotProveStaysUnverified(t *testing.T) {
 			if v, err := env.App.PollRequest(ctx, id); err != nil || v.RequesterVerified {
 				t.Fatalf("poll %+v %v", v, err)
 			}
-			if cb.hits() != 1 {
-				t.Fatalf("%d challenges, want one", cb.hits())
+			if cb.Hits() != 1 {
+				t.Fatalf("%d challenges, want one", cb.Hits())
 			}
 		})
 	}
@@ -256,8 +174,8 @@ func TestCallbackOnAnotherDomainIsRefused(t *testing.T) {
 	env := storetest.New(t, app.Config{})
 	ctx := context.Background()
 	ada := registerUser(t, env, "Ada Lovelace", "ada@example.org")
-	cb := newCallback(t, answerRight)
-	env.App.StartOutbox(t.Context(), cb.sender())
+	cb := callbacktest.New(t, callbacktest.Right)
+	env.App.StartOutbox(t.Context(), cb.Sender())
 	for _, tc := range []struct{ service, callback string }{
 		{"casino.example.com", "https://evil.example.org/cb"},
 		{"casino.example.com", "https://notcasino.example.com/cb"},
@@ -285,8 +203,8 @@ func TestCallbackOnAnotherDomainIsRefused(t *testing.T) {
 		t.Fatalf("recorded %d requests, %v", len(rs), err)
 	}
 	time.Sleep(50 * time.Millisecond)
-	if cb.hits() != 0 {
-		t.Fatalf("%d challenges sent", cb.hits())
+	if cb.Hits() != 0 {
+		t.Fatalf("%d challenges sent", cb.Hits())
 	}
 	// A request without a callback is unchecked and unverified, at once.
 	events, stop := env.App.Subscribe(ada.UserID)
@@ -329,25 +247,25 @@ func TestChallengeNeverReachesPrivateAddresses(t *testing.T) {
 	env := storetest.New(t, app.Config{})
 	ctx := context.Background()
 	ada := registerUser(t, env, "Ada Lovelace", "ada@example.org")
-	cb := newCallback(t, answerRight)
-	env.App.StartOutbox(t.Context(), rebinding{webhook.New(cb.srv.Client(), false), cb.srv.Listener.Addr().String()})
+	cb := callbacktest.New(t, callbacktest.Right)
+	env.App.StartOutbox(t.Context(), rebinding{webhook.New(cb.Client(), false), cb.Listener.Addr().String()})
 	id, _, err := env.App.NewRequestWith(ctx, "192.0.2.1", app.RequestParams{ServiceID: "casino.example.com", InfoField: "email", ProfileID: ada.ProfileID, CallbackURL: "https://casino.example.com/cb"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cb.learn(id)
+	cb.Learn(id)
 	r := requestsNow(t, env, ada)[0]
 	if r.RequesterVerified || r.RequesterCheck != app.RequesterCheckFailed || !strings.Contains(r.RequesterProblem, "not a public one") {
 		t.Fatalf("request %+v", r)
 	}
-	if cb.hits() != 0 {
-		t.Fatalf("the private address was reached %d times", cb.hits())
+	if cb.Hits() != 0 {
+		t.Fatalf("the private address was reached %d times", cb.Hits())
 	}
 	// The sender itself refuses loopback callbacks given as addresses.
-	if _, _, err := webhook.New(nil, false).Challenge(ctx, cb.srv.URL+"/cb", []byte(`{}`), 1024); err != app.ErrAddressRefused {
-		t.Fatalf("challenge to %s: %v", cb.srv.URL, err)
+	if _, _, err := webhook.New(nil, false).Challenge(ctx, cb.URL+"/cb", []byte(`{}`), 1024); err != app.ErrAddressRefused {
+		t.Fatalf("challenge to %s: %v", cb.URL, err)
 	}
-	if cb.hits() != 0 {
+	if cb.Hits() != 0 {
 		t.Fatal("reached")
 	}
 }
@@ -360,16 +278,16 @@ func TestChallengeIsNotInTheRequestsHandler(t *testing.T) {
 	env := storetest.New(t, app.Config{})
 	ctx := context.Background()
 	ada := registerUser(t, env, "Ada Lovelace", "ada@example.org")
-	cb := newCallback(t, answerRight)
-	cb.release = make(chan struct{})
-	env.App.StartOutbox(t.Context(), cb.sender())
+	cb := callbacktest.New(t, callbacktest.Right)
+	release := cb.Hold()
+	env.App.StartOutbox(t.Context(), cb.Sender())
 	events, stop := env.App.Subscribe(ada.UserID)
 	defer stop()
 	id, _, err := env.App.NewRequestWith(ctx, "192.0.2.1", app.RequestParams{ServiceID: "casino.example.com", InfoField: "email", ProfileID: ada.ProfileID, CallbackURL: "https://casino.example.com/cb"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cb.learn(id)
+	cb.Learn(id)
 	rs, err := env.App.Requests(ctx, ada)
 	if err != nil || len(rs) != 1 || rs[0].RequesterVerified || rs[0].RequesterCheck != app.RequesterCheckRunning || rs[0].RequesterDomain != "casino.example.com" {
 		t.Fatalf("while checking: %+v %v", rs, err)
@@ -379,7 +297,7 @@ func TestChallengeIsNotInTheRequestsHandler(t *testing.T) {
 		t.Fatalf("published before the check: %+v", ev)
 	case <-time.After(50 * time.Millisecond):
 	}
-	close(cb.release)
+	release()
 	if ev := nextEvent(t, events); !ev.RequesterVerified {
 		t.Fatalf("event %+v", ev)
 	}

@@ -2,13 +2,8 @@ package ui_test
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,7 +11,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/secure-personal-profile/spp/app"
-	"github.com/secure-personal-profile/spp/app/webhook"
+	"github.com/secure-personal-profile/spp/app/callbacktest"
 	"github.com/secure-personal-profile/spp/ui"
 )
 
@@ -31,37 +26,16 @@ func TestSharingShowsVerifiedRequesters(t *testing.T) {
 
 	// The requesters' callback server: it proves the requests it knows,
 	// and answers the others with a bare echo.
-	var mu sync.Mutex
-	ids := map[string]string{}
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var ch map[string]string
-		b, _ := io.ReadAll(r.Body)
-		json.Unmarshal(b, &ch)
-		var id string
-		for range 100 {
-			mu.Lock()
-			id = ids[ch["request_id_hash"]]
-			mu.Unlock()
-			if id != "" {
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+	cb := callbacktest.New(t, func(w http.ResponseWriter, r *http.Request, ch map[string]string, id string) {
 		if strings.HasPrefix(r.URL.Path, "/echo") {
-			json.NewEncoder(w).Encode(map[string]string{"challenge": ch["challenge"]})
+			callbacktest.Echo(w, r, ch, id)
 			return
 		}
-		json.NewEncoder(w).Encode(map[string]string{"challenge": ch["challenge"], "proof": app.ChallengeProof(id, ch["challenge"])})
-	}))
-	defer srv.Close()
-	tr := srv.Client().Transport.(*http.Transport).Clone()
-	tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, network, srv.Listener.Addr().String())
-	}
+		callbacktest.Right(w, r, ch, id)
+	})
 	octx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	env.App.StartOutbox(octx, webhook.New(&http.Client{Transport: tr}, true))
+	env.App.StartOutbox(octx, cb.Sender())
 
 	s := sharingScreen(t, u)
 	ask := func(service, callback string) {
@@ -70,9 +44,7 @@ func TestSharingShowsVerifiedRequesters(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mu.Lock()
-		ids[app.RequestIDHash(id)] = id
-		mu.Unlock()
+		cb.Learn(id)
 	}
 	shown := func(service string) func() bool {
 		return func() bool {

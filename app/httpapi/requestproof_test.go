@@ -1,20 +1,12 @@
 package httpapi_test
 
 import (
-	"context"
-	"encoding/json"
-	"io"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/secure-personal-profile/spp/app"
-	"github.com/secure-personal-profile/spp/app/webhook"
+	"github.com/secure-personal-profile/spp/app/callbacktest"
 )
 
 // TestRequesterVerifiedInTheAPI: POST /requests takes callback_url; one
@@ -28,31 +20,8 @@ func TestRequesterVerifiedInTheAPI(t *testing.T) {
 
 	// The requester's callback: it finds its request_id by the hash the
 	// challenge carries and proves it.
-	var mu sync.Mutex
-	ids := map[string]string{}
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var ch map[string]string
-		b, _ := io.ReadAll(r.Body)
-		json.Unmarshal(b, &ch)
-		var id string
-		for range 200 {
-			mu.Lock()
-			id = ids[ch["request_id_hash"]]
-			mu.Unlock()
-			if id != "" {
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		json.NewEncoder(w).Encode(map[string]string{"challenge": ch["challenge"], "proof": app.ChallengeProof(id, ch["challenge"])})
-	}))
-	defer srv.Close()
-	tr := srv.Client().Transport.(*http.Transport).Clone()
-	tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, network, srv.Listener.Addr().String())
-	}
-	e.App.StartOutbox(t.Context(), webhook.New(&http.Client{Transport: tr}, true))
+	cb := callbacktest.New(t, callbacktest.Right)
+	e.App.StartOutbox(t.Context(), cb.Sender())
 
 	r := e.form(t, "POST", "/api/v1/requests", "service_id", "casino.example.com", "info_field", "email", "handle", "asked", "callback_url", "https://casino.example.org/cb")
 	want(t, r, 400, "callback_url must be an https URL on service_id's domain or a subdomain of it (port 443, no user or fragment)!", "invalid_callback_url")
@@ -65,9 +34,7 @@ func TestRequesterVerifiedInTheAPI(t *testing.T) {
 		t.Fatalf("created: %s", r.Raw)
 	}
 	verified := r.str("request_id")
-	mu.Lock()
-	ids[app.RequestIDHash(verified)] = verified
-	mu.Unlock()
+	cb.Learn(verified)
 	plain := e.form(t, "POST", "/api/v1/requests", "service_id", "bar", "info_field", "email", "handle", "asked").str("request_id")
 
 	// The user's list, once the check is over.
