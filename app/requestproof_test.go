@@ -40,6 +40,18 @@ func requestsNow(t *testing.T, env *storetest.Env, p *app.Principal) []*app.Requ
 	}
 }
 
+// withCallback is a user (Ada) on a fresh app whose outbox reaches a
+// requester's callback answering as answer says, and her events.
+func withCallback(t *testing.T, answer callbacktest.Answer) (*storetest.Env, *app.Principal, *callbacktest.Server, <-chan app.Event) {
+	env := storetest.New(t, app.Config{})
+	ada := registerUser(t, env, "Ada Lovelace", "ada@example.org")
+	cb := callbacktest.New(t, answer)
+	env.App.StartOutbox(t.Context(), cb.Sender())
+	events, stop := env.App.Subscribe(ada.UserID)
+	t.Cleanup(stop)
+	return env, ada, cb, events
+}
+
 func nextEvent(t *testing.T, ch <-chan app.Event) app.Event {
 	t.Helper()
 	select {
@@ -62,13 +74,8 @@ func TestRequesterProvesItsDomain(t *testing.T) {
 		{"Example.COM", "https://casino.example.com:443/spp/challenge?x=1", "casino.example.com"}, // a subdomain; case and the default port do not matter
 	} {
 		t.Run(tc.service, func(t *testing.T) {
-			env := storetest.New(t, app.Config{})
 			ctx := context.Background()
-			ada := registerUser(t, env, "Ada Lovelace", "ada@example.org")
-			cb := callbacktest.New(t, callbacktest.Right)
-			env.App.StartOutbox(t.Context(), cb.Sender())
-			events, stop := env.App.Subscribe(ada.UserID)
-			defer stop()
+			env, ada, cb, events := withCallback(t, callbacktest.Right)
 
 			id, _, err := env.App.NewRequestWith(ctx, "192.0.2.1", app.RequestParams{ServiceID: tc.service, InfoField: "email", ProfileID: ada.ProfileID, CallbackURL: tc.callback})
 			if err != nil {
@@ -136,13 +143,8 @@ func TestRequesterThatDoesNotProveStaysUnverified(t *testing.T) {
 		}, "did not answer in time"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			env := storetest.New(t, app.Config{})
 			ctx := context.Background()
-			ada := registerUser(t, env, "Ada Lovelace", "ada@example.org")
-			cb := callbacktest.New(t, tc.answer)
-			env.App.StartOutbox(t.Context(), cb.Sender())
-			events, stop := env.App.Subscribe(ada.UserID)
-			defer stop()
+			env, ada, cb, events := withCallback(t, tc.answer)
 			id, _, err := env.App.NewRequestWith(ctx, "192.0.2.1", app.RequestParams{ServiceID: "casino.example.com", InfoField: "email", ProfileID: ada.ProfileID, CallbackURL: "https://casino.example.com/cb"})
 			if err != nil {
 				t.Fatal(err)
@@ -275,14 +277,9 @@ func TestChallengeNeverReachesPrivateAddresses(t *testing.T) {
 // the user hears of it once the check is over. A device that cannot make
 // the check (no webhook sender) says so.
 func TestChallengeIsNotInTheRequestsHandler(t *testing.T) {
-	env := storetest.New(t, app.Config{})
 	ctx := context.Background()
-	ada := registerUser(t, env, "Ada Lovelace", "ada@example.org")
-	cb := callbacktest.New(t, callbacktest.Right)
+	env, ada, cb, events := withCallback(t, callbacktest.Right)
 	release := cb.Hold()
-	env.App.StartOutbox(t.Context(), cb.Sender())
-	events, stop := env.App.Subscribe(ada.UserID)
-	defer stop()
 	id, _, err := env.App.NewRequestWith(ctx, "192.0.2.1", app.RequestParams{ServiceID: "casino.example.com", InfoField: "email", ProfileID: ada.ProfileID, CallbackURL: "https://casino.example.com/cb"})
 	if err != nil {
 		t.Fatal(err)
