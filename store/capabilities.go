@@ -267,8 +267,9 @@ func (t *tx) DropCapability(kind, id string) error {
 	return err
 }
 
-// Two statements, not one with "(? = ” OR id = ?)", which SQLite cannot
-// narrow by id: dropping one share's record walked every share's.
+// Two statements, not one matching every id when id is empty, which
+// SQLite cannot narrow by id: dropping one share's record walked every
+// share's.
 const (
 	qDropCapability         = `DELETE FROM capabilities WHERE user_id = ? AND kind = ? AND id = ?`
 	qDropCapabilitiesOfKind = `DELETE FROM capabilities WHERE user_id = ? AND kind = ?`

@@ -221,22 +221,19 @@ func (g *group) runOne(w *write, derive bool, shared *reads) error {
 	return g.release("w")
 }
 
-// The savepoints' statements are prepared (txQueries): every write of a
-// batch opens and releases one.
+// The savepoints' statements are prepared on the writer at Open: every
+// write of a batch opens and releases one.
 var savepointQueries = []string{`SAVEPOINT u`, `RELEASE u`, `SAVEPOINT w`, `RELEASE w`}
 
 func (g *group) savepoint(name string) error { return g.exec(`SAVEPOINT ` + name) }
 
 func (g *group) release(name string) error { return g.exec(`RELEASE ` + name) }
 
+// exec runs a savepoint statement through the transaction's statement
+// cache (tx.exec).
 func (g *group) exec(q string) error {
-	var err error
-	if s := g.db.cachedStmt(g.db.w, q); s != nil {
-		_, err = g.sql.Stmt(s).Exec()
-	} else {
-		_, err = g.sql.Exec(q)
-	}
-	if err != nil {
+	t := &tx{db: g.db, ctx: context.Background(), sql: g.sql, write: true}
+	if _, err := t.exec(q); err != nil {
 		return fmt.Errorf("store: savepoint: %w", err)
 	}
 	return nil
