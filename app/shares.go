@@ -236,7 +236,8 @@ func (a *ShareService) CreateShare(ctx context.Context, p *Principal, r ShareReq
 	}
 	var value json.RawMessage
 	var is *issuer
-	err = a.update(ctx, p.UserID, p.DEK, func(tx Tx) (err error) {
+	// Retryable: a run assigns value, the service and the issuer afresh.
+	err = a.updateRetryable(ctx, p.UserID, p.DEK, func(tx Tx) (err error) {
 		if value, err = claimValue(tx, claim, now); err != nil {
 			return err
 		}

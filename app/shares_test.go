@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -196,5 +197,73 @@ func TestDIDKey(t *testing.T) {
 	}
 	if got, want := app.DIDKey(key), "did:key:z6MkeTGwHmLmuCmgg4ABYhzWVh6ZX7hTwWt8gguAretUfc9c"; got != want {
 		t.Fatalf("DIDKey = %q, want %q", got, want)
+	}
+}
+
+// TestConcurrentSharesWhileSomeFail: shares created at once are committed
+// together (retryable writes, without savepoints of their own); those that
+// fail (an age claim without a date of birth) leave nothing, and every
+// other one is there once, verifiable, with the value it was made with.
+func TestConcurrentSharesWhileSomeFail(t *testing.T) {
+	env := storetest.New(t, app.Config{})
+	ctx := context.Background()
+	p := newUser(t, env, "grace@example.org")
+	if _, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"phone":"+15550100"}`)); err != nil {
+		t.Fatal(err)
+	}
+	// A write holds the writer's turn while the shares queue behind it:
+	// they then run as one batch.
+	hold, held := make(chan struct{}), make(chan struct{})
+	go env.DB.Update(ctx, p.UserID, p.DEK, func(app.Tx) error {
+		close(held)
+		<-hold
+		return nil
+	})
+	<-held
+	const n = 24
+	shares := make([]*app.Share, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	time.AfterFunc(300*time.Millisecond, func() { close(hold) })
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			field := "phone"
+			if i%3 == 0 {
+				field = "age_over_18" // no date of birth: refused in the transaction
+			}
+			shares[i], errs[i] = env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "shop.example", InfoField: field})
+		}()
+	}
+	wg.Wait()
+	made := map[string]bool{}
+	for i := range n {
+		if i%3 == 0 {
+			if app.AsError(errs[i]).Code != "no_date_of_birth" {
+				t.Errorf("share %d: %v, want no_date_of_birth", i, errs[i])
+			}
+			continue
+		}
+		if errs[i] != nil {
+			t.Fatalf("share %d: %v", i, errs[i])
+		}
+		v, err := env.App.Verify(ctx, shares[i].VerificationToken)
+		if err != nil || string(v.Claims["phone"]) != `"+15550100"` {
+			t.Errorf("share %d verifies: %v %s", i, err, v.Claims["phone"])
+		}
+		made[shares[i].ShareID] = true
+	}
+	access, err := env.App.Access(ctx, p)
+	if err != nil || len(access) != 1 {
+		t.Fatalf("access: %v %+v", err, access)
+	}
+	if got := len(access[0].Shares); got != len(made) {
+		t.Errorf("the service holds %d shares, want %d", got, len(made))
+	}
+	for _, sh := range access[0].Shares {
+		if !made[sh.ShareID] {
+			t.Errorf("share %s held, but none was made with that id", sh.ShareID)
+		}
 	}
 }

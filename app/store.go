@@ -143,6 +143,14 @@ type Store interface {
 	// only the Tx, never another Store method that writes (it would wait
 	// for the connection fn holds, for ever).
 	Update(ctx context.Context, userID string, dek []byte, fn func(Tx) error) error
+	// UpdateRetryable is Update for an fn that may run more than once: the
+	// store undoes its changes before it runs again, so it must keep
+	// nothing outside the Tx that a second run would not set afresh (a
+	// result it assigns, yes; a count it adds to, no). Beside other such
+	// writes, it then runs without a savepoint of its own, which is most
+	// of a small write's cost; when one of them fails, the others run
+	// again, each in its savepoint.
+	UpdateRetryable(ctx context.Context, userID string, dek []byte, fn func(Tx) error) error
 	View(ctx context.Context, userID string, dek []byte, fn func(Tx) error) error
 
 	OutboxStore

@@ -13,8 +13,19 @@ import (
 // update runs fn over the user's data in one transaction and, once it has
 // committed, wakes the outbox if fn queued a message.
 func (a *core) update(ctx context.Context, userID string, dek []byte, fn func(Tx) error) error {
+	return a.updateWith(a.store.Update, ctx, userID, dek, fn)
+}
+
+// updateRetryable is update for an fn that may run more than once
+// (Store.UpdateRetryable): it assigns its results, adds to nothing.
+func (a *core) updateRetryable(ctx context.Context, userID string, dek []byte, fn func(Tx) error) error {
+	return a.updateWith(a.store.UpdateRetryable, ctx, userID, dek, fn)
+}
+
+func (a *core) updateWith(via func(context.Context, string, []byte, func(Tx) error) error, ctx context.Context, userID string, dek []byte, fn func(Tx) error) error {
 	var queued atomic.Bool
-	if err := a.store.Update(ctx, userID, dek, func(tx Tx) error {
+	if err := via(ctx, userID, dek, func(tx Tx) error {
+		queued.Store(false) // a run undone does not count
 		return fn(queueWatch{tx, &queued})
 	}); err != nil {
 		return err

@@ -116,8 +116,18 @@ func (db *DB) Update(ctx context.Context, userID string, dek []byte, fn func(app
 	return db.update(ctx, userID, dek, func(t *tx) error { return fn(t) })
 }
 
+// UpdateRetryable is Update for an fn that may run more than once, its
+// changes undone in between (app.Store).
+func (db *DB) UpdateRetryable(ctx context.Context, userID string, dek []byte, fn func(app.Tx) error) error {
+	return db.queueWrite(&write{ctx: ctx, user: userID, dek: dek, fn: func(t *tx) error { return fn(t) }, retry: true, done: make(chan struct{})})
+}
+
 func (db *DB) update(ctx context.Context, userID string, dek []byte, fn func(*tx) error) error {
-	w := &write{ctx: ctx, user: userID, dek: dek, fn: fn, done: make(chan struct{})}
+	return db.queueWrite(&write{ctx: ctx, user: userID, dek: dek, fn: fn, done: make(chan struct{})})
+}
+
+// queueWrite queues w and returns its error once it is final.
+func (db *DB) queueWrite(w *write) error {
 	db.qmu.Lock()
 	db.queue = append(db.queue, w)
 	db.qmu.Unlock()

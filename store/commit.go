@@ -23,6 +23,7 @@ type write struct {
 	user    string
 	dek     []byte
 	fn      func(*tx) error
+	retry   bool // fn may run again (UpdateRetryable): no savepoint of its own
 	err     error
 	wrote   bool          // it changed a cell: commit hooks run for it
 	changed []app.CellRef // the cells it wrote, still to derive views for
@@ -142,24 +143,57 @@ type group struct {
 
 // runUser runs one user's writes, each in its savepoint, then derives the
 // views for all their changes at once. When that fails, none of them is
-// kept: they all fail with its error (no write runs twice). An error
+// kept: they all fail with its error (no write runs again). An error
 // returned fails the whole batch (the transaction is in an unknown
 // state).
+//
+// When every write may run again (retry), they first run without
+// savepoints, which is most of a write's cost in SQLite (each page it
+// changes is copied to the savepoint journal first). If one of them
+// fails, everything since "u" is rolled back and the others run again,
+// each in its savepoint; the one that failed keeps its error and does not.
 func (g *group) runUser(ws []*write) error {
 	if len(ws) == 1 {
-		return g.runOne(ws[0], true, nil)
+		return g.runOne(ws[0], true, nil, !g.single)
 	}
 	if err := g.savepoint("u"); err != nil {
 		return err
 	}
 	counter, ok := g.db.counter.Load(), g.ok
 	shared := newReads()
+	bare := retryable(ws)
+	if bare {
+		for _, w := range ws {
+			if err := g.runOne(w, false, shared, false); err != nil {
+				return err
+			}
+			if w.err != nil {
+				// Its changes are still there, beside the others': undo
+				// them all, and run the others again in savepoints.
+				if err := g.rollbackTo("u"); err != nil {
+					return err
+				}
+				g.db.counter.Store(counter)
+				g.ok = ok
+				shared.reset()
+				bare = false
+				break
+			}
+		}
+	}
+	if !bare {
+		for _, w := range ws {
+			if w.err != nil {
+				continue // it failed running bare: it does not run again
+			}
+			if err := g.runOne(w, false, shared, true); err != nil {
+				return err
+			}
+		}
+	}
 	var changed []app.CellRef
 	var ran []*write
 	for _, w := range ws {
-		if err := g.runOne(w, false, shared); err != nil {
-			return err
-		}
 		if w.err == nil {
 			changed = append(changed, w.changed...)
 			ran = append(ran, w)
@@ -182,16 +216,17 @@ func (g *group) runUser(ws []*write) error {
 }
 
 // runOne runs one write (and, with derive, derives its views), in a
-// savepoint unless it is the batch's only write, with what the user's
-// writes before it read (shared; nil: nothing). A write that fails gets
-// its error and leaves nothing (its savepoint rolled back, its counters
-// given back before the next write takes any, what it read forgotten).
-func (g *group) runOne(w *write, derive bool, shared *reads) error {
+// savepoint when sp, with what the user's writes before it read (shared;
+// nil: nothing). A write that fails gets its error and, in its savepoint,
+// leaves nothing (its savepoint rolled back, its counters given back
+// before the next write takes any, what it read forgotten); without one,
+// the caller undoes what it left.
+func (g *group) runOne(w *write, derive bool, shared *reads, sp bool) error {
 	if err := w.ctx.Err(); err != nil {
 		w.err = err
 		return nil
 	}
-	if !g.single {
+	if sp {
 		if err := g.savepoint("w"); err != nil {
 			return err
 		}
@@ -208,17 +243,27 @@ func (g *group) runOne(w *write, derive bool, shared *reads) error {
 		if shared != nil {
 			shared.reset() // it may hold what the rollback undoes
 		}
-		if g.single {
-			return nil // the caller rolls the transaction back
+		if !sp {
+			return nil // the caller rolls back
 		}
 		return g.rollback("w")
 	}
 	w.wrote, w.changed = t.wrote, t.changed
 	g.ok++
-	if g.single {
+	if !sp {
 		return nil
 	}
 	return g.release("w")
+}
+
+// retryable reports whether every write may run again.
+func retryable(ws []*write) bool {
+	for _, w := range ws {
+		if !w.retry {
+			return false
+		}
+	}
+	return true
 }
 
 // The savepoints' statements are prepared on the writer at Open: every
@@ -235,6 +280,14 @@ func (g *group) exec(q string) error {
 	t := &tx{db: g.db, ctx: context.Background(), sql: g.sql, write: true}
 	if _, err := t.exec(q); err != nil {
 		return fmt.Errorf("store: savepoint: %w", err)
+	}
+	return nil
+}
+
+// rollbackTo undoes everything since the savepoint, which stays open.
+func (g *group) rollbackTo(name string) error {
+	if _, err := g.sql.Exec(`ROLLBACK TO ` + name); err != nil {
+		return fmt.Errorf("store: rolling back writes: %w", err)
 	}
 	return nil
 }

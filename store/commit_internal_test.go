@@ -30,8 +30,9 @@ func openWithAccount(t testing.TB) (*DB, *app.Account, []byte) {
 	return db, acct, dek
 }
 
-// queued holds the writer's turn while n writes queue, then lets them run:
-// they run as one batch. It returns each write's error, by index.
+// queued holds the writer's turn while n writes queue, in the order of
+// their index, then lets them run: they run as one batch. It returns each
+// write's error, by index.
 func queued(t *testing.T, db *DB, n int, write func(i int) error) []error {
 	t.Helper()
 	db.turn <- struct{}{}
@@ -43,16 +44,16 @@ func queued(t *testing.T, db *DB, n int, write func(i int) error) []error {
 			defer wg.Done()
 			errs[i] = write(i)
 		}()
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		db.qmu.Lock()
-		q := len(db.queue)
-		db.qmu.Unlock()
-		if q == n {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d writes queued", q, n)
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+			db.qmu.Lock()
+			q := len(db.queue)
+			db.qmu.Unlock()
+			if q == i+1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d writes queued", q, i+1)
+			}
 		}
 	}
 	<-db.turn
@@ -144,6 +145,122 @@ func TestGroupCommitAnswersEachWriteForItself(t *testing.T) {
 	if b := db.batches.Load(); b != 2 { // the account's creation, then the batch
 		t.Errorf("%d transactions committed, want 2", b)
 	}
+}
+
+// TestGroupCommitRetriesTheOthersWhenOneFails: writes that may run again
+// (UpdateRetryable) run without savepoints; when one fails, the writes
+// that ran before it run again, each in its savepoint, and the ones after
+// it once. No write that failed runs again, none runs a third time, and
+// the batch keeps exactly the writes that succeeded, numbered without a
+// gap, in one commit.
+func TestGroupCommitRetriesTheOthersWhenOneFails(t *testing.T) {
+	db, acct, dek := openWithAccount(t)
+	before, batches := db.counter.Load(), db.batches.Load()
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	errNo := errors.New("no")
+	const n = 10
+	fails := map[int]bool{4: true, 6: true, 8: true}
+	var mu sync.Mutex
+	runs := make([]int, n)
+	errs := queued(t, db, n, func(i int) error {
+		ctx := context.Background()
+		if i == 8 {
+			ctx = gone
+		}
+		return db.UpdateRetryable(ctx, acct.UserID, dek, func(tx app.Tx) error {
+			mu.Lock()
+			runs[i]++
+			mu.Unlock()
+			for f := range 2 {
+				if err := tx.Put(app.Cell{Entity: "field", ID: fmt.Sprintf("f%d", i), Field: fmt.Sprint(f), Value: []byte("v")}); err != nil {
+					return err
+				}
+			}
+			switch i {
+			case 4:
+				return errNo
+			case 6:
+				panic("a bug")
+			}
+			return nil
+		})
+	})
+	for i, err := range errs {
+		switch {
+		case i == 4 && !errors.Is(err, errNo), i == 6 && err == nil, i == 8 && !errors.Is(err, context.Canceled):
+			t.Errorf("write %d: %v", i, err)
+		case !fails[i] && err != nil:
+			t.Errorf("write %d failed: %v", i, err)
+		}
+	}
+	// 0–3 ran bare until 4 failed, then again; 4 not again; the rest once.
+	want := []int{2, 2, 2, 2, 1, 1, 1, 1, 0, 1}
+	if fmt.Sprint(runs) != fmt.Sprint(want) {
+		t.Errorf("runs by write %v, want %v", runs, want)
+	}
+	err := db.View(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
+		for i := range n {
+			_, ok, err := tx.Get("field", fmt.Sprintf("f%d", i), "1")
+			if err != nil {
+				return err
+			}
+			if ok == fails[i] {
+				t.Errorf("write %d: cell there = %v", i, ok)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ops, first, last int64
+	db.r.QueryRow(`SELECT COUNT(*), MIN(counter), MAX(counter) FROM ops WHERE device = ? AND counter > ?`, db.device, before).Scan(&ops, &first, &last)
+	if ops != 2*(n-3) || first != before+1 || last != before+ops || db.counter.Load() != last {
+		t.Errorf("%d operations numbered %d–%d, counter %d; want %d from %d, no gap", ops, first, last, db.counter.Load(), 2*(n-3), before+1)
+	}
+	if b := db.batches.Load() - batches; b != 1 {
+		t.Errorf("%d transactions committed, want 1", b)
+	}
+}
+
+// TestGroupCommitRunsOtherWritesOnce: a batch that holds a write that may
+// not run again runs every write in its savepoint: when a retryable one
+// fails, the other is not run a second time, and is kept.
+func TestGroupCommitRunsOtherWritesOnce(t *testing.T) {
+	db, acct, dek := openWithAccount(t)
+	var plain int
+	errs := queued(t, db, 3, func(i int) error {
+		put := func(tx app.Tx) error {
+			return tx.Put(app.Cell{Entity: "field", ID: fmt.Sprintf("f%d", i), Field: "v", Value: []byte("v")})
+		}
+		switch i {
+		case 0:
+			return db.UpdateRetryable(context.Background(), acct.UserID, dek, put)
+		case 1:
+			return db.Update(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
+				plain++
+				return put(tx)
+			})
+		}
+		return db.UpdateRetryable(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
+			if err := put(tx); err != nil {
+				return err
+			}
+			return errors.New("no")
+		})
+	})
+	if errs[0] != nil || errs[1] != nil || errs[2] == nil || plain != 1 {
+		t.Fatalf("errors %v, the plain write ran %d times", errs, plain)
+	}
+	db.View(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
+		for i, want := range []bool{true, true, false} {
+			if _, ok, _ := tx.Get("field", fmt.Sprintf("f%d", i), "v"); ok != want {
+				t.Errorf("write %d: cell there = %v", i, ok)
+			}
+		}
+		return nil
+	})
 }
 
 // TestGroupCommitFailsEveryWriteWhenTheCommitFails: a batch whose commit
