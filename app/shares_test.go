@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -265,5 +266,79 @@ func TestConcurrentSharesWhileSomeFail(t *testing.T) {
 		if !made[sh.ShareID] {
 			t.Errorf("share %s held, but none was made with that id", sh.ShareID)
 		}
+	}
+}
+
+// TestRetriedWritesQueueTheirEventsOnce: update-infos committed together
+// with a share that fails run again after it (retryable writes); each
+// still reports its one notification, and the service's webhook has one
+// event per update in the outbox, not one per run.
+func TestRetriedWritesQueueTheirEventsOnce(t *testing.T) {
+	env := storetest.New(t, app.Config{})
+	ctx := context.Background()
+	p := newUser(t, env, "grace@example.org")
+	if _, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"phone":"+15550100"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.RegisterService(ctx, p, "shop.example", "Shop", "https://shop.example/hook"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "shop.example", InfoField: "phone"}); err != nil {
+		t.Fatal(err)
+	}
+	webhooks := func() int {
+		msgs, err := env.DB.Messages(ctx, p.UserID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, m := range msgs {
+			if m.Kind == app.KindWebhook {
+				n++
+			}
+		}
+		return n
+	}
+	before := webhooks()
+	hold, held := make(chan struct{}), make(chan struct{})
+	go env.DB.Update(ctx, p.UserID, p.DEK, func(app.Tx) error {
+		close(held)
+		<-hold
+		return nil
+	})
+	<-held
+	const n = 6
+	results := make([]*app.UpdateResult, n)
+	errs := make([]error, n)
+	var shareErr error
+	var wg sync.WaitGroup
+	for i := range n {
+		if i == n/2 { // queued after the first half: they run again
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, shareErr = env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "shop.example", InfoField: "age_over_18"})
+			}()
+			time.Sleep(50 * time.Millisecond)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = env.App.UpdateInfo(ctx, p, json.RawMessage(fmt.Sprintf(`{"phone":"+1555010%d"}`, i)))
+		}()
+		time.Sleep(50 * time.Millisecond)
+	}
+	close(hold)
+	wg.Wait()
+	if app.AsError(shareErr).Code != "no_date_of_birth" {
+		t.Fatalf("the failing share: %v", shareErr)
+	}
+	for i := range n {
+		if errs[i] != nil || results[i].Notified != 1 {
+			t.Fatalf("update %d: %v %+v", i, errs[i], results[i])
+		}
+	}
+	if got := webhooks() - before; got != n {
+		t.Errorf("%d webhook events queued by %d updates", got, n)
 	}
 }

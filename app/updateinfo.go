@@ -79,7 +79,9 @@ func (a *ProfileService) UpdateInfo(ctx context.Context, p *Principal, raw json.
 	}
 	names := sortedKeys(updates)
 	res := &UpdateResult{Updated: names}
-	err := a.update(ctx, p.UserID, p.DEK, func(tx Tx) error {
+	// Retryable: a run sets res.Notified afresh; its events are queued in
+	// the transaction.
+	err := a.updateRetryable(ctx, p.UserID, p.DEK, func(tx Tx) error {
 		for _, n := range names {
 			if err := setFieldValue(tx, n, updates[n]); err != nil {
 				return err
