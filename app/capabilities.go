@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -40,6 +41,25 @@ const (
 	CapLink      = "link"
 	CapEmergency = "emergency"
 )
+
+// CapabilityKinds are the kinds of capability records.
+var CapabilityKinds = [...]string{CapShare, CapPublic, CapLink, CapEmergency}
+
+// CapabilityEntity is the entity kind a capability of this kind names:
+// the record's token hash is that entity's "token_hash" cell.
+func CapabilityEntity(kind string) string {
+	switch kind {
+	case CapShare:
+		return EntityShare
+	case CapPublic:
+		return EntityPublic
+	case CapLink:
+		return EntityHealthLink
+	case CapEmergency:
+		return EntityEmergency
+	}
+	return ""
+}
 
 // Capability states.
 const (
@@ -640,6 +660,16 @@ func (a *core) deriveLinks(tx Tx, dek []byte) error {
 			continue
 		}
 		hash := crypto.HashToken(l.token)
+		if th, _, err := tx.Get(EntityHealthLink, id, "token_hash"); err != nil {
+			return err
+		} else if !bytes.Equal(th.Clear, hash) {
+			// Not this token's link (cells written apart, or not by us):
+			// the record is found by its token_hash cell.
+			if err := tx.DropCapability(CapLink, id); err != nil {
+				return err
+			}
+			continue
+		}
 		c := &Capability{TokenHash: hash, Kind: CapLink, ID: id, State: CapActive, ExpiresAt: l.expiresAt}
 		var pcHash []byte
 		if l.passcode != nil {

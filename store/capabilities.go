@@ -14,38 +14,56 @@ import (
 // Capability records (migration 0009) are device-local: each device
 // derives them from the synced cells, inside the write transaction that
 // changed what they show (the app's Deriver, called by update and
-// ApplyOps), kept in the order of what they name (migration 0016). A token
-// hash has one owner on the installation: its unique index says so, and
-// cells' token_hash index is unique too.
+// ApplyOps), kept in the order of what they name (migration 0016). A
+// record's token hash is its entity's live token_hash cell, which has one
+// owner on the installation (the cells' unique index): a record is found
+// by its token hash through that cell (migration 0017).
 
-const capCols = `token_hash, user_id, kind, id, dep, state, expires_at, kdf, failures, view`
+// capColsOf lists a record's columns, each prefixed (a table alias).
+func capColsOf(p string) string {
+	return p + `token_hash, ` + p + `user_id, ` + p + `kind, ` + p + `id, ` + p + `dep, ` + p + `state, ` + p + `expires_at, ` + p + `kdf, ` + p + `failures, ` + p + `view`
+}
+
+var capCols = capColsOf("")
+
+// kindOfCell is SQL for the capability kind of the entity of cells row c.
+var kindOfCell = func() string {
+	var b strings.Builder
+	b.WriteString(`CASE c.entity`)
+	for _, k := range app.CapabilityKinds {
+		fmt.Fprintf(&b, ` WHEN '%s' THEN '%s'`, app.CapabilityEntity(k), k)
+	}
+	b.WriteString(` END`)
+	return b.String()
+}()
 
 // The statements write transactions run on capabilities (prepared at Open:
 // txQueries).
-const (
-	qDropOlderCapability = `DELETE FROM capabilities WHERE user_id = ? AND kind = ? AND id = ? AND token_hash <> ?`
-	qPutCapability       = `INSERT INTO capabilities(` + capCols + `) VALUES (?,?,?,?,?,?,?,?,?,?)
-		ON CONFLICT(token_hash) DO UPDATE SET dep = excluded.dep, expires_at = excluded.expires_at,
-		kdf = excluded.kdf, failures = MAX(failures, excluded.failures),
-		-- A link locked here stays locked (and viewless), whatever the
-		-- cells say before its lock has reached them.
-		state = CASE WHEN capabilities.state = 'locked' THEN 'locked' ELSE excluded.state END,
-		view = CASE WHEN capabilities.state = 'locked' THEN NULL ELSE excluded.view END
-		-- Only a record of the same thing is replaced.
-		WHERE capabilities.user_id = excluded.user_id AND capabilities.kind = excluded.kind AND capabilities.id = excluded.id`
+var (
+	// A record of the same thing is replaced. Under the same token, a
+	// link locked here stays locked (and viewless), whatever the cells say
+	// before its lock has reached them, and keeps its failures; a new token
+	// starts afresh.
+	qPutCapability = `INSERT INTO capabilities(` + capCols + `) VALUES (?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT(user_id, kind, id) DO UPDATE SET token_hash = excluded.token_hash, dep = excluded.dep,
+		expires_at = excluded.expires_at, kdf = excluded.kdf,
+		failures = CASE WHEN capabilities.token_hash = excluded.token_hash THEN MAX(failures, excluded.failures) ELSE excluded.failures END,
+		state = CASE WHEN capabilities.token_hash = excluded.token_hash AND capabilities.state = 'locked' THEN 'locked' ELSE excluded.state END,
+		view = CASE WHEN capabilities.token_hash = excluded.token_hash AND capabilities.state = 'locked' THEN NULL ELSE excluded.view END`
 	qCapabilitiesOfKind = `SELECT ` + capCols + ` FROM capabilities WHERE user_id = ? AND kind = ?`
 	qViewsVersion       = `SELECT version FROM capability_builds WHERE user_id = ?`
 	qSetViewsVersion    = `INSERT INTO capability_builds(user_id, version) VALUES (?, ?)
 		ON CONFLICT(user_id) DO UPDATE SET version = excluded.version`
+	// The live token_hash cell that holds a hash: its owner.
+	qTokenHashOwner   = `SELECT user_id, entity, id FROM cells WHERE field = 'token_hash' AND deleted = 0 AND clear = ?`
 	qTokenHashInCells = `SELECT COUNT(*) FROM cells WHERE field = 'token_hash' AND deleted = 0 AND clear = ?
 		AND NOT (user_id = ? AND entity = ? AND id = ?)`
-	qTokenHashInCapabilities = `SELECT COUNT(*) FROM capabilities WHERE token_hash = ? AND user_id <> ?`
 )
 
 var capabilityTxQueries = []string{
-	qDropOlderCapability, qPutCapability, qCapabilitiesOfKind,
+	qPutCapability, qCapabilitiesOfKind,
 	capabilitiesOfDeps(1), qViewsVersion, qSetViewsVersion,
-	qTokenHashInCells, qTokenHashInCapabilities, qDropCapability, qDropCapabilitiesOfKind,
+	qTokenHashOwner, qTokenHashInCells, qDropCapability, qDropCapabilitiesOfKind,
 }
 
 func scanCapability(s interface{ Scan(...any) error }) (*app.Capability, error) {
@@ -75,27 +93,26 @@ func (db *DB) derive(t *tx) error {
 }
 
 // PutCapability writes one of the transaction's user's capability records.
+// Its token hash must be the live token_hash cell of what it names (the
+// cell is written first, in the same transaction); under a hash another
+// cell holds it is refused (app.ErrTaken) and changes nothing.
 func (t *tx) PutCapability(c *app.Capability) error {
 	if !t.write {
 		return errors.New("store: write in a read transaction")
+	}
+	var user, entity, id string
+	err := t.queryRow(qTokenHashOwner, c.TokenHash).Scan(&user, &entity, &id)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && (user != t.user || entity != app.CapabilityEntity(c.Kind) || id != c.ID) {
+		return app.ErrTaken
+	}
+	if err != nil {
+		return fmt.Errorf("store: writing capability: %w", err)
 	}
 	var exp int64
 	if !c.ExpiresAt.IsZero() {
 		exp = ms(c.ExpiresAt)
 	}
-	// A record of the same thing under an older token is replaced. (When
-	// the token hash turns out to name something else, the write fails,
-	// and its rollback gives the deleted record back.)
-	if _, err := t.exec(qDropOlderCapability, t.user, c.Kind, c.ID, c.TokenHash); err != nil {
-		return fmt.Errorf("store: writing capability: %w", err)
-	}
-	r, err := t.exec(qPutCapability, c.TokenHash, t.user, c.Kind, c.ID, c.Dep, c.State, exp, c.KDF, c.Failures, c.View)
-	if err == nil {
-		if n, _ := r.RowsAffected(); n == 0 {
-			return app.ErrTaken // the token hash names something else: the upsert left it
-		}
-	}
-	if err != nil {
+	if _, err := t.exec(qPutCapability, c.TokenHash, t.user, c.Kind, c.ID, c.Dep, c.State, exp, c.KDF, c.Failures, c.View); err != nil {
 		return fmt.Errorf("store: writing capability: %w", err)
 	}
 	return nil
@@ -168,7 +185,11 @@ func (t *tx) PutSigningKey(wrapped []byte) error {
 	return err
 }
 
-const qCapabilityByHash = `SELECT ` + capCols + ` FROM capabilities WHERE token_hash = ?`
+// qCapabilityByHash finds the cell that holds the hash, then its record,
+// if the record is under that hash still.
+var qCapabilityByHash = `SELECT ` + capColsOf("k.") + ` FROM cells c
+		JOIN capabilities k ON k.user_id = c.user_id AND k.kind = ` + kindOfCell + ` AND k.id = c.id AND k.token_hash = c.clear
+		WHERE c.field = 'token_hash' AND c.deleted = 0 AND c.clear = ?`
 
 // CapabilityByHash finds a capability by its token's SHA-256.
 func (db *DB) CapabilityByHash(ctx context.Context, tokenHash []byte) (*app.Capability, error) {
@@ -179,7 +200,7 @@ func (db *DB) CapabilityByHash(ctx context.Context, tokenHash []byte) (*app.Capa
 	return c, nil
 }
 
-const qCapabilityByID = `SELECT ` + capCols + ` FROM capabilities WHERE kind = ? AND id = ? LIMIT 1`
+var qCapabilityByID = `SELECT ` + capCols + ` FROM capabilities WHERE kind = ? AND id = ? LIMIT 1`
 
 // CapabilityByID finds a capability by the kind and id of what it names.
 func (db *DB) CapabilityByID(ctx context.Context, kind, id string) (*app.Capability, error) {
@@ -190,17 +211,19 @@ func (db *DB) CapabilityByID(ctx context.Context, kind, id string) (*app.Capabil
 	return c, nil
 }
 
-const qCapabilityFailure = `UPDATE capabilities SET failures = failures + 1,
+var qCapabilityFailure = `UPDATE capabilities SET failures = failures + 1,
 		state = CASE WHEN failures + 1 >= ? THEN 'locked' ELSE state END,
 		view = CASE WHEN failures + 1 >= ? THEN NULL ELSE view END
-		WHERE token_hash = ? RETURNING failures, state`
+		WHERE (user_id, kind, id) = (SELECT c.user_id, ` + kindOfCell + `, c.id FROM cells c
+			WHERE c.field = 'token_hash' AND c.deleted = 0 AND c.clear = ?)
+		AND token_hash = ? RETURNING failures, state`
 
 // CapabilityFailure counts a wrong passcode; at limit the capability is
 // locked and its view dropped, in the same statement.
 func (db *DB) CapabilityFailure(ctx context.Context, tokenHash []byte, limit int) (int, bool, error) {
 	var n int
 	var state string
-	err := db.w.QueryRowContext(ctx, qCapabilityFailure, limit, limit, tokenHash).Scan(&n, &state)
+	err := db.w.QueryRowContext(ctx, qCapabilityFailure, limit, limit, tokenHash, tokenHash).Scan(&n, &state)
 	if err != nil {
 		return 0, false, notFound(err)
 	}
@@ -230,23 +253,12 @@ func (db *DB) SigningKey(ctx context.Context, userID string) ([]byte, error) {
 	return w, nil
 }
 
-// tokenHashTakenByCapability reports whether a capability of another user
-// holds this token hash (a local write's cell under a hash another live
-// token_hash cell holds is refused by the cells' unique index: write1).
-func (t *tx) tokenHashTakenByCapability(hash []byte) (bool, error) {
-	var n int
-	err := t.queryRow(qTokenHashInCapabilities, hash, t.user).Scan(&n)
-	return n > 0, err
-}
-
 // tokenHashTaken reports whether a live token_hash cell with this value
 // belongs to something other than (user, entity, id).
 func (t *tx) tokenHashTaken(entity, id string, hash []byte) (bool, error) {
 	var n int
-	if err := t.queryRow(qTokenHashInCells, hash, t.user, entity, id).Scan(&n); err != nil || n > 0 {
-		return n > 0, err
-	}
-	return t.tokenHashTakenByCapability(hash)
+	err := t.queryRow(qTokenHashInCells, hash, t.user, entity, id).Scan(&n)
+	return n > 0, err
 }
 
 // UserID is the transaction's user.

@@ -388,17 +388,10 @@ func uniqueViolation(err error) bool {
 // kept is the cell as Put wrote it (nil for a tombstone), for what the
 // transaction has read of the entity (wroteCell).
 func (t *tx) write1(entity, id, field string, sealed, clear []byte, deleted bool, kept *app.Cell) error {
+	// A token hash has one owner on the installation: no other live
+	// token_hash cell holds it (the cells' unique index, below; capability
+	// records follow their cells: PutCapability).
 	tokenHash := field == "token_hash" && clear != nil && !deleted
-	if tokenHash {
-		// A token hash has one owner on the installation: no other live
-		// token_hash cell (the cells' unique index, below) and no other
-		// user's capability holds it.
-		if taken, err := t.tokenHashTakenByCapability(clear); err != nil {
-			return err
-		} else if taken {
-			return app.ErrTaken
-		}
-	}
 	t.wrote = true
 	t.changed = append(t.changed, app.CellRef{Entity: entity, ID: id, Field: field})
 	hlc := t.db.clock.Now()
