@@ -737,3 +737,40 @@ func TestForgottenUserServesNothing(t *testing.T) {
 		t.Fatalf("a forgotten user's public page still answers: %+v", got)
 	}
 }
+
+// TestLinkTokenApartFromItsHash: a link whose token and token_hash cells
+// disagree (a rotation whose two operations arrive apart, or cells another
+// device wrote wrongly) has no capability while they do: the operation is
+// applied, the old token opens nothing (the record is found through the
+// hash cell, which must be the token's), and the user's writes go on.
+func TestLinkTokenApartFromItsHash(t *testing.T) {
+	env := storetest.New(t, app.Config{})
+	ctx := context.Background()
+	p := newUser(t, env, "grace@example.org")
+	link, err := env.App.CreateLink(ctx, p, app.LinkRequest{Records: json.RawMessage(`"allergies"`), DoctorEmail: "dr@example.org", Page: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := lastPathPart(link.URL)
+	if _, err := env.App.OpenLink(ctx, app.LinkOpen{Token: token, Client: "192.0.2.1"}); err != nil {
+		t.Fatalf("the link before: %v", err)
+	}
+	other, _ := crypto.NewToken()
+	sealed, err := crypto.Seal(p.DEK, []byte(other), []byte("cell\x00"+p.UserID+"\x00"+app.EntityHealthLink+"\x00"+link.ID+"\x00token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hlc := uint64(env.Clock.Now().UnixMilli()+1) << 16
+	res, err := env.DB.ApplyOps(ctx, p.UserID, p.DEK, []app.Op{{Device: "other-device", Counter: 1, HLC: hlc, UserID: p.UserID, Entity: app.EntityHealthLink, ID: link.ID, Field: "token", Value: sealed}})
+	if err != nil || res.Applied != 1 {
+		t.Fatalf("the token alone by sync: %+v %v", res, err)
+	}
+	for _, tok := range []string{token, other} {
+		if _, err := env.App.OpenLink(ctx, app.LinkOpen{Token: tok, Client: "192.0.2.1"}); kind(err) != app.KindNotFound {
+			t.Errorf("a token of the link whose cells disagree: %v, want not found", err)
+		}
+	}
+	if _, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"phone":"+15550100"}`)); err != nil {
+		t.Fatalf("a write after: %v", err)
+	}
+}
