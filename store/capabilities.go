@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -100,19 +101,35 @@ func (t *tx) PutCapability(c *app.Capability) error {
 	if !t.write {
 		return errors.New("store: write in a read transaction")
 	}
-	var user, entity, id string
-	err := t.queryRow(qTokenHashOwner, c.TokenHash).Scan(&user, &entity, &id)
-	if errors.Is(err, sql.ErrNoRows) || err == nil && (user != t.user || entity != app.CapabilityEntity(c.Kind) || id != c.ID) {
-		return app.ErrTaken
-	}
-	if err != nil {
-		return fmt.Errorf("store: writing capability: %w", err)
+	if err := t.ownsTokenHash(app.CapabilityEntity(c.Kind), c.ID, c.TokenHash); err != nil {
+		return err
 	}
 	var exp int64
 	if !c.ExpiresAt.IsZero() {
 		exp = ms(c.ExpiresAt)
 	}
 	if _, err := t.exec(qPutCapability, c.TokenHash, t.user, c.Kind, c.ID, c.Dep, c.State, exp, c.KDF, c.Failures, c.View); err != nil {
+		return fmt.Errorf("store: writing capability: %w", err)
+	}
+	return nil
+}
+
+// ownsTokenHash checks that the live token_hash cell of (entity, id) holds
+// hash (app.ErrTaken if not). What the transaction has read of the entity,
+// kept current by its writes, is enough when it shows that cell: the cells'
+// unique index has made it the hash's one owner.
+func (t *tx) ownsTokenHash(entity, id string, hash []byte) error {
+	if t.reads != nil {
+		if c, ok := t.reads.entities[entityKey{entity, id}]["token_hash"]; ok && bytes.Equal(c.Clear, hash) {
+			return nil
+		}
+	}
+	var user, e, i string
+	err := t.queryRow(qTokenHashOwner, hash).Scan(&user, &e, &i)
+	switch {
+	case errors.Is(err, sql.ErrNoRows), err == nil && (user != t.user || e != entity || i != id):
+		return app.ErrTaken
+	case err != nil:
 		return fmt.Errorf("store: writing capability: %w", err)
 	}
 	return nil
