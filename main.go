@@ -201,6 +201,7 @@ func startProfiler(addr string, log *slog.Logger) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace) // where goroutines wait: go tool trace
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("SPP_PPROF: %w", err)
