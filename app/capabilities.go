@@ -520,7 +520,7 @@ func (a *core) deriveShare(tx Tx, dek []byte, id string) error {
 	}
 	userID := tx.UserID()
 	now := a.now()
-	c := &Capability{TokenHash: sh.TokenHash, Kind: CapShare, ID: id, Dep: fieldID(tx, shareDep(sh.Field)), State: CapActive, ExpiresAt: sh.ExpiresAt}
+	c := &Capability{TokenHash: sh.TokenHash, Kind: CapShare, ID: id, Dep: fieldID(tx, shareDep(sh.Field)), State: CapActive, ExpiresAt: sh.ExpiresAt, Owner: sh.Service}
 	switch {
 	case !sh.RevokedAt.IsZero():
 		c.State = CapRevoked

@@ -21,11 +21,12 @@ import (
 // "created_at", "revoked_at" (clear; empty while not revoked).
 const EntityService = "service"
 
-// EntityServiceShares indexes a service's shares, so that they are found
-// without reading every share; id = the service entity's id; one field per
-// share, named by the share id (clear). Each device adds its own cells, so
-// the index merges across devices; it is apart from the service entity so
-// that reading a service does not read its whole history.
+// EntityServiceShares indexed a service's shares in the synced cells; id =
+// the service entity's id; one field per share, named by the share id
+// (clear). Shares made since are found through their capability records
+// instead (each device derives them, Owner: the service: service.shares),
+// a share being one operation fewer; the index is still read for the
+// shares it holds.
 const EntityServiceShares = "service_shares"
 
 // KindWebhook is the outbox kind of webhook events (app/webhook sends them).
@@ -107,19 +108,47 @@ func readService(tx Tx, id string) (*service, bool, error) {
 	}, true, nil
 }
 
-// shares reads the service's shares through the index.
+// shares reads the service's shares: those its capability records name
+// (Owner), those of the older synced index, and those the transaction (or
+// its group) has changed whose records are not derived yet.
 func (s *service) shares(tx Tx) ([]*share, error) {
 	index, err := tx.Entity(EntityServiceShares, s.ID)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*share, 0, len(index))
+	caps, err := tx.CapabilitiesOwnedBy(CapShare, s.ID)
+	if err != nil {
+		return nil, err
+	}
+	ids := make(map[string]bool, len(index)+len(caps))
 	for id := range index {
+		ids[id] = true
+	}
+	for _, c := range caps {
+		ids[c.ID] = true
+	}
+	pending := map[string]bool{}
+	for _, c := range tx.Pending() {
+		if c.Entity == EntityShare && !ids[c.ID] {
+			pending[c.ID] = true
+		}
+	}
+	out := make([]*share, 0, len(ids)+len(pending))
+	for id := range ids {
 		sh, ok, err := readShare(tx, id)
 		if err != nil {
 			return nil, err
 		}
 		if ok {
+			out = append(out, sh)
+		}
+	}
+	for id := range pending {
+		sh, ok, err := readShare(tx, id)
+		if err != nil {
+			return nil, err
+		}
+		if ok && sh.Service == s.ID {
 			out = append(out, sh)
 		}
 	}

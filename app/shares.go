@@ -245,11 +245,8 @@ func (a *ShareService) CreateShare(ctx context.Context, p *Principal, r ShareReq
 		if err != nil {
 			return err
 		}
-		sh.Service = svc.ID
+		sh.Service = svc.ID // how service.shares finds it
 		if err := putShare(tx, sh); err != nil {
-			return err
-		}
-		if err := tx.Put(Cell{Entity: EntityServiceShares, ID: svc.ID, Field: sh.ID, Clear: []byte{1}}); err != nil {
 			return err
 		}
 		is, err = a.issuerFor(tx, p.ProfileID)

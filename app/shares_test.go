@@ -342,3 +342,50 @@ func TestRetriedWritesQueueTheirEventsOnce(t *testing.T) {
 		t.Errorf("%d webhook events queued by %d updates", got, n)
 	}
 }
+
+// TestRevokeCommittedWithTheShareItEnds: a service's shares are found
+// through their capability records, derived once for a whole group of
+// writes; a revocation committed in the same group as a share made just
+// before it still ends that share, and the service lists it as revoked.
+func TestRevokeCommittedWithTheShareItEnds(t *testing.T) {
+	env := storetest.New(t, app.Config{})
+	ctx := context.Background()
+	p := newUser(t, env, "grace@example.org")
+	if _, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"phone":"+15550100"}`)); err != nil {
+		t.Fatal(err)
+	}
+	hold, held := make(chan struct{}), make(chan struct{})
+	go env.DB.Update(ctx, p.UserID, p.DEK, func(app.Tx) error {
+		close(held)
+		<-hold
+		return nil
+	})
+	<-held
+	var sh *app.Share
+	var shareErr, revokeErr error
+	var revoked int
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		sh, shareErr = env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "shop.example", InfoField: "phone"})
+	}()
+	time.Sleep(50 * time.Millisecond) // queued after the share
+	go func() {
+		defer wg.Done()
+		revoked, revokeErr = env.App.RevokeAccess(ctx, p, "shop.example")
+	}()
+	time.Sleep(50 * time.Millisecond)
+	close(hold)
+	wg.Wait()
+	if shareErr != nil || revokeErr != nil || revoked != 1 {
+		t.Fatalf("share %v; revoke %d %v", shareErr, revoked, revokeErr)
+	}
+	if _, err := env.App.Verify(ctx, sh.VerificationToken); kind(err) != app.KindGone {
+		t.Fatalf("the share after its service's revocation: %v, want gone", err)
+	}
+	access, err := env.App.Access(ctx, p)
+	if err != nil || len(access) != 1 || len(access[0].Shares) != 1 || access[0].Shares[0].State != app.CapRevoked {
+		t.Fatalf("access: %v %+v", err, access)
+	}
+}

@@ -90,6 +90,14 @@ type Tx interface {
 	// Capabilities lists the user's capability records of a kind; with
 	// deps, only those whose Dep is one of them.
 	Capabilities(kind string, deps ...string) ([]*Capability, error)
+	// CapabilitiesOwnedBy lists the user's capability records of a kind
+	// whose Owner is owner.
+	CapabilitiesOwnedBy(kind, owner string) ([]*Capability, error)
+	// Pending lists the cells this transaction changed, and the writes
+	// committed with it before it, whose views are not derived yet (the
+	// store derives them all once, before the commit): what the records
+	// above do not show yet.
+	Pending() []CellRef
 	// ViewsVersion is the version of the views this device derived for
 	// the user (0: never); SetViewsVersion records it.
 	ViewsVersion() (int, error)
@@ -181,6 +189,7 @@ type Capability struct {
 	KDF       string // a link passcode's Argon2id parameters and salt ("" without)
 	Failures  int    // wrong passcodes, on this device
 	View      []byte
+	Owner     string // what holds the thing: a share's service (its entity id); "" for none
 }
 
 // CellRef names one cell a transaction changed.

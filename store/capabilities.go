@@ -22,7 +22,7 @@ import (
 
 // capColsOf lists a record's columns, each prefixed (a table alias).
 func capColsOf(p string) string {
-	return p + `token_hash, ` + p + `user_id, ` + p + `kind, ` + p + `id, ` + p + `dep, ` + p + `state, ` + p + `expires_at, ` + p + `kdf, ` + p + `failures, ` + p + `view`
+	return p + `token_hash, ` + p + `user_id, ` + p + `kind, ` + p + `id, ` + p + `dep, ` + p + `state, ` + p + `expires_at, ` + p + `kdf, ` + p + `failures, ` + p + `view, ` + p + `owner`
 }
 
 var capCols = capColsOf("")
@@ -45,15 +45,19 @@ var (
 	// link locked here stays locked (and viewless), whatever the cells say
 	// before its lock has reached them, and keeps its failures; a new token
 	// starts afresh.
-	qPutCapability = `INSERT INTO capabilities(` + capCols + `) VALUES (?,?,?,?,?,?,?,?,?,?)
+	qPutCapability = `INSERT INTO capabilities(` + capCols + `) VALUES (?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(user_id, kind, id) DO UPDATE SET token_hash = excluded.token_hash, dep = excluded.dep,
-		expires_at = excluded.expires_at, kdf = excluded.kdf,
+		expires_at = excluded.expires_at, kdf = excluded.kdf, owner = excluded.owner,
 		failures = CASE WHEN capabilities.token_hash = excluded.token_hash THEN MAX(failures, excluded.failures) ELSE excluded.failures END,
 		state = CASE WHEN capabilities.token_hash = excluded.token_hash AND capabilities.state = 'locked' THEN 'locked' ELSE excluded.state END,
 		view = CASE WHEN capabilities.token_hash = excluded.token_hash AND capabilities.state = 'locked' THEN NULL ELSE excluded.view END`
 	qCapabilitiesOfKind = `SELECT ` + capCols + ` FROM capabilities WHERE user_id = ? AND kind = ?`
-	qViewsVersion       = `SELECT version FROM capability_builds WHERE user_id = ?`
-	qSetViewsVersion    = `INSERT INTO capability_builds(user_id, version) VALUES (?, ?)
+	// The index is named, as for the dep query (capabilitiesOfDeps); owner
+	// <> '' is what lets SQLite use it (it holds only records with one).
+	qCapabilitiesOwnedBy = `SELECT ` + capCols + ` FROM capabilities INDEXED BY capabilities_owner
+		WHERE user_id = ? AND kind = ? AND owner = ? AND owner <> ''`
+	qViewsVersion    = `SELECT version FROM capability_builds WHERE user_id = ?`
+	qSetViewsVersion = `INSERT INTO capability_builds(user_id, version) VALUES (?, ?)
 		ON CONFLICT(user_id) DO UPDATE SET version = excluded.version`
 	// The live token_hash cell that holds a hash: its owner.
 	qTokenHashOwner   = `SELECT user_id, entity, id FROM cells WHERE field = 'token_hash' AND deleted = 0 AND clear = ?`
@@ -62,7 +66,7 @@ var (
 )
 
 var capabilityTxQueries = []string{
-	qPutCapability, qCapabilitiesOfKind,
+	qPutCapability, qCapabilitiesOfKind, qCapabilitiesOwnedBy,
 	capabilitiesOfDeps(1), qViewsVersion, qSetViewsVersion,
 	qTokenHashOwner, qTokenHashInCells, qDropCapability, qDropCapabilitiesOfKind,
 }
@@ -70,7 +74,7 @@ var capabilityTxQueries = []string{
 func scanCapability(s interface{ Scan(...any) error }) (*app.Capability, error) {
 	c := &app.Capability{}
 	var exp int64
-	if err := s.Scan(&c.TokenHash, &c.UserID, &c.Kind, &c.ID, &c.Dep, &c.State, &exp, &c.KDF, &c.Failures, &c.View); err != nil {
+	if err := s.Scan(&c.TokenHash, &c.UserID, &c.Kind, &c.ID, &c.Dep, &c.State, &exp, &c.KDF, &c.Failures, &c.View, &c.Owner); err != nil {
 		return nil, err
 	}
 	if exp > 0 {
@@ -108,7 +112,7 @@ func (t *tx) PutCapability(c *app.Capability) error {
 	if !c.ExpiresAt.IsZero() {
 		exp = ms(c.ExpiresAt)
 	}
-	if _, err := t.exec(qPutCapability, c.TokenHash, t.user, c.Kind, c.ID, c.Dep, c.State, exp, c.KDF, c.Failures, c.View); err != nil {
+	if _, err := t.exec(qPutCapability, c.TokenHash, t.user, c.Kind, c.ID, c.Dep, c.State, exp, c.KDF, c.Failures, c.View, c.Owner); err != nil {
 		return fmt.Errorf("store: writing capability: %w", err)
 	}
 	return nil
@@ -153,6 +157,16 @@ func (t *tx) Capabilities(kind string, deps ...string) ([]*app.Capability, error
 			args = append(args, d)
 		}
 	}
+	return t.capabilities(q, args...)
+}
+
+// CapabilitiesOwnedBy lists the user's capability records of a kind whose
+// thing owner holds (a service's shares).
+func (t *tx) CapabilitiesOwnedBy(kind, owner string) ([]*app.Capability, error) {
+	return t.capabilities(qCapabilitiesOwnedBy, t.user, kind, owner)
+}
+
+func (t *tx) capabilities(q string, args ...any) ([]*app.Capability, error) {
 	rows, err := t.query(q, args...)
 	if err != nil {
 		return nil, err
@@ -276,6 +290,12 @@ func (t *tx) tokenHashTaken(entity, id string, hash []byte) (bool, error) {
 	var n int
 	err := t.queryRow(qTokenHashInCells, hash, t.user, entity, id).Scan(&n)
 	return n > 0, err
+}
+
+// Pending lists the cells the transaction changed, and the writes of its
+// group before it, whose capability views are not derived yet.
+func (t *tx) Pending() []app.CellRef {
+	return append(t.before[:len(t.before):len(t.before)], t.changed...)
 }
 
 // UserID is the transaction's user.

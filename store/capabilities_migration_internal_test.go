@@ -128,6 +128,7 @@ func TestCapabilityQueriesUseTheirIndexes(t *testing.T) {
 		{capabilitiesOfDeps(3), []string{"USING INDEX capabilities_dep (user_id=? AND kind=? AND dep=?)"}, false},
 		{qCapabilitiesOfKind, []string{"USING PRIMARY KEY (user_id=? AND kind=?)"}, true},
 		{qPutCapability, nil, true},
+		{qCapabilitiesOwnedBy, []string{"INDEX capabilities_owner (user_id=? AND kind=? AND owner=?)"}, true},
 		{qDropCapability, []string{"USING PRIMARY KEY (user_id=? AND kind=? AND id=?)"}, true},
 		{qDropCapabilitiesOfKind, []string{"(user_id=? AND kind=?)"}, true},
 		{qTokenHashOwner, []string{"INDEX cells_token_hash (clear=?)"}, true},

@@ -40,6 +40,9 @@ type tx struct {
 	wrote bool // a cell changed: commit hooks run after the commit
 	// changed lists the cells written, for the deriver (capabilities.go).
 	changed []app.CellRef
+	// before lists what the writes of its group before it changed, whose
+	// views are derived with its own (Pending).
+	before []app.CellRef
 	// What the transaction has read, kept until it writes there: the
 	// deriver reads the same entities for each of a batch's changes, and
 	// one user's writes in a batch share it (commit.go).

@@ -154,17 +154,18 @@ type group struct {
 // each in its savepoint; the one that failed keeps its error and does not.
 func (g *group) runUser(ws []*write) error {
 	if len(ws) == 1 {
-		return g.runOne(ws[0], true, nil, !g.single)
+		return g.runOne(ws[0], true, nil, !g.single, nil)
 	}
 	if err := g.savepoint("u"); err != nil {
 		return err
 	}
 	counter, ok := g.db.counter.Load(), g.ok
 	shared := newReads()
+	var pending []app.CellRef // what the writes so far changed (Tx.Pending)
 	bare := retryable(ws)
 	if bare {
 		for _, w := range ws {
-			if err := g.runOne(w, false, shared, false); err != nil {
+			if err := g.runOne(w, false, shared, false, &pending); err != nil {
 				return err
 			}
 			if w.err != nil {
@@ -176,6 +177,7 @@ func (g *group) runUser(ws []*write) error {
 				g.db.counter.Store(counter)
 				g.ok = ok
 				shared.reset()
+				pending = nil
 				bare = false
 				break
 			}
@@ -186,7 +188,7 @@ func (g *group) runUser(ws []*write) error {
 			if w.err != nil {
 				continue // it failed running bare: it does not run again
 			}
-			if err := g.runOne(w, false, shared, true); err != nil {
+			if err := g.runOne(w, false, shared, true, &pending); err != nil {
 				return err
 			}
 		}
@@ -217,11 +219,11 @@ func (g *group) runUser(ws []*write) error {
 
 // runOne runs one write (and, with derive, derives its views), in a
 // savepoint when sp, with what the user's writes before it read (shared;
-// nil: nothing). A write that fails gets its error and, in its savepoint,
+// nil: nothing) and changed (pending, which it adds its changes to). A write that fails gets its error and, in its savepoint,
 // leaves nothing (its savepoint rolled back, its counters given back
 // before the next write takes any, what it read forgotten); without one,
 // the caller undoes what it left.
-func (g *group) runOne(w *write, derive bool, shared *reads, sp bool) error {
+func (g *group) runOne(w *write, derive bool, shared *reads, sp bool, pending *[]app.CellRef) error {
 	if err := w.ctx.Err(); err != nil {
 		w.err = err
 		return nil
@@ -233,6 +235,9 @@ func (g *group) runOne(w *write, derive bool, shared *reads, sp bool) error {
 	}
 	counter := g.db.counter.Load()
 	t := &tx{db: g.db, ctx: context.WithoutCancel(w.ctx), sql: g.sql, user: w.user, dek: w.dek, write: true, reads: shared}
+	if pending != nil {
+		t.before = *pending
+	}
 	err := run(w.fn, t)
 	if err == nil && derive {
 		err = run(g.db.derive, t)
@@ -249,6 +254,9 @@ func (g *group) runOne(w *write, derive bool, shared *reads, sp bool) error {
 		return g.rollback("w")
 	}
 	w.wrote, w.changed = t.wrote, t.changed
+	if pending != nil {
+		*pending = append(*pending, t.changed...)
+	}
 	g.ok++
 	if !sp {
 		return nil
