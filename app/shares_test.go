@@ -201,46 +201,66 @@ func TestDIDKey(t *testing.T) {
 	}
 }
 
-// TestConcurrentSharesWhileSomeFail: shares created at once are committed
-// together (retryable writes, without savepoints of their own); those that
-// fail (an age claim without a date of birth) leave nothing, and every
-// other one is there once, verifiable, with the value it was made with.
-func TestConcurrentSharesWhileSomeFail(t *testing.T) {
-	env := storetest.New(t, app.Config{})
-	ctx := context.Background()
+// userWithPhone is a new user whose profile has a phone number.
+func userWithPhone(t *testing.T, env *storetest.Env) *app.Principal {
+	t.Helper()
 	p := newUser(t, env, "grace@example.org")
-	if _, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"phone":"+15550100"}`)); err != nil {
+	if _, err := env.App.UpdateInfo(context.Background(), p, json.RawMessage(`{"phone":"+15550100"}`)); err != nil {
 		t.Fatal(err)
 	}
-	// A write holds the writer's turn while the shares queue behind it:
-	// they then run as one batch.
+	return p
+}
+
+// inOneBatch runs the writes while a write of p's holds the store's writer
+// turn, each started 50 ms after the one before so that they queue in
+// order; then it lets them run (as one batch, behind the holder) and waits
+// for them all.
+func inOneBatch(env *storetest.Env, p *app.Principal, writes ...func()) {
 	hold, held := make(chan struct{}), make(chan struct{})
-	go env.DB.Update(ctx, p.UserID, p.DEK, func(app.Tx) error {
+	go env.DB.Update(context.Background(), p.UserID, p.DEK, func(app.Tx) error {
 		close(held)
 		<-hold
 		return nil
 	})
 	<-held
-	const n = 24
-	shares := make([]*app.Share, n)
-	errs := make([]error, n)
 	var wg sync.WaitGroup
-	time.AfterFunc(300*time.Millisecond, func() { close(hold) })
-	for i := range n {
+	for _, w := range writes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			field := "phone"
-			if i%3 == 0 {
-				field = "age_over_18" // no date of birth: refused in the transaction
-			}
-			shares[i], errs[i] = env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "shop.example", InfoField: field})
+			w()
 		}()
+		time.Sleep(50 * time.Millisecond)
 	}
+	close(hold)
 	wg.Wait()
+}
+
+// TestConcurrentSharesWhileSomeFail: shares committed together (retryable
+// writes, without savepoints of their own), some of which fail (an age
+// claim without a date of birth): those leave nothing, and every other one
+// is there once, verifiable, with the value it was made with.
+func TestConcurrentSharesWhileSomeFail(t *testing.T) {
+	env := storetest.New(t, app.Config{})
+	ctx := context.Background()
+	p := userWithPhone(t, env)
+	const n = 12
+	shares := make([]*app.Share, n)
+	errs := make([]error, n)
+	var writes []func()
+	for i := range n {
+		field := "phone"
+		if i%3 == 1 {
+			field = "age_over_18" // no date of birth: refused in the transaction
+		}
+		writes = append(writes, func() {
+			shares[i], errs[i] = env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "shop.example", InfoField: field})
+		})
+	}
+	inOneBatch(env, p, writes...)
 	made := map[string]bool{}
 	for i := range n {
-		if i%3 == 0 {
+		if i%3 == 1 {
 			if app.AsError(errs[i]).Code != "no_date_of_birth" {
 				t.Errorf("share %d: %v, want no_date_of_birth", i, errs[i])
 			}
@@ -276,10 +296,7 @@ func TestConcurrentSharesWhileSomeFail(t *testing.T) {
 func TestRetriedWritesQueueTheirEventsOnce(t *testing.T) {
 	env := storetest.New(t, app.Config{})
 	ctx := context.Background()
-	p := newUser(t, env, "grace@example.org")
-	if _, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"phone":"+15550100"}`)); err != nil {
-		t.Fatal(err)
-	}
+	p := userWithPhone(t, env)
 	if _, err := env.App.RegisterService(ctx, p, "shop.example", "Shop", "https://shop.example/hook"); err != nil {
 		t.Fatal(err)
 	}
@@ -300,36 +317,22 @@ func TestRetriedWritesQueueTheirEventsOnce(t *testing.T) {
 		return n
 	}
 	before := webhooks()
-	hold, held := make(chan struct{}), make(chan struct{})
-	go env.DB.Update(ctx, p.UserID, p.DEK, func(app.Tx) error {
-		close(held)
-		<-hold
-		return nil
-	})
-	<-held
 	const n = 6
 	results := make([]*app.UpdateResult, n)
 	errs := make([]error, n)
 	var shareErr error
-	var wg sync.WaitGroup
+	var writes []func()
 	for i := range n {
-		if i == n/2 { // queued after the first half: they run again
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+		if i == n/2 { // after the first half: they run again
+			writes = append(writes, func() {
 				_, shareErr = env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "shop.example", InfoField: "age_over_18"})
-			}()
-			time.Sleep(50 * time.Millisecond)
+			})
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		writes = append(writes, func() {
 			results[i], errs[i] = env.App.UpdateInfo(ctx, p, json.RawMessage(fmt.Sprintf(`{"phone":"+1555010%d"}`, i)))
-		}()
-		time.Sleep(50 * time.Millisecond)
+		})
 	}
-	close(hold)
-	wg.Wait()
+	inOneBatch(env, p, writes...)
 	if app.AsError(shareErr).Code != "no_date_of_birth" {
 		t.Fatalf("the failing share: %v", shareErr)
 	}
@@ -350,34 +353,15 @@ func TestRetriedWritesQueueTheirEventsOnce(t *testing.T) {
 func TestRevokeCommittedWithTheShareItEnds(t *testing.T) {
 	env := storetest.New(t, app.Config{})
 	ctx := context.Background()
-	p := newUser(t, env, "grace@example.org")
-	if _, err := env.App.UpdateInfo(ctx, p, json.RawMessage(`{"phone":"+15550100"}`)); err != nil {
-		t.Fatal(err)
-	}
-	hold, held := make(chan struct{}), make(chan struct{})
-	go env.DB.Update(ctx, p.UserID, p.DEK, func(app.Tx) error {
-		close(held)
-		<-hold
-		return nil
-	})
-	<-held
+	p := userWithPhone(t, env)
 	var sh *app.Share
 	var shareErr, revokeErr error
 	var revoked int
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
+	inOneBatch(env, p, func() {
 		sh, shareErr = env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "shop.example", InfoField: "phone"})
-	}()
-	time.Sleep(50 * time.Millisecond) // queued after the share
-	go func() {
-		defer wg.Done()
+	}, func() {
 		revoked, revokeErr = env.App.RevokeAccess(ctx, p, "shop.example")
-	}()
-	time.Sleep(50 * time.Millisecond)
-	close(hold)
-	wg.Wait()
+	})
 	if shareErr != nil || revokeErr != nil || revoked != 1 {
 		t.Fatalf("share %v; revoke %d %v", shareErr, revoked, revokeErr)
 	}

@@ -61,6 +61,54 @@ func queued(t *testing.T, db *DB, n int, write func(i int) error) []error {
 	return errs
 }
 
+// twoCellsOr writes write i's two cells, then returns errNo if i is
+// fail and panics if i is panics.
+func twoCellsOr(tx app.Tx, i, fail, panics int, errNo error) error {
+	for f := range 2 {
+		if err := tx.Put(app.Cell{Entity: "field", ID: fmt.Sprintf("f%d", i), Field: fmt.Sprint(f), Value: []byte("v")}); err != nil {
+			return err
+		}
+	}
+	switch i {
+	case fail:
+		return errNo
+	case panics:
+		panic("a bug")
+	}
+	return nil
+}
+
+// checkAnswers checks each write's answer: errNo for fail, an error for
+// panics, the cancellation for gone, none for the others; and that the
+// cells of exactly the others are there.
+func checkAnswers(t *testing.T, db *DB, acct *app.Account, dek []byte, errs []error, fail, panics, gone int, errNo error) {
+	t.Helper()
+	failed := map[int]bool{fail: true, panics: true, gone: true}
+	for i, err := range errs {
+		switch {
+		case i == fail && !errors.Is(err, errNo), i == panics && err == nil, i == gone && !errors.Is(err, context.Canceled):
+			t.Errorf("write %d: %v", i, err)
+		case !failed[i] && err != nil:
+			t.Errorf("write %d failed: %v", i, err)
+		}
+	}
+	err := db.View(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
+		for i := range errs {
+			_, ok, err := tx.Get("field", fmt.Sprintf("f%d", i), "1")
+			if err != nil {
+				return err
+			}
+			if ok == failed[i] {
+				t.Errorf("write %d: cell there = %v", i, ok)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestGroupCommitAnswersEachWriteForItself: writes committed together as
 // one batch each get their own answer. One that fails, one that panics and
 // one whose request went away leave nothing; the others are all there,
@@ -81,46 +129,11 @@ func TestGroupCommitAnswersEachWriteForItself(t *testing.T) {
 		if i == 8 {
 			ctx = gone
 		}
-		return db.Update(ctx, acct.UserID, dek, func(tx app.Tx) error {
-			for f := range 2 {
-				if err := tx.Put(app.Cell{Entity: "field", ID: fmt.Sprintf("f%d", i), Field: fmt.Sprint(f), Value: []byte("v")}); err != nil {
-					return err
-				}
-			}
-			switch i {
-			case 3:
-				return errNo
-			case 5:
-				panic("a bug")
-			}
-			return nil
-		})
+		return db.Update(ctx, acct.UserID, dek, func(tx app.Tx) error { return twoCellsOr(tx, i, 3, 5, errNo) })
 	})
-	for i, err := range errs {
-		switch {
-		case i == 3 && !errors.Is(err, errNo), i == 5 && err == nil, i == 8 && !errors.Is(err, context.Canceled):
-			t.Errorf("write %d: %v", i, err)
-		case !fails[i] && err != nil:
-			t.Errorf("write %d failed: %v", i, err)
-		}
-	}
+	checkAnswers(t, db, acct, dek, errs, 3, 5, 8, errNo)
 	if commits != n-len(fails) {
 		t.Errorf("%d commit hooks, want one per successful write (%d)", commits, n-len(fails))
-	}
-	err := db.View(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
-		for i := range n {
-			_, ok, err := tx.Get("field", fmt.Sprintf("f%d", i), "1")
-			if err != nil {
-				return err
-			}
-			if ok == fails[i] {
-				t.Errorf("write %d: cell there = %v", i, ok)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	rows, err := db.r.Query(`SELECT counter FROM ops WHERE device = ? AND counter > ? ORDER BY counter`, db.device, before)
 	if err != nil {
@@ -160,7 +173,6 @@ func TestGroupCommitRetriesTheOthersWhenOneFails(t *testing.T) {
 	cancel()
 	errNo := errors.New("no")
 	const n = 10
-	fails := map[int]bool{4: true, 6: true, 8: true}
 	var mu sync.Mutex
 	runs := make([]int, n)
 	errs := queued(t, db, n, func(i int) error {
@@ -172,47 +184,14 @@ func TestGroupCommitRetriesTheOthersWhenOneFails(t *testing.T) {
 			mu.Lock()
 			runs[i]++
 			mu.Unlock()
-			for f := range 2 {
-				if err := tx.Put(app.Cell{Entity: "field", ID: fmt.Sprintf("f%d", i), Field: fmt.Sprint(f), Value: []byte("v")}); err != nil {
-					return err
-				}
-			}
-			switch i {
-			case 4:
-				return errNo
-			case 6:
-				panic("a bug")
-			}
-			return nil
+			return twoCellsOr(tx, i, 4, 6, errNo)
 		})
 	})
-	for i, err := range errs {
-		switch {
-		case i == 4 && !errors.Is(err, errNo), i == 6 && err == nil, i == 8 && !errors.Is(err, context.Canceled):
-			t.Errorf("write %d: %v", i, err)
-		case !fails[i] && err != nil:
-			t.Errorf("write %d failed: %v", i, err)
-		}
-	}
+	checkAnswers(t, db, acct, dek, errs, 4, 6, 8, errNo)
 	// 0–3 ran bare until 4 failed, then again; 4 not again; the rest once.
 	want := []int{2, 2, 2, 2, 1, 1, 1, 1, 0, 1}
 	if fmt.Sprint(runs) != fmt.Sprint(want) {
 		t.Errorf("runs by write %v, want %v", runs, want)
-	}
-	err := db.View(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
-		for i := range n {
-			_, ok, err := tx.Get("field", fmt.Sprintf("f%d", i), "1")
-			if err != nil {
-				return err
-			}
-			if ok == fails[i] {
-				t.Errorf("write %d: cell there = %v", i, ok)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	var ops, first, last int64
 	db.r.QueryRow(`SELECT COUNT(*), MIN(counter), MAX(counter) FROM ops WHERE device = ? AND counter > ?`, db.device, before).Scan(&ops, &first, &last)
