@@ -774,3 +774,42 @@ func TestLinkTokenApartFromItsHash(t *testing.T) {
 		t.Fatalf("a write after: %v", err)
 	}
 }
+
+// TestShareStatusCannotBeVouchedFor: a share's status URL names only its
+// id, which is public (the credential's jti). An account that imports a
+// share of its own under the victim's share id (an account id chosen to
+// sort first) cannot make the victim's revoked share answer "active":
+// when records of two accounts name the id, the status is the least alive.
+func TestShareStatusCannotBeVouchedFor(t *testing.T) {
+	env := storetest.New(t, app.Config{})
+	ctx := context.Background()
+	victim := userWithPhone(t, env)
+	sh, err := env.App.CreateShare(ctx, victim, app.ShareRequest{ServiceID: "shop.example", InfoField: "phone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.RevokeAccess(ctx, victim, "shop.example"); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := env.App.ShareState(ctx, sh.ShareID); err != nil || s != app.CapRevoked {
+		t.Fatalf("the revoked share's status: %q %v", s, err)
+	}
+	attackerDEK, _ := crypto.NewKey()
+	token, _ := crypto.NewToken()
+	now := time.Now().UTC()
+	data, _ := json.Marshal(map[string]any{"service_id": "shop.example", "service": "s", "info_field": "phone", "token": token,
+		"issued_at": now, "expires_at": now.Add(time.Hour)})
+	container, err := app.CraftContainerForTest("00000000-0000-7000-8000-000000000000", "00000000-0000-7000-8000-000000000001", "attacker@example.org", attackerDEK, []app.Cell{
+		{Entity: app.EntityShare, ID: sh.ShareID, Field: "token_hash", Clear: crypto.HashToken(token)},
+		{Entity: app.EntityShare, ID: sh.ShareID, Field: "data", Value: data},
+	}, "attacker passphrase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.Import(ctx, container, "attacker passphrase", "a long enough password"); err != nil {
+		t.Fatalf("the attacker's import: %v", err)
+	}
+	if s, err := env.App.ShareState(ctx, sh.ShareID); err != nil || s != app.CapRevoked {
+		t.Fatalf("the victim's revoked share's status after the import: %q %v, want revoked", s, err)
+	}
+}

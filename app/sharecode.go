@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -84,25 +83,32 @@ func (a *ShareService) ShareCode(ctx context.Context, p *Principal, id string) (
 
 // ShareState is a share's live state for its status URL: "active",
 // "revoked" or "expired" (ErrNotFound for an unknown share id). It says
-// nothing else: not whose share, not what it shares.
+// nothing else: not whose share, not what it shares. The URL names only
+// the share's id, which is public (the credential's jti): if another
+// account here holds a share under the same id (imported or synced to
+// it), the least alive of them answers, so that no one can vouch for a
+// share that is not theirs.
 func (a *ShareService) ShareState(ctx context.Context, shareID string) (string, error) {
 	if !ValidUUID(shareID) {
 		return "", errShareUnknown
 	}
-	c, err := a.store.CapabilityByID(ctx, CapShare, shareID)
-	if errors.Is(err, ErrNotFound) {
-		return "", errShareUnknown
-	}
+	cs, err := a.store.CapabilitiesByID(ctx, CapShare, shareID)
 	if err != nil {
 		return "", Internal(err)
 	}
-	switch {
-	case c.State == CapRevoked:
-		return CapRevoked, nil
-	case c.View == nil || (!c.ExpiresAt.IsZero() && !a.now().Before(c.ExpiresAt)):
-		return CapExpired, nil
+	if len(cs) == 0 {
+		return "", errShareUnknown
 	}
-	return CapActive, nil
+	state := CapActive
+	for _, c := range cs {
+		switch {
+		case c.State == CapRevoked:
+			return CapRevoked, nil
+		case c.View == nil || (!c.ExpiresAt.IsZero() && !a.now().Before(c.ExpiresAt)):
+			state = CapExpired
+		}
+	}
+	return state, nil
 }
 
 // CodeCheck is what verifying a share code found: who issued it, to whom,

@@ -210,9 +210,10 @@ type CapabilityStore interface {
 	// CapabilityByHash finds a capability by its token's SHA-256
 	// (ErrNotFound when none).
 	CapabilityByHash(ctx context.Context, tokenHash []byte) (*Capability, error)
-	// CapabilityByID finds a capability by what it names (ErrNotFound
-	// when none): a share's live status.
-	CapabilityByID(ctx context.Context, kind, id string) (*Capability, error)
+	// CapabilitiesByID lists the capability records, of every account here,
+	// that name a thing of this kind and id (none: an empty list): a
+	// share's live status, whose URL names only the id.
+	CapabilitiesByID(ctx context.Context, kind, id string) ([]*Capability, error)
 	// CapabilityFailure counts a wrong passcode in one statement; at limit
 	// the capability is locked and its view dropped.
 	CapabilityFailure(ctx context.Context, tokenHash []byte, limit int) (failures int, locked bool, err error)

@@ -20,27 +20,19 @@ import (
 // owner on the installation (the cells' unique index): a record is found
 // by its token hash through that cell (migration 0017).
 
-// capColsOf lists a record's columns, each prefixed (a table alias).
-func capColsOf(p string) string {
-	return p + `token_hash, ` + p + `user_id, ` + p + `kind, ` + p + `id, ` + p + `dep, ` + p + `state, ` + p + `expires_at, ` + p + `kdf, ` + p + `failures, ` + p + `view, ` + p + `owner`
-}
+// A record's columns, and the same prefixed for the alias k.
+const (
+	capCols  = `token_hash, user_id, kind, id, dep, state, expires_at, kdf, failures, view, owner`
+	capColsK = `k.token_hash, k.user_id, k.kind, k.id, k.dep, k.state, k.expires_at, k.kdf, k.failures, k.view, k.owner`
+)
 
-var capCols = capColsOf("")
-
-// kindOfCell is SQL for the capability kind of the entity of cells row c.
-var kindOfCell = func() string {
-	var b strings.Builder
-	b.WriteString(`CASE c.entity`)
-	for _, k := range app.CapabilityKinds {
-		fmt.Fprintf(&b, ` WHEN '%s' THEN '%s'`, app.CapabilityEntity(k), k)
-	}
-	b.WriteString(` END`)
-	return b.String()
-}()
+// kindOfCell is SQL for the capability kind of the entity of cells row c
+// (app.CapabilityEntity; TestKindOfCellNamesEveryKind).
+const kindOfCell = `CASE c.entity WHEN 'share' THEN 'share' WHEN 'public' THEN 'public' WHEN 'health_link' THEN 'link' WHEN 'emergency' THEN 'emergency' END`
 
 // The statements write transactions run on capabilities (prepared at Open:
 // txQueries).
-var (
+const (
 	// A record of the same thing is replaced. Under the same token, a
 	// link locked here stays locked (and viewless), whatever the cells say
 	// before its lock has reached them, and keeps its failures; a new token
@@ -218,7 +210,7 @@ func (t *tx) PutSigningKey(wrapped []byte) error {
 
 // qCapabilityByHash finds the cell that holds the hash, then its record,
 // if the record is under that hash still.
-var qCapabilityByHash = `SELECT ` + capColsOf("k.") + ` FROM cells c
+const qCapabilityByHash = `SELECT ` + capColsK + ` FROM cells c
 		JOIN capabilities k ON k.user_id = c.user_id AND k.kind = ` + kindOfCell + ` AND k.id = c.id AND k.token_hash = c.clear
 		WHERE c.field = 'token_hash' AND c.deleted = 0 AND c.clear = ?`
 
@@ -231,18 +223,29 @@ func (db *DB) CapabilityByHash(ctx context.Context, tokenHash []byte) (*app.Capa
 	return c, nil
 }
 
-var qCapabilityByID = `SELECT ` + capCols + ` FROM capabilities WHERE kind = ? AND id = ? LIMIT 1`
+const qCapabilitiesByID = `SELECT ` + capCols + ` FROM capabilities WHERE kind = ? AND id = ?`
 
-// CapabilityByID finds a capability by the kind and id of what it names.
-func (db *DB) CapabilityByID(ctx context.Context, kind, id string) (*app.Capability, error) {
-	c, err := scanCapability(db.queryRow(ctx, db.r, qCapabilityByID, kind, id))
+// CapabilitiesByID lists the records, of every account, that name the kind
+// and id: more than one only if an account has taken another's id (an
+// import, a sync operation), which the caller must not trust.
+func (db *DB) CapabilitiesByID(ctx context.Context, kind, id string) ([]*app.Capability, error) {
+	rows, err := db.r.QueryContext(ctx, qCapabilitiesByID, kind, id)
 	if err != nil {
-		return nil, notFound(err)
+		return nil, err
 	}
-	return c, nil
+	defer rows.Close()
+	var out []*app.Capability
+	for rows.Next() {
+		c, err := scanCapability(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
-var qCapabilityFailure = `UPDATE capabilities SET failures = failures + 1,
+const qCapabilityFailure = `UPDATE capabilities SET failures = failures + 1,
 		state = CASE WHEN failures + 1 >= ? THEN 'locked' ELSE state END,
 		view = CASE WHEN failures + 1 >= ? THEN NULL ELSE view END
 		WHERE (user_id, kind, id) = (SELECT c.user_id, ` + kindOfCell + `, c.id FROM cells c

@@ -135,7 +135,7 @@ func TestCapabilityQueriesUseTheirIndexes(t *testing.T) {
 		{qTokenHashInCells, []string{"INDEX cells_token_hash (clear=?)"}, true},
 		{qCapabilityByHash, []string{"SEARCH c USING COVERING INDEX cells_token_hash (clear=?)", "SEARCH k USING PRIMARY KEY (user_id=? AND kind=? AND id=?)"}, false},
 		{qCapabilityFailure, []string{"SEARCH capabilities USING PRIMARY KEY (user_id=? AND kind=? AND id=?)", "SCALAR SUBQUERY", "SEARCH c USING COVERING INDEX cells_token_hash (clear=?)"}, false},
-		{qCapabilityByID, []string{"USING INDEX capabilities_kind_id (kind=? AND id=?)"}, false},
+		{qCapabilitiesByID, []string{"USING INDEX capabilities_kind_id (kind=? AND id=?)"}, false},
 		{qExpireCapabilities, []string{"USING INDEX capabilities_expiry (expires_at>? AND expires_at<?)"}, false},
 		{qForgetCapabilities, []string{"(user_id=?)"}, false},
 	} {
@@ -163,5 +163,19 @@ func TestCapabilityQueriesUseTheirIndexes(t *testing.T) {
 		if c.prepared && db.cachedStmt(db.w, c.q) == nil {
 			t.Errorf("%s\nis not prepared on the writer", c.q)
 		}
+	}
+}
+
+// TestKindOfCellNamesEveryKind: the SQL that maps a token_hash cell's
+// entity to its record's kind says what app.CapabilityEntity says, for
+// every kind.
+func TestKindOfCellNamesEveryKind(t *testing.T) {
+	for _, k := range app.CapabilityKinds {
+		if w := "WHEN '" + app.CapabilityEntity(k) + "' THEN '" + k + "'"; !strings.Contains(kindOfCell, w) {
+			t.Errorf("kindOfCell has no %q", w)
+		}
+	}
+	if n := strings.Count(kindOfCell, "WHEN"); n != len(app.CapabilityKinds) {
+		t.Errorf("kindOfCell maps %d entities, want %d", n, len(app.CapabilityKinds))
 	}
 }
