@@ -64,7 +64,7 @@ func CapabilityEntity(kind string) string {
 // Capability states.
 const (
 	CapActive  = "active"
-	CapHidden  = "hidden" // the public page while visibility is false
+	CapHidden  = "hidden" // not served: the public page while visibility is false, a share without its token hash here
 	CapRevoked = "revoked"
 	CapExpired = "expired"
 	CapLocked  = "locked" // a link after too many wrong passcodes
@@ -72,8 +72,9 @@ const (
 
 // viewsVersion is the version of the views' format; a device whose views
 // of a user are older re-derives them all (at the next write with the data
-// key open: a sign-in, a background sync).
-const viewsVersion = 1
+// key open: a sign-in, a background sync). 2: a share's record names its
+// service (Owner), how the service finds shares made without an index cell.
+const viewsVersion = 2
 
 func viewAD(userID, kind, id string) []byte {
 	return []byte("capability-view\x00" + userID + "\x00" + kind + "\x00" + id)
@@ -515,8 +516,19 @@ func (a *core) deriveShare(tx Tx, dek []byte, id string) error {
 	if err != nil {
 		return err
 	}
-	if !ok || len(sh.TokenHash) == 0 {
+	if !ok {
 		return tx.DropCapability(CapShare, id)
+	}
+	if len(sh.TokenHash) == 0 {
+		// No token hash of its own here (its cell has not arrived, or
+		// sync refused it: another account here holds that hash): nothing
+		// to serve, but a record under no hash, so that its service still
+		// finds it (service.shares) and a revocation reaches it.
+		c := &Capability{Kind: CapShare, ID: id, State: CapHidden, ExpiresAt: sh.ExpiresAt, Owner: sh.Service}
+		if !sh.RevokedAt.IsZero() {
+			c.State = CapRevoked
+		}
+		return tx.PutCapability(c)
 	}
 	userID := tx.UserID()
 	now := a.now()

@@ -813,3 +813,90 @@ func TestShareStatusCannotBeVouchedFor(t *testing.T) {
 		t.Fatalf("the victim's revoked share's status after the import: %q %v, want revoked", s, err)
 	}
 }
+
+// TestRevokeReachesAShareWithoutItsHash: another account on this device
+// took the token hash of a share before the share arrived by sync (its
+// token_hash operation is refused, its data applied). The share serves
+// nothing here, but its service still finds it: a revocation made here
+// reaches it, and the revocation syncs to the device that made the share.
+func TestRevokeReachesAShareWithoutItsHash(t *testing.T) {
+	env := storetest.New(t, app.Config{})
+	ctx := context.Background()
+	victim := userWithPhone(t, env)
+	attacker := newUser(t, env, "attacker@example.org")
+	token, _ := crypto.NewToken()
+	hash := crypto.HashToken(token)
+	if err := env.DB.Update(ctx, attacker.UserID, attacker.DEK, func(tx app.Tx) error {
+		return tx.Put(app.Cell{Entity: app.EntityPublic, ID: attacker.ProfileID, Field: "token_hash", Clear: hash})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The share as the victim's other device made it.
+	svc, shareID := app.ServiceIDForTest(victim.DEK, "shop.example"), app.NewID()
+	now := env.Clock.Now()
+	data, _ := json.Marshal(map[string]any{"service_id": "shop.example", "service": svc, "info_field": "phone", "token": token,
+		"issued_at": now, "expires_at": now.Add(time.Hour)})
+	seal := func(entity, id, field string, v []byte) []byte {
+		b, err := crypto.Seal(victim.DEK, v, []byte("cell\x00"+victim.UserID+"\x00"+entity+"\x00"+id+"\x00"+field))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	hlc := uint64(now.UnixMilli()+1) << 16
+	ops := []app.Op{
+		{Entity: app.EntityService, ID: svc, Field: "service_id", Value: seal(app.EntityService, svc, "service_id", []byte("shop.example"))},
+		{Entity: app.EntityShare, ID: shareID, Field: "token_hash", Clear: hash},
+		{Entity: app.EntityShare, ID: shareID, Field: "data", Value: seal(app.EntityShare, shareID, "data", data)},
+	}
+	for i := range ops {
+		ops[i].Device, ops[i].Counter, ops[i].HLC, ops[i].UserID = "victims-phone", int64(i+1), hlc+uint64(i), victim.UserID
+	}
+	res, err := env.DB.ApplyOps(ctx, victim.UserID, victim.DEK, ops)
+	if err != nil || res.Applied != 2 || len(res.Rejected) != 1 {
+		t.Fatalf("the share by sync: %+v %v", res, err)
+	}
+	if _, err := env.App.Verify(ctx, token); kind(err) != app.KindNotFound {
+		t.Fatalf("the share without its hash here: %v, want not found", err)
+	}
+	n, err := env.App.RevokeAccess(ctx, victim, "shop.example")
+	if err != nil || n != 1 {
+		t.Fatalf("revoking the service: %d %v, want its one share", n, err)
+	}
+	err = env.DB.View(ctx, victim.UserID, victim.DEK, func(tx app.Tx) error {
+		if _, ok, err := tx.Get(app.EntityShare, shareID, "revoked_at"); err != nil || !ok {
+			t.Errorf("the share's revocation: there %v, %v", ok, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRevokeAfterAnUpgrade: records derived before they named their
+// service (a share made on another device, synced here before this device
+// was upgraded) are found all the same: until the device's records are of
+// this version, a service's shares are looked for among all shares, so
+// the first write after the upgrade, a revocation, reaches them.
+func TestRevokeAfterAnUpgrade(t *testing.T) {
+	env := storetest.New(t, app.Config{})
+	ctx := context.Background()
+	p := userWithPhone(t, env)
+	sh, err := env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "shop.example", InfoField: "phone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := emRaw(t, env.Dir)
+	for _, q := range []string{`UPDATE capabilities SET owner = ''`, `UPDATE capability_builds SET version = 1`} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := env.App.RevokeAccess(ctx, p, "shop.example"); err != nil || n != 1 {
+		t.Fatalf("revoking the service: %d %v, want its one share", n, err)
+	}
+	if _, err := env.App.Verify(ctx, sh.VerificationToken); kind(err) != app.KindGone {
+		t.Fatalf("the share after the revocation: %v, want gone", err)
+	}
+}

@@ -31,6 +31,9 @@ func CraftContainerForTest(userID, profileID, email string, dek []byte, cells []
 // FieldIDForTest is the id of a profile field's entity.
 func FieldIDForTest(dek []byte, name string) string { return nameID(dek, "field", name) }
 
+// ServiceIDForTest is the id of a service's entity.
+func ServiceIDForTest(dek []byte, serviceID string) string { return nameID(dek, "service", serviceID) }
+
 // RederiveViewsForTest derives every view of the user from every cell,
 // as a device that never derived them does.
 func (a *App) RederiveViewsForTest(ctx context.Context, p *Principal) error {

@@ -110,7 +110,9 @@ func readService(tx Tx, id string) (*service, bool, error) {
 
 // shares reads the service's shares: those its capability records name
 // (Owner), those of the older synced index, and those the transaction (or
-// its group) has changed whose records are not derived yet.
+// its group) has changed whose records are not derived yet. Until this
+// device's records are of this version (an upgrade: viewsVersion), every
+// share is read instead.
 func (s *service) shares(tx Tx) ([]*share, error) {
 	index, err := tx.Entity(EntityServiceShares, s.ID)
 	if err != nil {
@@ -127,13 +129,25 @@ func (s *service) shares(tx Tx) ([]*share, error) {
 	for _, c := range caps {
 		ids[c.ID] = true
 	}
-	pending := map[string]bool{}
-	for _, c := range tx.Pending() {
-		if c.Entity == EntityShare && !ids[c.ID] {
-			pending[c.ID] = true
+	others := tx.Pending()
+	if v, err := tx.ViewsVersion(); err != nil {
+		return nil, err
+	} else if v < viewsVersion {
+		all, err := tx.IDs(EntityShare)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range all {
+			others = append(others, CellRef{Entity: EntityShare, ID: id})
 		}
 	}
-	out := make([]*share, 0, len(ids)+len(pending))
+	maybe := map[string]bool{} // shares to read to see whose they are
+	for _, c := range others {
+		if c.Entity == EntityShare && !ids[c.ID] {
+			maybe[c.ID] = true
+		}
+	}
+	out := make([]*share, 0, len(ids)+len(maybe))
 	for id := range ids {
 		sh, ok, err := readShare(tx, id)
 		if err != nil {
@@ -143,7 +157,7 @@ func (s *service) shares(tx Tx) ([]*share, error) {
 			out = append(out, sh)
 		}
 	}
-	for id := range pending {
+	for id := range maybe {
 		sh, ok, err := readShare(tx, id)
 		if err != nil {
 			return nil, err

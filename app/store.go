@@ -81,8 +81,9 @@ type Tx interface {
 	Enqueue(m *Message) error
 
 	// PutCapability writes (or replaces) one of the user's capability
-	// records (device-local); ErrTaken when its token hash belongs to
-	// something else.
+	// records (device-local); ErrTaken unless its token hash is what it
+	// names' live token_hash cell (written before, in the same
+	// transaction). A record with no token hash claims none.
 	PutCapability(c *Capability) error
 	// DropCapability deletes the user's capability records of a kind for
 	// id ("" : all of the kind): what it named is gone.

@@ -92,19 +92,24 @@ func (db *DB) derive(t *tx) error {
 // PutCapability writes one of the transaction's user's capability records.
 // Its token hash must be the live token_hash cell of what it names (the
 // cell is written first, in the same transaction); under a hash another
-// cell holds it is refused (app.ErrTaken) and changes nothing.
+// cell holds, or none does, it is refused (app.ErrTaken) and changes
+// nothing. A record under no hash claims no token, and no lookup by hash
+// finds it.
 func (t *tx) PutCapability(c *app.Capability) error {
 	if !t.write {
 		return errors.New("store: write in a read transaction")
 	}
-	if err := t.ownsTokenHash(app.CapabilityEntity(c.Kind), c.ID, c.TokenHash); err != nil {
+	hash := c.TokenHash
+	if len(hash) == 0 {
+		hash = []byte{} // a record that claims no token: found by none
+	} else if err := t.ownsTokenHash(app.CapabilityEntity(c.Kind), c.ID, hash); err != nil {
 		return err
 	}
 	var exp int64
 	if !c.ExpiresAt.IsZero() {
 		exp = ms(c.ExpiresAt)
 	}
-	if _, err := t.exec(qPutCapability, c.TokenHash, t.user, c.Kind, c.ID, c.Dep, c.State, exp, c.KDF, c.Failures, c.View, c.Owner); err != nil {
+	if _, err := t.exec(qPutCapability, hash, t.user, c.Kind, c.ID, c.Dep, c.State, exp, c.KDF, c.Failures, c.View, c.Owner); err != nil {
 		return fmt.Errorf("store: writing capability: %w", err)
 	}
 	return nil

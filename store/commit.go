@@ -2,11 +2,12 @@ package store
 
 // Group commit. Write transactions of cells are serialised (one writer
 // connection); rather than one SQLite transaction each, the writes queued
-// while the writer is busy run together, each in a savepoint of one
-// transaction, and are committed at once. Each write is acknowledged
-// (update returns) only after that commit: a write that fails rolls back
-// to its savepoint alone and reports its error; a commit that fails fails
-// every write of the batch. Nothing is acknowledged before it is
+// while the writer is busy run together in one transaction, each in a
+// savepoint of its own (or, when all of a user's writes may run again,
+// without: runUser), and are committed at once. Each write is acknowledged
+// (update returns) only after that commit: a write that fails leaves
+// nothing and reports its error, the others are kept; a commit that fails
+// fails every write of the batch. Nothing is acknowledged before it is
 // committed.
 
 import (
@@ -141,17 +142,19 @@ type group struct {
 	ok     int  // writes that succeeded
 }
 
-// runUser runs one user's writes, each in its savepoint, then derives the
+// runUser runs one user's writes, one after the other, then derives the
 // views for all their changes at once. When that fails, none of them is
 // kept: they all fail with its error (no write runs again). An error
 // returned fails the whole batch (the transaction is in an unknown
 // state).
 //
-// When every write may run again (retry), they first run without
-// savepoints, which is most of a write's cost in SQLite (each page it
-// changes is copied to the savepoint journal first). If one of them
-// fails, everything since "u" is rolled back and the others run again,
-// each in its savepoint; the one that failed keeps its error and does not.
+// Each runs in its savepoint, except when every write may run again
+// (retry): then they first run without, which saves most of a small
+// write's cost in SQLite (each page it changes is copied to the savepoint
+// journal first). If one of them fails (or its request has gone), all
+// since "u" is rolled back and the others run, each in its savepoint
+// (again, for those before it); the one that failed keeps its error and
+// does not run again.
 func (g *group) runUser(ws []*write) error {
 	if len(ws) == 1 {
 		return g.runOne(ws[0], true, nil, !g.single, nil)
@@ -178,6 +181,9 @@ func (g *group) runUser(ws []*write) error {
 				g.ok = ok
 				shared.reset()
 				pending = nil
+				for _, w := range ws {
+					w.wrote, w.changed = false, nil
+				}
 				bare = false
 				break
 			}
@@ -219,10 +225,11 @@ func (g *group) runUser(ws []*write) error {
 
 // runOne runs one write (and, with derive, derives its views), in a
 // savepoint when sp, with what the user's writes before it read (shared;
-// nil: nothing) and changed (pending, which it adds its changes to). A write that fails gets its error and, in its savepoint,
-// leaves nothing (its savepoint rolled back, its counters given back
-// before the next write takes any, what it read forgotten); without one,
-// the caller undoes what it left.
+// nil: nothing) and changed (pending, which it adds its changes to). A
+// write that fails gets its error and, in its savepoint, leaves nothing
+// (its savepoint rolled back, its counters given back before the next
+// write takes any, what it read forgotten); without one, the caller
+// undoes what it left.
 func (g *group) runOne(w *write, derive bool, shared *reads, sp bool, pending *[]app.CellRef) error {
 	if err := w.ctx.Err(); err != nil {
 		w.err = err
