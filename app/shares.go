@@ -277,12 +277,10 @@ func putShare(tx Tx, sh *share) error {
 	if err != nil {
 		return err
 	}
-	// Read first (a new share: nothing), so that the transaction knows the
-	// whole entity as it writes it: the view derivation that follows reads
+	// A new share (its id just made): the transaction knows the whole
+	// entity as it writes it, and the view derivation that follows reads
 	// it back from there instead of opening its cells again.
-	if _, err := tx.Entity(EntityShare, sh.ID); err != nil {
-		return err
-	}
+	tx.Fresh(EntityShare, sh.ID)
 	for _, c := range []Cell{
 		{Entity: EntityShare, ID: sh.ID, Field: "token_hash", Clear: crypto.HashToken(sh.Token)},
 		{Entity: EntityShare, ID: sh.ID, Field: "data", Value: data},

@@ -72,6 +72,11 @@ type Tx interface {
 	// Kinds lists the entity kinds that have at least one live field: how
 	// export walks every entity of the user, whatever features exist.
 	Kinds() ([]string, error)
+	// Fresh tells the transaction that an entity has no cell yet, so that
+	// it knows the entity whole from what is written to it, without
+	// reading it: for an id the caller has just made at random (NewID:
+	// 74 random bits, which no one can have used before).
+	Fresh(entity, id string)
 	// Put writes a field (Value sealed, or Clear as is).
 	Put(c Cell) error
 	// Delete tombstones every field of an entity.

@@ -336,6 +336,12 @@ func (t *tx) readIDs(entity string) ([]string, error) {
 	return ids, rows.Err()
 }
 
+// Fresh records that the entity has no cell yet, without reading it: its
+// id is one the caller has just made at random (app.NewID).
+func (t *tx) Fresh(entity, id string) {
+	t.cache().entities[entityKey{entity, id}] = map[string]app.Cell{}
+}
+
 func (t *tx) Put(c app.Cell) error {
 	if !t.write {
 		return errors.New("store: write in a read transaction")

@@ -95,3 +95,46 @@ func TestEntitiesReadsWhatEntityAndIDsRead(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestFreshEntityIsKnownAsWritten: an entity declared fresh is known to
+// its transaction as exactly what is written to it (a kind's ids list it
+// too), and is stored as that.
+func TestFreshEntityIsKnownAsWritten(t *testing.T) {
+	db := openDB(t, t.TempDir())
+	acct, dek := newAccount(t, db, nil)
+	ctx := context.Background()
+	want := map[string]app.Cell{
+		"token_hash": {Entity: "share", ID: "s1", Field: "token_hash", Clear: []byte("h")},
+		"data":       {Entity: "share", ID: "s1", Field: "data", Value: []byte(`{"a":1}`)},
+	}
+	err := db.Update(ctx, acct.UserID, dek, func(tx app.Tx) error {
+		if ids, err := tx.IDs("share"); err != nil || len(ids) != 0 {
+			t.Fatalf("ids before: %v %v", ids, err)
+		}
+		tx.Fresh("share", "s1")
+		if e, err := tx.Entity("share", "s1"); err != nil || len(e) != 0 {
+			t.Fatalf("a fresh entity before its writes: %v %v", e, err)
+		}
+		for _, f := range []string{"token_hash", "data"} {
+			if err := tx.Put(want[f]); err != nil {
+				return err
+			}
+		}
+		if e, err := tx.Entity("share", "s1"); err != nil || !reflect.DeepEqual(e, want) {
+			t.Errorf("the fresh entity as written: %v %v", e, err)
+		}
+		if ids, err := tx.IDs("share"); err != nil || !reflect.DeepEqual(ids, []string{"s1"}) {
+			t.Errorf("ids after: %v %v", ids, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.View(ctx, acct.UserID, dek, func(tx app.Tx) error {
+		if e, err := tx.Entity("share", "s1"); err != nil || !reflect.DeepEqual(e, want) {
+			t.Errorf("the fresh entity stored: %v %v", e, err)
+		}
+		return nil
+	})
+}
