@@ -161,7 +161,7 @@ type Store interface {
 	// store undoes its changes before it runs again, so it must keep
 	// nothing outside the Tx that a second run would not set afresh (a
 	// result it assigns, yes; a count it adds to, no). Beside other such
-	// writes, it then runs without a savepoint of its own, which is most
+	// writes, it then runs without a savepoint of its own, a large part
 	// of a small write's cost; when one of them fails, the others run
 	// again, each in its savepoint.
 	UpdateRetryable(ctx context.Context, userID string, dek []byte, fn func(Tx) error) error

@@ -149,7 +149,7 @@ type group struct {
 // state).
 //
 // Each runs in its savepoint, except when every write may run again
-// (retry): then they first run without, which saves most of a small
+// (retry): then they first run without, which saves a large part of a small
 // write's cost in SQLite (each page it changes is copied to the savepoint
 // journal first). If one of them fails (or its request has gone), all
 // since "u" is rolled back and the others run, each in its savepoint
