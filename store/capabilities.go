@@ -164,7 +164,11 @@ func (t *tx) CapabilitiesOwnedBy(kind, owner string) ([]*app.Capability, error) 
 }
 
 func (t *tx) capabilities(q string, args ...any) ([]*app.Capability, error) {
-	rows, err := t.query(q, args...)
+	return scanCapabilities(t.query(q, args...))
+}
+
+// scanCapabilities reads every record a query found.
+func scanCapabilities(rows *sql.Rows, err error) ([]*app.Capability, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -234,20 +238,7 @@ const qCapabilitiesByID = `SELECT ` + capCols + ` FROM capabilities WHERE kind =
 // and id: more than one only if an account has taken another's id (an
 // import, a sync operation), which the caller must not trust.
 func (db *DB) CapabilitiesByID(ctx context.Context, kind, id string) ([]*app.Capability, error) {
-	rows, err := db.r.QueryContext(ctx, qCapabilitiesByID, kind, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*app.Capability
-	for rows.Next() {
-		c, err := scanCapability(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return scanCapabilities(db.r.QueryContext(ctx, qCapabilitiesByID, kind, id))
 }
 
 const qCapabilityFailure = `UPDATE capabilities SET failures = failures + 1,

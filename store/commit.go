@@ -199,15 +199,14 @@ func (g *group) runUser(ws []*write) error {
 			}
 		}
 	}
-	var changed []app.CellRef
 	var ran []*write
 	for _, w := range ws {
 		if w.err == nil {
-			changed = append(changed, w.changed...)
 			ran = append(ran, w)
 		}
 	}
-	t := &tx{db: g.db, ctx: context.Background(), sql: g.sql, user: ws[0].user, dek: ws[0].dek, write: true, changed: changed, reads: shared}
+	// pending is what they all changed, the writes that were kept.
+	t := &tx{db: g.db, ctx: context.Background(), sql: g.sql, user: ws[0].user, dek: ws[0].dek, write: true, changed: pending, reads: shared}
 	err := run(g.db.derive, t)
 	if err == nil {
 		return g.release("u")
