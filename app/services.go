@@ -122,6 +122,8 @@ func (s *service) shares(tx Tx) ([]*share, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Share ids, and whether they are known to be the service's (else
+	// whose they are is read).
 	ids := make(map[string]bool, len(index)+len(caps))
 	for id := range index {
 		ids[id] = true
@@ -141,28 +143,18 @@ func (s *service) shares(tx Tx) ([]*share, error) {
 			others = append(others, CellRef{Entity: EntityShare, ID: id})
 		}
 	}
-	maybe := map[string]bool{} // shares to read to see whose they are
 	for _, c := range others {
 		if c.Entity == EntityShare && !ids[c.ID] {
-			maybe[c.ID] = true
+			ids[c.ID] = false
 		}
 	}
-	out := make([]*share, 0, len(ids)+len(maybe))
-	for id := range ids {
+	out := make([]*share, 0, len(ids))
+	for id, known := range ids {
 		sh, ok, err := readShare(tx, id)
 		if err != nil {
 			return nil, err
 		}
-		if ok {
-			out = append(out, sh)
-		}
-	}
-	for id := range maybe {
-		sh, ok, err := readShare(tx, id)
-		if err != nil {
-			return nil, err
-		}
-		if ok && sh.Service == s.ID {
+		if ok && (known || sh.Service == s.ID) {
 			out = append(out, sh)
 		}
 	}
