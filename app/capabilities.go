@@ -557,29 +557,6 @@ func (a *core) deriveShare(tx Tx, dek []byte, id string) error {
 	return tx.PutCapability(c)
 }
 
-// claimValueUntil is claimValue with, for a derived age claim, the time
-// until which the value holds.
-func claimValueUntil(tx Tx, claim string, now time.Time) (json.RawMessage, time.Time, error) {
-	value, err := claimValue(tx, claim, now)
-	if err != nil || !derivedClaim(claim) {
-		return value, time.Time{}, err
-	}
-	dob, _, _, err := DateOfBirth(tx)
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	age := AgeOn(dob, now)
-	if claim == "age" {
-		return value, dob.AddDate(age+1, 0, 0), nil
-	}
-	if string(value) == "true" {
-		return value, time.Time{}, nil
-	}
-	n := 0
-	fmt.Sscanf(claim, "age_over_%d", &n)
-	return value, dob.AddDate(n, 0, 0), nil
-}
-
 // shareErrors maps a view's error code back to the API's error.
 var shareErrors = map[string]*Error{
 	errRestricted.Code: errRestricted,

@@ -57,11 +57,18 @@ func ClaimName(s string) (string, bool) {
 // from the date of birth, any other name from the profile field (null
 // while unset). A claim whose field sits in the restricted ring is refused.
 func claimValue(tx Tx, name string, now time.Time) (json.RawMessage, error) {
+	value, _, err := claimValueUntil(tx, name, now)
+	return value, err
+}
+
+// claimValueUntil is claimValue with, for a derived age claim, the time
+// until which the value holds (zero: for good, or not derived).
+func claimValueUntil(tx Tx, name string, now time.Time) (json.RawMessage, time.Time, error) {
 	// A derived age claim discloses the date of birth in part: it takes
 	// that field's ring, whatever its own name's.
 	cells, err := tx.Entity(EntityField, fieldID(tx, shareDep(name)))
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	ring := DefaultRing(shareDep(name))
 	if c, ok := cells["ring"]; ok && len(c.Value) > 0 {
@@ -69,31 +76,34 @@ func claimValue(tx Tx, name string, now time.Time) (json.RawMessage, error) {
 	}
 	level, err := ringLevel(tx, ring)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	if level == RingRestricted {
-		return nil, errRestricted
+		return nil, time.Time{}, errRestricted
 	}
 	over := ageOverRE.FindStringSubmatch(name)
 	if name == "age" || over != nil {
 		dob, _, ok, err := DateOfBirth(tx)
 		if err != nil {
-			return nil, err
+			return nil, time.Time{}, err
 		}
 		if !ok {
-			return nil, errNoDOB
+			return nil, time.Time{}, errNoDOB
 		}
 		age := AgeOn(dob, now)
 		if over == nil {
-			return json.RawMessage(strconv.Itoa(age)), nil
+			return json.RawMessage(strconv.Itoa(age)), dob.AddDate(age+1, 0, 0), nil
 		}
 		n, _ := strconv.Atoi(over[1])
-		return json.RawMessage(strconv.FormatBool(age >= n)), nil
+		if age >= n {
+			return json.RawMessage("true"), time.Time{}, nil
+		}
+		return json.RawMessage("false"), dob.AddDate(n, 0, 0), nil
 	}
 	if c, ok := cells["value"]; ok && len(c.Value) > 0 {
-		return c.Value, nil
+		return c.Value, time.Time{}, nil
 	}
-	return json.RawMessage("null"), nil
+	return json.RawMessage("null"), time.Time{}, nil
 }
 
 // derivedClaim reports whether a claim is computed from the date of birth.
