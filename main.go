@@ -212,25 +212,40 @@ func startProfiler(addr string, log *slog.Logger) error {
 	return nil
 }
 
-// The garbage collector's defaults for the app and serve, unless GOGC or
-// GOMEMLIMIT says otherwise. The live heap is a few MiB, so with Go's
-// default (GOGC=100: a cycle each time the heap doubles, at least every
-// 4 MiB) a listener under load collects some 70 times a second, measured
-// under make bench-load; its mark work and assists were ~15 % of a
-// share-create's CPU. 400 makes that a fifth; the memory limit bounds what
-// it lets a large live heap (an import) grow to: nearer it, the collector
-// runs sooner.
+// The runtime's defaults for the app and serve, each unless its variable
+// (GOGC, GOMEMLIMIT, GOMAXPROCS) says otherwise; measured under make
+// bench-load (README "Performance").
+//
+// The collector: the live heap is a few MiB, so with Go's default
+// (GOGC=100: a cycle each time the heap doubles, at least every 4 MiB) a
+// listener under load collects some 70 times a second; its mark work and
+// assists were ~15 % of a share-create's CPU. 400 makes that a fifth; the
+// memory limit bounds what it lets a large live heap (an import) grow to:
+// nearer it, the collector runs sooner.
+//
+// The schedulers: the listener shares the cores with other processes (the
+// window, whatever else the user runs; under bench-load, the load
+// generator). When the kernel gives a core to one of them, the requests
+// queued on the runtime's processor (P) that thread held wait a time slice
+// or more for it: the p99 of reads was 10-17 ms with one P per core (the
+// bare server's own 7-10 ms), 6-9 ms with two, at the same throughput.
+// Not under a container's CPU limit (the default is then below the cores):
+// more Ps than the quota would exhaust it sooner and be throttled.
 const (
 	gcPercent   = 400
 	memoryLimit = 512 << 20
+	psPerCore   = 2
 )
 
-func tuneGC(getenv func(string) string) {
+func tuneRuntime(getenv func(string) string) {
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
 	if getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
+	}
+	if n := runtime.GOMAXPROCS(0); getenv("GOMAXPROCS") == "" && n == runtime.NumCPU() {
+		runtime.GOMAXPROCS(psPerCore * n)
 	}
 }
 
@@ -246,7 +261,7 @@ func hasDisplay() bool {
 // it stops them in reverse order when ctx ends or the window closes.
 func start(ctx context.Context, o *options, window bool, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	tuneGC(os.Getenv)
+	tuneRuntime(os.Getenv)
 	if addr := os.Getenv("SPP_PPROF"); addr != "" {
 		if err := startProfiler(addr, log); err != nil {
 			return err

@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -1222,26 +1223,41 @@ func TestProfilerOnlyOnLoopback(t *testing.T) {
 	}
 }
 
-// The app and serve collect less often than Go's default unless the
-// environment sets GOGC or GOMEMLIMIT, which then win.
-func TestGCDefaultsGiveWayToTheEnvironment(t *testing.T) {
-	percent, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64)
-	t.Cleanup(func() { debug.SetGCPercent(percent); debug.SetMemoryLimit(limit) })
+// The app and serve collect less often and run more Ps than cores than
+// Go's defaults, unless the environment sets GOGC, GOMEMLIMIT or
+// GOMAXPROCS, which then win.
+func TestRuntimeDefaultsGiveWayToTheEnvironment(t *testing.T) {
+	percent, limit, procs := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64), runtime.GOMAXPROCS(runtime.NumCPU())
+	t.Cleanup(func() { debug.SetGCPercent(percent); debug.SetMemoryLimit(limit); runtime.GOMAXPROCS(procs) })
 	env := func(vars map[string]string) func(string) string {
 		return func(k string) string { return vars[k] }
 	}
-	tuneGC(env(nil))
+	tuneRuntime(env(nil))
 	if got := debug.SetGCPercent(100); got != gcPercent {
 		t.Errorf("GC percent %d, want %d", got, gcPercent)
 	}
 	if got := debug.SetMemoryLimit(math.MaxInt64); got != memoryLimit {
 		t.Errorf("memory limit %d, want %d", got, memoryLimit)
 	}
-	tuneGC(env(map[string]string{"GOGC": "50", "GOMEMLIMIT": "1GiB"}))
+	if got := runtime.GOMAXPROCS(runtime.NumCPU()); got != psPerCore*runtime.NumCPU() {
+		t.Errorf("GOMAXPROCS %d, want %d", got, psPerCore*runtime.NumCPU())
+	}
+	tuneRuntime(env(map[string]string{"GOGC": "50", "GOMEMLIMIT": "1GiB", "GOMAXPROCS": "1"}))
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Errorf("GOGC set: GC percent changed to %d", got)
 	}
 	if got := debug.SetMemoryLimit(math.MaxInt64); got != math.MaxInt64 {
 		t.Errorf("GOMEMLIMIT set: memory limit changed to %d", got)
+	}
+	if got := runtime.GOMAXPROCS(0); got != runtime.NumCPU() {
+		t.Errorf("GOMAXPROCS set: changed to %d", got)
+	}
+	// Below the cores (a container's CPU limit, or set so): left alone.
+	if runtime.NumCPU() > 1 {
+		runtime.GOMAXPROCS(runtime.NumCPU() - 1)
+		tuneRuntime(env(nil))
+		if got := runtime.GOMAXPROCS(0); got != runtime.NumCPU()-1 {
+			t.Errorf("under a CPU limit: GOMAXPROCS %d, want %d", got, runtime.NumCPU()-1)
+		}
 	}
 }
