@@ -55,6 +55,7 @@ type DB struct {
 	qmu        sync.Mutex                  // guards queue
 	queue      []*write                    // writes waiting for the writer's turn
 	batches    atomic.Int64                // transactions of writes committed (commit.go)
+	frameSize  int64                       // bytes a WAL frame takes: a page and its header
 	stop       chan struct{}               // closed by Close: stops the checkpointer
 	stopped    chan struct{}
 	closeOnce  sync.Once
@@ -156,8 +157,11 @@ func Open(dir string, opt Options) (*DB, error) {
 		// Checkpoints run in the background (checkpointer), never in
 		// whichever request's commit crosses a threshold: the writer
 		// (the only connection that commits) turns automatic ones off.
-		// The savepoints of group commit (commit.go) journal in memory.
-		return connPragmas(c, fmt.Sprintf(`PRAGMA journal_size_limit = %d`, walKeep), `PRAGMA wal_autocheckpoint = 0`, `PRAGMA temp_store = MEMORY`)
+		// A WAL started again from its beginning keeps its file up to
+		// walFileLimit (written over, not truncated and grown again);
+		// the checkpointer truncates an idle one. The savepoints of
+		// group commit (commit.go) journal in memory.
+		return connPragmas(c, fmt.Sprintf(`PRAGMA journal_size_limit = %d`, walFileLimit), `PRAGMA wal_autocheckpoint = 0`, `PRAGMA temp_store = MEMORY`)
 	}))
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
@@ -196,6 +200,12 @@ func Open(dir string, opt Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	var pageSize int64
+	if err := db.w.QueryRow(`PRAGMA page_size`).Scan(&pageSize); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: page size: %w", err)
+	}
+	db.frameSize = pageSize + walFrameHeader
 	// A WAL left large (a storm before a crash) is emptied now, before
 	// it serves; on a full disk this may fail, and the checkpointer
 	// tries again until there is room.
@@ -272,6 +282,8 @@ func (db *DB) checkpointer() {
 	defer close(db.stopped)
 	ctx := context.Background()
 	n := 0
+	lastFrames := -1 // the WAL's frames at the last periodic checkpoint
+	restarted := -1  // the WAL's frames when RESTART last did its part
 	t := time.NewTicker(walWatchInterval)
 	defer t.Stop()
 	for {
@@ -281,25 +293,39 @@ func (db *DB) checkpointer() {
 		case <-t.C:
 		}
 		n++
+		periodic := n%(int(checkpointInterval/walWatchInterval)) == 0
 		size := db.walSize()
-		if size > walThreshold {
-			// A storm: readers always overlapping keep PASSIVE from ever
-			// reaching the WAL's end, and the WAL is reset only when it
-			// does, so it would grow without bound. Copy the bulk beside
-			// the writes, then the rest with the writer held.
-			db.passiveCheckpoint(ctx)
-			db.truncateWAL(ctx)
+		if !periodic && size <= walThreshold {
 			continue
 		}
-		if n%(int(checkpointInterval/walWatchInterval)) != 0 {
-			continue
+		if periodic {
+			// A capability whose time is up loses its view at once.
+			db.ExpireCapabilities(ctx, db.now())
 		}
-		// A capability whose time is up loses its view at once.
-		db.ExpireCapabilities(ctx, db.now())
-		if db.passiveCheckpoint(ctx) && size > walKeep {
-			// Everything is in the database file: give the room back
-			// (a TRUNCATE now copies nothing).
+		frames, complete := db.passiveCheckpoint(ctx)
+		switch {
+		case int64(frames)*db.frameSize > walThreshold && frames != restarted:
+			// A storm: a write starts the WAL again from its beginning
+			// only once a checkpoint has reached its end and no reader
+			// still reads what it copied; writes and readers always
+			// overlapping keep that from happening, so it would grow
+			// without bound. The bulk is copied (above) beside the
+			// writes; the rest with the writer held, which RESTART waits
+			// for the readers of. RESTART, not TRUNCATE: the file is
+			// written over, not truncated and grown again, which held
+			// the writer three times as long (15-30 ms against 4-13
+			// here, every quarter second of a share-create storm). Until
+			// the next write, the WAL still counts its frames.
+			if db.resetWAL(ctx, "RESTART") {
+				restarted = frames
+			}
+		case periodic && complete && frames == lastFrames && size > walKeep:
+			// Idle for a second, and everything is in the database file:
+			// give the room back (a TRUNCATE now copies nothing).
 			db.truncateWAL(ctx)
+		}
+		if periodic {
+			lastFrames = frames
 		}
 		if n%(pruneEvery*int(checkpointInterval/walWatchInterval)) == 0 {
 			db.prune()
@@ -316,14 +342,20 @@ const (
 	// checkpointInterval is how often the checkpointer copies the WAL
 	// back into the database file (PASSIVE: never blocking readers).
 	checkpointInterval = time.Second
-	// walThreshold: a WAL larger than this is checkpointed at once with
-	// TRUNCATE, which waits for the readers of older snapshots.
+	// walThreshold: a WAL holding more than this is started again from
+	// its beginning at once (RESTART), which waits for the readers of
+	// older snapshots.
 	walThreshold = 16 << 20
-	// walKeep is journal_size_limit: a reset WAL keeps at most this much
-	// of its file, and an idle WAL larger than this is truncated.
+	// walFileLimit is the writer's journal_size_limit: a WAL started
+	// again keeps at most this much of its file.
+	walFileLimit = 2 * walThreshold
+	// walFrameHeader is the size of a WAL frame's header (SQLite's file
+	// format, "WAL File Format").
+	walFrameHeader = 24
+	// walKeep: an idle WAL larger than this is truncated.
 	walKeep = 4 << 20
-	// truncateWait bounds how long a TRUNCATE waits for readers (holding
-	// back writes meanwhile); the next look tries again.
+	// truncateWait bounds how long a RESTART or TRUNCATE waits for
+	// readers (holding back writes meanwhile); the next look tries again.
 	truncateWait = 2 * time.Second
 )
 
@@ -342,18 +374,24 @@ func (db *DB) walSize() int64 {
 
 // passiveCheckpoint copies into the database file what no reader still
 // needs, on a reader connection: it blocks neither readers nor the writer.
-// It reports whether the whole WAL is in the database file now.
-func (db *DB) passiveCheckpoint(ctx context.Context) bool {
-	var busy, frames, done int
+// It reports how many frames the WAL holds and whether all of them are in
+// the database file now.
+func (db *DB) passiveCheckpoint(ctx context.Context) (frames int, complete bool) {
+	var busy, done int
 	err := db.r.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &done)
-	return err == nil && frames == done
+	return frames, err == nil && frames == done
 }
 
 // truncateWAL copies the whole WAL into the database file and truncates
-// it to nothing, waiting up to truncateWait for readers of older snapshots
-// (new readers meanwhile read the database file) and holding the writer
-// connection throughout. It reports whether the WAL is empty now.
-func (db *DB) truncateWAL(ctx context.Context) bool {
+// it to nothing (resetWAL). It reports whether the WAL is empty now.
+func (db *DB) truncateWAL(ctx context.Context) bool { return db.resetWAL(ctx, "TRUNCATE") }
+
+// resetWAL copies the whole WAL into the database file and has the next
+// write start it again from its beginning (mode RESTART), or truncates it
+// to nothing (TRUNCATE), waiting up to truncateWait for readers of older
+// snapshots (new readers meanwhile read the database file) and holding the
+// writer connection throughout. It reports whether that was done.
+func (db *DB) resetWAL(ctx context.Context, mode string) bool {
 	c, err := db.w.Conn(ctx)
 	if err != nil {
 		return false
@@ -364,7 +402,7 @@ func (db *DB) truncateWAL(ctx context.Context) bool {
 	}
 	defer c.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, busyTimeout/time.Millisecond))
 	var busy, frames, done int
-	err = c.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &done)
+	err = c.QueryRowContext(ctx, `PRAGMA wal_checkpoint(`+mode+`)`).Scan(&busy, &frames, &done)
 	return err == nil && busy == 0
 }
 

@@ -39,6 +39,9 @@ type storm struct {
 	writes atomic.Int64 // acknowledged update-info calls
 	reads  atomic.Int64
 	maxWAL atomic.Int64 // the largest WAL file seen
+	// minLarge is the smallest WAL file seen once it had grown past
+	// 16 MiB (-1: it has not).
+	minLarge atomic.Int64
 	stop   chan struct{}
 	wg     sync.WaitGroup
 	errs   chan error
@@ -55,6 +58,7 @@ func startStorm(t testing.TB, env *storetest.Env, writers int, budget int64) *st
 		t.Fatal(err)
 	}
 	s := &storm{env: env, token: auth.Token, stop: make(chan struct{}), errs: make(chan error, 2*writers+1), start: time.Now()}
+	s.minLarge.Store(-1)
 	var left atomic.Int64
 	left.Store(budget)
 	stopped := func() bool {
@@ -107,8 +111,12 @@ func startStorm(t testing.TB, env *storetest.Env, writers int, budget int64) *st
 		defer tick.Stop()
 		for !stopped() {
 			<-tick.C
-			if n := walSize(env.Dir); n > s.maxWAL.Load() {
+			n := walSize(env.Dir)
+			if n > s.maxWAL.Load() {
 				s.maxWAL.Store(n)
+			}
+			if m := s.minLarge.Load(); (m < 0 && n > 16*mib) || (m >= 0 && n < m) {
+				s.minLarge.Store(n)
 			}
 		}
 	}()
@@ -137,8 +145,8 @@ func (s *storm) wait(t testing.TB, d time.Duration) time.Duration {
 
 // TestWALStaysBoundedUnderAWriteStorm: four writers and four readers
 // through the app for a few seconds keep the WAL under 64 MiB (unbounded,
-// it grew by some 40 MiB a second here), and it is back under 16 MiB
-// within seconds after the storm.
+// it grew by some 40 MiB a second here) without truncating its file, and
+// it is back under 16 MiB, then truncated, within seconds after the storm.
 func TestWALStaysBoundedUnderAWriteStorm(t *testing.T) {
 	env := storetest.New(t, app.Config{})
 	s := startStorm(t, env, 4, -1)
@@ -147,6 +155,14 @@ func TestWALStaysBoundedUnderAWriteStorm(t *testing.T) {
 		s.reads.Load(), float64(s.maxWAL.Load())/mib, float64(fileSize(filepath.Join(env.Dir, store.DBFile)))/mib)
 	if s.maxWAL.Load() >= 64*mib {
 		t.Errorf("the WAL reached %.1f MiB during the storm (bound: 64 MiB)", float64(s.maxWAL.Load())/mib)
+	}
+	// Kept bounded by being written over from its beginning, not by
+	// truncating its file (and growing it again) with the writer held.
+	switch m := s.minLarge.Load(); {
+	case m < 0:
+		t.Errorf("the WAL never grew past 16 MiB: no storm (max %.1f MiB)", float64(s.maxWAL.Load())/mib)
+	case m < 16*mib:
+		t.Errorf("the WAL file was truncated during the storm, to %.1f MiB", float64(m)/mib)
 	}
 	after := time.Now()
 	for walSize(env.Dir) >= 16*mib {
