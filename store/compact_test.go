@@ -274,3 +274,49 @@ func TestFutureOperationIsRejected(t *testing.T) {
 		t.Fatalf("within the allowance: %+v", res)
 	}
 }
+
+// TestCompactionInChunksMissesNone: compaction looks at a device's
+// counters a few at a time (here 7, so the 50 operations take eight
+// transactions, some boundaries falling on superseded operations, some on
+// winners); every superseded operation loses its value, every winner
+// keeps it, whatever chunk it fell in.
+func TestCompactionInChunksMissesNone(t *testing.T) {
+	defer store.SetCompactChunk(7)()
+	ctx := context.Background()
+	db := openDB(t, t.TempDir())
+	user := app.NewID()
+	dek, _ := crypto.NewKey()
+	for i := range 50 {
+		put(t, db, user, dek, app.Cell{Entity: "field", ID: fmt.Sprintf("f%d", i%3), Field: "value", Value: fmt.Appendf(nil, `"v%d"`, i)})
+	}
+	res, err := db.Compact(ctx, user, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Superseded != 47 {
+		t.Errorf("superseded %d operations, want 47", res.Superseded)
+	}
+	kept := 0
+	for _, op := range allOps(t, db, user) {
+		if !op.Compacted {
+			kept++
+		}
+	}
+	if kept != 3 {
+		t.Errorf("%d operations keep their values, want the 3 winners", kept)
+	}
+	for i := 47; i < 50; i++ {
+		var c app.Cell
+		var ok bool
+		err := db.View(ctx, user, dek, func(tx app.Tx) (err error) {
+			c, ok, err = tx.Get("field", fmt.Sprintf("f%d", i%3), "value")
+			return err
+		})
+		if err != nil || !ok || string(c.Value) != fmt.Sprintf(`"v%d"`, i) {
+			t.Errorf("f%d: %q %v %v, want \"v%d\"", i%3, c.Value, ok, err, i)
+		}
+	}
+	if res, _ := db.Compact(ctx, user, nil); res.Superseded != 0 {
+		t.Errorf("a second compaction superseded %d more", res.Superseded)
+	}
+}

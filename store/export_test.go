@@ -28,3 +28,11 @@ func SetMaxReadTx(d time.Duration) (restore func()) {
 	maxReadTx = d
 	return func() { maxReadTx = prev }
 }
+
+// SetCompactChunk sets how many counters one compaction transaction looks
+// at until the returned function restores it.
+func SetCompactChunk(n int64) (restore func()) {
+	prev := compactChunk
+	compactChunk = n
+	return func() { compactChunk = prev }
+}
