@@ -219,9 +219,12 @@ func startProfiler(addr string, log *slog.Logger) error {
 // The collector: the live heap is a few MiB, so with Go's default
 // (GOGC=100: a cycle each time the heap doubles, at least every 4 MiB) a
 // listener under load collects some 70 times a second; its mark work and
-// assists were ~15 % of a share-create's CPU. 400 makes that a fifth; the
-// memory limit bounds what it lets a large live heap (an import) grow to:
-// nearer it, the collector runs sooner.
+// assists were ~15 % of a share-create's CPU. 400 makes that a fifth. The
+// soft memory limit keeps a large live heap (a login's Argon2id is 64 MiB)
+// from growing five times over before the next cycle: under make stress's
+// soak, RSS after the logins was 56 MiB with Go's defaults, 240 MiB with
+// GOGC 400 and a 512 MiB limit, 68 MiB with 128 MiB (peaks 169, 386, 162).
+// Past it the collector runs more often, at most half the CPU.
 //
 // The schedulers: the listener shares the cores with other processes (the
 // window, whatever else the user runs; under bench-load, the load
@@ -233,7 +236,7 @@ func startProfiler(addr string, log *slog.Logger) error {
 // more Ps than the quota would exhaust it sooner and be throttled.
 const (
 	gcPercent   = 400
-	memoryLimit = 512 << 20
+	memoryLimit = 128 << 20
 	psPerCore   = 2
 )
 
