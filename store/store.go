@@ -284,6 +284,7 @@ func (db *DB) checkpointer() {
 	n := 0
 	lastFrames := -1 // the WAL's frames at the last periodic checkpoint
 	restarted := -1  // the WAL's frames when RESTART last did its part
+	stormy := false  // a storm's RESTART since the last periodic checkpoint
 	t := time.NewTicker(walWatchInterval)
 	defer t.Stop()
 	for {
@@ -319,13 +320,16 @@ func (db *DB) checkpointer() {
 			if db.resetWAL(ctx, "RESTART") {
 				restarted = frames
 			}
-		case periodic && complete && frames == lastFrames && size > walKeep:
-			// Idle for a second, and everything is in the database file:
-			// give the room back (a TRUNCATE now copies nothing).
+			stormy = true
+		case periodic && complete && size > walKeep && (frames == lastFrames || (!stormy && int64(frames)*db.frameSize <= walKeep)):
+			// Everything is in the database file, and the WAL idle for a
+			// second, or holding little with no storm in that second (a
+			// light load, never idle): give the room back (a TRUNCATE now
+			// copies nothing).
 			db.truncateWAL(ctx)
 		}
 		if periodic {
-			lastFrames = frames
+			lastFrames, stormy = frames, false
 		}
 		if n%(pruneEvery*int(checkpointInterval/walWatchInterval)) == 0 {
 			db.prune()

@@ -42,10 +42,10 @@ type storm struct {
 	// minLarge is the smallest WAL file seen once it had grown past
 	// 16 MiB (-1: it has not).
 	minLarge atomic.Int64
-	stop   chan struct{}
-	wg     sync.WaitGroup
-	errs   chan error
-	start  time.Time
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	errs     chan error
+	start    time.Time
 }
 
 // startStorm starts writers writers and as many readers; a writer stops
@@ -181,6 +181,33 @@ func TestWALStaysBoundedUnderAWriteStorm(t *testing.T) {
 	}
 	t.Logf("WAL %.1f MiB %v after the storm", float64(walSize(env.Dir))/mib, time.Since(after).Round(time.Millisecond))
 	integrityOK(t, env.Dir)
+}
+
+// TestWALShrinksUnderALightLoad: after a storm, writes going on now and
+// then (never idle for a second) still let the WAL give its room back.
+func TestWALShrinksUnderALightLoad(t *testing.T) {
+	env := storetest.New(t, app.Config{})
+	s := startStorm(t, env, 4, -1)
+	s.wait(t, 2*time.Second)
+	if walSize(env.Dir) <= 4*mib {
+		t.Fatalf("the storm left a WAL of %.1f MiB: no storm", float64(walSize(env.Dir))/mib)
+	}
+	ctx := context.Background()
+	p, err := env.App.Authenticate(ctx, s.token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now()
+	for i := 0; walSize(env.Dir) > 4*mib; i++ {
+		if time.Since(after) > 5*time.Second {
+			t.Fatalf("under a light load the WAL is still %.1f MiB 5 s after the storm", float64(walSize(env.Dir))/mib)
+		}
+		if _, err := env.App.UpdateInfo(ctx, p, json.RawMessage(fmt.Sprintf(`{"city":"light %d"}`, i))); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("WAL %.1f MiB %v after the storm", float64(walSize(env.Dir))/mib, time.Since(after).Round(time.Millisecond))
 }
 
 // TestALongReadCannotHoldTheWALForever: a read transaction that never
