@@ -47,6 +47,7 @@ import (
 
 func main() {
 	posixlocale.Restore() // the locale as the user set it (app/posixlocale)
+	tuneRuntime(os.Getenv) // here, not in run: tests call run in process
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -219,12 +220,11 @@ func startProfiler(addr string, log *slog.Logger) error {
 // The collector: the live heap is a few MiB, so with Go's default
 // (GOGC=100: a cycle each time the heap doubles, at least every 4 MiB) a
 // listener under load collects some 70 times a second; its mark work and
-// assists were ~15 % of a share-create's CPU. 400 makes that a fifth. The
-// soft memory limit keeps a large live heap (a login's Argon2id is 64 MiB)
-// from growing five times over before the next cycle: under make stress's
-// soak, RSS after the logins was 56 MiB with Go's defaults, 240 MiB with
-// GOGC 400 and a 512 MiB limit, 68 MiB with 128 MiB (peaks 169, 386, 162).
-// Past it the collector runs more often, at most half the CPU.
+// assists were ~15 % of a share-create's CPU. 400 makes that a fifth. A
+// login's Argon2id (64 MiB) gives its memory back when it is done
+// (app/kdf.go); the soft memory limit, room for as many of them as may run
+// at once beside the rest, bounds what the heap grows to meanwhile (past
+// it the collector runs more often, at most half the CPU).
 //
 // The schedulers: the listener shares the cores with other processes (the
 // window, whatever else the user runs; under bench-load, the load
@@ -235,10 +235,12 @@ func startProfiler(addr string, log *slog.Logger) error {
 // Not under a container's CPU limit (the default is then below the cores):
 // more Ps than the quota would exhaust it sooner and be throttled.
 const (
-	gcPercent   = 400
-	memoryLimit = 128 << 20
-	psPerCore   = 2
+	gcPercent = 400
+	psPerCore = 2
 )
+
+// memoryLimit is the soft memory limit: 64 MiB beside the key derivations.
+var memoryLimit = 64<<20 + app.KDFPeakMemory()
 
 func tuneRuntime(getenv func(string) string) {
 	if getenv("GOGC") == "" {
@@ -247,6 +249,8 @@ func tuneRuntime(getenv func(string) string) {
 	if getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
 	}
+	// Set, GOMAXPROCS no longer follows a CPU limit that changes later
+	// (Go 1.25's updates); it is set only where there is none.
 	if n := runtime.GOMAXPROCS(0); getenv("GOMAXPROCS") == "" && n == runtime.NumCPU() {
 		runtime.GOMAXPROCS(psPerCore * n)
 	}
@@ -264,7 +268,6 @@ func hasDisplay() bool {
 // it stops them in reverse order when ctx ends or the window closes.
 func start(ctx context.Context, o *options, window bool, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	tuneRuntime(os.Getenv)
 	if addr := os.Getenv("SPP_PPROF"); addr != "" {
 		if err := startProfiler(addr, log); err != nil {
 			return err

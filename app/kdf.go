@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -69,12 +70,24 @@ func derive(ctx context.Context, password []byte, p crypto.KDFParams, bounded bo
 	if err := takeKDFSlot(ctx, bounded); err != nil {
 		return nil, err
 	}
-	defer func() { <-kdfSlots }()
+	defer func() {
+		<-kdfSlots
+		if len(kdfSlots) == 0 {
+			// The last derivation at work is done: its memory (64 MiB at
+			// the default cost, in a heap of a few) goes back now, not
+			// when the heap has grown GOGC times over it (main.go).
+			debug.FreeOSMemory()
+		}
+	}()
 	if n, ok := ctx.Value(kdfCounter{}).(*atomic.Int64); ok {
 		n.Add(1)
 	}
 	return crypto.DeriveKey(password, p)
 }
+
+// KDFPeakMemory is what the Argon2id derivations running at once may hold
+// at the default cost, in bytes: main.go's memory limit leaves room for it.
+func KDFPeakMemory() int64 { return int64(cap(kdfSlots)) * int64(crypto.DefaultKDF.Memory) << 10 }
 
 func takeKDFSlot(ctx context.Context, bounded bool) error {
 	select {

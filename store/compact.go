@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/secure-personal-profile/spp/app"
@@ -86,81 +87,92 @@ const qSupersede = `UPDATE ops SET value = NULL, clear = NULL, deleted = 2
 		SELECT 1 FROM cells c WHERE c.user_id = ?1 AND c.entity = ops.entity AND c.id = ops.id AND c.field = ops.field
 			AND c.hlc = ops.hlc AND c.device = ops.device)`
 
-// compactChunk is how many of a device's counters one transaction of
+// compactChunk is how many of a device's operations one transaction of
 // compaction looks at: it holds the writer that long (a few ms), not for
 // the whole log, which every live operation is looked at again in (in one
 // transaction, 135-245 ms with the writes of a share-create storm waiting,
 // for some 40,000).
-var compactChunk int64 = 512
+var compactChunk = 512
+
+// qChunkEnd is the counter that ends a chunk of a user's operations of
+// one device after counter ?3 (none: fewer than compactChunk are left).
+const qChunkEnd = `SELECT counter FROM ops INDEXED BY ops_user WHERE user_id = ?1 AND device = ?2 AND counter > ?3
+	ORDER BY counter LIMIT 1 OFFSET ?4`
 
 // Compact compacts the user's operation log here. listed are the device
 // ids of the user's device list (this device's own id may be among them):
 // tombstones are dropped only when each of the others has reported holding
 // them; with listed nil, no tombstone is dropped. A compaction that changed
 // anything ends with a TRUNCATE checkpoint, so that no old value stays in
-// the WAL.
-func (db *DB) Compact(ctx context.Context, userID string, listed []string) (app.CompactResult, error) {
-	var res app.CompactResult
-	var err error
-	if res.Superseded, err = db.supersede(ctx, userID); err != nil {
+// the WAL, even when it stopped part way (its chunks are committed one by
+// one).
+func (db *DB) Compact(ctx context.Context, userID string, listed []string) (res app.CompactResult, err error) {
+	defer func() {
+		if res.Superseded > 0 || res.Tombstones > 0 {
+			err = errors.Join(err, db.Checkpoint(context.WithoutCancel(ctx)))
+		}
+	}()
+	if res.Superseded, err = db.supersede(ctx, userID); err != nil || listed == nil {
 		return res, err
 	}
-	if listed != nil {
-		s, err := db.w.BeginTx(ctx, nil)
-		if err != nil {
-			return res, fmt.Errorf("store: begin: %w", err)
-		}
-		defer s.Rollback()
-		if res.Tombstones, err = db.dropTombstones(ctx, s, userID, listed); err != nil {
-			return res, err
-		}
-		if err := s.Commit(); err != nil {
-			return res, fmt.Errorf("store: commit: %w", err)
-		}
+	s, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return res, fmt.Errorf("store: begin: %w", err)
 	}
-	if res.Superseded > 0 || res.Tombstones > 0 {
-		if err := db.Checkpoint(ctx); err != nil {
-			return res, err
-		}
+	defer s.Rollback()
+	n, err := db.dropTombstones(ctx, s, userID, listed)
+	if err != nil {
+		return res, err
 	}
+	if err := s.Commit(); err != nil {
+		return res, fmt.Errorf("store: commit: %w", err)
+	}
+	res.Tombstones = n
 	return res, nil
 }
 
 // supersede drops the values of the user's superseded operations, device
-// by device, compactChunk counters a transaction (writes run between
-// them), and reports how many it dropped. Operations written meanwhile
-// are left to the next compaction.
+// by device, compactChunk operations a transaction (writes run between
+// them), and reports how many it dropped. The chunks follow the rows, not
+// counter arithmetic: a device's counters are shared by all its users, so
+// one user's may be far apart. Operations written meanwhile are left to
+// the next compaction.
 func (db *DB) supersede(ctx context.Context, userID string) (int, error) {
-	type span struct {
-		device   string
-		min, max int64
-	}
-	rows, err := db.r.QueryContext(ctx, `SELECT device, MIN(counter), MAX(counter) FROM ops WHERE user_id = ? GROUP BY device`, userID)
+	rows, err := db.r.QueryContext(ctx, `SELECT DISTINCT device FROM ops INDEXED BY ops_user WHERE user_id = ?`, userID)
 	if err != nil {
 		return 0, fmt.Errorf("store: compacting: %w", err)
 	}
-	var spans []span
+	var devices []string
 	for rows.Next() {
-		var sp span
-		if err := rows.Scan(&sp.device, &sp.min, &sp.max); err != nil {
+		var d string
+		if err := rows.Scan(&d); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("store: compacting: %w", err)
 		}
-		spans = append(spans, sp)
+		devices = append(devices, d)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("store: compacting: %w", err)
 	}
 	n := 0
-	for _, sp := range spans {
-		for lo := sp.min - 1; lo < sp.max; lo += compactChunk {
-			r, err := db.w.ExecContext(ctx, qSupersede, userID, sp.device, lo, min(lo+compactChunk, sp.max))
+	for _, device := range devices {
+		for after := int64(0); ; {
+			end := int64(math.MaxInt64) // the rest
+			err := db.r.QueryRowContext(ctx, qChunkEnd, userID, device, after, compactChunk-1).Scan(&end)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return n, fmt.Errorf("store: compacting: %w", err)
+			}
+			r, err := db.w.ExecContext(ctx, qSupersede, userID, device, after, end)
 			if err != nil {
 				return n, fmt.Errorf("store: compacting: %w", err)
 			}
 			k, _ := r.RowsAffected()
 			n += int(k)
+			if end == math.MaxInt64 {
+				break
+			}
+			after = end
 		}
 	}
 	return n, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -318,5 +319,37 @@ func TestCompactionInChunksMissesNone(t *testing.T) {
 	}
 	if res, _ := db.Compact(ctx, user, nil); res.Superseded != 0 {
 		t.Errorf("a second compaction superseded %d more", res.Superseded)
+	}
+}
+
+// TestCompactionFollowsRowsNotCounters: a device's counters are far apart
+// for one user (they are shared by all its users, and another device may
+// send any counter up to the largest); compaction's chunks follow the
+// user's rows, so it ends at once, where counting through the range (and
+// past the largest counter) never did.
+func TestCompactionFollowsRowsNotCounters(t *testing.T) {
+	defer store.SetCompactChunk(7)()
+	ctx := context.Background()
+	db := openDB(t, t.TempDir())
+	user := app.NewID()
+	dek, _ := crypto.NewKey()
+	put(t, db, user, dek, app.Cell{Entity: "field", ID: "city", Field: "value", Value: []byte(`"Oslo"`)})
+	put(t, db, user, dek, app.Cell{Entity: "field", ID: "city", Field: "value", Value: []byte(`"Bergen"`)})
+	far := []app.Op{
+		{Device: "another-device", Counter: 1, HLC: 1, UserID: user, Compacted: true},
+		{Device: "another-device", Counter: 5_000_000, HLC: 2, UserID: user, Compacted: true},
+		{Device: "another-device", Counter: math.MaxInt64, HLC: 3, UserID: user, Compacted: true},
+	}
+	if res, err := db.ApplyOps(ctx, user, dek, far); err != nil || res.Applied != len(far) {
+		t.Fatalf("apply: %+v %v", res, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	res, err := db.Compact(ctx, user, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Superseded != 1 {
+		t.Errorf("superseded %d operations, want 1 (Oslo)", res.Superseded)
 	}
 }

@@ -31,7 +31,7 @@ func SetMaxReadTx(d time.Duration) (restore func()) {
 
 // SetCompactChunk sets how many counters one compaction transaction looks
 // at until the returned function restores it.
-func SetCompactChunk(n int64) (restore func()) {
+func SetCompactChunk(n int) (restore func()) {
 	prev := compactChunk
 	compactChunk = n
 	return func() { compactChunk = prev }

@@ -17,7 +17,7 @@ func TestPruneDropsStaleRateLimitCounts(t *testing.T) {
 	key := []byte("k")
 	db.AddFailure(ctx, key, now.Add(-25*time.Hour))
 	db.AddFailure(ctx, key, now.Add(-time.Minute))
-	db.prune()
+	db.prune(context.Background())
 	n, _, err := db.Failures(ctx, key, now.Add(-48*time.Hour))
 	if err != nil || n != 1 {
 		t.Fatalf("after prune: %d counts (%v), want the recent one", n, err)

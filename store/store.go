@@ -269,22 +269,32 @@ func notWritable(dir string, err error) error {
 // their expiry.
 const pruneEvery = 60
 
-func (db *DB) prune() {
+func (db *DB) prune(ctx context.Context) {
 	now := db.now()
-	db.w.Exec(`DELETE FROM failures WHERE at < ?`, ms(now.Add(-24*time.Hour)))
-	db.w.Exec(`DELETE FROM requests WHERE expires_at < ?`, ms(now.Add(-7*24*time.Hour)))
+	db.w.ExecContext(ctx, `DELETE FROM failures WHERE at < ?`, ms(now.Add(-24*time.Hour)))
+	db.w.ExecContext(ctx, `DELETE FROM requests WHERE expires_at < ?`, ms(now.Add(-7*24*time.Hour)))
 	// Superseded operations' values go (compact.go); tombstones wait for
 	// sync, which knows who has acknowledged them.
-	db.compactAll(context.Background())
+	db.compactAll(ctx)
 }
 
 func (db *DB) checkpointer() {
-	defer close(db.stopped)
-	ctx := context.Background()
+	ctx, cancel := context.WithCancel(context.Background())
+	// A prune runs beside the checkpoints (its chunks wait behind the
+	// writes, and a storm's WAL must not wait for it), one at a time;
+	// Close interrupts it.
+	var pruning sync.WaitGroup
+	pruneTurn := make(chan struct{}, 1)
+	defer func() {
+		cancel()
+		pruning.Wait()
+		close(db.stopped)
+	}()
 	n := 0
 	lastFrames := -1 // the WAL's frames at the last periodic checkpoint
-	restarted := -1  // the WAL's frames when RESTART last did its part
-	stormy := false  // a storm's RESTART since the last periodic checkpoint
+	var lastBatches int64
+	restarted := -1 // the WAL's frames when RESTART last did its part
+	stormy := false // a storm's RESTART since the last periodic checkpoint
 	t := time.NewTicker(walWatchInterval)
 	defer t.Stop()
 	for {
@@ -304,6 +314,10 @@ func (db *DB) checkpointer() {
 			db.ExpireCapabilities(ctx, db.now())
 		}
 		frames, complete := db.passiveCheckpoint(ctx)
+		if frames >= 0 && frames < restarted {
+			restarted = -1 // started again since
+		}
+		batches := db.batches.Load()
 		switch {
 		case int64(frames)*db.frameSize > walThreshold && frames != restarted:
 			// A storm: a write starts the WAL again from its beginning
@@ -321,18 +335,28 @@ func (db *DB) checkpointer() {
 				restarted = frames
 			}
 			stormy = true
-		case periodic && complete && size > walKeep && (frames == lastFrames || (!stormy && int64(frames)*db.frameSize <= walKeep)):
+		case periodic && complete && size > walKeep &&
+			((frames == lastFrames && batches == lastBatches) || (!stormy && int64(frames)*db.frameSize <= walKeep)):
 			// Everything is in the database file, and the WAL idle for a
-			// second, or holding little with no storm in that second (a
-			// light load, never idle): give the room back (a TRUNCATE now
-			// copies nothing).
+			// second (no group committed, its frames the same), or
+			// holding little with no storm in that second (a light load):
+			// give the room back (a TRUNCATE now copies nothing).
 			db.truncateWAL(ctx)
 		}
 		if periodic {
-			lastFrames, stormy = frames, false
+			lastFrames, lastBatches, stormy = frames, batches, false
 		}
 		if n%(pruneEvery*int(checkpointInterval/walWatchInterval)) == 0 {
-			db.prune()
+			select {
+			case pruneTurn <- struct{}{}:
+				pruning.Add(1)
+				go func() {
+					defer pruning.Done()
+					defer func() { <-pruneTurn }()
+					db.prune(ctx)
+				}()
+			default: // the last one is still at work
+			}
 		}
 	}
 }
@@ -379,11 +403,15 @@ func (db *DB) walSize() int64 {
 // passiveCheckpoint copies into the database file what no reader still
 // needs, on a reader connection: it blocks neither readers nor the writer.
 // It reports how many frames the WAL holds and whether all of them are in
-// the database file now.
+// the database file now; -1 and false when it could not run (another
+// checkpoint at work: SQLite then answers -1 for both counts).
 func (db *DB) passiveCheckpoint(ctx context.Context) (frames int, complete bool) {
 	var busy, done int
 	err := db.r.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &done)
-	return frames, err == nil && frames == done
+	if err != nil || busy != 0 || frames < 0 {
+		return -1, false
+	}
+	return frames, frames == done
 }
 
 // truncateWAL copies the whole WAL into the database file and truncates
