@@ -46,7 +46,7 @@ import (
 )
 
 func main() {
-	posixlocale.Restore() // the locale as the user set it (app/posixlocale)
+	posixlocale.Restore()  // the locale as the user set it (app/posixlocale)
 	tuneRuntime(os.Getenv) // here, not in run: tests call run in process
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
