@@ -75,8 +75,10 @@ func derive(ctx context.Context, password []byte, p crypto.KDFParams, bounded bo
 		if len(kdfSlots) == 0 {
 			// The last derivation at work is done: its memory (64 MiB at
 			// the default cost, in a heap of a few) goes back now, not
-			// when the heap has grown GOGC times over it (main.go).
-			debug.FreeOSMemory()
+			// when the heap has grown GOGC times over it (main.go); off
+			// the request's path (a collection and the pages' release,
+			// 6-8 ms).
+			go debug.FreeOSMemory()
 		}
 	}()
 	if n, ok := ctx.Value(kdfCounter{}).(*atomic.Int64); ok {

@@ -109,7 +109,7 @@ const qChunkEnd = `SELECT counter FROM ops INDEXED BY ops_user WHERE user_id = ?
 func (db *DB) Compact(ctx context.Context, userID string, listed []string) (res app.CompactResult, err error) {
 	defer func() {
 		if res.Superseded > 0 || res.Tombstones > 0 {
-			err = errors.Join(err, db.Checkpoint(context.WithoutCancel(ctx)))
+			err = errors.Join(err, db.closingCheckpoint(ctx))
 		}
 	}()
 	if res.Superseded, err = db.supersede(ctx, userID); err != nil || listed == nil {
@@ -179,16 +179,45 @@ func (db *DB) supersede(ctx context.Context, userID string) (int, error) {
 }
 
 // Checkpoint copies the whole WAL into the database file and truncates it
-// (waiting for readers to finish, up to the busy timeout).
+// (waiting for readers to finish, up to the busy timeout). Another
+// checkpoint at work (the checkpointer's PASSIVE, beside it) makes SQLite
+// answer busy at once, whatever the timeout: it tries again, every
+// checkpointRetry for up to checkpointTries times.
 func (db *DB) Checkpoint(ctx context.Context) error {
-	var busy, logFrames, done int
-	if err := db.w.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done); err != nil {
-		return fmt.Errorf("store: checkpoint: %w", err)
+	for try := 1; ; try++ {
+		var busy, logFrames, done int
+		if err := db.w.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done); err != nil {
+			return fmt.Errorf("store: checkpoint: %w", err)
+		}
+		if busy == 0 {
+			return nil
+		}
+		if try == checkpointTries {
+			return errors.New("store: checkpoint: the WAL is still in use")
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("store: checkpoint: %w", ctx.Err())
+		case <-time.After(checkpointRetry):
+		}
 	}
-	if busy != 0 {
-		return errors.New("store: checkpoint: the WAL is still in use")
+}
+
+const (
+	checkpointTries = 20
+	checkpointRetry = 50 * time.Millisecond
+)
+
+// closingCheckpoint is a compaction's closing TRUNCATE: it runs even when
+// the compaction was cancelled part way (what it dropped must leave the
+// WAL too), bounded by truncateWait then.
+func (db *DB) closingCheckpoint(ctx context.Context) error {
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), truncateWait)
+		defer cancel()
 	}
-	return nil
+	return db.Checkpoint(ctx)
 }
 
 // dropTombstones drops the tombstones every listed device has acknowledged.
@@ -289,7 +318,8 @@ func (db *DB) PutPeerVector(ctx context.Context, userID, deviceID string, vector
 }
 
 // compactAll drops superseded values of every user's log (the background
-// pass; tombstones wait for sync, which knows the device list).
+// pass; tombstones wait for sync, which knows the device list), then
+// truncates the WAL once if it dropped any.
 func (db *DB) compactAll(ctx context.Context) {
 	rows, err := db.r.QueryContext(ctx, `SELECT DISTINCT user_id FROM cells`)
 	if err != nil {
@@ -303,8 +333,13 @@ func (db *DB) compactAll(ctx context.Context) {
 		}
 	}
 	rows.Close()
+	dropped := 0
 	for _, u := range users {
-		db.Compact(ctx, u, nil)
+		n, _ := db.supersede(ctx, u)
+		dropped += n
+	}
+	if dropped > 0 {
+		db.closingCheckpoint(ctx)
 	}
 }
 

@@ -277,7 +277,7 @@ func TestFutureOperationIsRejected(t *testing.T) {
 }
 
 // TestCompactionInChunksMissesNone: compaction looks at a device's
-// counters a few at a time (here 7, so the 50 operations take eight
+// operations a few at a time (here 7, so the 50 operations take eight
 // transactions, some boundaries falling on superseded operations, some on
 // winners); every superseded operation loses its value, every winner
 // keeps it, whatever chunk it fell in.
@@ -326,30 +326,69 @@ func TestCompactionInChunksMissesNone(t *testing.T) {
 // for one user (they are shared by all its users, and another device may
 // send any counter up to the largest); compaction's chunks follow the
 // user's rows, so it ends at once, where counting through the range (and
-// past the largest counter) never did.
+// past the largest counter) never did, and misses none at the chunks'
+// boundaries: two users' writes interleaved on this device, and another
+// device's 14 identities, the 14th at the largest counter (two chunks of
+// 7 exactly).
 func TestCompactionFollowsRowsNotCounters(t *testing.T) {
 	defer store.SetCompactChunk(7)()
 	ctx := context.Background()
 	db := openDB(t, t.TempDir())
-	user := app.NewID()
+	users := []string{app.NewID(), app.NewID()}
 	dek, _ := crypto.NewKey()
-	put(t, db, user, dek, app.Cell{Entity: "field", ID: "city", Field: "value", Value: []byte(`"Oslo"`)})
-	put(t, db, user, dek, app.Cell{Entity: "field", ID: "city", Field: "value", Value: []byte(`"Bergen"`)})
-	far := []app.Op{
-		{Device: "another-device", Counter: 1, HLC: 1, UserID: user, Compacted: true},
-		{Device: "another-device", Counter: 5_000_000, HLC: 2, UserID: user, Compacted: true},
-		{Device: "another-device", Counter: math.MaxInt64, HLC: 3, UserID: user, Compacted: true},
+	for i := range 50 {
+		for _, u := range users {
+			put(t, db, u, dek, app.Cell{Entity: "field", ID: fmt.Sprintf("f%d", i%3), Field: "value", Value: fmt.Appendf(nil, `"v%d"`, i)})
+		}
 	}
-	if res, err := db.ApplyOps(ctx, user, dek, far); err != nil || res.Applied != len(far) {
+	var far []app.Op
+	for i := range 13 {
+		far = append(far, app.Op{Device: "another-device", Counter: int64(1 + i*5_000_000), HLC: uint64(i + 1), UserID: users[0], Compacted: true})
+	}
+	far = append(far, app.Op{Device: "another-device", Counter: math.MaxInt64, HLC: 14, UserID: users[0], Compacted: true})
+	if res, err := db.ApplyOps(ctx, users[0], dek, far); err != nil || res.Applied != len(far) {
 		t.Fatalf("apply: %+v %v", res, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	res, err := db.Compact(ctx, user, nil)
+	for _, u := range users {
+		res, err := db.Compact(ctx, u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Superseded != 47 {
+			t.Errorf("superseded %d operations, want 47", res.Superseded)
+		}
+	}
+}
+
+// TestCancelledCompactionStillTruncates: a compaction stopped part way
+// (its chunks are committed one by one) has dropped values all the same,
+// and still ends with the TRUNCATE that takes them out of the WAL.
+func TestCancelledCompactionStillTruncates(t *testing.T) {
+	defer store.SetCompactChunk(1)()
+	dir := t.TempDir()
+	db := openDB(t, dir)
+	user := app.NewID()
+	dek, _ := crypto.NewKey()
+	err := db.Update(context.Background(), user, dek, func(tx app.Tx) error {
+		for i := range 20000 {
+			if err := tx.Put(app.Cell{Entity: "field", ID: "city", Field: "value", Value: fmt.Appendf(nil, `"city %d"`, i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Superseded != 1 {
-		t.Errorf("superseded %d operations, want 1 (Oslo)", res.Superseded)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	res, err := db.Compact(ctx, user, nil)
+	if err == nil || res.Superseded == 0 || res.Superseded == 19999 {
+		t.Fatalf("compaction: %+v %v, want it stopped part way (20,000 chunks in 100 ms)", res, err)
+	}
+	if n := walSize(dir); n != 0 {
+		t.Errorf("after a compaction that dropped %d values, the WAL is %d bytes", res.Superseded, n)
 	}
 }

@@ -29,8 +29,8 @@ func SetMaxReadTx(d time.Duration) (restore func()) {
 	return func() { maxReadTx = prev }
 }
 
-// SetCompactChunk sets how many counters one compaction transaction looks
-// at until the returned function restores it.
+// SetCompactChunk sets how many operations one compaction transaction
+// looks at until the returned function restores it.
 func SetCompactChunk(n int) (restore func()) {
 	prev := compactChunk
 	compactChunk = n
