@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/secure-personal-profile/spp/app"
+	"github.com/secure-personal-profile/spp/crypto"
 	"github.com/secure-personal-profile/spp/store"
 	"github.com/secure-personal-profile/spp/store/storetest"
 )
@@ -273,4 +275,54 @@ func BenchmarkWALStorm(b *testing.B) {
 	s.wg.Wait()
 	b.ReportMetric(float64(s.maxWAL.Load())/mib, "max-wal-MiB")
 	b.ReportMetric(float64(s.reads.Load())/float64(b.N), "reads/op")
+}
+
+// TestCheckpointWaitsOutAnotherCheckpoint: a compaction's TRUNCATE that
+// meets another connection's checkpoint (the checkpointer's PASSIVE, which
+// runs beside it) gets busy at once from SQLite, whatever the timeout; it
+// tries again instead of leaving the dropped values in the WAL.
+func TestCheckpointWaitsOutAnotherCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	db, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	other, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, store.DBFile)+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	ctx := context.Background()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // another checkpoint, over and over
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			other.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+		}
+	}()
+	user := app.NewID()
+	dek, _ := crypto.NewKey()
+	failed := 0
+	for i := range 40 {
+		if err := db.Update(ctx, user, dek, func(tx app.Tx) error {
+			return tx.Put(app.Cell{Entity: "field", ID: "city", Field: "value", Value: fmt.Appendf(nil, `"city %d"`, i)})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Checkpoint(ctx); err != nil {
+			failed++
+		}
+	}
+	close(stop)
+	<-done
+	if failed > 0 {
+		t.Errorf("%d of 40 checkpoints failed beside another checkpoint", failed)
+	}
 }
