@@ -519,23 +519,20 @@ func (a *core) deriveShare(tx Tx, dek []byte, id string) error {
 	if !ok {
 		return tx.DropCapability(CapShare, id)
 	}
-	if len(sh.TokenHash) == 0 {
+	now := a.now()
+	c := &Capability{TokenHash: sh.TokenHash, Kind: CapShare, ID: id, State: CapActive, ExpiresAt: sh.ExpiresAt, Owner: sh.Service}
+	if len(sh.TokenHash) > 0 {
+		c.Dep = fieldID(tx, shareDep(sh.Field))
+	}
+	switch {
+	case !sh.RevokedAt.IsZero():
+		c.State = CapRevoked
+	case len(sh.TokenHash) == 0:
 		// No token hash of its own here (its cell has not arrived, or
 		// sync refused it: another account here holds that hash): nothing
 		// to serve, but a record under no hash, so that its service still
 		// finds it (service.shares) and a revocation reaches it.
-		c := &Capability{Kind: CapShare, ID: id, State: CapHidden, ExpiresAt: sh.ExpiresAt, Owner: sh.Service}
-		if !sh.RevokedAt.IsZero() {
-			c.State = CapRevoked
-		}
-		return tx.PutCapability(c)
-	}
-	userID := tx.UserID()
-	now := a.now()
-	c := &Capability{TokenHash: sh.TokenHash, Kind: CapShare, ID: id, Dep: fieldID(tx, shareDep(sh.Field)), State: CapActive, ExpiresAt: sh.ExpiresAt, Owner: sh.Service}
-	switch {
-	case !sh.RevokedAt.IsZero():
-		c.State = CapRevoked
+		c.State = CapHidden
 	case !now.Before(sh.ExpiresAt):
 		c.State = CapExpired
 	default:
@@ -550,7 +547,7 @@ func (a *core) deriveShare(tx Tx, dek []byte, id string) error {
 		default:
 			v.Value, v.Until = value, until
 		}
-		if c.View, err = sealView(viewKey(sh.Token, nil), userID, CapShare, id, v); err != nil {
+		if c.View, err = sealView(viewKey(sh.Token, nil), tx.UserID(), CapShare, id, v); err != nil {
 			return err
 		}
 	}
