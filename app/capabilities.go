@@ -127,7 +127,7 @@ func (a *core) capabilityByToken(ctx context.Context, kind, token string) (*Capa
 	if token == "" || len(token) > 256 {
 		return nil, ErrNotFound
 	}
-	hash := crypto.HashToken(token)
+	hash := crypto.TokenIndex(token)
 	var c *Capability
 	if cached, ok := a.caches.caps.get(hash); ok {
 		c = &cached
@@ -645,7 +645,7 @@ func (a *core) deriveLinks(tx Tx, dek []byte) error {
 			}
 			continue
 		}
-		hash := crypto.HashToken(l.token)
+		hash := crypto.TokenIndex(l.token)
 		if th, _, err := tx.Get(EntityHealthLink, id, "token_hash"); err != nil {
 			return err
 		} else if !bytes.Equal(th.Clear, hash) {

@@ -227,7 +227,7 @@ func TestDatabaseAndTokenOpenNothing(t *testing.T) {
 		var u, k, id, state string
 		caps.Scan(&hash, &u, &k, &id, &state, &view)
 		for what, tok := range s.tokens {
-			if !bytes.Equal(crypto.HashToken(tok), hash) {
+			if !bytes.Equal(crypto.TokenIndex(tok), hash) {
 				continue
 			}
 			if view == nil {
@@ -282,7 +282,7 @@ func TestDeadCapabilityLeavesNothing(t *testing.T) {
 	raw := emRaw(t, env.Dir)
 	viewOf := func(tok string) []byte {
 		var v []byte
-		raw.QueryRow(`SELECT view FROM capabilities WHERE token_hash = ?`, crypto.HashToken(tok)).Scan(&v)
+		raw.QueryRow(`SELECT view FROM capabilities WHERE token_hash = ?`, crypto.TokenIndex(tok)).Scan(&v)
 		return v
 	}
 	revoked, _ := env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "gone.example", InfoField: "phone"})

@@ -326,7 +326,7 @@ func (a *EmergencyService) SetupEmergency(ctx context.Context, p *Principal, s E
 			put := []Cell{
 				{Field: "key", Value: ek},
 				{Field: "token", Value: []byte(token)},
-				{Field: "token_hash", Clear: crypto.HashToken(token)},
+				{Field: "token_hash", Clear: crypto.TokenIndex(token)},
 				{Field: "created_at", Value: now},
 			}
 			for _, c := range put {

@@ -152,7 +152,7 @@ func (a *HealthService) CreateLink(ctx context.Context, p *Principal, req LinkRe
 			return err
 		}
 		cells := []Cell{
-			{Field: "token_hash", Clear: crypto.HashToken(token)},
+			{Field: "token_hash", Clear: crypto.TokenIndex(token)},
 			{Field: "token", Value: []byte(token)},
 			{Field: "doctor_email", Value: []byte(req.DoctorEmail)},
 			{Field: "records", Value: selJSON},

@@ -71,7 +71,7 @@ func (a *ProfileService) SetPublic(ctx context.Context, p *Principal, info json.
 			}
 			for _, c := range []Cell{
 				{Entity: EntityPublic, ID: p.ProfileID, Field: "token", Value: []byte(token)},
-				{Entity: EntityPublic, ID: p.ProfileID, Field: "token_hash", Clear: crypto.HashToken(token)},
+				{Entity: EntityPublic, ID: p.ProfileID, Field: "token_hash", Clear: crypto.TokenIndex(token)},
 			} {
 				if err := tx.Put(c); err != nil {
 					return err

@@ -232,11 +232,13 @@ func (a *ShareService) CreateShare(ctx context.Context, p *Principal, r ShareReq
 	if err != nil {
 		return nil, err
 	}
-	token, err := crypto.NewToken()
+	now := a.now()
+	// Timed: the token's index (its token_hash cell) then grows with the
+	// shares instead of taking a random page of the index for each.
+	token, err := crypto.NewTimedToken(now)
 	if err != nil {
 		return nil, Internal(err)
 	}
-	now := a.now()
 	sh := &share{ID: NewID(), shareData: shareData{ServiceID: r.ServiceID, Field: claim, Token: token, IssuedAt: now, ExpiresAt: now.Add(ttl)}}
 	var credential string
 	status := a.statusURL(ctx, p.UserID, sh.ID)
@@ -292,7 +294,7 @@ func putShare(tx Tx, sh *share) error {
 	// it back from there instead of opening its cells again.
 	tx.Fresh(EntityShare, sh.ID)
 	for _, c := range []Cell{
-		{Entity: EntityShare, ID: sh.ID, Field: "token_hash", Clear: crypto.HashToken(sh.Token)},
+		{Entity: EntityShare, ID: sh.ID, Field: "token_hash", Clear: crypto.TokenIndex(sh.Token)},
 		{Entity: EntityShare, ID: sh.ID, Field: "data", Value: data},
 	} {
 		if err := tx.Put(c); err != nil {
@@ -403,7 +405,7 @@ func (a *ShareService) ownShareID(ctx context.Context, p *Principal, id string) 
 	if id == "" {
 		return "", E(KindInvalid, "missing_parameter", "id must exist!")
 	}
-	if c, err := a.store.CapabilityByHash(ctx, crypto.HashToken(id)); err == nil && c.UserID == p.UserID && c.Kind == CapShare {
+	if c, err := a.store.CapabilityByHash(ctx, crypto.TokenIndex(id)); err == nil && c.UserID == p.UserID && c.Kind == CapShare {
 		return c.ID, nil
 	} else if err != nil && !errors.Is(err, ErrNotFound) {
 		return "", Internal(err)

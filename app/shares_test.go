@@ -3,6 +3,8 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/secure-personal-profile/spp/app"
+	"github.com/secure-personal-profile/spp/crypto"
 	"github.com/secure-personal-profile/spp/store/storetest"
 )
 
@@ -371,5 +374,83 @@ func TestRevokeCommittedWithTheShareItEnds(t *testing.T) {
 	access, err := env.App.Access(ctx, p)
 	if err != nil || len(access) != 1 || len(access[0].Shares) != 1 || access[0].Shares[0].State != app.CapRevoked {
 		t.Fatalf("access: %v %+v", err, access)
+	}
+}
+
+// TestShareTokensAreTimed: a new share's verification token starts with
+// its issue time, and its token_hash cell (the index a verification looks
+// it up by) with the same time, then the token's SHA-256. A share made by
+// a device of an earlier version (a 43-character token, found by its
+// SHA-256 alone) arrives by sync and verifies, its share opens to its
+// service and a revocation by its token reaches it.
+func TestShareTokensAreTimed(t *testing.T) {
+	env := storetest.New(t, app.Config{})
+	ctx := context.Background()
+	p := userWithPhone(t, env)
+	sh, err := env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "shop.example", InfoField: "phone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(sh.VerificationToken)
+	if err != nil || len(raw) != 6+crypto.TokenBytes {
+		t.Fatalf("verification token %q: %d bytes %v, want the time and %d random bytes", sh.VerificationToken, len(raw), err, crypto.TokenBytes)
+	}
+	var ms [8]byte
+	copy(ms[2:], raw[:6])
+	if got := int64(binary.BigEndian.Uint64(ms[:])); got != sh.IssuedAt.UnixMilli() {
+		t.Errorf("the token's time %d, want the share's issue time %d", got, sh.IssuedAt.UnixMilli())
+	}
+	err = env.DB.View(ctx, p.UserID, p.DEK, func(tx app.Tx) error {
+		c, ok, err := tx.Get(app.EntityShare, sh.ShareID, "token_hash")
+		if err != nil || !ok || !bytes.Equal(c.Clear, append(raw[:6:6], crypto.HashToken(sh.VerificationToken)...)) {
+			t.Errorf("the share's token_hash cell %x (%v %v), want its token's time then SHA-256", c.Clear, ok, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The share as a device of an earlier version made it.
+	token, _ := crypto.NewToken()
+	svc, shareID := app.ServiceIDForTest(p.DEK, "older.example"), app.NewID()
+	now := env.Clock.Now()
+	data, _ := json.Marshal(map[string]any{"service_id": "older.example", "service": svc, "info_field": "phone", "token": token,
+		"issued_at": now, "expires_at": now.Add(time.Hour)})
+	seal := func(entity, id, field string, v []byte) []byte {
+		b, err := crypto.Seal(p.DEK, v, []byte("cell\x00"+p.UserID+"\x00"+entity+"\x00"+id+"\x00"+field))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	hlc := uint64(now.UnixMilli()+1) << 16
+	ops := []app.Op{
+		{Entity: app.EntityService, ID: svc, Field: "service_id", Value: seal(app.EntityService, svc, "service_id", []byte("older.example"))},
+		{Entity: app.EntityShare, ID: shareID, Field: "token_hash", Clear: crypto.HashToken(token)},
+		{Entity: app.EntityShare, ID: shareID, Field: "data", Value: seal(app.EntityShare, shareID, "data", data)},
+	}
+	for i := range ops {
+		ops[i].Device, ops[i].Counter, ops[i].HLC, ops[i].UserID = "older-phone", int64(i+1), hlc+uint64(i), p.UserID
+	}
+	if res, err := env.DB.ApplyOps(ctx, p.UserID, p.DEK, ops); err != nil || res.Applied != 3 {
+		t.Fatalf("the older device's share by sync: %+v %v", res, err)
+	}
+	v, err := env.App.Verify(ctx, token)
+	if err != nil || string(v.Claims["phone"]) != `"+15550100"` {
+		t.Fatalf("verifying the older device's share: %+v %v", v, err)
+	}
+	if got, err := env.App.GetShare(ctx, p, "older.example", token); err != nil || string(got["phone"]) != `"+15550100"` {
+		t.Fatalf("get-share of the older device's share: %v %v", got, err)
+	}
+	if n, err := env.App.RevokeServiceShare(ctx, p, "older.example", token); err != nil || n != 1 {
+		t.Fatalf("revoking the older device's share by its token: %d %v", n, err)
+	}
+	if _, err := env.App.Verify(ctx, token); kind(err) != app.KindGone {
+		t.Fatalf("the older device's share after its revocation: %v, want gone", err)
+	}
+	// The new share is untouched by all this.
+	if _, err := env.App.Verify(ctx, sh.VerificationToken); err != nil {
+		t.Fatalf("the timed share: %v", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 	"testing/cryptotest"
+	"time"
 
 	"golang.org/x/crypto/chacha20poly1305"
 
@@ -846,6 +847,56 @@ func TestKDFParamsAreBounded(t *testing.T) {
 		}
 		if _, err := crypto.DeriveKey([]byte("pw"), p); err == nil {
 			t.Errorf("DeriveKey(%+v) accepted", p)
+		}
+	}
+}
+
+func TestTimedTokens(t *testing.T) {
+	at := time.Date(2026, 12, 1, 17, 0, 0, 123e6, time.UTC)
+	var prev []byte
+	seen := map[string]bool{}
+	for i := range 1000 {
+		when := at.Add(time.Duration(i/10) * time.Millisecond) // ten a millisecond
+		tok, err := crypto.NewTimedToken(when)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := base64.RawURLEncoding.Strict().DecodeString(tok)
+		if err != nil || len(tok) != 51 || len(b) != 6+crypto.TokenBytes {
+			t.Fatalf("NewTimedToken() = %q (%d characters): decodes to %d bytes (%v), want 51 characters and %d bytes", tok, len(tok), len(b), err, 6+crypto.TokenBytes)
+		}
+		if ms := int64(b[0])<<40 | int64(b[1])<<32 | int64(b[2])<<24 | int64(b[3])<<16 | int64(b[4])<<8 | int64(b[5]); ms != when.UnixMilli() {
+			t.Fatalf("NewTimedToken(%v) starts with %d ms, want %d", when, ms, when.UnixMilli())
+		}
+		if seen[tok] {
+			t.Fatalf("NewTimedToken repeated %q", tok)
+		}
+		seen[tok] = true
+
+		key := crypto.TokenIndex(tok)
+		if !bytes.Equal(key[:6], b[:6]) || !bytes.Equal(key[6:], crypto.HashToken(tok)) {
+			t.Fatalf("TokenIndex(%q) = %x, want its time %x then its SHA-256", tok, key, b[:6])
+		}
+		// Keys of later tokens sort after earlier ones: an index of them
+		// grows at its end.
+		if prev != nil && i%10 == 0 && bytes.Compare(prev, key) >= 0 {
+			t.Fatalf("token %d's key %x sorts before the previous millisecond's %x", i, key, prev)
+		}
+		prev = key
+	}
+}
+
+func TestTokenIndexOfOtherTokens(t *testing.T) {
+	tok, err := crypto.NewToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Untimed tokens, and anything that only looks like a timed one, are
+	// found by their SHA-256 alone.
+	timed, _ := crypto.NewTimedToken(time.Now())
+	for _, s := range []string{tok, "", "not a token", timed[:50], timed + "A", timed[:50] + "!", timed[:50] + "="} {
+		if got := crypto.TokenIndex(s); !bytes.Equal(got, crypto.HashToken(s)) {
+			t.Errorf("TokenIndex(%q) = %x, want HashToken %x", s, got, crypto.HashToken(s))
 		}
 	}
 }
