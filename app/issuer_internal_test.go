@@ -1,0 +1,60 @@
+package app
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// TestCredentialJWSIsJoses: a share credential is, byte for byte, the
+// compact JWS go-jose's Signer makes of the same payload with the same key
+// and header (Ed25519 is deterministic), and go-jose verifies it.
+func TestCredentialJWSIsJoses(t *testing.T) {
+	now := time.Date(2026, 12, 1, 18, 0, 0, 0, time.UTC)
+	for i, seedByte := range []byte{0, 7, 255} {
+		seed := make([]byte, ed25519.SeedSize)
+		for j := range seed {
+			seed[j] = seedByte + byte(j)
+		}
+		is, err := newIssuer(seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		signer, err := jose.NewSigner(jose.SigningKey{
+			Algorithm: jose.EdDSA,
+			Key:       jose.JSONWebKey{Key: is.priv, KeyID: is.kid, Algorithm: string(jose.EdDSA)},
+		}, (&jose.SignerOptions{}).WithType("JWT"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, value := range []string{`true`, `42`, `"Grace <Hopper> & co"`, `"Zoë 😀"`, `{"a":[1,2]}`, `null`} {
+			got, err := is.sign("01a232c5-5f55-73c8-84fb-5f7d97bfd8b8", "shop.example", "name", json.RawMessage(value),
+				"http://127.0.0.1:8000/api/v1/status/x", now, now.Add(time.Duration(i+1)*time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			obj, err := jose.ParseSignedCompact(got, []jose.SignatureAlgorithm{jose.EdDSA})
+			if err != nil {
+				t.Fatalf("go-jose cannot parse %s: %v", got, err)
+			}
+			payload, err := obj.Verify(is.priv.Public())
+			if err != nil {
+				t.Fatalf("go-jose does not verify %s: %v", got, err)
+			}
+			want, err := signer.Sign(payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantJWS, _ := want.CompactSerialize()
+			if got != wantJWS {
+				t.Errorf("value %s: credential\n%s\nwant go-jose's\n%s", value, got, wantJWS)
+			}
+			if h := obj.Signatures[0].Protected; h.KeyID != is.kid || h.ExtraHeaders[jose.HeaderType] != "JWT" || h.Algorithm != "EdDSA" {
+				t.Errorf("header %+v", h)
+			}
+		}
+	}
+}
