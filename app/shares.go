@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -14,7 +13,7 @@ import (
 )
 
 // EntityShare is one value shared with a service (share-create); id = a
-// new id; fields: "token_hash" (clear: SHA-256 of the verification
+// new id; fields: "token_hash" (clear: crypto.TokenIndex of the verification
 // token), "data" (sealed JSON: service_id,
 // service entity id, info_field, the verification token itself so the
 // user can show its QR code again, issued_at, expires_at) and
@@ -42,8 +41,22 @@ var (
 	errShareUnknown    = E(KindNotFound, "unknown_share", "share does not exist!")
 )
 
-// ageOverRE matches the derived claim age_over_NN (ISO 18013-5).
-var ageOverRE = regexp.MustCompile(`^age_over_([0-9]{1,3})$`)
+// ageOver parses the derived claim age_over_NN (ISO 18013-5): NN is one
+// to three digits.
+func ageOver(name string) (int, bool) {
+	digits, ok := strings.CutPrefix(name, "age_over_")
+	if !ok || len(digits) == 0 || len(digits) > 3 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range []byte(digits) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
 
 // ClaimName normalises an info_field: lower-cased and trimmed; ok is false
 // when it is neither a derived claim (age, age_over_NN) nor a valid field
@@ -81,8 +94,8 @@ func claimValueUntil(tx Tx, name string, now time.Time) (json.RawMessage, time.T
 	if level == RingRestricted {
 		return nil, time.Time{}, errRestricted
 	}
-	over := ageOverRE.FindStringSubmatch(name)
-	if name == "age" || over != nil {
+	n, over := ageOver(name)
+	if name == "age" || over {
 		dob, _, ok, err := DateOfBirth(tx)
 		if err != nil {
 			return nil, time.Time{}, err
@@ -91,10 +104,9 @@ func claimValueUntil(tx Tx, name string, now time.Time) (json.RawMessage, time.T
 			return nil, time.Time{}, errNoDOB
 		}
 		age := AgeOn(dob, now)
-		if over == nil {
+		if !over {
 			return json.RawMessage(strconv.Itoa(age)), dob.AddDate(age+1, 0, 0), nil
 		}
-		n, _ := strconv.Atoi(over[1])
 		if age >= n {
 			return json.RawMessage("true"), time.Time{}, nil
 		}
@@ -107,7 +119,10 @@ func claimValueUntil(tx Tx, name string, now time.Time) (json.RawMessage, time.T
 }
 
 // derivedClaim reports whether a claim is computed from the date of birth.
-func derivedClaim(name string) bool { return name == "age" || ageOverRE.MatchString(name) }
+func derivedClaim(name string) bool {
+	_, over := ageOver(name)
+	return name == "age" || over
+}
 
 // shareData is a share's sealed record.
 type shareData struct {

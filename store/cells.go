@@ -47,6 +47,8 @@ type tx struct {
 	// deriver reads the same entities for each of a batch's changes, and
 	// one user's writes in a batch share it (commit.go).
 	reads *reads
+	// stmts are the statements bound to sql so far (stmt).
+	stmts map[*sql.Stmt]*sql.Stmt
 }
 
 // reads is what transactions have read of one user's cells, by entity.
@@ -181,21 +183,35 @@ func (t *tx) pool() *sql.DB {
 // A query not in txQueries runs unprepared (correct, only slower).
 func (t *tx) query(q string, args ...any) (*sql.Rows, error) {
 	if s := t.db.cachedStmt(t.pool(), q); s != nil {
-		return t.sql.StmtContext(t.ctx, s).QueryContext(t.ctx, args...)
+		return t.stmt(s).QueryContext(t.ctx, args...)
 	}
 	return t.sql.QueryContext(t.ctx, q, args...)
 }
 
 func (t *tx) queryRow(q string, args ...any) *sql.Row {
 	if s := t.db.cachedStmt(t.pool(), q); s != nil {
-		return t.sql.StmtContext(t.ctx, s).QueryRowContext(t.ctx, args...)
+		return t.stmt(s).QueryRowContext(t.ctx, args...)
 	}
 	return t.sql.QueryRowContext(t.ctx, q, args...)
 }
 
+// stmt is s on the transaction's connection (Tx.StmtContext), made once
+// for the transaction: the writes of a group share theirs.
+func (t *tx) stmt(s *sql.Stmt) *sql.Stmt {
+	if t.stmts == nil {
+		t.stmts = map[*sql.Stmt]*sql.Stmt{}
+	}
+	ts, ok := t.stmts[s]
+	if !ok {
+		ts = t.sql.StmtContext(t.ctx, s)
+		t.stmts[s] = ts
+	}
+	return ts
+}
+
 func (t *tx) exec(q string, args ...any) (sql.Result, error) {
 	if s := t.db.cachedStmt(t.pool(), q); s != nil {
-		return t.sql.StmtContext(t.ctx, s).ExecContext(t.ctx, args...)
+		return t.stmt(s).ExecContext(t.ctx, args...)
 	}
 	return t.sql.ExecContext(t.ctx, q, args...)
 }

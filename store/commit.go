@@ -76,7 +76,7 @@ func (db *DB) commitGroup(batch []*write) {
 		fail(batch, fmt.Errorf("store: begin: %w", err))
 		return
 	}
-	g := &group{db: db, sql: s, single: len(batch) == 1}
+	g := &group{db: db, sql: s, stmts: map[*sql.Stmt]*sql.Stmt{}, single: len(batch) == 1}
 	for _, users := range byUser(batch) {
 		if err := g.runUser(users); err != nil {
 			s.Rollback()
@@ -138,8 +138,9 @@ func byUser(batch []*write) [][]*write {
 type group struct {
 	db     *DB
 	sql    *sql.Tx
-	single bool // one write: no savepoints (the transaction is its own)
-	ok     int  // writes that succeeded
+	stmts  map[*sql.Stmt]*sql.Stmt // sql's statements, shared by its transactions (tx.stmt)
+	single bool                    // one write: no savepoints (the transaction is its own)
+	ok     int                     // writes that succeeded
 }
 
 // runUser runs one user's writes, one after the other, then derives the
@@ -206,7 +207,7 @@ func (g *group) runUser(ws []*write) error {
 		}
 	}
 	// pending is what they all changed, the writes that were kept.
-	t := &tx{db: g.db, ctx: context.Background(), sql: g.sql, user: ws[0].user, dek: ws[0].dek, write: true, changed: pending, reads: shared}
+	t := &tx{db: g.db, ctx: context.Background(), sql: g.sql, stmts: g.stmts, user: ws[0].user, dek: ws[0].dek, write: true, changed: pending, reads: shared}
 	err := run(g.db.derive, t)
 	if err == nil {
 		return g.release("u")
@@ -240,7 +241,7 @@ func (g *group) runOne(w *write, derive bool, shared *reads, sp bool, pending *[
 		}
 	}
 	counter := g.db.counter.Load()
-	t := &tx{db: g.db, ctx: context.WithoutCancel(w.ctx), sql: g.sql, user: w.user, dek: w.dek, write: true, reads: shared}
+	t := &tx{db: g.db, ctx: context.WithoutCancel(w.ctx), sql: g.sql, stmts: g.stmts, user: w.user, dek: w.dek, write: true, reads: shared}
 	if pending != nil {
 		t.before = *pending
 	}
@@ -291,7 +292,7 @@ func (g *group) release(name string) error { return g.exec(`RELEASE ` + name) }
 // exec runs a savepoint statement through the transaction's statement
 // cache (tx.exec).
 func (g *group) exec(q string) error {
-	t := &tx{db: g.db, ctx: context.Background(), sql: g.sql, write: true}
+	t := &tx{db: g.db, ctx: context.Background(), sql: g.sql, stmts: g.stmts, write: true}
 	if _, err := t.exec(q); err != nil {
 		return fmt.Errorf("store: savepoint: %w", err)
 	}
