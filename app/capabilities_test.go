@@ -408,9 +408,12 @@ func TestViewsFollowEveryWrite(t *testing.T) {
 
 // TestAccountCannotShadowAnother is the attack of issue 10 §2: an
 // attacker imports a crafted container holding the victim's published
-// public-link and emergency-page token hashes under an id that sorts
-// first, and offers the same cells by sync. Both are refused, change
-// nothing, and the victim's pages keep serving the victim.
+// public-link and emergency-page token hashes, and a share's token index,
+// under an id that sorts first, and offers the same cells by sync. Both
+// are refused, change nothing, and the victim's pages and share keep
+// serving the victim. A share's timed token under its bare SHA-256 (the
+// form an earlier version looked it up by) is a value no lookup here
+// makes: the share still answers for the victim.
 func TestAccountCannotShadowAnother(t *testing.T) {
 	env := storetest.New(t, app.Config{})
 	ctx := context.Background()
@@ -426,6 +429,18 @@ func TestAccountCannotShadowAnother(t *testing.T) {
 		t.Fatal(err)
 	}
 	pubTok, emTok := lastPathPart(pub), lastPathPart(em.URL)
+	if _, err := env.App.UpdateInfo(ctx, victim, json.RawMessage(`{"phone":"+15550100"}`)); err != nil {
+		t.Fatal(err)
+	}
+	sh, err := env.App.CreateShare(ctx, victim, app.ShareRequest{ServiceID: "shop.example", InfoField: "phone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shareTok := sh.VerificationToken
+	before, err := env.App.Verify(ctx, shareTok)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	attackerDEK, _ := crypto.NewKey()
 	attackerID, attackerProfile := "00000000-0000-7000-8000-000000000000", "00000000-0000-7000-8000-000000000001"
@@ -435,6 +450,7 @@ func TestAccountCannotShadowAnother(t *testing.T) {
 		{Entity: app.EntityPublic, ID: victim.ProfileID, Field: "info", Value: []byte(`"ATTACKER TEXT"`)},
 		{Entity: app.EntityPublic, ID: victim.ProfileID, Field: "visible", Clear: []byte("true")},
 		{Entity: app.EntityEmergency, ID: "00000000-0000-7000-8000-000000000002", Field: "token_hash", Clear: crypto.HashToken(emTok)},
+		{Entity: app.EntityShare, ID: "00000000-0000-7000-8000-000000000003", Field: "token_hash", Clear: crypto.TokenIndex(shareTok)},
 	}
 	container, err := app.CraftContainerForTest(attackerID, attackerProfile, "attacker@example.org", attackerDEK, cells, "attacker passphrase")
 	if err != nil {
@@ -467,8 +483,23 @@ func TestAccountCannotShadowAnother(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Rejected) < 2 {
+	if len(res.Rejected) < 3 {
 		t.Fatalf("sync ops with the victim's token hashes: %+v", res)
+	}
+	// The share's token under its bare SHA-256, with the attacker's data.
+	now := env.Clock.Now()
+	data, _ := json.Marshal(map[string]any{"service_id": "shop.example", "service": "s", "info_field": "phone", "token": shareTok,
+		"issued_at": now, "expires_at": now.Add(time.Hour)})
+	shadow := "00000000-0000-7000-8000-000000000004"
+	sealed, _ := crypto.Seal(attacker.DEK, data, []byte("cell\x00"+attacker.UserID+"\x00"+app.EntityShare+"\x00"+shadow+"\x00data"))
+	if _, err := env.DB.ApplyOps(ctx, attacker.UserID, attacker.DEK, []app.Op{
+		{Device: "attackers-device", Counter: 100, HLC: 1 << 62, UserID: attacker.UserID, Entity: app.EntityShare, ID: shadow, Field: "token_hash", Clear: crypto.HashToken(shareTok)},
+		{Device: "attackers-device", Counter: 101, HLC: 1<<62 + 1, UserID: attacker.UserID, Entity: app.EntityShare, ID: shadow, Field: "data", Value: sealed},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := env.App.Verify(ctx, shareTok); err != nil || string(v.Claims["phone"]) != `"+15550100"` || v.Issuer != before.Issuer {
+		t.Fatalf("the victim's share after the attacker's cells: %+v %v", v, err)
 	}
 
 	// The victim's pages still serve the victim, and only the victim.

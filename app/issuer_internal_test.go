@@ -58,3 +58,14 @@ func TestCredentialJWSIsJoses(t *testing.T) {
 		}
 	}
 }
+
+// TestCredentialIDIsStable: a credential's id is a name-based UUID of what
+// it says; devices of every version must agree on it (a fixed vector,
+// the value the earlier fmt.Sprintf construction gave).
+func TestCredentialIDIsStable(t *testing.T) {
+	got := credentialID("01a232c5-5f55-73c8-84fb-5f7d97bfd8b8", "shop.example", "age_over_18", json.RawMessage("true"),
+		"https://profile.example.org/api/v1/status/01a232c5-5f55-73c8-84fb-5f7d97bfd8b8", 1796140800, 1796745600)
+	if want := "urn:uuid:7b26eb54-29a4-88dd-a31e-da4cd3b7930c"; got != want {
+		t.Errorf("credentialID = %s, want %s", got, want)
+	}
+}

@@ -185,7 +185,7 @@ var ErrTaken = errors.New("owned by another account")
 // is what the capability may show now, sealed under a key that only the
 // token gives (capabilities.go), and nil once the capability is dead.
 type Capability struct {
-	TokenHash []byte // SHA-256 of the token: unique on the installation
+	TokenHash []byte // crypto.TokenIndex of the token: unique on the installation
 	UserID    string
 	Kind      string // CapShare, CapPublic, CapLink, CapEmergency
 	ID        string // the entity it names
@@ -213,8 +213,8 @@ type Deriver func(tx Tx, dek []byte, changed []CellRef) error
 type CapabilityStore interface {
 	// SetDeriver installs the function every write transaction calls.
 	SetDeriver(d Deriver)
-	// CapabilityByHash finds a capability by its token's SHA-256
-	// (ErrNotFound when none).
+	// CapabilityByHash finds a capability by its token's index,
+	// crypto.TokenIndex (ErrNotFound when none).
 	CapabilityByHash(ctx context.Context, tokenHash []byte) (*Capability, error)
 	// CapabilitiesByID lists the capability records, of every account here,
 	// that name a thing of this kind and id (none: an empty list): a

@@ -41,6 +41,9 @@ type vectors struct {
 	TokenKey []struct {
 		Comment, Token, Out string
 	} `json:"token_key"`
+	TokenIndex []struct {
+		Comment, Token, Out string
+	} `json:"token_index"`
 	Open []struct {
 		Comment, Key, AD, Sealed, Plaintext, Error string
 	}
@@ -144,6 +147,14 @@ func TestVectorsTokens(t *testing.T) {
 	for _, v := range v.TokenKey {
 		if got := hex.EncodeToString(crypto.TokenKey(v.Token)); got != v.Out {
 			t.Errorf("%s: TokenKey(%q) = %s, want %s", v.Comment, v.Token, got, v.Out)
+		}
+	}
+	if len(v.TokenIndex) < 4 {
+		t.Fatalf("%d token_index vectors", len(v.TokenIndex))
+	}
+	for _, v := range v.TokenIndex {
+		if got := hex.EncodeToString(crypto.TokenIndex(v.Token)); got != v.Out {
+			t.Errorf("%s: TokenIndex(%q) = %s, want %s", v.Comment, v.Token, got, v.Out)
 		}
 	}
 }
@@ -894,7 +905,14 @@ func TestTokenIndexOfOtherTokens(t *testing.T) {
 	// Untimed tokens, and anything that only looks like a timed one, are
 	// found by their SHA-256 alone.
 	timed, _ := crypto.NewTimedToken(time.Now())
-	for _, s := range []string{tok, "", "not a token", timed[:50], timed + "A", timed[:50] + "!", timed[:50] + "="} {
+	// The 51st character of a timed token carries 4 bits of it and 2 of
+	// padding, zero: with padding bits set it encodes no 38 bytes.
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	trailing := timed[:50] + string(alphabet[strings.IndexByte(alphabet, timed[50])|1])
+	if _, err := base64.RawURLEncoding.DecodeString(trailing); err != nil {
+		t.Fatalf("%q: %v (the lenient decoding takes it)", trailing, err)
+	}
+	for _, s := range []string{tok, "", "not a token", timed[:50], timed + "A", timed[:50] + "!", timed[:50] + "=", trailing} {
 		if got := crypto.TokenIndex(s); !bytes.Equal(got, crypto.HashToken(s)) {
 			t.Errorf("TokenIndex(%q) = %x, want HashToken %x", s, got, crypto.HashToken(s))
 		}

@@ -54,19 +54,19 @@ func NewTimedToken(at time.Time) (string, error) {
 // The two forms differ in length, so no token has two: one index holds
 // both, and a token is looked up with one probe.
 func TokenIndex(token string) []byte {
-	h := sha256.Sum256([]byte(token))
+	h := HashToken(token)
 	if len(token) != timedTokenLen {
-		return h[:]
+		return h
 	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(token)
 	if err != nil {
-		return h[:]
+		return h
 	}
-	return append(b[:timePrefix:timePrefix], h[:]...)
+	return append(b[:timePrefix:timePrefix], h...)
 }
 
 // HashToken is the SHA-256 of a token: the only form in which a token is
-// stored.
+// stored, after its time for a timed token (TokenIndex).
 func HashToken(token string) []byte {
 	h := sha256.Sum256([]byte(token))
 	return h[:]

@@ -223,7 +223,7 @@ const qCapabilityByHash = `SELECT ` + capColsK + ` FROM cells c
 		JOIN capabilities k ON k.user_id = c.user_id AND k.kind = ` + kindOfCell + ` AND k.id = c.id AND k.token_hash = c.clear
 		WHERE c.field = 'token_hash' AND c.deleted = 0 AND c.clear = ?`
 
-// CapabilityByHash finds a capability by its token's SHA-256.
+// CapabilityByHash finds a capability by its token's index (crypto.TokenIndex).
 func (db *DB) CapabilityByHash(ctx context.Context, tokenHash []byte) (*app.Capability, error) {
 	c, err := scanCapability(db.queryRow(ctx, db.r, qCapabilityByHash, tokenHash))
 	if err != nil {

@@ -47,7 +47,8 @@ type tx struct {
 	// deriver reads the same entities for each of a batch's changes, and
 	// one user's writes in a batch share it (commit.go).
 	reads *reads
-	// stmts are the statements bound to sql so far (stmt).
+	// stmts are the statements bound to sql so far (stmt): a tx, like
+	// the sql.Tx it runs on, is used by one goroutine at a time.
 	stmts map[*sql.Stmt]*sql.Stmt
 }
 

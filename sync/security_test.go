@@ -421,3 +421,28 @@ func TestDeviceLocalThingsNeverSync(t *testing.T) {
 		}
 	}
 }
+
+// TestEarlierSyncVersionDoesNotMeet: a device of version 2.0.0 of the sync
+// protocol looks share tokens up by SHA-256 alone, which another account
+// on it could take for a timed token (docs/sync.md): no stream of that
+// version is accepted, and the device answers the current one.
+func TestEarlierSyncVersionDoesNotMeet(t *testing.T) {
+	a, b := newDevice(t), newDevice(t)
+	pa := a.register(t, "ada@example.org")
+	b.join(t, a, pa, "phone")
+	h := b.svc.Host()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.Connect(ctx, peer.AddrInfo{ID: a.svc.Host().ID(), Addrs: a.svc.Host().Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := h.NewStream(ctx, a.svc.Host().ID(), "/spp/sync/2.0.0"); err == nil {
+		s.Reset()
+		t.Fatal("a /spp/sync/2.0.0 stream was accepted")
+	}
+	s, err := h.NewStream(ctx, a.svc.Host().ID(), p2psync.SyncProtocol)
+	if err != nil || p2psync.SyncProtocol != "/spp/sync/3.0.0" {
+		t.Fatalf("the current protocol %s: %v", p2psync.SyncProtocol, err)
+	}
+	s.Reset()
+}

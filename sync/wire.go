@@ -20,7 +20,11 @@ const (
 	PairProtocol = "/spp/pair/1.0.0"
 	// 2.0.0: compacted operations travel as bare identities (wireOp.G),
 	// which a 1.0.0 peer would take for writes of nothing.
-	SyncProtocol = "/spp/sync/2.0.0"
+	// 3.0.0: shares carry timed verification tokens, found by
+	// crypto.TokenIndex; a 2.0.0 device looks them up by SHA-256 alone,
+	// a form no cell holds for them, so another account there could take
+	// that form and answer for the share (docs/sync.md).
+	SyncProtocol = "/spp/sync/3.0.0"
 )
 
 // maxFrame bounds one message on the wire once the peer is authenticated

@@ -92,6 +92,17 @@ def main(path):
         check("keyed_hash", t["comment"], got, t["hash"])
     for t in v["hash_token"]:
         check("hash_token", t["comment"], hashlib.sha256(t["token"].encode()).hexdigest(), t["out"])
+    for t in v["token_index"]:
+        tok, want = t["token"], hashlib.sha256(t["token"].encode()).digest()
+        if len(tok) == 51:
+            try:
+                raw = base64.urlsafe_b64decode(tok + "=")
+                # strict: the encoding of those bytes is the token itself
+                if base64.urlsafe_b64encode(raw).decode().rstrip("=") == tok and len(raw) == 38:
+                    want = raw[:6] + want
+            except ValueError:
+                pass
+        check("token_index", t["comment"], want.hex(), t["out"])
     for t in v["token_key"]:
         check("token_key", t["comment"], hkdf(t["token"].encode(), "token-key").hex(), t["out"])
     for t in v["open"]:

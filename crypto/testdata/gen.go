@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"strings"
 
 	"golang.org/x/crypto/chacha20poly1305"
 
@@ -40,8 +41,11 @@ type file struct {
 	KeyedHash []hmacVector   `json:"keyed_hash"`
 	HashToken []tokenVector  `json:"hash_token"`
 	TokenKey  []tokenVector  `json:"token_key"`
-	Open      []openVector   `json:"open"`
-	Unwrap    []unwrapVector `json:"unwrap"`
+	// TokenIndex: a timed token's time then its SHA-256; any other
+	// string's SHA-256 alone.
+	TokenIndex []tokenVector  `json:"token_index"`
+	Open       []openVector   `json:"open"`
+	Unwrap     []unwrapVector `json:"unwrap"`
 }
 
 type argon2Vector struct {
@@ -74,7 +78,7 @@ type tokenVector struct {
 	Comment string `json:"comment"`
 	Source  string `json:"source,omitempty"`
 	Token   string `json:"token"`
-	Out     string `json:"out"` // hex: HashToken or TokenKey
+	Out     string `json:"out"` // hex: HashToken, TokenKey or TokenIndex
 }
 
 type openVector struct {
@@ -219,6 +223,18 @@ func main() {
 		}
 		v.HashToken = append(v.HashToken, tokenVector{c, "", tok, h(crypto.HashToken(tok))})
 		v.TokenKey = append(v.TokenKey, tokenVector{c, "", tok, h(crypto.TokenKey(tok))})
+	}
+	// A timed token of 2026-12-01T18:00:00.123Z (unix ms 1796148000123, 0x01a232c3757b).
+	timed := base64.RawURLEncoding.EncodeToString(append(mustHex("01a232c3757b"), det("timed/1", crypto.TokenBytes)...))
+	alphabet := "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	padded := timed[:50] + string(alphabet[strings.IndexByte(alphabet, timed[50])|1])
+	for _, t := range []struct{ comment, tok string }{
+		{"timed token: its 6-byte time, then its SHA-256", timed},
+		{"43-character token: its SHA-256 alone", tokens[0]},
+		{"51 characters whose last one sets padding bits (no strict encoding of 38 bytes): its SHA-256 alone", padded},
+		{"51 characters ending in '=': its SHA-256 alone", timed[:50] + "="},
+	} {
+		v.TokenIndex = append(v.TokenIndex, tokenVector{t.comment, "", t.tok, h(crypto.TokenIndex(t.tok))})
 	}
 
 	// Open. First the published XChaCha20-Poly1305 vector in this layout.
