@@ -8,3 +8,6 @@ func SetTap(f func(written bool, frame []byte)) {
 	}
 	tap.Store(&f)
 }
+
+// VersionErrorForTest is versionError.
+var VersionErrorForTest = versionError

@@ -207,7 +207,7 @@ func (s *Service) explain(ai peer.AddrInfo, dialErr error) error {
 // simply off).
 func (s *Service) notReached(user, device string, pid peer.ID, err error) {
 	var re *RelayError
-	if !errors.As(err, &re) {
+	if !errors.As(err, &re) && !errors.Is(err, ErrOtherVersion) {
 		s.log.Debug("sync: device not reached", "device", device, "err", err)
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"io"
 	"strings"
 	"sync"
@@ -436,11 +437,19 @@ func TestEarlierSyncVersionDoesNotMeet(t *testing.T) {
 	if err := h.Connect(ctx, peer.AddrInfo{ID: a.svc.Host().ID(), Addrs: a.svc.Host().Addrs()}); err != nil {
 		t.Fatal(err)
 	}
-	if s, err := h.NewStream(ctx, a.svc.Host().ID(), "/spp/sync/2.0.0"); err == nil {
+	s, err := h.NewStream(ctx, a.svc.Host().ID(), "/spp/sync/2.0.0")
+	if err == nil {
 		s.Reset()
 		t.Fatal("a /spp/sync/2.0.0 stream was accepted")
 	}
-	s, err := h.NewStream(ctx, a.svc.Host().ID(), p2psync.SyncProtocol)
+	// What a device dialling the other way is told (and logs, once).
+	if !errors.Is(p2psync.VersionErrorForTest(err), p2psync.ErrOtherVersion) {
+		t.Errorf("the refusal %v is not taken for another version", err)
+	}
+	if errors.Is(p2psync.VersionErrorForTest(errors.New("connection refused")), p2psync.ErrOtherVersion) {
+		t.Error("any error is taken for another version")
+	}
+	s, err = h.NewStream(ctx, a.svc.Host().ID(), p2psync.SyncProtocol)
 	if err != nil || p2psync.SyncProtocol != "/spp/sync/3.0.0" {
 		t.Fatalf("the current protocol %s: %v", p2psync.SyncProtocol, err)
 	}

@@ -3,12 +3,15 @@ package p2psync
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	msmux "github.com/multiformats/go-multistream"
 
 	"github.com/secure-personal-profile/spp/app"
 )
@@ -29,6 +32,9 @@ import (
 var (
 	errSessionEnded = errors.New("session ended")
 	errRefused      = errors.New("peer refused")
+	// ErrOtherVersion: the device does not speak this version of the
+	// sync protocol (SyncProtocol); they sync once both run the same.
+	ErrOtherVersion = errors.New("the device runs another version of the sync protocol: upgrade both to the same version to sync")
 )
 
 type session struct {
@@ -120,6 +126,16 @@ func (s *Service) handleSync(st network.Stream) {
 	s.run(ss)
 }
 
+// versionError is err, marked ErrOtherVersion when the device refused
+// the sync protocol's id (multistream's "protocols not supported").
+func versionError(err error) error {
+	var ns msmux.ErrNotSupported[protocol.ID]
+	if errors.As(err, &ns) {
+		return fmt.Errorf("%w (%v)", ErrOtherVersion, err)
+	}
+	return err
+}
+
 // runInitiator opens a stream to a device and runs the session until it
 // ends. trusted skips the device-list check of the responder (a new
 // device's first sync: the pairing authenticated the host already).
@@ -128,7 +144,7 @@ func (s *Service) runInitiator(ctx context.Context, user string, dek []byte, pid
 	defer cancel()
 	st, err := s.h.NewStream(network.WithAllowLimitedConn(sctx, "spp-sync"), pid, SyncProtocol)
 	if err != nil {
-		return err
+		return versionError(err)
 	}
 	c := newConn(st)
 	mine, err := s.hello(ctx, user, dek)
