@@ -863,26 +863,7 @@ func TestRevokeReachesAShareWithoutItsHash(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The share as the victim's other device made it.
-	svc, shareID := app.ServiceIDForTest(victim.DEK, "shop.example"), app.NewID()
-	now := env.Clock.Now()
-	data, _ := json.Marshal(map[string]any{"service_id": "shop.example", "service": svc, "info_field": "phone", "token": token,
-		"issued_at": now, "expires_at": now.Add(time.Hour)})
-	seal := func(entity, id, field string, v []byte) []byte {
-		b, err := crypto.Seal(victim.DEK, v, []byte("cell\x00"+victim.UserID+"\x00"+entity+"\x00"+id+"\x00"+field))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	hlc := uint64(now.UnixMilli()+1) << 16
-	ops := []app.Op{
-		{Entity: app.EntityService, ID: svc, Field: "service_id", Value: seal(app.EntityService, svc, "service_id", []byte("shop.example"))},
-		{Entity: app.EntityShare, ID: shareID, Field: "token_hash", Clear: hash},
-		{Entity: app.EntityShare, ID: shareID, Field: "data", Value: seal(app.EntityShare, shareID, "data", data)},
-	}
-	for i := range ops {
-		ops[i].Device, ops[i].Counter, ops[i].HLC, ops[i].UserID = "victims-phone", int64(i+1), hlc+uint64(i), victim.UserID
-	}
+	shareID, ops := shareBySync(t, env, victim, "victims-phone", "shop.example", token, hash)
 	res, err := env.DB.ApplyOps(ctx, victim.UserID, victim.DEK, ops)
 	if err != nil || res.Applied != 2 || len(res.Rejected) != 1 {
 		t.Fatalf("the share by sync: %+v %v", res, err)

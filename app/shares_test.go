@@ -205,6 +205,35 @@ func TestDIDKey(t *testing.T) {
 }
 
 // userWithPhone is a new user whose profile has a phone number.
+// shareBySync is the operations of a share of p's with a service, as
+// another of p's devices made them: the service, the share's token_hash
+// (hash) and its data, naming token.
+func shareBySync(t *testing.T, env *storetest.Env, p *app.Principal, device, serviceID, token string, hash []byte) (shareID string, ops []app.Op) {
+	t.Helper()
+	svc := app.ServiceIDForTest(p.DEK, serviceID)
+	shareID = app.NewID()
+	now := env.Clock.Now()
+	data, _ := json.Marshal(map[string]any{"service_id": serviceID, "service": svc, "info_field": "phone", "token": token,
+		"issued_at": now, "expires_at": now.Add(time.Hour)})
+	seal := func(entity, id, field string, v []byte) []byte {
+		b, err := crypto.Seal(p.DEK, v, []byte("cell\x00"+p.UserID+"\x00"+entity+"\x00"+id+"\x00"+field))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	hlc := uint64(now.UnixMilli()+1) << 16
+	ops = []app.Op{
+		{Entity: app.EntityService, ID: svc, Field: "service_id", Value: seal(app.EntityService, svc, "service_id", []byte(serviceID))},
+		{Entity: app.EntityShare, ID: shareID, Field: "token_hash", Clear: hash},
+		{Entity: app.EntityShare, ID: shareID, Field: "data", Value: seal(app.EntityShare, shareID, "data", data)},
+	}
+	for i := range ops {
+		ops[i].Device, ops[i].Counter, ops[i].HLC, ops[i].UserID = device, int64(i+1), hlc+uint64(i), p.UserID
+	}
+	return shareID, ops
+}
+
 func userWithPhone(t *testing.T, env *storetest.Env) *app.Principal {
 	t.Helper()
 	p := newUser(t, env, "grace@example.org")
@@ -413,26 +442,7 @@ func TestShareTokensAreTimed(t *testing.T) {
 
 	// The share as a device of an earlier version made it.
 	token, _ := crypto.NewToken()
-	svc, shareID := app.ServiceIDForTest(p.DEK, "older.example"), app.NewID()
-	now := env.Clock.Now()
-	data, _ := json.Marshal(map[string]any{"service_id": "older.example", "service": svc, "info_field": "phone", "token": token,
-		"issued_at": now, "expires_at": now.Add(time.Hour)})
-	seal := func(entity, id, field string, v []byte) []byte {
-		b, err := crypto.Seal(p.DEK, v, []byte("cell\x00"+p.UserID+"\x00"+entity+"\x00"+id+"\x00"+field))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	hlc := uint64(now.UnixMilli()+1) << 16
-	ops := []app.Op{
-		{Entity: app.EntityService, ID: svc, Field: "service_id", Value: seal(app.EntityService, svc, "service_id", []byte("older.example"))},
-		{Entity: app.EntityShare, ID: shareID, Field: "token_hash", Clear: crypto.HashToken(token)},
-		{Entity: app.EntityShare, ID: shareID, Field: "data", Value: seal(app.EntityShare, shareID, "data", data)},
-	}
-	for i := range ops {
-		ops[i].Device, ops[i].Counter, ops[i].HLC, ops[i].UserID = "older-phone", int64(i+1), hlc+uint64(i), p.UserID
-	}
+	_, ops := shareBySync(t, env, p, "older-phone", "older.example", token, crypto.HashToken(token))
 	if res, err := env.DB.ApplyOps(ctx, p.UserID, p.DEK, ops); err != nil || res.Applied != 3 {
 		t.Fatalf("the older device's share by sync: %+v %v", res, err)
 	}
