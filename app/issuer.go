@@ -41,14 +41,10 @@ type issuer struct {
 	did  string
 	kid  string
 	jwk  JWK
-	// header is a credential's JWS protected header, base64url-encoded:
-	// the same for every credential of the key (jwsHeader).
-	header string
-
-	// The signer of SD-JWT VCs (typ dc+sd-jwt), made at first use (sdjwt.go).
-	sdOnce sync.Once
-	sdSig  jose.Signer
-	sdErr  error
+	// header and sdHeader are the JWS protected headers of its
+	// credentials (typ JWT) and of its SD-JWT VCs (typ dc+sd-jwt, sdjwt.go),
+	// base64url-encoded once (encodeJWSHeader).
+	header, sdHeader string
 }
 
 func newIssuer(seed []byte) (*issuer, error) {
@@ -59,38 +55,41 @@ func newIssuer(seed []byte) (*issuer, error) {
 	pub := priv.Public().(ed25519.PublicKey)
 	did := DIDKey(pub)
 	kid := did + "#" + did[len("did:key:"):]
-	header, err := json.Marshal(jwsHeader{Alg: string(jose.EdDSA), Kid: kid, Typ: "JWT"})
-	if err != nil {
-		return nil, err
-	}
 	return &issuer{
-		priv: priv, did: did, kid: kid, header: base64.RawURLEncoding.EncodeToString(header),
+		priv: priv, did: did, kid: kid, header: encodeJWSHeader(kid, "JWT"), sdHeader: encodeJWSHeader(kid, sdJWTType),
 		jwk: JWK{Kty: "OKP", Crv: "Ed25519", X: base64.RawURLEncoding.EncodeToString(pub), Kid: kid, Alg: "EdDSA", Use: "sig"},
 	}, nil
 }
 
-// jwsHeader is a credential's JWS protected header (RFC 7515), its members
-// in the order go-jose writes them (sorted).
+// jwsHeader is a JWS protected header (RFC 7515) of an EdDSA signature,
+// its members in the order go-jose writes them (sorted).
 type jwsHeader struct {
 	Alg string `json:"alg"`
-	Kid string `json:"kid"`
+	Kid string `json:"kid,omitempty"`
 	Typ string `json:"typ"`
 }
 
+// encodeJWSHeader is the base64url encoding of an EdDSA JWS protected
+// header with that key id (none when empty) and type.
+func encodeJWSHeader(kid, typ string) string {
+	b, _ := json.Marshal(jwsHeader{Alg: string(jose.EdDSA), Kid: kid, Typ: typ}) // strings only: cannot fail
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
 // compactJWS is the JWS compact serialization (RFC 7515 section 7.1) of
-// payload under the issuer's header, signed with crypto/ed25519: what
-// go-jose's Signer makes for the same header, byte for byte
-// (TestCredentialJWSIsJoses), without building and encoding that header
-// again for every credential (go-jose's generic path cost 60 % on top of
-// the signature itself, and 85 allocations).
-func (is *issuer) compactJWS(payload []byte) string {
+// payload under an encoded header (encodeJWSHeader), signed with
+// crypto/ed25519: what go-jose's Signer makes for the same key and header,
+// byte for byte (TestCompactJWSIsJoses), without building and encoding the
+// header again for every signature (go-jose's generic path cost 60 % on
+// top of the signature itself, and 85 allocations).
+func compactJWS(priv ed25519.PrivateKey, header string, payload []byte) string {
 	enc := base64.RawURLEncoding
-	n := len(is.header) + 1 + enc.EncodedLen(len(payload))
+	n := len(header) + 1 + enc.EncodedLen(len(payload))
 	b := make([]byte, n, n+1+enc.EncodedLen(ed25519.SignatureSize))
-	copy(b, is.header)
-	b[len(is.header)] = '.'
-	enc.Encode(b[len(is.header)+1:], payload)
-	sig := ed25519.Sign(is.priv, b)
+	copy(b, header)
+	b[len(header)] = '.'
+	enc.Encode(b[len(header)+1:], payload)
+	sig := ed25519.Sign(priv, b)
 	b = append(b, '.')
 	return string(enc.AppendEncode(b, sig))
 }
@@ -155,7 +154,7 @@ func (is *issuer) sign(shareID, audience, claim string, value json.RawMessage, s
 	if err != nil {
 		return "", err
 	}
-	return is.compactJWS(b), nil
+	return compactJWS(is.priv, is.header, b), nil
 }
 
 // issuers caches the parsed signing key of each user's profile, so a

@@ -9,10 +9,11 @@ import (
 	"github.com/go-jose/go-jose/v4"
 )
 
-// TestCredentialJWSIsJoses: a share credential is, byte for byte, the
-// compact JWS go-jose's Signer makes of the same payload with the same key
-// and header (Ed25519 is deterministic), and go-jose verifies it.
-func TestCredentialJWSIsJoses(t *testing.T) {
+// TestCompactJWSIsJoses: a share credential, an SD-JWT VC's issuer JWT, a
+// Key Binding JWT and a responder badge are, byte for byte, the compact
+// JWS go-jose's Signer makes of the same payload with the same key and
+// header (Ed25519 is deterministic), and go-jose verifies them.
+func TestCompactJWSIsJoses(t *testing.T) {
 	now := time.Date(2026, 12, 1, 18, 0, 0, 0, time.UTC)
 	for i, seedByte := range []byte{0, 7, 255} {
 		seed := make([]byte, ed25519.SeedSize)
@@ -23,12 +24,37 @@ func TestCredentialJWSIsJoses(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		signer, err := jose.NewSigner(jose.SigningKey{
-			Algorithm: jose.EdDSA,
-			Key:       jose.JSONWebKey{Key: is.priv, KeyID: is.kid, Algorithm: string(jose.EdDSA)},
-		}, (&jose.SignerOptions{}).WithType("JWT"))
-		if err != nil {
-			t.Fatal(err)
+		joses := func(key any, kid, typ string) jose.Signer {
+			jwk := jose.JSONWebKey{Key: key, KeyID: kid}
+			if kid != "" {
+				jwk.Algorithm = string(jose.EdDSA)
+			}
+			s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.EdDSA, Key: jwk}, (&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		check := func(what, got string, signer jose.Signer, kid, typ string) {
+			t.Helper()
+			obj, err := jose.ParseSignedCompact(got, []jose.SignatureAlgorithm{jose.EdDSA})
+			if err != nil {
+				t.Fatalf("%s: go-jose cannot parse %s: %v", what, got, err)
+			}
+			payload, err := obj.Verify(is.priv.Public())
+			if err != nil {
+				t.Fatalf("%s: go-jose does not verify %s: %v", what, got, err)
+			}
+			want, err := signer.Sign(payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if wantJWS, _ := want.CompactSerialize(); got != wantJWS {
+				t.Errorf("%s:\n%s\nwant go-jose's\n%s", what, got, wantJWS)
+			}
+			if h := obj.Signatures[0].Protected; h.KeyID != kid || h.ExtraHeaders[jose.HeaderType] != typ || h.Algorithm != "EdDSA" {
+				t.Errorf("%s: header %+v", what, h)
+			}
 		}
 		for _, value := range []string{`true`, `42`, `"Grace <Hopper> & co"`, `"Zoë 😀"`, `{"a":[1,2]}`, `null`} {
 			got, err := is.sign("01a232c5-5f55-73c8-84fb-5f7d97bfd8b8", "shop.example", "name", json.RawMessage(value),
@@ -36,26 +62,12 @@ func TestCredentialJWSIsJoses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			obj, err := jose.ParseSignedCompact(got, []jose.SignatureAlgorithm{jose.EdDSA})
-			if err != nil {
-				t.Fatalf("go-jose cannot parse %s: %v", got, err)
-			}
-			payload, err := obj.Verify(is.priv.Public())
-			if err != nil {
-				t.Fatalf("go-jose does not verify %s: %v", got, err)
-			}
-			want, err := signer.Sign(payload)
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantJWS, _ := want.CompactSerialize()
-			if got != wantJWS {
-				t.Errorf("value %s: credential\n%s\nwant go-jose's\n%s", value, got, wantJWS)
-			}
-			if h := obj.Signatures[0].Protected; h.KeyID != is.kid || h.ExtraHeaders[jose.HeaderType] != "JWT" || h.Algorithm != "EdDSA" {
-				t.Errorf("header %+v", h)
-			}
+			check("credential "+value, got, joses(is.priv, is.kid, "JWT"), is.kid, "JWT")
 		}
+		payload := []byte(`{"iss":"https://profile.example.org","vct":"x","_sd":["abc"]}`)
+		check("SD-JWT VC", compactJWS(is.priv, is.sdHeader, payload), joses(is.priv, is.kid, sdJWTType), is.kid, sdJWTType)
+		check("key binding JWT", compactJWS(is.priv, kbHeader, payload), joses(is.priv, "", kbJWTType), "", kbJWTType)
+		check("badge", compactJWS(is.priv, encodeJWSHeader(is.kid, BadgeType), payload), joses(is.priv, is.kid, BadgeType), is.kid, BadgeType)
 	}
 }
 

@@ -199,18 +199,7 @@ func IssueBadge(priv ed25519.PrivateKey, b Badge) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{
-		Algorithm: jose.EdDSA,
-		Key:       jose.JSONWebKey{Key: priv, KeyID: kid},
-	}, (&jose.SignerOptions{}).WithType(BadgeType))
-	if err != nil {
-		return "", err
-	}
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		return "", err
-	}
-	return jws.CompactSerialize()
+	return compactJWS(priv, encodeJWSHeader(kid, BadgeType), payload), nil
 }
 
 // TrustResponderOrg trusts an organization's key to issue badges (or

@@ -191,19 +191,7 @@ func (is *issuer) signSDJWT(s sdShare) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	signer, err := is.sdSigner()
-	if err != nil {
-		return "", err
-	}
-	jws, err := signer.Sign(body)
-	if err != nil {
-		return "", err
-	}
-	jwt, err := jws.CompactSerialize()
-	if err != nil {
-		return "", err
-	}
-	sdjwt := jwt + "~" + disclosure + "~"
+	sdjwt := compactJWS(is.priv, is.sdHeader, body) + "~" + disclosure + "~"
 	if s.Nonce == "" {
 		return sdjwt, nil
 	}
@@ -214,31 +202,16 @@ func (is *issuer) signSDJWT(s sdShare) (string, error) {
 	return sdjwt + kb, nil
 }
 
-// sdSigner signs issuer JWTs with the profile's key, header typ dc+sd-jwt.
-func (is *issuer) sdSigner() (jose.Signer, error) {
-	is.sdOnce.Do(func() {
-		is.sdSig, is.sdErr = jose.NewSigner(jose.SigningKey{
-			Algorithm: jose.EdDSA,
-			Key:       jose.JSONWebKey{Key: is.priv, KeyID: is.kid, Algorithm: string(jose.EdDSA)},
-		}, (&jose.SignerOptions{}).WithType(sdJWTType))
-	})
-	return is.sdSig, is.sdErr
-}
+// kbHeader is a Key Binding JWT's protected header: no key id (the
+// holder's key is the credential's cnf).
+var kbHeader = encodeJWSHeader("", kbJWTType)
 
 func signKB(holder ed25519.PrivateKey, p kbPayload) (string, error) {
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.EdDSA, Key: holder}, (&jose.SignerOptions{}).WithType(kbJWTType))
-	if err != nil {
-		return "", err
-	}
 	body, err := json.Marshal(p)
 	if err != nil {
 		return "", err
 	}
-	jws, err := signer.Sign(body)
-	if err != nil {
-		return "", err
-	}
-	return jws.CompactSerialize()
+	return compactJWS(holder, kbHeader, body), nil
 }
 
 // holderJWK is the public JWK of a holder key.
