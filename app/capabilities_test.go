@@ -472,8 +472,9 @@ func TestAccountCannotShadowAnother(t *testing.T) {
 	// The same cells by sync, for an account of the attacker's own.
 	attacker := newUser(t, env, "attacker@example.org")
 	var ops []app.Op
+	hlc := uint64(env.Clock.Now().UnixMilli()+1) << 16
 	for i, c := range cells {
-		op := app.Op{Device: "attackers-device", Counter: int64(i + 1), HLC: 1 << 62, UserID: attacker.UserID, Entity: c.Entity, ID: c.ID, Field: c.Field, Clear: c.Clear}
+		op := app.Op{Device: "attackers-device", Counter: int64(i + 1), HLC: hlc + uint64(i), UserID: attacker.UserID, Entity: c.Entity, ID: c.ID, Field: c.Field, Clear: c.Clear}
 		if c.Value != nil {
 			op.Value, _ = crypto.Seal(attacker.DEK, c.Value, []byte("cell\x00"+attacker.UserID+"\x00"+c.Entity+"\x00"+c.ID+"\x00"+c.Field))
 		}
@@ -483,20 +484,23 @@ func TestAccountCannotShadowAnother(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Rejected) < 3 {
-		t.Fatalf("sync ops with the victim's token hashes: %+v", res)
+	taken := 0
+	for _, r := range res.Rejected {
+		if r.Reason == "token hash owned by another account" {
+			taken++
+		}
 	}
-	// The share's token under its bare SHA-256, with the attacker's data.
-	now := env.Clock.Now()
-	data, _ := json.Marshal(map[string]any{"service_id": "shop.example", "service": "s", "info_field": "phone", "token": shareTok,
-		"issued_at": now, "expires_at": now.Add(time.Hour)})
-	shadow := "00000000-0000-7000-8000-000000000004"
-	sealed, _ := crypto.Seal(attacker.DEK, data, []byte("cell\x00"+attacker.UserID+"\x00"+app.EntityShare+"\x00"+shadow+"\x00data"))
-	if _, err := env.DB.ApplyOps(ctx, attacker.UserID, attacker.DEK, []app.Op{
-		{Device: "attackers-device", Counter: 100, HLC: 1 << 62, UserID: attacker.UserID, Entity: app.EntityShare, ID: shadow, Field: "token_hash", Clear: crypto.HashToken(shareTok)},
-		{Device: "attackers-device", Counter: 101, HLC: 1<<62 + 1, UserID: attacker.UserID, Entity: app.EntityShare, ID: shadow, Field: "data", Value: sealed},
-	}); err != nil {
-		t.Fatal(err)
+	if taken != 3 || res.Applied != len(ops)-3 {
+		t.Fatalf("sync ops with the victim's token hashes: %+v, want their 3 token hashes refused and the rest applied", res)
+	}
+	// The share's token under its bare SHA-256, with the attacker's data:
+	// taken here (a different value of the index), found by no lookup.
+	_, shadow := shareBySync(t, env, attacker, "attackers-phone", "shop.example", shareTok, crypto.HashToken(shareTok))
+	if res, err := env.DB.ApplyOps(ctx, attacker.UserID, attacker.DEK, shadow); err != nil || res.Applied != 3 {
+		t.Fatalf("the attacker's share under the bare hash: %+v %v", res, err)
+	}
+	if c, err := env.DB.CapabilityByHash(ctx, crypto.HashToken(shareTok)); err != nil || c.UserID != attacker.UserID {
+		t.Fatalf("the attacker's record under the bare hash: %+v %v", c, err)
 	}
 	if v, err := env.App.Verify(ctx, shareTok); err != nil || string(v.Claims["phone"]) != `"+15550100"` || v.Issuer != before.Issuer {
 		t.Fatalf("the victim's share after the attacker's cells: %+v %v", v, err)

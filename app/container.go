@@ -35,7 +35,13 @@ const (
 	containerVersion   = 1
 	containerMaxHeader = 4096
 	containerCipher    = "xchacha20-poly1305"
-	containerContent   = "spp-profile-snapshot+json;v=1"
+	// containerContent is what a container holds. v=2: its shares may
+	// carry timed tokens (crypto.TokenIndex), which an installation that
+	// reads only v=1 would look up by SHA-256 alone, a form another account
+	// there could take (docs/sync.md, version 3): such an installation
+	// refuses a v=2 container. v=1 containers are still read.
+	containerContent   = "spp-profile-snapshot+json;v=2"
+	containerContentV1 = "spp-profile-snapshot+json;v=1"
 	// MaxContainer caps a container's size in bytes (its base64 or JSON
 	// form may be up to twice that).
 	MaxContainer = 512 << 20
@@ -133,7 +139,7 @@ func parseContainer(b []byte) (h *containerHeader, kdf crypto.KDFParams, n int, 
 	if err := json.Unmarshal(b[7:7+hl], h); err != nil {
 		return nil, kdf, 0, errContainerFormat
 	}
-	if h.Cipher != containerCipher || h.Content != containerContent {
+	if h.Cipher != containerCipher || (h.Content != containerContent && h.Content != containerContentV1) {
 		return nil, kdf, 0, errContainerFormat
 	}
 	kdf, err = crypto.ParseKDFParams(h.KDF)

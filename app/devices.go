@@ -104,6 +104,9 @@ type Device struct {
 	LastSync  time.Time // zero: never (always zero for this device)
 	Current   bool      // the device answering
 	Connected bool
+	// OtherVersion: it runs another version of the sync protocol, so the
+	// two do not sync until both run the same (PeerStatus).
+	OtherVersion bool
 }
 
 // DefaultDeviceName names a device that was given no name.
@@ -344,7 +347,7 @@ func (a *DeviceService) Devices(ctx context.Context, p *Principal) ([]Device, er
 		d := &out[i]
 		d.LastSync = last[d.ID]
 		if st, ok := live[d.ID]; ok {
-			d.Connected = st.Connected
+			d.Connected, d.OtherVersion = st.Connected, st.OtherVersion
 			if st.LastSync.After(d.LastSync) {
 				d.LastSync = st.LastSync
 			}

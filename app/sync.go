@@ -201,6 +201,9 @@ type Joined struct {
 type PeerStatus struct {
 	Connected bool
 	LastSync  time.Time
+	// OtherVersion: the device refused this version of the sync protocol
+	// when last dialled, and no session with it has run since.
+	OtherVersion bool
 }
 
 // Replica is this device's copy of the profiles it syncs, as the sync

@@ -206,8 +206,23 @@ func (s *Service) explain(ai peer.AddrInfo, dialErr error) error {
 // relay, check the --relay address), else at Debug (a device that is
 // simply off).
 func (s *Service) notReached(user, device string, pid peer.ID, err error) {
+	if errors.Is(err, ErrOtherVersion) {
+		// Once until a session with it runs (touch), whatever reached
+		// says of the connection: it connects, then refuses the protocol.
+		k := sessionKey{user, device}
+		s.mu.Lock()
+		seen := s.otherVersion[k]
+		s.otherVersion[k] = true
+		s.mu.Unlock()
+		if seen {
+			s.log.Debug("sync: device runs another version", "device", device, "err", err)
+			return
+		}
+		s.log.Warn("sync: device runs another version", "user_id", user, "device", device, "err", err.Error())
+		return
+	}
 	var re *RelayError
-	if !errors.As(err, &re) && !errors.Is(err, ErrOtherVersion) {
+	if !errors.As(err, &re) {
 		s.log.Debug("sync: device not reached", "device", device, "err", err)
 		return
 	}

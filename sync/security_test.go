@@ -455,3 +455,40 @@ func TestEarlierSyncVersionDoesNotMeet(t *testing.T) {
 	}
 	s.Reset()
 }
+
+// TestOtherVersionIsSaidOnceAndShown: a paired device that refuses this
+// version of the sync protocol (here: neither host answers it any more)
+// is logged once as running another version, however often it is dialled
+// again, and its status says so until a session runs.
+func TestOtherVersionIsSaidOnceAndShown(t *testing.T) {
+	a, b := newDevice(t), newDevice(t)
+	pa := a.register(t, "ada@example.org")
+	b.join(t, a, pa, "phone")
+	a.svc.Host().RemoveStreamHandler(p2psync.SyncProtocol)
+	b.svc.Host().RemoveStreamHandler(p2psync.SyncProtocol)
+	a.svc.Host().Network().ClosePeer(b.svc.Host().ID())
+	b.svc.Host().Network().ClosePeer(a.svc.Host().ID())
+	const warning = `level=WARN msg="sync: device runs another version"`
+	deadline := time.Now().Add(20 * time.Second)
+	for !a.svc.Status(pa.UserID)[b.DB.DeviceID()].OtherVersion {
+		if time.Now().After(deadline) {
+			t.Fatalf("a's status of b: %+v", a.svc.Status(pa.UserID)[b.DB.DeviceID()])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// a dials b again as its backoff allows (1 s, then 2, 4 …): each time
+	// it connects, then b refuses the protocol.
+	time.Sleep(7 * time.Second)
+	if n := strings.Count(a.logs.String(), warning); n != 1 {
+		t.Errorf("%d warnings of another version, want 1:\n%s", n, a.logs.String())
+	}
+	devs, err := a.App.Devices(context.Background(), pa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range devs {
+		if d.ID == b.DB.DeviceID() && !d.OtherVersion {
+			t.Errorf("the devices list shows b as %+v", d)
+		}
+	}
+}

@@ -91,6 +91,9 @@ type Service struct {
 	dialing    map[sessionKey]bool
 	backoff    map[peer.ID]*retry
 	lastSync   map[sessionKey]time.Time // by (user, device id)
+	// otherVersion: devices that refused SyncProtocol when last dialled
+	// (ErrOtherVersion), until a session with them runs.
+	otherVersion map[sessionKey]bool
 	compacted  map[string]time.Time     // by user: the last compaction of the log
 	unreached  map[peer.ID]string       // devices last not reached through a relay, and why
 	relayDown  map[peer.ID]bool         // static relays found down (logged once)
@@ -194,6 +197,7 @@ func New(rep app.Replica, cfg Config) (*Service, error) {
 		dialing:    map[sessionKey]bool{},
 		backoff:    map[peer.ID]*retry{},
 		lastSync:   map[sessionKey]time.Time{},
+		otherVersion: map[sessionKey]bool{},
 		compacted:  map[string]time.Time{},
 		unreached:  map[peer.ID]string{},
 		relays:     map[peer.ID]peer.AddrInfo{},
@@ -305,6 +309,13 @@ func (s *Service) Status(userID string) map[string]app.PeerStatus {
 	for k, t := range s.lastSync {
 		if k.user == userID {
 			out[k.peer] = app.PeerStatus{LastSync: t}
+		}
+	}
+	for k := range s.otherVersion {
+		if k.user == userID {
+			st := out[k.peer]
+			st.OtherVersion = true
+			out[k.peer] = st
 		}
 	}
 	for k, set := range s.sessions {

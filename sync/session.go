@@ -273,6 +273,7 @@ func (s *Service) touch(user, device string) time.Time {
 	now := s.rep.Now()
 	s.mu.Lock()
 	s.lastSync[sessionKey{user, device}] = now
+	delete(s.otherVersion, sessionKey{user, device}) // it speaks this version
 	s.mu.Unlock()
 	return now
 }

@@ -154,8 +154,11 @@ func deviceText(dev app.Device, now time.Time) string {
 		return fmt.Sprintf("%s (this device), added %s.", name, fmtWhen(dev.AddedAt))
 	}
 	state := "not connected"
-	if dev.Connected {
+	switch {
+	case dev.Connected:
 		state = "connected"
+	case dev.OtherVersion:
+		state = "not syncing: it runs another version of the app (update both to the same version)"
 	}
 	last := "never synced"
 	if !dev.LastSync.IsZero() {
