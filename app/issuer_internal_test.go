@@ -3,6 +3,7 @@ package app
 import (
 	"crypto/ed25519"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,10 +65,23 @@ func TestCompactJWSIsJoses(t *testing.T) {
 			}
 			check("credential "+value, got, joses(is.priv, is.kid, "JWT"), is.kid, "JWT")
 		}
-		payload := []byte(`{"iss":"https://profile.example.org","vct":"x","_sd":["abc"]}`)
-		check("SD-JWT VC", compactJWS(is.priv, is.sdHeader, payload), joses(is.priv, is.kid, sdJWTType), is.kid, sdJWTType)
-		check("key binding JWT", compactJWS(is.priv, kbHeader, payload), joses(is.priv, "", kbJWTType), "", kbJWTType)
-		check("badge", compactJWS(is.priv, encodeJWSHeader(is.kid, BadgeType), payload), joses(is.priv, is.kid, BadgeType), is.kid, BadgeType)
+		// The signers themselves, each with its own header.
+		sd, err := is.signSDJWT(sdShare{Audience: "shop.example", Claim: "age_over_18", Value: json.RawMessage("true"), Now: now, Expires: now.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("SD-JWT VC", strings.SplitN(sd, "~", 2)[0], joses(is.priv, is.kid, sdJWTType), is.kid, sdJWTType)
+		kb, err := signKB(is.priv, kbPayload{Aud: "shop.example", Nonce: "n-0S6_WzA2Mj", Iat: now.Unix(), SDHash: "abc"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("key binding JWT", kb, joses(is.priv, "", kbJWTType), "", kbJWTType)
+		badge, err := IssueBadge(is.priv, Badge{ResponderID: "medic-1", Name: "A. Medic", IssuedAt: now, Expires: now.Add(24 * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		badgeKid, _ := ResponderKeyID(is.priv.Public().(ed25519.PublicKey))
+		check("badge", badge, joses(is.priv, badgeKid, BadgeType), badgeKid, BadgeType)
 	}
 }
 
