@@ -85,19 +85,19 @@ type Service struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	mu         sync.Mutex
-	offers     map[string]*app.PairOffer
-	sessions   map[sessionKey]map[*session]struct{}
-	dialing    map[sessionKey]bool
-	backoff    map[peer.ID]*retry
-	lastSync   map[sessionKey]time.Time // by (user, device id)
+	mu       sync.Mutex
+	offers   map[string]*app.PairOffer
+	sessions map[sessionKey]map[*session]struct{}
+	dialing  map[sessionKey]bool
+	backoff  map[peer.ID]*retry
+	lastSync map[sessionKey]time.Time // by (user, device id)
 	// otherVersion: devices that refused SyncProtocol when last dialled
 	// (ErrOtherVersion), until a session with them runs.
 	otherVersion map[sessionKey]bool
-	compacted  map[string]time.Time     // by user: the last compaction of the log
-	unreached  map[peer.ID]string       // devices last not reached through a relay, and why
-	relayDown  map[peer.ID]bool         // static relays found down (logged once)
-	relayTried map[peer.ID]time.Time    // the last reconnection to a static relay
+	compacted    map[string]time.Time  // by user: the last compaction of the log
+	unreached    map[peer.ID]string    // devices last not reached through a relay, and why
+	relayDown    map[peer.ID]bool      // static relays found down (logged once)
+	relayTried   map[peer.ID]time.Time // the last reconnection to a static relay
 }
 
 type sessionKey struct{ user, peer string }
@@ -192,17 +192,17 @@ func New(rep app.Replica, cfg Config) (*Service, error) {
 	s := &Service{
 		rep: rep, h: h, cfg: cfg, log: cfg.Log, self: rep.DeviceID(),
 		ctx: ctx, cancel: cancel, wake: make(chan struct{}, 1),
-		offers:     map[string]*app.PairOffer{},
-		sessions:   map[sessionKey]map[*session]struct{}{},
-		dialing:    map[sessionKey]bool{},
-		backoff:    map[peer.ID]*retry{},
-		lastSync:   map[sessionKey]time.Time{},
+		offers:       map[string]*app.PairOffer{},
+		sessions:     map[sessionKey]map[*session]struct{}{},
+		dialing:      map[sessionKey]bool{},
+		backoff:      map[peer.ID]*retry{},
+		lastSync:     map[sessionKey]time.Time{},
 		otherVersion: map[sessionKey]bool{},
-		compacted:  map[string]time.Time{},
-		unreached:  map[peer.ID]string{},
-		relays:     map[peer.ID]peer.AddrInfo{},
-		relayDown:  map[peer.ID]bool{},
-		relayTried: map[peer.ID]time.Time{},
+		compacted:    map[string]time.Time{},
+		unreached:    map[peer.ID]string{},
+		relays:       map[peer.ID]peer.AddrInfo{},
+		relayDown:    map[peer.ID]bool{},
+		relayTried:   map[peer.ID]time.Time{},
 	}
 	for _, r := range relays {
 		s.relays[r.ID] = r
