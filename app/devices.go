@@ -48,8 +48,11 @@ var (
 	errDeviceNotFound = E(KindNotFound, "device_not_found", "device does not exist!")
 	errOwnDevice      = E(KindConflict, "own_device", "this device cannot remove itself!")
 	ErrJoinIncomplete = E(KindUnprocessable, "pairing_incomplete", "pairing did not finish, try again!")
-	errDeviceName     = E(KindInvalid, "invalid_name", "name must be at most 64 characters!")
-	errDeviceRemoved  = E(KindConflict, "device_removed", "this device was removed from the profile!")
+	// ErrJoinOtherVersion: the host refused this version of the sync
+	// protocol, so the first sync cannot run (docs/sync.md, version 3).
+	ErrJoinOtherVersion = E(KindUnprocessable, "pairing_other_version", "the other device runs another version of the app: update both, then pair again!")
+	errDeviceName       = E(KindInvalid, "invalid_name", "name must be at most 64 characters!")
+	errDeviceRemoved    = E(KindConflict, "device_removed", "this device was removed from the profile!")
 )
 
 // PairCode is what a pairing QR code carries: how to reach the device

@@ -202,6 +202,9 @@ func (s *Service) Join(ctx context.Context, code *app.PairCode, name string, ver
 			return j, nil
 		}
 		s.log.Warn("join: first sync failed", "try", try, "err", err)
+		if errors.Is(err, ErrOtherVersion) {
+			return nil, app.ErrJoinOtherVersion // trying again changes nothing
+		}
 		if try == 3 || ctx.Err() != nil {
 			return nil, app.ErrJoinIncomplete
 		}

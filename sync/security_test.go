@@ -492,3 +492,21 @@ func TestOtherVersionIsSaidOnceAndShown(t *testing.T) {
 		}
 	}
 }
+
+// TestJoinSaysTheHostRunsAnotherVersion: pairing with a host that refuses
+// this version of the sync protocol ends at once with an error that says
+// so, not with "pairing did not finish, try again!".
+func TestJoinSaysTheHostRunsAnotherVersion(t *testing.T) {
+	a, b := newDevice(t), newDevice(t)
+	pa := a.register(t, "ada@example.org")
+	a.svc.Host().RemoveStreamHandler(p2psync.SyncProtocol)
+	ctx := context.Background()
+	code, _, err := a.App.PairCode(ctx, pa, "host")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.App.Join(ctx, code, password, "phone")
+	if app.AsError(err).Code != "pairing_other_version" {
+		t.Fatalf("join with a host of another version: %v, want pairing_other_version", err)
+	}
+}
