@@ -11,3 +11,12 @@ func SetTap(f func(written bool, frame []byte)) {
 
 // VersionErrorForTest is versionError.
 var VersionErrorForTest = versionError
+
+// RedialForTest forgets every backoff and wakes the dialler: each listed
+// device is dialled again at once.
+func (s *Service) RedialForTest() {
+	s.mu.Lock()
+	clear(s.backoff)
+	s.mu.Unlock()
+	s.wakeUp()
+}

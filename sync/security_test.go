@@ -476,11 +476,25 @@ func TestOtherVersionIsSaidOnceAndShown(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	// a dials b again as its backoff allows (1 s, then 2, 4 …): each time
-	// it connects, then b refuses the protocol.
-	time.Sleep(7 * time.Second)
+	// Dialled again (each time it connects, then b refuses the protocol):
+	// said once, the repeats at debug level only.
+	const repeat = `level=DEBUG msg="sync: device runs another version"`
+	for range 3 {
+		a.svc.RedialForTest()
+		time.Sleep(700 * time.Millisecond)
+	}
 	if n := strings.Count(a.logs.String(), warning); n != 1 {
 		t.Errorf("%d warnings of another version, want 1:\n%s", n, a.logs.String())
+	}
+	redials := strings.Count(a.logs.String(), repeat)
+	if redials == 0 {
+		t.Fatalf("not dialled again:\n%s", a.logs.String())
+	}
+	// Left alone, it is not dialled again for a while (otherVersionBackoff,
+	// against the usual 250 ms doubling).
+	time.Sleep(3 * time.Second)
+	if n := strings.Count(a.logs.String(), repeat); n != redials {
+		t.Errorf("dialled %d more times within 3 s", n-redials)
 	}
 	devs, err := a.App.Devices(context.Background(), pa)
 	if err != nil {

@@ -118,7 +118,10 @@ const (
 	dialTimeout  = 15 * time.Second
 	tick         = 2 * time.Second
 	maxBackoff   = 30 * time.Second
-	batchOps     = 256
+	// otherVersionBackoff: how long a device that refused this version
+	// of the sync protocol is left before it is dialled again.
+	otherVersionBackoff = 10 * time.Minute
+	batchOps            = 256
 	// compactEvery: how often a user's operation log is compacted here
 	// (superseded values dropped, tombstones every listed device holds).
 	compactEvery = time.Minute
@@ -550,6 +553,11 @@ func (s *Service) ensure(user string, d app.ListedDevice) {
 				s.backoff[pid] = r
 			} else {
 				r.delay = min(r.delay*2, maxBackoff)
+			}
+			if errors.Is(err, ErrOtherVersion) {
+				// Nothing changes until it is upgraded, and then it dials
+				// this device itself (it speaks this version).
+				r.delay = otherVersionBackoff
 			}
 			r.next = time.Now().Add(r.delay)
 		}
