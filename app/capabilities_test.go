@@ -819,10 +819,7 @@ func TestShareStatusCannotBeVouchedFor(t *testing.T) {
 	env := storetest.New(t, app.Config{})
 	ctx := context.Background()
 	victim := userWithPhone(t, env)
-	sh, err := env.App.CreateShare(ctx, victim, app.ShareRequest{ServiceID: "shop.example", InfoField: "phone"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sh := phoneShare(t, env, victim)
 	if _, err := env.App.RevokeAccess(ctx, victim, "shop.example"); err != nil {
 		t.Fatal(err)
 	}
@@ -899,10 +896,7 @@ func TestRevokeAfterAnUpgrade(t *testing.T) {
 	env := storetest.New(t, app.Config{})
 	ctx := context.Background()
 	p := userWithPhone(t, env)
-	sh, err := env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "shop.example", InfoField: "phone"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sh := phoneShare(t, env, p)
 	raw := emRaw(t, env.Dir)
 	for _, q := range []string{`UPDATE capabilities SET owner = ''`, `UPDATE capability_builds SET version = 1`} {
 		if _, err := raw.Exec(q); err != nil {

@@ -234,6 +234,16 @@ func shareBySync(t *testing.T, env *storetest.Env, p *app.Principal, device, ser
 	return shareID, ops
 }
 
+// phoneShare is a share of p's phone with shop.example.
+func phoneShare(t *testing.T, env *storetest.Env, p *app.Principal) *app.Share {
+	t.Helper()
+	sh, err := env.App.CreateShare(context.Background(), p, app.ShareRequest{ServiceID: "shop.example", InfoField: "phone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sh
+}
+
 func userWithPhone(t *testing.T, env *storetest.Env) *app.Principal {
 	t.Helper()
 	p := newUser(t, env, "grace@example.org")
@@ -416,10 +426,7 @@ func TestShareTokensAreTimed(t *testing.T) {
 	env := storetest.New(t, app.Config{})
 	ctx := context.Background()
 	p := userWithPhone(t, env)
-	sh, err := env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "shop.example", InfoField: "phone"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sh := phoneShare(t, env, p)
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(sh.VerificationToken)
 	if err != nil || len(raw) != 6+crypto.TokenBytes {
 		t.Fatalf("verification token %q: %d bytes %v, want the time and %d random bytes", sh.VerificationToken, len(raw), err, crypto.TokenBytes)
