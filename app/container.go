@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -39,9 +40,16 @@ const (
 	// carry timed tokens (crypto.TokenIndex), which an installation that
 	// reads only v=1 would look up by SHA-256 alone, a form another account
 	// there could take (docs/sync.md, version 3): such an installation
-	// refuses a v=2 container. v=1 containers are still read.
-	containerContent   = "spp-profile-snapshot+json;v=2"
-	containerContentV1 = "spp-profile-snapshot+json;v=1"
+	// refuses a v=2 container. v=3: a share may be one cell (its record in
+	// its token_hash cell), which one that reads only v=2 would not take
+	// for a share (docs/sync.md, version 4). v=1 and v=2 are still read.
+	containerContent = "spp-profile-snapshot+json;v=3"
+)
+
+// containerContentsRead are the contents this installation reads.
+var containerContentsRead = []string{containerContent, "spp-profile-snapshot+json;v=2", "spp-profile-snapshot+json;v=1"}
+
+const (
 	// MaxContainer caps a container's size in bytes (its base64 or JSON
 	// form may be up to twice that).
 	MaxContainer = 512 << 20
@@ -91,6 +99,11 @@ var (
 // sealContainer encrypts s under a key derived from passphrase with kdf
 // (whose salt is fresh).
 func sealContainer(s *snapshot, passphrase string, kdf crypto.KDFParams, now time.Time) ([]byte, error) {
+	return sealContainerAs(containerContent, s, passphrase, kdf, now)
+}
+
+// sealContainerAs is sealContainer with the header naming content.
+func sealContainerAs(content string, s *snapshot, passphrase string, kdf crypto.KDFParams, now time.Time) ([]byte, error) {
 	kdf, err := crypto.NewKDFParams(kdf)
 	if err != nil {
 		return nil, err
@@ -99,7 +112,7 @@ func sealContainer(s *snapshot, passphrase string, kdf crypto.KDFParams, now tim
 	if err != nil {
 		return nil, err
 	}
-	hdr, err := json.Marshal(containerHeader{Cipher: containerCipher, Content: containerContent, KDF: kdf.String(), CreatedAt: now.UTC()})
+	hdr, err := json.Marshal(containerHeader{Cipher: containerCipher, Content: content, KDF: kdf.String(), CreatedAt: now.UTC()})
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +152,7 @@ func parseContainer(b []byte) (h *containerHeader, kdf crypto.KDFParams, n int, 
 	if err := json.Unmarshal(b[7:7+hl], h); err != nil {
 		return nil, kdf, 0, errContainerFormat
 	}
-	if h.Cipher != containerCipher || (h.Content != containerContent && h.Content != containerContentV1) {
+	if h.Cipher != containerCipher || !slices.Contains(containerContentsRead, h.Content) {
 		return nil, kdf, 0, errContainerFormat
 	}
 	kdf, err = crypto.ParseKDFParams(h.KDF)

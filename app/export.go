@@ -255,6 +255,12 @@ func (a *ExportService) exportJSON(ctx context.Context, p *Principal) (*ProfileE
 					} else {
 						pe.Withheld = append(pe.Withheld, kind+"/"+id+"/"+name)
 					}
+				case kind == EntityShare && name == "token_hash" && c.Value != nil:
+					// A share's one cell: the token's hash is withheld, its
+					// record shown as a share made before 4.0.0 shows it
+					// (its own "data" cell, the token in it withheld).
+					pe.Withheld = append(pe.Withheld, kind+"/"+id+"/"+name)
+					out["data"] = render(c.Value, kind+"/"+id+"/data", &pe.Withheld)
 				case withheld(c):
 					pe.Withheld = append(pe.Withheld, kind+"/"+id+"/"+name)
 				default:

@@ -346,10 +346,11 @@ func TestContainerRoundTrip(t *testing.T) {
 	if kdf := h["kdf"].(string); !strings.HasPrefix(kdf, strings.SplitN(fast.String(), "$", 4)[0]+"$v=19$m=64,t=1,p=1$") {
 		t.Errorf("container kdf %q: not the configured (test) cost", kdf)
 	}
-	// v=2: an installation that reads only v=1 (and would look timed share
-	// tokens up by SHA-256 alone) refuses it.
-	if h["content"] != "spp-profile-snapshot+json;v=2" {
-		t.Errorf("container content %v, want v=2", h["content"])
+	// v=3: an installation that reads only v=1 (and would look timed share
+	// tokens up by SHA-256 alone) or v=2 (and would wait for a share's
+	// "data" cell) refuses it.
+	if h["content"] != "spp-profile-snapshot+json;v=3" {
+		t.Errorf("container content %v, want v=3", h["content"])
 	}
 	if h["cipher"] != "xchacha20-poly1305" {
 		t.Errorf("header %v", h)

@@ -13,12 +13,16 @@ import (
 )
 
 // EntityShare is one value shared with a service (share-create); id = a
-// new id; fields: "token_hash" (clear: crypto.TokenIndex of the verification
-// token), "data" (sealed JSON: service_id,
-// service entity id, info_field, the verification token itself so the
-// user can show its QR code again, issued_at, expires_at) and
-// "revoked_at" (clear). The verification token reads the share's view
-// (capabilities.go), re-derived whenever the value changes.
+// new id; a share is made as one cell, "token_hash": its clear part is
+// crypto.TokenIndex of the verification token (what the cells' unique
+// token index and capability lookups read), its sealed part the share's
+// record (JSON: service_id, service entity id, info_field, the
+// verification token itself so the user can show its QR code again,
+// issued_at, expires_at). "revoked_at" (clear) is written when it is
+// revoked. Shares made before sync protocol 4.0.0 hold the record in a
+// "data" cell of its own beside a clear-only "token_hash"; they are read
+// alike. The verification token reads the share's view (capabilities.go),
+// re-derived whenever the value changes.
 const EntityShare = "share"
 
 // Share lifetimes.
@@ -146,13 +150,17 @@ func readShare(tx Tx, id string) (*share, bool, error) {
 	if err != nil || len(c) == 0 {
 		return nil, false, err
 	}
-	if _, ok := c["data"]; !ok {
-		// Not complete yet (its cells may arrive by sync in more than one
+	record, ok := c["token_hash"]
+	if len(record.Value) == 0 {
+		// One made before 4.0.0: its record in a cell of its own. Not
+		// complete yet (its cells may arrive by sync in more than one
 		// batch): not a share until they have.
-		return nil, false, nil
+		if record, ok = c["data"]; !ok {
+			return nil, false, nil
+		}
 	}
 	sh := &share{ID: id, TokenHash: c["token_hash"].Clear, RevokedAt: parseTimeText(c["revoked_at"].Clear)}
-	if err := json.Unmarshal(c["data"].Value, &sh.shareData); err != nil {
+	if err := json.Unmarshal(record.Value, &sh.shareData); err != nil {
 		return nil, false, err
 	}
 	return sh, true, nil
@@ -308,15 +316,9 @@ func putShare(tx Tx, sh *share) error {
 	// entity as it writes it, and the view derivation that follows reads
 	// it back from there instead of opening its cells again.
 	tx.Fresh(EntityShare, sh.ID)
-	for _, c := range []Cell{
-		{Entity: EntityShare, ID: sh.ID, Field: "token_hash", Clear: crypto.TokenIndex(sh.Token)},
-		{Entity: EntityShare, ID: sh.ID, Field: "data", Value: data},
-	} {
-		if err := tx.Put(c); err != nil {
-			return err
-		}
-	}
-	return nil
+	// One cell, one operation: the token's index in clear, the record
+	// sealed.
+	return tx.Put(Cell{Entity: EntityShare, ID: sh.ID, Field: "token_hash", Clear: crypto.TokenIndex(sh.Token), Value: data})
 }
 
 // Verification is what a third party holding a verification token gets:

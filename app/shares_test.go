@@ -59,7 +59,7 @@ func TestShareKeepsNoCopyOfTheValue(t *testing.T) {
 			}
 		}
 		slices.Sort(names)
-		if !slices.Equal(names, []string{"data", "token_hash"}) {
+		if !slices.Equal(names, []string{"token_hash"}) { // one cell (TestShareIsOneCell)
 			t.Errorf("share cells %v", names)
 		}
 		if bytes.Contains(cells["token_hash"].Clear, []byte(sh.VerificationToken)) {
@@ -469,5 +469,87 @@ func TestShareTokensAreTimed(t *testing.T) {
 	// The new share is untouched by all this.
 	if _, err := env.App.Verify(ctx, sh.VerificationToken); err != nil {
 		t.Fatalf("the timed share: %v", err)
+	}
+}
+
+// TestShareIsOneCell: a share is written as one cell and one operation,
+// its token's index in clear and its record sealed; it answers, shows in
+// the user's export as a share made as two cells did (the record, without
+// its token or the hash), and a revocation ends it.
+func TestShareIsOneCell(t *testing.T) {
+	env := storetest.New(t, app.Config{})
+	ctx := context.Background()
+	p := userWithPhone(t, env)
+	sh := phoneShare(t, env, p)
+	ops, err := env.DB.OpsSince(ctx, p.UserID, map[string]int64{}, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mine []app.Op
+	for _, op := range ops {
+		if op.Entity == app.EntityShare && op.ID == sh.ShareID {
+			mine = append(mine, op)
+		}
+	}
+	if len(mine) != 1 || mine[0].Field != "token_hash" || !bytes.Equal(mine[0].Clear, crypto.TokenIndex(sh.VerificationToken)) || len(mine[0].Value) == 0 {
+		t.Fatalf("the share's operations %+v, want one: token_hash with the token's index in clear and the record sealed", mine)
+	}
+	if bytes.Contains(mine[0].Value, []byte(sh.VerificationToken)) || bytes.Contains(mine[0].Value, []byte("shop.example")) {
+		t.Error("the share's record is in clear")
+	}
+	err = env.DB.View(ctx, p.UserID, p.DEK, func(tx app.Tx) error {
+		cells, err := tx.Entity(app.EntityShare, sh.ShareID)
+		if err != nil {
+			return err
+		}
+		var rec struct {
+			Token string `json:"token"`
+			Field string `json:"info_field"`
+		}
+		if len(cells) != 1 || json.Unmarshal(cells["token_hash"].Value, &rec) != nil || rec.Token != sh.VerificationToken || rec.Field != "phone" {
+			t.Errorf("the share's cells %v, want token_hash alone, its record opened", cells)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := env.App.Verify(ctx, sh.VerificationToken); err != nil || string(v.Claims["phone"]) != `"+15550100"` {
+		t.Fatalf("verify: %+v %v", v, err)
+	}
+
+	e, err := env.App.Export(ctx, p, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(e.Profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exp struct {
+		Entities map[string]map[string]map[string]any `json:"entities"`
+		Withheld []string                             `json:"withheld"`
+	}
+	if err := json.Unmarshal(raw, &exp); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := exp.Entities["share"][sh.ShareID]["data"].(map[string]any)
+	if len(exp.Entities["share"][sh.ShareID]) != 1 || data["service_id"] != "shop.example" || data["info_field"] != "phone" || data["token"] != nil {
+		t.Errorf("the share in the export %v, want its record without the token", exp.Entities["share"][sh.ShareID])
+	}
+	for _, w := range []string{"share/" + sh.ShareID + "/token_hash", "share/" + sh.ShareID + "/data.token"} {
+		if !slices.Contains(exp.Withheld, w) {
+			t.Errorf("withheld %v lacks %s", exp.Withheld, w)
+		}
+	}
+	if bytes.Contains(raw, []byte(sh.VerificationToken)) {
+		t.Error("the export holds the verification token")
+	}
+
+	if n, err := env.App.RevokeServiceShare(ctx, p, "shop.example", sh.VerificationToken); err != nil || n != 1 {
+		t.Fatalf("revoking: %d %v", n, err)
+	}
+	if _, err := env.App.Verify(ctx, sh.VerificationToken); kind(err) != app.KindGone {
+		t.Fatalf("after its revocation: %v, want gone", err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/secure-personal-profile/spp/app"
 	"github.com/secure-personal-profile/spp/crypto"
@@ -425,8 +426,9 @@ func TestDeviceLocalThingsNeverSync(t *testing.T) {
 
 // TestEarlierSyncVersionDoesNotMeet: a device of version 2.0.0 of the sync
 // protocol looks share tokens up by SHA-256 alone, which another account
-// on it could take for a timed token (docs/sync.md): no stream of that
-// version is accepted, and the device answers the current one.
+// on it could take for a timed token, and one of 3.0.0 reads a share only
+// from a "data" cell a new share no longer has (docs/sync.md): no stream of
+// those versions is accepted, and the device answers the current one.
 func TestEarlierSyncVersionDoesNotMeet(t *testing.T) {
 	a, b := newDevice(t), newDevice(t)
 	pa := a.register(t, "ada@example.org")
@@ -437,20 +439,22 @@ func TestEarlierSyncVersionDoesNotMeet(t *testing.T) {
 	if err := h.Connect(ctx, peer.AddrInfo{ID: a.svc.Host().ID(), Addrs: a.svc.Host().Addrs()}); err != nil {
 		t.Fatal(err)
 	}
-	s, err := h.NewStream(ctx, a.svc.Host().ID(), "/spp/sync/2.0.0")
-	if err == nil {
-		s.Reset()
-		t.Fatal("a /spp/sync/2.0.0 stream was accepted")
-	}
-	// What a device dialling the other way is told (and logs, once).
-	if !errors.Is(p2psync.VersionErrorForTest(err), p2psync.ErrOtherVersion) {
-		t.Errorf("the refusal %v is not taken for another version", err)
+	for _, earlier := range []protocol.ID{"/spp/sync/2.0.0", "/spp/sync/3.0.0"} {
+		s, err := h.NewStream(ctx, a.svc.Host().ID(), earlier)
+		if err == nil {
+			s.Reset()
+			t.Fatalf("a %s stream was accepted", earlier)
+		}
+		// What a device dialling the other way is told (and logs, once).
+		if !errors.Is(p2psync.VersionErrorForTest(err), p2psync.ErrOtherVersion) {
+			t.Errorf("the refusal of %s (%v) is not taken for another version", earlier, err)
+		}
 	}
 	if errors.Is(p2psync.VersionErrorForTest(errors.New("connection refused")), p2psync.ErrOtherVersion) {
 		t.Error("any error is taken for another version")
 	}
-	s, err = h.NewStream(ctx, a.svc.Host().ID(), p2psync.SyncProtocol)
-	if err != nil || p2psync.SyncProtocol != "/spp/sync/3.0.0" {
+	s, err := h.NewStream(ctx, a.svc.Host().ID(), p2psync.SyncProtocol)
+	if err != nil || p2psync.SyncProtocol != "/spp/sync/4.0.0" {
 		t.Fatalf("the current protocol %s: %v", p2psync.SyncProtocol, err)
 	}
 	s.Reset()

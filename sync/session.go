@@ -16,7 +16,7 @@ import (
 	"github.com/secure-personal-profile/spp/app"
 )
 
-// Replication (/spp/sync/3.0.0). Each device opens one long-lived stream
+// Replication (/spp/sync/4.0.0). Each device opens one long-lived stream
 // per user with each listed device it has no session with (if both open
 // one at once, both keep the one opened by the lower peer id):
 //

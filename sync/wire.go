@@ -24,7 +24,10 @@ const (
 	// crypto.TokenIndex; a 2.0.0 device looks them up by SHA-256 alone,
 	// a form no cell holds for them, so another account there could take
 	// that form and answer for the share (docs/sync.md).
-	SyncProtocol = "/spp/sync/3.0.0"
+	// 4.0.0: a new share is one cell, its record sealed in its token_hash
+	// cell; a 3.0.0 device would wait for a "data" cell that never comes
+	// and neither show nor answer it.
+	SyncProtocol = "/spp/sync/4.0.0"
 )
 
 // maxFrame bounds one message on the wire once the peer is authenticated
