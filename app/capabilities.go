@@ -528,10 +528,12 @@ func (a *core) deriveShare(tx Tx, dek []byte, id string) error {
 	case !sh.RevokedAt.IsZero():
 		c.State = CapRevoked
 	case len(sh.TokenHash) == 0:
-		// No token hash of its own here (its cell has not arrived, or
-		// sync refused it: another account here holds that hash): nothing
-		// to serve, but a record under no hash, so that its service still
-		// finds it (service.shares) and a revocation reaches it.
+		// No token hash of its own here (a two-cell share's token_hash
+		// cell has not arrived, or sync refused the hash: another account
+		// here holds it, and a one-cell share's cell is then kept without
+		// it): nothing to serve, but a record under no hash, so that its
+		// service still finds it (service.shares) and a revocation
+		// reaches it.
 		c.State = CapHidden
 	case !now.Before(sh.ExpiresAt):
 		c.State = CapExpired

@@ -848,42 +848,100 @@ func TestShareStatusCannotBeVouchedFor(t *testing.T) {
 
 // TestRevokeReachesAShareWithoutItsHash: another account on this device
 // took the token hash of a share before the share arrived by sync (its
-// token_hash operation is refused, its data applied). The share serves
-// nothing here, but its service still finds it: a revocation made here
-// reaches it, and the revocation syncs to the device that made the share.
+// hash is refused; a two-cell share's data cell is applied, a one-cell
+// share's record kept without the hash). The share serves nothing here,
+// but its service still finds it: a revocation made here reaches it, and
+// the revocation syncs to the device that made the share.
 func TestRevokeReachesAShareWithoutItsHash(t *testing.T) {
-	env := storetest.New(t, app.Config{})
-	ctx := context.Background()
-	victim := userWithPhone(t, env)
-	attacker := newUser(t, env, "attacker@example.org")
-	token, _ := crypto.NewToken()
-	hash := crypto.HashToken(token)
-	if err := env.DB.Update(ctx, attacker.UserID, attacker.DEK, func(tx app.Tx) error {
-		return tx.Put(app.Cell{Entity: app.EntityPublic, ID: attacker.ProfileID, Field: "token_hash", Clear: hash})
-	}); err != nil {
-		t.Fatal(err)
+	for _, form := range []string{"two cells", "one cell"} {
+		t.Run(form, func(t *testing.T) {
+			env := storetest.New(t, app.Config{})
+			ctx := context.Background()
+			victim := userWithPhone(t, env)
+			attacker := newUser(t, env, "attacker@example.org")
+			token, _ := crypto.NewTimedToken(env.Clock.Now())
+			hash := crypto.TokenIndex(token)
+			if err := env.DB.Update(ctx, attacker.UserID, attacker.DEK, func(tx app.Tx) error {
+				return tx.Put(app.Cell{Entity: app.EntityPublic, ID: attacker.ProfileID, Field: "token_hash", Clear: hash})
+			}); err != nil {
+				t.Fatal(err)
+			}
+			// The share as the victim's other device made it.
+			shareID, ops := shareBySync(t, env, victim, "victims-phone", "shop.example", token, hash)
+			applied := 2 // the service, and the data cell or the record without the hash
+			if form == "one cell" {
+				ops = asOneCell(t, victim, ops)
+			}
+			res, err := env.DB.ApplyOps(ctx, victim.UserID, victim.DEK, ops)
+			if err != nil || res.Applied != applied || len(res.Rejected) != 1 {
+				t.Fatalf("the share by sync: %+v %v", res, err)
+			}
+			if _, err := env.App.Verify(ctx, token); kind(err) != app.KindNotFound {
+				t.Fatalf("the share without its hash here: %v, want not found", err)
+			}
+			n, err := env.App.RevokeAccess(ctx, victim, "shop.example")
+			if err != nil || n != 1 {
+				t.Fatalf("revoking the service: %d %v, want its one share", n, err)
+			}
+			err = env.DB.View(ctx, victim.UserID, victim.DEK, func(tx app.Tx) error {
+				if _, ok, err := tx.Get(app.EntityShare, shareID, "revoked_at"); err != nil || !ok {
+					t.Errorf("the share's revocation: there %v, %v", ok, err)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The attacker's account still holds its hash, and nothing of
+			// the victim's share answers through it.
+			if _, err := env.App.Verify(ctx, token); kind(err) != app.KindNotFound {
+				t.Fatalf("after the revocation: %v, want not found", err)
+			}
+		})
 	}
-	// The share as the victim's other device made it.
-	shareID, ops := shareBySync(t, env, victim, "victims-phone", "shop.example", token, hash)
-	res, err := env.DB.ApplyOps(ctx, victim.UserID, victim.DEK, ops)
-	if err != nil || res.Applied != 2 || len(res.Rejected) != 1 {
-		t.Fatalf("the share by sync: %+v %v", res, err)
-	}
-	if _, err := env.App.Verify(ctx, token); kind(err) != app.KindNotFound {
-		t.Fatalf("the share without its hash here: %v, want not found", err)
-	}
-	n, err := env.App.RevokeAccess(ctx, victim, "shop.example")
-	if err != nil || n != 1 {
-		t.Fatalf("revoking the service: %d %v, want its one share", n, err)
-	}
-	err = env.DB.View(ctx, victim.UserID, victim.DEK, func(tx app.Tx) error {
-		if _, ok, err := tx.Get(app.EntityShare, shareID, "revoked_at"); err != nil || !ok {
-			t.Errorf("the share's revocation: there %v, %v", ok, err)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+}
+
+// TestRefusedShareKeepsItsStatus: a share whose hash another account here
+// holds arrives by sync, that account places a share of its own under the
+// victim's share id, and the victim's revocation arrives from the device
+// that made the share: the share's status here says revoked, whatever the
+// other account's record says (in either form of the share).
+func TestRefusedShareKeepsItsStatus(t *testing.T) {
+	for _, form := range []string{"two cells", "one cell"} {
+		t.Run(form, func(t *testing.T) {
+			env := storetest.New(t, app.Config{})
+			ctx := context.Background()
+			victim := userWithPhone(t, env)
+			attacker := newUser(t, env, "attacker@example.org")
+			token, _ := crypto.NewTimedToken(env.Clock.Now())
+			hash := crypto.TokenIndex(token)
+			if err := env.DB.Update(ctx, attacker.UserID, attacker.DEK, func(tx app.Tx) error {
+				return tx.Put(app.Cell{Entity: app.EntityPublic, ID: attacker.ProfileID, Field: "token_hash", Clear: hash})
+			}); err != nil {
+				t.Fatal(err)
+			}
+			shareID, ops := shareBySync(t, env, victim, "victims-phone", "shop.example", token, hash)
+			if form == "one cell" {
+				ops = asOneCell(t, victim, ops)
+			}
+			if _, err := env.DB.ApplyOps(ctx, victim.UserID, victim.DEK, ops); err != nil {
+				t.Fatal(err)
+			}
+			// The attacker's own share, made under the victim's share id.
+			atok, _ := crypto.NewTimedToken(env.Clock.Now())
+			_, aops := shareBySyncAs(t, env, attacker, "attackers-phone", "shop.example", atok, crypto.TokenIndex(atok), shareID)
+			if res, err := env.DB.ApplyOps(ctx, attacker.UserID, attacker.DEK, asOneCell(t, attacker, aops)); err != nil || len(res.Rejected) > 0 {
+				t.Fatalf("the attacker's share: %+v %v", res, err)
+			}
+			rev := app.Op{Device: "victims-phone", Counter: 10, HLC: ops[len(ops)-1].HLC + 10, UserID: victim.UserID,
+				Entity: app.EntityShare, ID: shareID, Field: "revoked_at", Clear: []byte(env.Clock.Now().UTC().Format(time.RFC3339Nano))}
+			if res, err := env.DB.ApplyOps(ctx, victim.UserID, victim.DEK, []app.Op{rev}); err != nil || res.Applied != 1 {
+				t.Fatalf("the revocation by sync: %+v %v", res, err)
+			}
+			if s, err := env.App.ShareState(ctx, shareID); err != nil || s != app.CapRevoked {
+				t.Fatalf("the victim's revoked share's status: %q %v, want revoked", s, err)
+			}
+		})
 	}
 }
 

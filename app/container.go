@@ -88,6 +88,9 @@ type snapshotCell struct {
 	Field  string `json:"field"`
 	Sealed bool   `json:"sealed"`
 	Data   []byte `json:"data"`
+	// Clear is a sealed cell's clear part, when it has one as well (a
+	// share's token_hash: its token's index beside its record; v=3).
+	Clear []byte `json:"clear,omitempty"`
 }
 
 var (

@@ -255,6 +255,11 @@ func (a *ExportService) exportJSON(ctx context.Context, p *Principal) (*ProfileE
 					} else {
 						pe.Withheld = append(pe.Withheld, kind+"/"+id+"/"+name)
 					}
+				case kind == EntityShare && name == "data" && cells["token_hash"].Value != nil:
+					// A record beside a one-cell share's own (made by a
+					// device of the user's, not by this app): the share is
+					// what readShare reads, the record in token_hash.
+					pe.Withheld = append(pe.Withheld, kind+"/"+id+"/"+name)
 				case kind == EntityShare && name == "token_hash" && c.Value != nil:
 					// A share's one cell: the token's hash is withheld, its
 					// record shown as a share made before 4.0.0 shows it
@@ -350,7 +355,7 @@ func (a *ExportService) snapshot(ctx context.Context, p *Principal) (*snapshot, 
 				c := cells[n]
 				sc := snapshotCell{Entity: kind, ID: id, Field: n, Sealed: c.Value != nil, Data: c.Clear}
 				if sc.Sealed {
-					sc.Data = c.Value
+					sc.Data, sc.Clear = c.Value, c.Clear
 				}
 				s.Cells = append(s.Cells, sc)
 			}
@@ -434,6 +439,7 @@ func (a *ExportService) Import(ctx context.Context, container []byte, passphrase
 				if cell.Value == nil {
 					cell.Value = []byte{}
 				}
+				cell.Clear = c.Clear
 			} else {
 				cell.Clear = c.Data
 			}

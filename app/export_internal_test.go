@@ -21,7 +21,7 @@ func CraftContainerForTest(userID, profileID, email string, dek []byte, cells []
 	for _, c := range cells {
 		sc := snapshotCell{Entity: c.Entity, ID: c.ID, Field: c.Field, Data: c.Clear}
 		if c.Value != nil {
-			sc.Sealed, sc.Data = true, c.Value
+			sc.Sealed, sc.Data, sc.Clear = true, c.Value, c.Clear
 		}
 		s.Cells = append(s.Cells, sc)
 	}

@@ -110,11 +110,7 @@ func cellsOf(t *testing.T, env *storetest.Env, userID string, dek []byte) map[st
 					return err
 				}
 				for f, c := range cells {
-					if c.Value != nil {
-						out[k+"/"+id+"/"+f] = "sealed:" + string(c.Value)
-					} else {
-						out[k+"/"+id+"/"+f] = "clear:" + string(c.Clear)
-					}
+					out[k+"/"+id+"/"+f] = "sealed:" + string(c.Value) + " clear:" + string(c.Clear)
 				}
 			}
 		}
@@ -337,6 +333,11 @@ func TestContainerRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A share as this version makes it: one cell, hash and record.
+	sh, err := a.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "shop.example", InfoField: "name"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	e, err := a.App.Export(ctx, p, "container", "correct horse battery staple")
 	if err != nil {
 		t.Fatal(err)
@@ -379,6 +380,11 @@ func TestContainerRoundTrip(t *testing.T) {
 		if im.UserID != p.UserID || im.ProfileID != p.ProfileID || im.Email != "round@example.org" {
 			t.Fatalf("imported %+v", im)
 		}
+	}
+
+	// The share answers there, and its cell came over whole.
+	if v, err := b.App.Verify(ctx, sh.VerificationToken); err != nil || string(v.Claims["name"]) != `"Ada Lovelace"` {
+		t.Fatalf("the share on the importing installation: %+v %v", v, err)
 	}
 
 	// Emergency access works on B at once, before any sign-in there.

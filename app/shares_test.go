@@ -204,14 +204,18 @@ func TestDIDKey(t *testing.T) {
 	}
 }
 
-// userWithPhone is a new user whose profile has a phone number.
 // shareBySync is the operations of a share of p's with a service, as
 // another of p's devices made them: the service, the share's token_hash
 // (hash) and its data, naming token.
 func shareBySync(t *testing.T, env *storetest.Env, p *app.Principal, device, serviceID, token string, hash []byte) (shareID string, ops []app.Op) {
 	t.Helper()
+	return shareBySyncAs(t, env, p, device, serviceID, token, hash, app.NewID())
+}
+
+// shareBySyncAs is shareBySync under a given share id.
+func shareBySyncAs(t *testing.T, env *storetest.Env, p *app.Principal, device, serviceID, token string, hash []byte, shareID string) (string, []app.Op) {
+	t.Helper()
 	svc := app.ServiceIDForTest(p.DEK, serviceID)
-	shareID = app.NewID()
 	now := env.Clock.Now()
 	data, _ := json.Marshal(map[string]any{"service_id": serviceID, "service": svc, "info_field": "phone", "token": token,
 		"issued_at": now, "expires_at": now.Add(time.Hour)})
@@ -223,7 +227,7 @@ func shareBySync(t *testing.T, env *storetest.Env, p *app.Principal, device, ser
 		return b
 	}
 	hlc := uint64(now.UnixMilli()+1) << 16
-	ops = []app.Op{
+	ops := []app.Op{
 		{Entity: app.EntityService, ID: svc, Field: "service_id", Value: seal(app.EntityService, svc, "service_id", []byte(serviceID))},
 		{Entity: app.EntityShare, ID: shareID, Field: "token_hash", Clear: hash},
 		{Entity: app.EntityShare, ID: shareID, Field: "data", Value: seal(app.EntityShare, shareID, "data", data)},
@@ -232,6 +236,41 @@ func shareBySync(t *testing.T, env *storetest.Env, p *app.Principal, device, ser
 		ops[i].Device, ops[i].Counter, ops[i].HLC, ops[i].UserID = device, int64(i+1), hlc+uint64(i), p.UserID
 	}
 	return shareID, ops
+}
+
+// asOneCell re-forms a share's operations from shareBySync as this
+// version makes a share: its record sealed in its token_hash operation,
+// no data operation.
+func asOneCell(t *testing.T, p *app.Principal, ops []app.Op) []app.Op {
+	t.Helper()
+	var out []app.Op
+	var hash *app.Op
+	var record []byte
+	for _, op := range ops {
+		switch {
+		case op.Entity == app.EntityShare && op.Field == "data":
+			b, err := crypto.Open(p.DEK, op.Value, []byte("cell\x00"+p.UserID+"\x00"+op.Entity+"\x00"+op.ID+"\x00data"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			record = b
+			continue
+		case op.Entity == app.EntityShare && op.Field == "token_hash":
+			out = append(out, op)
+			hash = &out[len(out)-1]
+			continue
+		}
+		out = append(out, op)
+	}
+	if hash == nil || record == nil {
+		t.Fatalf("no share in %+v", ops)
+	}
+	sealed, err := crypto.Seal(p.DEK, record, []byte("cell\x00"+p.UserID+"\x00"+hash.Entity+"\x00"+hash.ID+"\x00token_hash"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash.Value = sealed
+	return out
 }
 
 // phoneShare is a share of p's phone with shop.example.
@@ -244,6 +283,7 @@ func phoneShare(t *testing.T, env *storetest.Env, p *app.Principal) *app.Share {
 	return sh
 }
 
+// userWithPhone is a new user whose profile has a phone number.
 func userWithPhone(t *testing.T, env *storetest.Env) *app.Principal {
 	t.Helper()
 	p := newUser(t, env, "grace@example.org")
@@ -544,6 +584,24 @@ func TestShareIsOneCell(t *testing.T) {
 	}
 	if bytes.Contains(raw, []byte(sh.VerificationToken)) {
 		t.Error("the export holds the verification token")
+	}
+	// A data cell beside it (no device of this app writes one) is not
+	// what the export shows: the share is its token_hash record.
+	if err := env.DB.Update(ctx, p.UserID, p.DEK, func(tx app.Tx) error {
+		return tx.Put(app.Cell{Entity: app.EntityShare, ID: sh.ShareID, Field: "data", Value: []byte(`{"service_id":"other.example","token":"t"}`)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if e, err = env.App.Export(ctx, p, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = json.Marshal(e.Profile)
+	exp.Entities = nil
+	if err := json.Unmarshal(raw, &exp); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := exp.Entities["share"][sh.ShareID]["data"].(map[string]any); data["service_id"] != "shop.example" || bytes.Contains(raw, []byte("other.example")) {
+		t.Errorf("the share in the export beside a data cell: %v", exp.Entities["share"][sh.ShareID])
 	}
 
 	if n, err := env.App.RevokeServiceShare(ctx, p, "shop.example", sh.VerificationToken); err != nil || n != 1 {

@@ -41,8 +41,8 @@ type Session struct {
 // non-secret (hashes of tokens, wrapped keys, timestamps).
 type Cell struct {
 	Entity, ID, Field string
-	Value             []byte // plaintext of a sealed value (nil when Clear is used)
-	Clear             []byte // a non-secret value, stored in clear and indexed
+	Value             []byte // plaintext of a sealed value (nil when only Clear is used)
+	Clear             []byte // a non-secret value, stored in clear and indexed (a cell may have both: a share's token_hash)
 }
 
 // Tx reads and writes one user's synced profile data inside a transaction.

@@ -29,8 +29,8 @@ type Op struct {
 	Entity  string
 	ID      string
 	Field   string
-	Value   []byte // sealed value (nil for a clear value or a tombstone)
-	Clear   []byte // non-secret value stored as is
+	Value   []byte // sealed value (nil for a clear value alone or a tombstone)
+	Clear   []byte // non-secret value stored as is (beside Value in a share's token_hash)
 	Deleted bool   // a tombstone
 	// Compacted: only the operation's identity (Device, Counter, HLC)
 	// remains; it was superseded (or was an acknowledged tombstone) where

@@ -204,13 +204,23 @@ func (db *DB) ApplyOps(ctx context.Context, userID string, dek []byte, ops []app
 				res.Rejected = append(res.Rejected, app.Rejected{Device: op.Device, Counter: op.Counter, Entity: op.Entity, Reason: reason})
 				continue
 			}
+			cellClear := op.Clear
 			if op.Field == "token_hash" && op.Clear != nil && !op.Deleted {
 				// A token hash another account (or thing) owns would shadow it.
 				if taken, err := t.tokenHashTaken(op.Entity, op.ID, op.Clear); err != nil {
 					return err
-				} else if taken {
+				} else if taken && op.Value == nil {
 					res.Rejected = append(res.Rejected, app.Rejected{Device: op.Device, Counter: op.Counter, Entity: op.Entity, Reason: "token hash owned by another account"})
 					continue
+				} else if taken {
+					// A one-cell share's record sealed beside the hash: the
+					// record is kept, its cell without the hash (the share
+					// serves nothing here, but its service finds it and a
+					// revocation reaches it, as a two-cell share's data
+					// cell did). The operation is stored as it came, for
+					// the devices this one passes it on to.
+					res.Rejected = append(res.Rejected, app.Rejected{Device: op.Device, Counter: op.Counter, Entity: op.Entity, Reason: "token hash owned by another account: kept without it"})
+					cellClear = nil
 				}
 			}
 			r, err := insertOp.ExecContext(t.ctx, op.Device, op.Counter, int64(op.HLC), userID, op.Entity, op.ID, op.Field, op.Value, op.Clear, op.Deleted)
@@ -221,7 +231,7 @@ func (db *DB) ApplyOps(ctx context.Context, userID string, dek []byte, ops []app
 				res.Duplicate++
 				continue
 			}
-			if m, err := mergeCell.ExecContext(t.ctx, userID, op.Entity, op.ID, op.Field, op.Value, op.Clear, op.Deleted, int64(op.HLC), op.Device); err != nil {
+			if m, err := mergeCell.ExecContext(t.ctx, userID, op.Entity, op.ID, op.Field, op.Value, cellClear, op.Deleted, int64(op.HLC), op.Device); err != nil {
 				return fmt.Errorf("store: merging op: %w", err)
 			} else if n, _ := m.RowsAffected(); n > 0 {
 				t.changed = append(t.changed, app.CellRef{Entity: op.Entity, ID: op.ID, Field: op.Field})
