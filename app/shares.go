@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -271,6 +272,28 @@ func (a *ShareService) CreateShare(ctx context.Context, p *Principal, r ShareReq
 	}
 	var value json.RawMessage
 	var is *issuer
+	sign := func(is *issuer, value json.RawMessage) (string, error) {
+		if format == ShareFormatSDJWT {
+			s := sd
+			s.Audience, s.Claim, s.Value, s.Now, s.Expires = r.ServiceID, claim, value, now, sh.ExpiresAt
+			return is.signSDJWT(s)
+		}
+		return is.sign(sh.ID, r.ServiceID, claim, value, status, now, sh.ExpiresAt)
+	}
+	// The credential is signed beside the commit, not after it: once a
+	// run of the write has its value, on a goroutine of its own, while the
+	// writer goes on with the group and commits. It is given out only once
+	// the commit has returned, and only if the share was committed with
+	// that value and issuer (a later run may differ: it is then signed
+	// again). Signed after the commit, the signatures of a whole group
+	// competed for the cores with the next group's writer.
+	type signed struct {
+		is    *issuer
+		value json.RawMessage
+		cred  string
+		err   error
+	}
+	var early chan signed
 	// Retryable: a run assigns value, the service and the issuer afresh.
 	err = a.updateRetryable(ctx, p.UserID, p.DEK, func(tx Tx) (err error) {
 		if value, err = claimValue(tx, claim, now); err != nil {
@@ -284,19 +307,25 @@ func (a *ShareService) CreateShare(ctx context.Context, p *Principal, r ShareReq
 		if err := putShare(tx, sh); err != nil {
 			return err
 		}
-		is, err = a.issuerFor(tx, p.ProfileID)
-		return err
+		if is, err = a.issuerFor(tx, p.ProfileID); err != nil {
+			return err
+		}
+		if early == nil {
+			early = make(chan signed, 1) // never blocks: it is read once at most
+			go func(is *issuer, value json.RawMessage) {
+				cred, err := sign(is, value)
+				early <- signed{is, value, cred, err}
+			}(is, value)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, AsError(err)
 	}
-	// Signed once committed, outside the writer's turn (the value is the
-	// one the share was made with).
-	if format == ShareFormatSDJWT {
-		sd.Audience, sd.Claim, sd.Value, sd.Now, sd.Expires = r.ServiceID, claim, value, now, sh.ExpiresAt
-		credential, err = is.signSDJWT(sd)
+	if s := <-early; s.is == is && bytes.Equal(s.value, value) {
+		credential, err = s.cred, s.err
 	} else {
-		credential, err = is.sign(sh.ID, r.ServiceID, claim, value, status, now, sh.ExpiresAt)
+		credential, err = sign(is, value)
 	}
 	if err != nil {
 		return nil, Internal(err)

@@ -355,6 +355,12 @@ func TestConcurrentSharesWhileSomeFail(t *testing.T) {
 		if err != nil || string(v.Claims["phone"]) != `"+15550100"` {
 			t.Errorf("share %d verifies: %v %s", i, err, v.Claims["phone"])
 		}
+		// Its credential, signed beside the commit of a group that ran
+		// again, is the share's: its value, its audience, its issuer.
+		c, err := app.VerifyCode(shares[i].Credential, "shop.example", time.Now())
+		if err != nil || string(c.Claims["phone"]) != `"+15550100"` || c.Issuer != v.Issuer {
+			t.Errorf("share %d's credential: %+v %v", i, c, err)
+		}
 		made[shares[i].ShareID] = true
 	}
 	access, err := env.App.Access(ctx, p)
