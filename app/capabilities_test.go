@@ -868,13 +868,20 @@ func TestRevokeReachesAShareWithoutItsHash(t *testing.T) {
 			}
 			// The share as the victim's other device made it.
 			shareID, ops := shareBySync(t, env, victim, "victims-phone", "shop.example", token, hash)
-			applied := 2 // the service, and the data cell or the record without the hash
+			// The service, and the data cell or the record without the hash;
+			// the hash refused, or its share's record kept without it.
+			rejected, stripped := 1, 0
 			if form == "one cell" {
 				ops = asOneCell(t, victim, ops)
+				rejected, stripped = 0, 1
 			}
 			res, err := env.DB.ApplyOps(ctx, victim.UserID, victim.DEK, ops)
-			if err != nil || res.Applied != applied || len(res.Rejected) != 1 {
+			if err != nil || res.Applied != 2 || len(res.Rejected) != rejected || len(res.Stripped) != stripped {
 				t.Fatalf("the share by sync: %+v %v", res, err)
+			}
+			// Sent again (a redelivery), it is a duplicate and nothing else.
+			if res, err := env.DB.ApplyOps(ctx, victim.UserID, victim.DEK, ops); err != nil || res.Duplicate != len(ops)-rejected || len(res.Rejected) != rejected || len(res.Stripped) != 0 {
+				t.Fatalf("the share by sync again: %+v %v", res, err)
 			}
 			if _, err := env.App.Verify(ctx, token); kind(err) != app.KindNotFound {
 				t.Fatalf("the share without its hash here: %v, want not found", err)
@@ -898,6 +905,31 @@ func TestRevokeReachesAShareWithoutItsHash(t *testing.T) {
 				t.Fatalf("after the revocation: %v, want not found", err)
 			}
 		})
+	}
+}
+
+// TestTakenHashKeepsOnlyAShare: a token_hash operation with a sealed value
+// under a hash another account here holds is kept without the hash only
+// for a share (its record); for anything else, which never has one, it is
+// refused as a bare hash is.
+func TestTakenHashKeepsOnlyAShare(t *testing.T) {
+	env := storetest.New(t, app.Config{})
+	ctx := context.Background()
+	victim := newUser(t, env, "victim@example.org")
+	attacker := newUser(t, env, "attacker@example.org")
+	token, _ := crypto.NewTimedToken(env.Clock.Now())
+	hash := crypto.TokenIndex(token)
+	if err := env.DB.Update(ctx, attacker.UserID, attacker.DEK, func(tx app.Tx) error {
+		return tx.Put(app.Cell{Entity: app.EntityPublic, ID: attacker.ProfileID, Field: "token_hash", Clear: hash})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sealed, _ := crypto.Seal(victim.DEK, []byte(`{"x":1}`), []byte("cell\x00"+victim.UserID+"\x00public\x00"+victim.ProfileID+"\x00token_hash"))
+	op := app.Op{Device: "victims-phone", Counter: 1, HLC: uint64(env.Clock.Now().UnixMilli()) << 16, UserID: victim.UserID,
+		Entity: app.EntityPublic, ID: victim.ProfileID, Field: "token_hash", Clear: hash, Value: sealed}
+	res, err := env.DB.ApplyOps(ctx, victim.UserID, victim.DEK, []app.Op{op})
+	if err != nil || res.Applied != 0 || len(res.Rejected) != 1 || res.Rejected[0].Reason != "token hash owned by another account" || len(res.Stripped) != 0 {
+		t.Fatalf("a public token_hash with a value under a taken hash: %+v %v, want refused for the hash", res, err)
 	}
 }
 

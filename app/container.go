@@ -205,8 +205,25 @@ func (s *snapshot) check() error {
 		if !idOK(c.Entity) || !idOK(c.ID) || !idOK(c.Field) {
 			return errContainerFormat
 		}
+		if c.Clear != nil && !oneCellShare(c) {
+			return errContainerFormat
+		}
 	}
 	return nil
+}
+
+// oneCellShare reports whether a cell with both parts is what this app
+// writes with both: a share's token_hash, its clear part the index of the
+// token its record names. No other cell has a clear part beside a sealed
+// value (one would keep bytes in clear that no export shows).
+func oneCellShare(c snapshotCell) bool {
+	if !c.Sealed || c.Entity != EntityShare || c.Field != "token_hash" {
+		return false
+	}
+	var rec struct {
+		Token string `json:"token"`
+	}
+	return json.Unmarshal(c.Data, &rec) == nil && rec.Token != "" && bytes.Equal(c.Clear, crypto.TokenIndex(rec.Token))
 }
 
 // idOK: a non-empty, bounded UTF-8 name without NUL (names are joined with

@@ -36,3 +36,29 @@ func TestContainerContentsRead(t *testing.T) {
 		}
 	}
 }
+
+// TestContainerClearBesideSealed: a container cell may carry a clear part
+// beside its sealed value only as a share's token_hash does, the index of
+// the token its record names; any other is refused as a damaged container.
+func TestContainerClearBesideSealed(t *testing.T) {
+	token, _ := crypto.NewTimedToken(time.Now())
+	record := []byte(`{"service_id":"shop.example","token":"` + token + `"}`)
+	other, _ := crypto.NewTimedToken(time.Now())
+	for _, tc := range []struct {
+		name string
+		cell snapshotCell
+		ok   bool
+	}{
+		{"a one-cell share", snapshotCell{Entity: EntityShare, ID: "s", Field: "token_hash", Sealed: true, Data: record, Clear: crypto.TokenIndex(token)}, true},
+		{"a two-cell share's hash", snapshotCell{Entity: EntityShare, ID: "s", Field: "token_hash", Data: crypto.TokenIndex(token)}, true},
+		{"another token's index", snapshotCell{Entity: EntityShare, ID: "s", Field: "token_hash", Sealed: true, Data: record, Clear: crypto.TokenIndex(other)}, false},
+		{"a record without a token", snapshotCell{Entity: EntityShare, ID: "s", Field: "token_hash", Sealed: true, Data: []byte(`{}`), Clear: crypto.TokenIndex(token)}, false},
+		{"another field", snapshotCell{Entity: EntityShare, ID: "s", Field: "data", Sealed: true, Data: record, Clear: []byte("hidden in clear")}, false},
+		{"another entity", snapshotCell{Entity: EntityPublic, ID: "p", Field: "token_hash", Sealed: true, Data: record, Clear: crypto.TokenIndex(token)}, false},
+	} {
+		s := &snapshot{UserID: NewID(), ProfileID: NewID(), DEK: make([]byte, crypto.KeySize), Cells: []snapshotCell{tc.cell}}
+		if err := s.check(); (err == nil) != tc.ok {
+			t.Errorf("%s: %v, want accepted %v", tc.name, err, tc.ok)
+		}
+	}
+}

@@ -255,12 +255,12 @@ func (a *ExportService) exportJSON(ctx context.Context, p *Principal) (*ProfileE
 					} else {
 						pe.Withheld = append(pe.Withheld, kind+"/"+id+"/"+name)
 					}
-				case kind == EntityShare && name == "data" && cells["token_hash"].Value != nil:
+				case kind == EntityShare && name == "data" && len(cells["token_hash"].Value) > 0:
 					// A record beside a one-cell share's own (made by a
 					// device of the user's, not by this app): the share is
 					// what readShare reads, the record in token_hash.
 					pe.Withheld = append(pe.Withheld, kind+"/"+id+"/"+name)
-				case kind == EntityShare && name == "token_hash" && c.Value != nil:
+				case kind == EntityShare && name == "token_hash" && len(c.Value) > 0:
 					// A share's one cell: the token's hash is withheld, its
 					// record shown as a share made before 4.0.0 shows it
 					// (its own "data" cell, the token in it withheld).

@@ -272,28 +272,29 @@ func (a *ShareService) CreateShare(ctx context.Context, p *Principal, r ShareReq
 	}
 	var value json.RawMessage
 	var is *issuer
+	id, expires := sh.ID, sh.ExpiresAt
 	sign := func(is *issuer, value json.RawMessage) (string, error) {
 		if format == ShareFormatSDJWT {
 			s := sd
-			s.Audience, s.Claim, s.Value, s.Now, s.Expires = r.ServiceID, claim, value, now, sh.ExpiresAt
+			s.Audience, s.Claim, s.Value, s.Now, s.Expires = r.ServiceID, claim, value, now, expires
 			return is.signSDJWT(s)
 		}
-		return is.sign(sh.ID, r.ServiceID, claim, value, status, now, sh.ExpiresAt)
+		return is.sign(id, r.ServiceID, claim, value, status, now, expires)
 	}
-	// The credential is signed beside the commit, not after it: once a
-	// run of the write has its value, on a goroutine of its own, while the
-	// writer goes on with the group and commits. It is given out only once
-	// the commit has returned, and only if the share was committed with
-	// that value and issuer (a later run may differ: it is then signed
-	// again). Signed after the commit, the signatures of a whole group
-	// competed for the cores with the next group's writer.
+	// The credential is signed beside the commit, not after it: at the end
+	// of the write's first complete run, on a goroutine of its own, while
+	// the writer goes on with its group and commits. It is given out only
+	// once the commit has returned, and only if the share was committed
+	// with that run's value and issuer (a later run may differ: it is then
+	// signed again). Signed after the commit, the signatures of a whole
+	// group woke at once beside the next group's writer.
 	type signed struct {
-		is    *issuer
-		value json.RawMessage
-		cred  string
-		err   error
+		cred string
+		err  error
 	}
 	var early chan signed
+	var firstIs *issuer
+	var firstValue json.RawMessage
 	// Retryable: a run assigns value, the service and the issuer afresh.
 	err = a.updateRetryable(ctx, p.UserID, p.DEK, func(tx Tx) (err error) {
 		if value, err = claimValue(tx, claim, now); err != nil {
@@ -311,10 +312,15 @@ func (a *ShareService) CreateShare(ctx context.Context, p *Principal, r ShareReq
 			return err
 		}
 		if early == nil {
-			early = make(chan signed, 1) // never blocks: it is read once at most
+			early, firstIs, firstValue = make(chan signed, 1), is, value // one send: never blocks
 			go func(is *issuer, value json.RawMessage) {
+				defer func() {
+					if r := recover(); r != nil {
+						early <- signed{err: fmt.Errorf("signing panicked: %v", r)}
+					}
+				}()
 				cred, err := sign(is, value)
-				early <- signed{is, value, cred, err}
+				early <- signed{cred, err}
 			}(is, value)
 		}
 		return nil
@@ -322,10 +328,11 @@ func (a *ShareService) CreateShare(ctx context.Context, p *Principal, r ShareReq
 	if err != nil {
 		return nil, AsError(err)
 	}
-	if s := <-early; s.is == is && bytes.Equal(s.value, value) {
+	if early != nil && firstIs == is && bytes.Equal(firstValue, value) {
+		s := <-early
 		credential, err = s.cred, s.err
 	} else {
-		credential, err = sign(is, value)
+		credential, err = sign(is, value) // the first run's is not what was committed
 	}
 	if err != nil {
 		return nil, Internal(err)

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -615,5 +616,47 @@ func TestShareIsOneCell(t *testing.T) {
 	}
 	if _, err := env.App.Verify(ctx, sh.VerificationToken); kind(err) != app.KindGone {
 		t.Fatalf("after its revocation: %v, want gone", err)
+	}
+}
+
+// TestShareCredentialIsTheCommittedValue: a share whose write ran twice in
+// its group, the first time beside an update that was then undone (its
+// request gone before the group ran again), is committed with the value
+// as it stands, and its credential, signed beside the commit after the
+// first run, carries that value and not the undone one.
+func TestShareCredentialIsTheCommittedValue(t *testing.T) {
+	env := storetest.New(t, app.Config{})
+	ctx := context.Background()
+	p := userWithPhone(t, env)
+	gone, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var sh *app.Share
+	var shareErr, updateErr, failErr error
+	inOneBatch(env, p,
+		func() { _, updateErr = env.App.UpdateInfo(gone, p, json.RawMessage(`{"phone":"+15550199"}`)) },
+		func() {
+			sh, shareErr = env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "shop.example", InfoField: "phone"})
+		},
+		func() {
+			// Runs third: the update's request goes, and this write fails,
+			// so the group runs again without it.
+			failErr = env.DB.UpdateRetryable(ctx, p.UserID, p.DEK, func(app.Tx) error {
+				cancel()
+				return errors.New("refused")
+			})
+		},
+	)
+	if updateErr == nil || failErr == nil {
+		t.Fatalf("the update %v and the failing write %v, want both to fail", updateErr, failErr)
+	}
+	if shareErr != nil {
+		t.Fatal(shareErr)
+	}
+	if v, err := env.App.Verify(ctx, sh.VerificationToken); err != nil || string(v.Claims["phone"]) != `"+15550100"` {
+		t.Fatalf("verify: %+v %v, want the value as it stands", v, err)
+	}
+	c, err := app.VerifyCode(sh.Credential, "shop.example", time.Now())
+	if err != nil || string(c.Claims["phone"]) != `"+15550100"` {
+		t.Fatalf("the credential given out: %+v %v, want the committed value", c, err)
 	}
 }

@@ -58,6 +58,10 @@ type ApplyResult struct {
 	Applied   int        // new operations stored (and merged into the cells)
 	Duplicate int        // operations already held
 	Rejected  []Rejected // operations refused: they changed nothing
+	// Stripped: operations stored (and counted in Applied) whose cell
+	// went without a part of them: a share's token hash another account
+	// here holds (store.ApplyOps).
+	Stripped []Rejected
 }
 
 // PeerRecord is what this device remembers of another device of a user:

@@ -204,12 +204,12 @@ func (db *DB) ApplyOps(ctx context.Context, userID string, dek []byte, ops []app
 				res.Rejected = append(res.Rejected, app.Rejected{Device: op.Device, Counter: op.Counter, Entity: op.Entity, Reason: reason})
 				continue
 			}
-			cellClear := op.Clear
+			cellClear, stripped := op.Clear, false
 			if op.Field == "token_hash" && op.Clear != nil && !op.Deleted {
 				// A token hash another account (or thing) owns would shadow it.
 				if taken, err := t.tokenHashTaken(op.Entity, op.ID, op.Clear); err != nil {
 					return err
-				} else if taken && op.Value == nil {
+				} else if taken && (op.Value == nil || op.Entity != app.EntityShare) {
 					res.Rejected = append(res.Rejected, app.Rejected{Device: op.Device, Counter: op.Counter, Entity: op.Entity, Reason: "token hash owned by another account"})
 					continue
 				} else if taken {
@@ -219,8 +219,7 @@ func (db *DB) ApplyOps(ctx context.Context, userID string, dek []byte, ops []app
 					// revocation reaches it, as a two-cell share's data
 					// cell did). The operation is stored as it came, for
 					// the devices this one passes it on to.
-					res.Rejected = append(res.Rejected, app.Rejected{Device: op.Device, Counter: op.Counter, Entity: op.Entity, Reason: "token hash owned by another account: kept without it"})
-					cellClear = nil
+					cellClear, stripped = nil, true
 				}
 			}
 			r, err := insertOp.ExecContext(t.ctx, op.Device, op.Counter, int64(op.HLC), userID, op.Entity, op.ID, op.Field, op.Value, op.Clear, op.Deleted)
@@ -230,6 +229,9 @@ func (db *DB) ApplyOps(ctx context.Context, userID string, dek []byte, ops []app
 			if n, _ := r.RowsAffected(); n == 0 {
 				res.Duplicate++
 				continue
+			}
+			if stripped {
+				res.Stripped = append(res.Stripped, app.Rejected{Device: op.Device, Counter: op.Counter, Entity: op.Entity, Reason: "token hash owned by another account: the share kept without it"})
 			}
 			if m, err := mergeCell.ExecContext(t.ctx, userID, op.Entity, op.ID, op.Field, op.Value, cellClear, op.Deleted, int64(op.HLC), op.Device); err != nil {
 				return fmt.Errorf("store: merging op: %w", err)

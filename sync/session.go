@@ -303,6 +303,10 @@ func (ss *session) read(ctx context.Context) error {
 				s.log.Warn("sync: operation rejected", "user_id", ss.user, "from_device", ss.device,
 					"op_device", r.Device, "counter", r.Counter, "entity", r.Entity, "reason", r.Reason)
 			}
+			for _, r := range res.Stripped {
+				s.log.Warn("sync: operation applied in part", "user_id", ss.user, "from_device", ss.device,
+					"op_device", r.Device, "counter", r.Counter, "entity", r.Entity, "reason", r.Reason)
+			}
 			ss.mu.Lock()
 			for _, o := range ops {
 				if o.Counter > ss.peerHas[o.Device] {
