@@ -846,6 +846,23 @@ func TestShareStatusCannotBeVouchedFor(t *testing.T) {
 	}
 }
 
+// hashTakenBeforeItsShare is a victim with a phone and another account on
+// the same installation that has taken the token hash (its public page's)
+// of a share the victim's other device is about to send.
+func hashTakenBeforeItsShare(t *testing.T, env *storetest.Env) (victim, attacker *app.Principal, token string, hash []byte) {
+	t.Helper()
+	victim = userWithPhone(t, env)
+	attacker = newUser(t, env, "attacker@example.org")
+	token, _ = crypto.NewTimedToken(env.Clock.Now())
+	hash = crypto.TokenIndex(token)
+	if err := env.DB.Update(context.Background(), attacker.UserID, attacker.DEK, func(tx app.Tx) error {
+		return tx.Put(app.Cell{Entity: app.EntityPublic, ID: attacker.ProfileID, Field: "token_hash", Clear: hash})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return victim, attacker, token, hash
+}
+
 // TestRevokeReachesAShareWithoutItsHash: another account on this device
 // took the token hash of a share before the share arrived by sync (its
 // hash is refused; a two-cell share's data cell is applied, a one-cell
@@ -857,15 +874,7 @@ func TestRevokeReachesAShareWithoutItsHash(t *testing.T) {
 		t.Run(form, func(t *testing.T) {
 			env := storetest.New(t, app.Config{})
 			ctx := context.Background()
-			victim := userWithPhone(t, env)
-			attacker := newUser(t, env, "attacker@example.org")
-			token, _ := crypto.NewTimedToken(env.Clock.Now())
-			hash := crypto.TokenIndex(token)
-			if err := env.DB.Update(ctx, attacker.UserID, attacker.DEK, func(tx app.Tx) error {
-				return tx.Put(app.Cell{Entity: app.EntityPublic, ID: attacker.ProfileID, Field: "token_hash", Clear: hash})
-			}); err != nil {
-				t.Fatal(err)
-			}
+			victim, _, token, hash := hashTakenBeforeItsShare(t, env)
 			// The share as the victim's other device made it.
 			shareID, ops := shareBySync(t, env, victim, "victims-phone", "shop.example", token, hash)
 			// The service, and the data cell or the record without the hash;
@@ -943,15 +952,7 @@ func TestRefusedShareKeepsItsStatus(t *testing.T) {
 		t.Run(form, func(t *testing.T) {
 			env := storetest.New(t, app.Config{})
 			ctx := context.Background()
-			victim := userWithPhone(t, env)
-			attacker := newUser(t, env, "attacker@example.org")
-			token, _ := crypto.NewTimedToken(env.Clock.Now())
-			hash := crypto.TokenIndex(token)
-			if err := env.DB.Update(ctx, attacker.UserID, attacker.DEK, func(tx app.Tx) error {
-				return tx.Put(app.Cell{Entity: app.EntityPublic, ID: attacker.ProfileID, Field: "token_hash", Clear: hash})
-			}); err != nil {
-				t.Fatal(err)
-			}
+			victim, attacker, token, hash := hashTakenBeforeItsShare(t, env)
 			shareID, ops := shareBySync(t, env, victim, "victims-phone", "shop.example", token, hash)
 			if form == "one cell" {
 				ops = asOneCell(t, victim, ops)
