@@ -220,9 +220,7 @@ func oneCellShare(c snapshotCell) bool {
 	if !c.Sealed || c.Entity != EntityShare || c.Field != "token_hash" {
 		return false
 	}
-	var rec struct {
-		Token string `json:"token"`
-	}
+	var rec shareData
 	return json.Unmarshal(c.Data, &rec) == nil && rec.Token != "" && bytes.Equal(c.Clear, crypto.TokenIndex(rec.Token))
 }
 

@@ -122,12 +122,21 @@ func cellsOf(t *testing.T, env *storetest.Env, userID string, dek []byte) map[st
 	return out
 }
 
-func TestExportJSONHasEveryFieldAndNoSecret(t *testing.T) {
-	env := storetest.New(t, app.Config{})
-	ctx := context.Background()
-	p, token, _ := profileWithEverything(t, env, "ada@example.org")
+// exportedProfile is a JSON export as a reader of it sees it.
+type exportedProfile struct {
+	Format    string                               `json:"format"`
+	Version   int                                  `json:"version"`
+	UserID    string                               `json:"user_id"`
+	ProfileID string                               `json:"profile_id"`
+	Fields    map[string]map[string]any            `json:"fields"`
+	Entities  map[string]map[string]map[string]any `json:"entities"`
+	Withheld  []string                             `json:"withheld"`
+}
 
-	e, err := env.App.Export(ctx, p, "", "")
+// exportJSON is p's JSON export, as sent and as read back.
+func exportJSON(t *testing.T, env *storetest.Env, p *app.Principal) ([]byte, exportedProfile) {
+	t.Helper()
+	e, err := env.App.Export(context.Background(), p, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,18 +144,19 @@ func TestExportJSONHasEveryFieldAndNoSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got struct {
-		Format    string                               `json:"format"`
-		Version   int                                  `json:"version"`
-		UserID    string                               `json:"user_id"`
-		ProfileID string                               `json:"profile_id"`
-		Fields    map[string]map[string]any            `json:"fields"`
-		Entities  map[string]map[string]map[string]any `json:"entities"`
-		Withheld  []string                             `json:"withheld"`
-	}
+	var got exportedProfile
 	if err := json.Unmarshal(raw, &got); err != nil {
 		t.Fatal(err)
 	}
+	return raw, got
+}
+
+func TestExportJSONHasEveryFieldAndNoSecret(t *testing.T) {
+	env := storetest.New(t, app.Config{})
+	ctx := context.Background()
+	p, token, _ := profileWithEverything(t, env, "ada@example.org")
+
+	raw, got := exportJSON(t, env, p)
 	if got.Format != "spp-profile-export" || got.Version != 1 || got.UserID != p.UserID || got.ProfileID != p.ProfileID {
 		t.Fatalf("header: %s", raw)
 	}

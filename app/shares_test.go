@@ -565,21 +565,7 @@ func TestShareIsOneCell(t *testing.T) {
 		t.Fatalf("verify: %+v %v", v, err)
 	}
 
-	e, err := env.App.Export(ctx, p, "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := json.Marshal(e.Profile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var exp struct {
-		Entities map[string]map[string]map[string]any `json:"entities"`
-		Withheld []string                             `json:"withheld"`
-	}
-	if err := json.Unmarshal(raw, &exp); err != nil {
-		t.Fatal(err)
-	}
+	raw, exp := exportJSON(t, env, p)
 	data, _ := exp.Entities["share"][sh.ShareID]["data"].(map[string]any)
 	if len(exp.Entities["share"][sh.ShareID]) != 1 || data["service_id"] != "shop.example" || data["info_field"] != "phone" || data["token"] != nil {
 		t.Errorf("the share in the export %v, want its record without the token", exp.Entities["share"][sh.ShareID])
@@ -599,14 +585,7 @@ func TestShareIsOneCell(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if e, err = env.App.Export(ctx, p, "", ""); err != nil {
-		t.Fatal(err)
-	}
-	raw, _ = json.Marshal(e.Profile)
-	exp.Entities = nil
-	if err := json.Unmarshal(raw, &exp); err != nil {
-		t.Fatal(err)
-	}
+	raw, exp = exportJSON(t, env, p)
 	if data, _ := exp.Entities["share"][sh.ShareID]["data"].(map[string]any); data["service_id"] != "shop.example" || bytes.Contains(raw, []byte("other.example")) {
 		t.Errorf("the share in the export beside a data cell: %v", exp.Entities["share"][sh.ShareID])
 	}
