@@ -49,7 +49,7 @@ var (
 	errOwnDevice      = E(KindConflict, "own_device", "this device cannot remove itself!")
 	ErrJoinIncomplete = E(KindUnprocessable, "pairing_incomplete", "pairing did not finish, try again!")
 	// ErrJoinOtherVersion: the host refused this version of the sync
-	// protocol, so the first sync cannot run (docs/sync.md, version 3).
+	// protocol, so the first sync cannot run (docs/sync.md, versions 3 and 4).
 	ErrJoinOtherVersion = E(KindUnprocessable, "pairing_other_version", "the other device runs another version of the app: update both, then pair again!")
 	errDeviceName       = E(KindInvalid, "invalid_name", "name must be at most 64 characters!")
 	errDeviceRemoved    = E(KindConflict, "device_removed", "this device was removed from the profile!")
