@@ -180,7 +180,17 @@ func TestRespondersSubcommand(t *testing.T) {
 		t.Fatal("trust printed no key id")
 	}
 	keyID := m[1]
-	pub2, _, _ := ed25519.GenerateKey(rand.Reader)
+	// A key id is base64url: one in 64 starts with "-", and is still
+	// an argument, not a flag.
+	var pub2 ed25519.PublicKey
+	for {
+		pub2, _, _ = ed25519.GenerateKey(rand.Reader)
+		if kid, err := app.ResponderKeyID(pub2); err != nil {
+			t.Fatal(err)
+		} else if strings.HasPrefix(kid, "-") {
+			break
+		}
+	}
 	m = keyIDRE.FindStringSubmatch(stdout("trust", "--data", dir, "--name", "Gone EMS", "--public-key", base64.RawURLEncoding.EncodeToString(pub2)))
 	if m == nil || m[1] == keyID {
 		t.Fatalf("trust of a base64url key: %v", m)
@@ -201,6 +211,14 @@ func TestRespondersSubcommand(t *testing.T) {
 	}
 	if out, err := cmd("remove", "--data", dir, "MEDIC-9"); err != nil || !strings.Contains(out, "MEDIC-9 removed") {
 		t.Fatalf("remove: %v %s", err, out)
+	}
+	// So may a responder id; after "--" even one that is a flag's name.
+	secretOf(stdout("add", "-7", "--data", dir))
+	secretOf(stdout("add", "--data", dir, "--", "--name"))
+	for _, id := range []string{"-7", "--name"} {
+		if out, err := cmd("remove", "--data", dir, "--", id); err != nil || !strings.Contains(out, id+" removed") {
+			t.Fatalf("remove %s: %v %s", id, err, out)
+		}
 	}
 	if out := stdout("list", "--data", dir); strings.Contains(out, "MEDIC-9") || strings.Contains(out, "Gone EMS") || !strings.Contains(out, "Northshore") {
 		t.Fatalf("removed entries listed:\n%s", out)

@@ -53,6 +53,9 @@ Both registries are kept on this device only (ids as keyed hashes, details
 sealed). Entries added before secrets existed have none and cannot pass:
 give them one with reset-secret.
 
+Flags may come before or after the id. An id or key id may start with "-";
+one that is also a flag's name goes after "--".
+
 Flags:
 `
 
@@ -103,16 +106,9 @@ func Responders(ctx context.Context, env Env, args []string, stdout, stderr io.W
 		fmt.Fprint(stderr, respondersUsage)
 		fs.PrintDefaults()
 	}
-	// Flags may come before or after the responder id.
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
+	flags, pos := splitArgs(fs, args)
+	if err := fs.Parse(flags); err != nil {
+		return err
 	}
 	if len(pos) != want {
 		fs.Usage()
@@ -237,6 +233,40 @@ refused.
 
 Flags:
 `
+
+// splitArgs parts args into fs's flags (each with its value) and the
+// positional arguments, which may come before, between or after the
+// flags. An argument that starts with "-" but names no flag of fs is
+// positional: a key id is base64url and may start with "-" (one in 64
+// does), as may a responder id. Everything after "--" is positional.
+func splitArgs(fs *flag.FlagSet, args []string) (flags, pos []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return flags, append(pos, args[i+1:]...)
+		}
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"), "=")
+		f := fs.Lookup(name)
+		switch {
+		case len(a) < 2 || a[0] != '-':
+			pos = append(pos, a)
+		case name == "h" || name == "help":
+			flags = append(flags, a)
+		case f == nil:
+			pos = append(pos, a)
+		case hasValue || isBoolFlag(f) || i+1 == len(args):
+			flags = append(flags, a) // a missing value is fs.Parse's error to give
+		default:
+			flags, i = append(flags, a, args[i+1]), i+1
+		}
+	}
+	return flags, pos
+}
+
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
 
 // Verify is the verify subcommand: a share code checked offline, with
 // no network (app.VerifyCode); the claims printed as JSON.
