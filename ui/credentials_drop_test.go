@@ -1,6 +1,7 @@
 package ui_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,5 +142,41 @@ func TestDroppingAFileThatIsNoPicture(t *testing.T) {
 	}
 	if stored, err := env.App.Credentials(t.Context(), pr); err != nil || len(stored) != 0 {
 		t.Fatalf("stored %d credentials: %v", len(stored), err)
+	}
+}
+
+// A run that ends leaves what was said meanwhile in the status line, and
+// the progress bar while another run goes on: a drop's outcome, said
+// while the screen it showed was still loading, is not wiped by that load
+// ending (CI once saw an empty status line after a drop).
+func TestAnEndingRunLeavesWhatWasSaidMeanwhile(t *testing.T) {
+	u, _, _ := signedInWith(t, app.Config{Scanner: idscan.Scanner{}})
+	waitIdle(t, u)
+	slow, fast := make(chan struct{}), make(chan struct{})
+	t.Cleanup(func() { // before signedInWith's, which waits for the runs
+		select {
+		case <-slow:
+		default:
+			close(slow)
+		}
+	})
+	ui.OnUI(func() {
+		u.Shell.Run("Loading slowly", func(context.Context) error { <-slow; return nil })
+		u.Shell.Run("Loading quickly", func(context.Context) error { <-fast; return nil })
+	})
+	close(fast)
+	waitFor(t, "the quick run's end", func() bool { return u.Shell.Status.Text != "Loading quickly…" })
+	var progress bool
+	ui.OnUI(func() { progress = u.Shell.Progress.Visible() })
+	if !progress {
+		t.Fatal("no progress shown while a run goes on")
+	}
+	ui.OnUI(func() { u.Dropped(fyne.NewPos(300, 300), droppedFiles(t, "notes.txt", []byte("hello"))) })
+	close(slow)
+	waitIdle(t, u)
+	want := "notes.txt is not a picture: drop a photo of the document (PNG, JPEG, GIF or WebP)."
+	ui.OnUI(func() { progress = u.Shell.Progress.Visible() })
+	if got := u.Shell.Status.Text; got != want || progress {
+		t.Fatalf("status %q, progress shown %v; want %q", got, progress, want)
 	}
 }

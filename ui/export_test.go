@@ -1,6 +1,10 @@
 package ui
 
-import "fyne.io/fyne/v2"
+import (
+	"context"
+
+	"fyne.io/fyne/v2"
+)
 
 // OnUI runs f on the UI goroutine as one step, as a real driver runs an
 // input event or a fyne.Do callback: tests drive the widgets through it
@@ -16,4 +20,9 @@ func OnUI(f func()) {
 		defer doneMu.Unlock()
 		f()
 	})
+}
+
+// Run starts work as any action's run does (see run), with no done.
+func (s *Shell) Run(what string, work func(ctx context.Context) error) {
+	s.run(what, work, nil)
 }

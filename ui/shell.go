@@ -213,15 +213,21 @@ func (s *Shell) run(what string, work func(ctx context.Context) error, done func
 			defer s.inFlight.Add(-1)
 			doneMu.Lock()
 			defer doneMu.Unlock()
-			s.Progress.Stop()
-			s.Progress.Hide()
+			if s.inFlight.Load() == 1 { // no other run goes on
+				s.Progress.Stop()
+				s.Progress.Hide()
+			}
 			asked := s.dialogShown()
 			outer := s.near
 			s.near = sp
 			s.ending, s.endingAt = true, sp
 			if err != nil {
 				s.say(message(err))
-			} else {
+			} else if s.Status.Text == what+"…" {
+				// Only this run's own words go: what another action
+				// said meanwhile (a drop's outcome, while the screen
+				// it showed was still loading) stays, as does the
+				// word of a run still going.
 				s.setStatus("")
 			}
 			if done != nil {
