@@ -20,12 +20,13 @@ import (
 
 // licencePNG draws a US driver's licence barcode (an AAMVA payload in a
 // PDF417 symbol, as app/httpapi's tests write it) for Grace Brewster
-// Hopper, born 1985-04-12, on a white card. (A minimal copy of the
+// Hopper, born 1985-04-12, on a white card, valid until 12 April four
+// years on (the UI tests run on the real clock). (A minimal copy of the
 // generator in app/httpapi/credentials_test.go.)
 func licencePNG(t *testing.T) []byte {
 	t.Helper()
 	dl := "DL" + strings.Join([]string{
-		"DCAC", "DCBNONE", "DCDNONE", "DBA04122030", "DCSHOPPER", "DACGRACE", "DADBREWSTER",
+		"DCAC", "DCBNONE", "DCDNONE", fmt.Sprintf("DBA0412%d", time.Now().Year()+4), "DCSHOPPER", "DACGRACE", "DADBREWSTER",
 		"DBD06012021", "DBB04121985", "DBC2", "DAYBRO", "DAU065 in", "DAG123 MAIN ST", "DAISACRAMENTO",
 		"DAJCA", "DAK958140000", "DAQD1234567", "DCF83D9BN217QO983B1", "DCGUSA", "DDEN", "DDFN", "DDGN",
 	}, "\n") + "\r"

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/secure-personal-profile/spp/app"
 	"github.com/secure-personal-profile/spp/app/httpapi"
@@ -129,4 +130,17 @@ func (e *env) register(t testing.TB, email string, extra ...string) resp {
 	r := e.form(t, "POST", "/api/v1/users/register", append([]string{"name", "Ada Lovelace", "email", email, "password", pw}, extra...)...)
 	want(t, r, 201, "success", "")
 	return r
+}
+
+// birthdayYearsAgo is the date of birth of someone who turns years old on
+// now's (UTC) day: the same day years back, or 28 February for a 29
+// February whose year back has none (AddDate would give 1 March, a day
+// short of the age).
+func birthdayYearsAgo(now time.Time, years int) string {
+	y, m, d := now.UTC().Date()
+	b := time.Date(y-years, m, d, 0, 0, 0, 0, time.UTC)
+	if b.Month() != m {
+		b = time.Date(y-years, m, 28, 0, 0, 0, 0, time.UTC)
+	}
+	return b.Format(app.DateLayout)
 }

@@ -193,7 +193,7 @@ func TestShareCreateContract(t *testing.T) {
 func TestShareDisclosesOneValueAsVerifiableCredential(t *testing.T) {
 	e := newEnv(t)
 	tok := e.user(t, "vc@example.org", "handle", "vc_user")
-	dob := e.Clock.Now().UTC().AddDate(-30, 0, 0).Format(app.DateLayout)
+	dob := birthdayYearsAgo(e.Clock.Now(), 30)
 	e.setFields(t, tok, map[string]any{"date_of_birth": dob, "phone": "+15551234567", "home_address": "1 Secret Lane"})
 	secrets := []string{dob, "+15551234567", "1 Secret Lane", "vc@example.org", "Ada Lovelace", "vc_user"}
 
@@ -252,7 +252,7 @@ func TestShareDisclosesOneValueAsVerifiableCredential(t *testing.T) {
 	e.Clock.Advance(time.Second)
 	v2 := e.verify(t, vtok)
 	later := verifyCredential(t, e, v2.str("credential"), v2, "bar.example")
-	e.setFields(t, tok, map[string]any{"date_of_birth": e.Clock.Now().UTC().AddDate(-40, 0, 0).Format(app.DateLayout)})
+	e.setFields(t, tok, map[string]any{"date_of_birth": birthdayYearsAgo(e.Clock.Now(), 40)})
 	v3 := e.verify(t, vtok)
 	changed := verifyCredential(t, e, v3.str("credential"), v3, "bar.example")
 	if subject(changed)["age"] != float64(40) {
@@ -617,7 +617,7 @@ func TestUpdateOnceEveryReferenceIsCurrent(t *testing.T) {
 		t.Fatalf("public HTML after update: %s", h.Raw)
 	}
 	// The date of birth changes: the derived claim follows.
-	e.setFields(t, tok, map[string]any{"date_of_birth": e.Clock.Now().UTC().AddDate(-21, 0, 0).Format(app.DateLayout)})
+	e.setFields(t, tok, map[string]any{"date_of_birth": birthdayYearsAgo(e.Clock.Now(), 21)})
 	if claims(e.verify(t, ageVT))["age_over_21"] != true {
 		t.Fatal("age_over_21 did not follow the date of birth")
 	}
