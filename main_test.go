@@ -910,7 +910,17 @@ func TestSIGKILLDuringAWriteStormLosesNothing(t *testing.T) {
 			}
 		}()
 	}
+	// At least 2 s of storm and 50 acknowledged writes (a loaded machine
+	// may need longer for them), then the kill.
 	time.Sleep(2 * time.Second)
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n >= 50 {
+			break
+		}
+	}
 	if err := srv.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

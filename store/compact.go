@@ -94,6 +94,10 @@ const qSupersede = `UPDATE ops SET value = NULL, clear = NULL, deleted = 2
 // for some 40,000).
 var compactChunk = 512
 
+// compactChunkDone, when set (by a test), is called with the count
+// dropped so far after each chunk commits.
+var compactChunkDone func(dropped int)
+
 // qChunkEnd is the counter that ends a chunk of a user's operations of
 // one device after counter ?3 (none: fewer than compactChunk are left).
 const qChunkEnd = `SELECT counter FROM ops INDEXED BY ops_user WHERE user_id = ?1 AND device = ?2 AND counter > ?3
@@ -169,6 +173,9 @@ func (db *DB) supersede(ctx context.Context, userID string) (int, error) {
 			}
 			k, _ := r.RowsAffected()
 			n += int(k)
+			if compactChunkDone != nil {
+				compactChunkDone(n)
+			}
 			if end == math.MaxInt64 {
 				break
 			}

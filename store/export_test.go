@@ -29,6 +29,13 @@ func SetMaxReadTx(d time.Duration) (restore func()) {
 	return func() { maxReadTx = prev }
 }
 
+// SetCompactChunkDone has f called after each compaction chunk commits
+// until the returned function restores none.
+func SetCompactChunkDone(f func(dropped int)) (restore func()) {
+	compactChunkDone = f
+	return func() { compactChunkDone = nil }
+}
+
 // SetCompactChunk sets how many operations one compaction transaction
 // looks at until the returned function restores it.
 func SetCompactChunk(n int) (restore func()) {

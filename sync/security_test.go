@@ -484,8 +484,13 @@ func TestOtherVersionIsSaidOnceAndShown(t *testing.T) {
 	// said once, the repeats at debug level only.
 	const repeat = `level=DEBUG msg="sync: device runs another version"`
 	for range 3 {
+		before := strings.Count(a.logs.String(), repeat)
 		a.svc.RedialForTest()
-		time.Sleep(700 * time.Millisecond)
+		// Each dial done (said) before the next, and before the quiet
+		// window below starts.
+		for deadline := time.Now().Add(10 * time.Second); strings.Count(a.logs.String(), repeat) == before && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 	if n := strings.Count(a.logs.String(), warning); n != 1 {
 		t.Errorf("%d warnings of another version, want 1:\n%s", n, a.logs.String())
