@@ -295,8 +295,9 @@ func TestApplyIsIdempotentAndOrderFree(t *testing.T) {
 }
 
 // TestApplyRejectsWhatDoesNotOpen: an operation of another user, sealed
-// under another key, moved to another place, or claiming the receiving
-// device is rejected and changes nothing.
+// under another key, moved to another place, claiming the receiving
+// device, or keeping a clear copy beside its sealed value is rejected and
+// changes nothing.
 func TestApplyRejectsWhatDoesNotOpen(t *testing.T) {
 	ctx := context.Background()
 	rs, user, dek := replicas(t, 2)
@@ -309,12 +310,13 @@ func TestApplyRejectsWhatDoesNotOpen(t *testing.T) {
 	ops, _ := src.OpsSince(ctx, user, nil, 10)
 	good := ops[0]
 	other, _ := crypto.NewKey()
-	bad := []app.Op{good, good, good, good, good}
+	bad := []app.Op{good, good, good, good, good, good}
 	bad[0].UserID = "someone-else"
 	bad[1].Value, _ = crypto.Seal(other, []byte(`"x"`), []byte("cell\x00"+user+"\x00field\x00email\x00value"))
 	bad[2].Field = "ring" // moved: the value was sealed for field/email/value
 	bad[3].Device = dst.DeviceID()
 	bad[4].Deleted = true // a tombstone carrying a value
+	bad[5].Clear = []byte("a@example.org") // in clear beside its sealed value: only a share's token_hash may
 	before, _ := dst.Digest(ctx, user)
 	res, err := dst.ApplyOps(ctx, user, dek, bad)
 	if err != nil {
