@@ -2,12 +2,16 @@ package httpapi
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
 	"encoding/json"
 	"html/template"
 	"net/http"
+	"strconv"
+	"strings"
+	"sync"
 
 	"github.com/secure-personal-profile/spp/app"
 )
@@ -62,7 +66,7 @@ func (s *Server) registerSHL() {
 	// as the access link names it), beside the API: a static page, outside
 	// the route table and its OpenAPI document (docs/api.md describes it).
 	s.mux.HandleFunc("GET /shl", func(w http.ResponseWriter, r *http.Request) {
-		if err := s.shlPage(w); err != nil {
+		if err := s.shlPage(w, r); err != nil {
 			s.writeError(w, r, "", err)
 		}
 	})
@@ -134,21 +138,74 @@ func (s *Server) shlFile(w http.ResponseWriter, c *call) error {
 	return err
 }
 
-func (s *Server) shlPage(w http.ResponseWriter) error {
-	var inner, out bytes.Buffer
-	if err := shlPageBody.Execute(&inner, template.JS(shlJS)); err != nil {
-		return app.Internal(err)
-	}
-	if err := layout.Execute(&out, map[string]any{"Title": "Shared health records", "CSS": template.CSS(pageCSS), "Body": template.HTML(inner.String())}); err != nil {
+func (s *Server) shlPage(w http.ResponseWriter, r *http.Request) error {
+	page, err := shlPageHTML()
+	if err != nil {
 		return app.Internal(err)
 	}
 	h := w.Header()
+	body := page.plain
+	if acceptsGzip(r.Header.Values("Accept-Encoding")) {
+		body = page.gzip
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Set("Vary", "Accept-Encoding")
 	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("Content-Security-Policy", shlCSP)
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(http.StatusOK)
-	_, err := w.Write(out.Bytes())
+	_, err = w.Write(body)
 	return err
+}
+
+// shlPageHTML is the viewer page, as is and gzipped: the same bytes for
+// every link (the link is in the URL's fragment, which never reaches the
+// server), so it is rendered and compressed once, not at every request.
+var shlPageHTML = sync.OnceValues(func() (struct{ plain, gzip []byte }, error) {
+	var page struct{ plain, gzip []byte }
+	var inner, out, gz bytes.Buffer
+	if err := shlPageBody.Execute(&inner, template.JS(shlJS)); err != nil {
+		return page, err
+	}
+	if err := layout.Execute(&out, map[string]any{"Title": "Shared health records", "CSS": template.CSS(pageCSS), "Body": template.HTML(inner.String())}); err != nil {
+		return page, err
+	}
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	if _, err := zw.Write(out.Bytes()); err != nil {
+		return page, err
+	}
+	if err := zw.Close(); err != nil {
+		return page, err
+	}
+	page.plain, page.gzip = out.Bytes(), gz.Bytes()
+	return page, nil
+})
+
+// acceptsGzip reports whether Accept-Encoding values (RFC 9110 §12.5.3)
+// take gzip: named (or "*"), with a q above 0.
+func acceptsGzip(values []string) bool {
+	for _, v := range values {
+		for part := range strings.SplitSeq(v, ",") {
+			name, params, _ := strings.Cut(part, ";")
+			name = strings.TrimSpace(name)
+			if !strings.EqualFold(name, "gzip") && name != "*" {
+				continue
+			}
+			q := 1.0
+			for p := range strings.SplitSeq(params, ";") {
+				if k, val, ok := strings.Cut(strings.TrimSpace(p), "="); ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+					if f, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil {
+						q = f
+					}
+				}
+			}
+			if q > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }

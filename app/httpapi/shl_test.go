@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -185,6 +186,35 @@ func TestSHLManifestProtocol(t *testing.T) {
 	}
 	if got := link.str("access_link"); got != e.srv.URL+"/shl#"+link.str("shlink") {
 		t.Fatalf("access_link %q", got)
+	}
+	// The viewer is one static page for every link (the link is in the
+	// fragment, which the server never sees): the same bytes each time,
+	// with their length.
+	// A browser that takes gzip (all do) gets it compressed.
+	v1, v2 := e.do(t, "GET", "/shl", "", nil, "Accept-Encoding", "identity"), e.do(t, "GET", "/shl", "", nil, "Accept-Encoding", "identity")
+	if v1.Code != 200 || !bytes.Equal(v1.Raw, v2.Raw) || v1.Header.Get("Content-Length") != strconv.Itoa(len(v1.Raw)) || v1.Header.Get("Content-Encoding") != "" ||
+		!bytes.Contains(v1.Raw, []byte(`id="recipient"`)) || !strings.Contains(v1.Header.Get("Content-Security-Policy"), "script-src 'sha256-") {
+		t.Fatalf("viewer: %d %v %d bytes", v1.Code, v1.Header, len(v1.Raw))
+	}
+	for ae, gz := range map[string]bool{
+		"gzip, deflate, br, zstd": true, "br;q=1.0, GZIP;q=0.5": true, "*": true,
+		"gzip;q=0": false, "br": false, "deflate, gzip ; q=0.000": false,
+	} {
+		v := e.do(t, "GET", "/shl", "", nil, "Accept-Encoding", ae)
+		body := v.Raw
+		if gz {
+			zr, err := gzip.NewReader(bytes.NewReader(v.Raw))
+			if err != nil {
+				t.Fatalf("%q: %v", ae, err)
+			}
+			if body, err = io.ReadAll(zr); err != nil {
+				t.Fatalf("%q: %v", ae, err)
+			}
+		}
+		if (v.Header.Get("Content-Encoding") == "gzip") != gz || v.Header.Get("Vary") != "Accept-Encoding" ||
+			v.Header.Get("Content-Length") != strconv.Itoa(len(v.Raw)) || !bytes.Equal(body, v1.Raw) || (gz && len(v.Raw) >= len(v1.Raw)/2) {
+			t.Fatalf("viewer for %q: %v, %d bytes", ae, v.Header, len(v.Raw))
+		}
 	}
 	// The host holds no record in clear: the view has only encrypted files.
 	want(t, e.manifest(t, p, map[string]any{"passcode": "river-stone"}), 400, "recipient must exist!", "missing_parameter")

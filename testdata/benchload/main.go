@@ -46,6 +46,7 @@ type endpoint struct {
 	path   string
 	body   url.Values
 	accept string
+	gzip   bool // asks Accept-Encoding: gzip, as a browser does
 	note   string
 }
 
@@ -211,7 +212,8 @@ func prepare(base string) ([]endpoint, error) {
 		{name: "verify", path: "/api/v1/verify/" + vt, accept: "application/json"},
 		{name: "get-share", path: "/api/v1/profile/get-share?" + q.Encode()},
 		{name: "public page", path: pathOf(str(pub, "public_profile_link")), accept: "application/json"},
-		{name: "health link page", path: pathOf(str(link, "access_link")), accept: "application/json"},
+		{name: "health link page", path: pathOf(str(link, "access_link")), accept: "text/html", gzip: true,
+			note: "the viewer a doctor's browser loads, as a browser asks for it"},
 		{name: "share-create", write: true, method: "POST", path: "/api/v1/profile/share-create", body: url.Values{"token": {tok}, "service_id": {"shop.example"}, "info_field": {"age_over_18"}}},
 		{name: "update-info", write: true, method: "POST", path: "/api/v1/profile/update-info", body: url.Values{"token": {tok}, "updated_fields": {`{"motto":"seize the day"}`}}},
 		{name: "grant", write: true, method: "POST", path: "/api/v1/profile/emergency-access/grant", body: url.Values{"responder_id": {"EMT-1"}, "reason": {"unconscious"}, "email": {"bench@example.org"}},
@@ -231,6 +233,9 @@ func run(base string, e endpoint) result {
 	args := []string{"-t", strconv.Itoa(*threads), "-c", strconv.Itoa(*conns), "-d", duration.String(), "--latency"}
 	if e.accept != "" {
 		args = append(args, "-H", "Accept: "+e.accept)
+	}
+	if e.gzip {
+		args = append(args, "-H", "Accept-Encoding: gzip")
 	}
 	if e.method == "POST" {
 		script, err := os.CreateTemp("", "wrk-*.lua")
