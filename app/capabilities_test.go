@@ -919,8 +919,8 @@ func TestRevokeReachesAShareWithoutItsHash(t *testing.T) {
 
 // TestTakenHashKeepsOnlyAShare: a token_hash operation with a sealed value
 // under a hash another account here holds is kept without the hash only
-// for a share (its record); for anything else, which never has one, it is
-// refused as a bare hash is.
+// for a share (its record); anything else never has a sealed value beside
+// its clear part, and is refused whole for that before its hash counts.
 func TestTakenHashKeepsOnlyAShare(t *testing.T) {
 	env := storetest.New(t, app.Config{})
 	ctx := context.Background()
@@ -937,8 +937,8 @@ func TestTakenHashKeepsOnlyAShare(t *testing.T) {
 	op := app.Op{Device: "victims-phone", Counter: 1, HLC: uint64(env.Clock.Now().UnixMilli()) << 16, UserID: victim.UserID,
 		Entity: app.EntityPublic, ID: victim.ProfileID, Field: "token_hash", Clear: hash, Value: sealed}
 	res, err := env.DB.ApplyOps(ctx, victim.UserID, victim.DEK, []app.Op{op})
-	if err != nil || res.Applied != 0 || len(res.Rejected) != 1 || res.Rejected[0].Reason != "token hash owned by another account" || len(res.Stripped) != 0 {
-		t.Fatalf("a public token_hash with a value under a taken hash: %+v %v, want refused for the hash", res, err)
+	if err != nil || res.Applied != 0 || len(res.Rejected) != 1 || res.Rejected[0].Reason != "clear part beside a sealed value" || len(res.Stripped) != 0 {
+		t.Fatalf("a public token_hash with a value under a taken hash: %+v %v, want refused whole", res, err)
 	}
 }
 
