@@ -17,6 +17,10 @@ type caches struct {
 	issuers  issuers
 	creds    credentials
 	urls     urlCache // each user's public URL setting (settings.go)
+	// inboxKeys: each user's inbox public key as last seen (userID →
+	// []byte), to seal a record before its write (sealAhead); the write
+	// checks it against the stored one, so it needs no invalidation.
+	inboxKeys sync.Map
 }
 
 // capCache keeps the capability records of share tokens and public links

@@ -1001,3 +1001,70 @@ func TestRevokeAfterAnUpgrade(t *testing.T) {
 		t.Fatalf("the share after the revocation: %v, want gone", err)
 	}
 }
+
+// TestOpeningIsSealedToTheStoredInboxKey: a link's opening is sealed to
+// the user's inbox key as last seen, before its write (outside the
+// writer's turn), and sealed again in the write when the stored key is
+// another by then: every opening opens under the key stored when it was
+// written, never under one only remembered.
+func TestOpeningIsSealedToTheStoredInboxKey(t *testing.T) {
+	env := storetest.New(t, app.Config{})
+	ctx := context.Background()
+	p := newUser(t, env, "inbox@example.org")
+	if _, _, err := env.App.PutHealthRecord(ctx, p, "", "allergies", json.RawMessage(`{"substance":"latex"}`)); err != nil {
+		t.Fatal(err)
+	}
+	link, err := env.App.CreateLink(ctx, p, app.LinkRequest{Records: json.RawMessage(`"allergies"`), DoctorEmail: "dr@example.org", Page: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func() {
+		t.Helper()
+		if _, err := env.App.OpenLink(ctx, app.LinkOpen{Token: lastPathPart(link.URL), Client: "192.0.2.7"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	openings := func() [][]byte {
+		t.Helper()
+		var sealed [][]byte
+		if err := env.DB.View(ctx, p.UserID, nil, func(tx app.Tx) error {
+			ids, err := tx.IDs(app.EntityLinkOpening)
+			for _, id := range ids {
+				c, _, err := tx.Get(app.EntityLinkOpening, id, "sealed")
+				if err != nil {
+					return err
+				}
+				sealed = append(sealed, c.Clear)
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return sealed
+	}
+	open()
+	open() // sealed ahead, under the key the first opening saw
+	if list, err := env.App.HealthLinks(ctx, p); err != nil || len(list) != 1 || len(list[0].Openings) != 2 {
+		t.Fatalf("links %+v %v, want one with two openings", list, err)
+	}
+	// Another key stored meanwhile (as if from another device): the
+	// next opening is sealed to it, not to the one remembered.
+	const other = "an inbox secret of another key"
+	if err := env.DB.Update(ctx, p.UserID, nil, func(tx app.Tx) error {
+		return tx.Put(app.Cell{Entity: app.EntityInbox, ID: "key", Field: "public", Clear: crypto.TokenBoxKey(other)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(openings())
+	open()
+	all := openings()
+	opened := 0
+	for _, s := range all {
+		if _, err := crypto.OpenWithToken(other, s); err == nil {
+			opened++
+		}
+	}
+	if len(all) != before+1 || opened != 1 {
+		t.Fatalf("%d openings, %d of them under the key stored last; want %d and 1", len(all), opened, before+1)
+	}
+}

@@ -353,22 +353,23 @@ func (a *EmergencyService) openGrant(ctx context.Context, t *grantTarget, cfg *g
 // it by sync, sealed to the user's inbox: no data key is open here) and
 // queues the trusted contacts' notices, in one transaction.
 func (a *EmergencyService) recordGrant(ctx context.Context, userID, name string, contacts []string, entry *EmergencyLogEntry, at attempt, notices *[]Notice) error {
+	rec := map[string]string{
+		"responder_id": at.responderID, "reason": at.reason, "client": at.client,
+		"at": entry.At.Format(time.RFC3339Nano), "via": at.via,
+	}
+	if at.condition != "" {
+		rec["condition"] = at.condition
+	}
+	if at.responder != nil {
+		rec["responder_name"], rec["responder_organization"] = at.responder.Name, at.responder.Organization
+	}
+	recJSON, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	ahead := a.sealAhead(userID, recJSON)
 	return a.update(ctx, userID, nil, func(tx Tx) error {
-		rec := map[string]string{
-			"responder_id": at.responderID, "reason": at.reason, "client": at.client,
-			"at": entry.At.Format(time.RFC3339Nano), "via": at.via,
-		}
-		if at.condition != "" {
-			rec["condition"] = at.condition
-		}
-		if at.responder != nil {
-			rec["responder_name"], rec["responder_organization"] = at.responder.Name, at.responder.Organization
-		}
-		recJSON, err := json.Marshal(rec)
-		if err != nil {
-			return err
-		}
-		sealed, err := sealToInbox(tx, recJSON)
+		sealed, err := a.sealedToInbox(tx, ahead)
 		if err != nil {
 			return err
 		}

@@ -510,8 +510,9 @@ func (a *HealthService) logOpening(ctx context.Context, c *Capability, req LinkO
 	}
 	// No data key: the record is sealed to the user's inbox, and the
 	// lock (if this was it) recorded in clear for the user's devices.
+	ahead := a.sealAhead(c.UserID, rec)
 	return a.update(ctx, c.UserID, nil, func(tx Tx) error {
-		sealed, err := sealToInbox(tx, rec)
+		sealed, err := a.sealedToInbox(tx, ahead)
 		if err != nil {
 			return err
 		}

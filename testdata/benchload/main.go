@@ -13,6 +13,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -45,6 +46,7 @@ type endpoint struct {
 	method string
 	path   string
 	body   url.Values
+	json   string // a JSON body instead of the form
 	accept string
 	gzip   bool // asks Accept-Encoding: gzip, as a browser does
 	note   string
@@ -207,6 +209,17 @@ func prepare(base string) ([]endpoint, error) {
 		p, _ := url.Parse(u)
 		return p.Path
 	}
+	// The link's manifest URL, from the SMART Health Link in the access
+	// link's fragment (shlink:/ and the base64url of its JSON payload).
+	_, shlink, _ := strings.Cut(str(link, "access_link"), "#shlink:/")
+	payload, err := base64.RawURLEncoding.DecodeString(shlink)
+	if err != nil {
+		return nil, fmt.Errorf("the health link's shlink: %v", err)
+	}
+	var shl struct{ URL string }
+	if err := json.Unmarshal(payload, &shl); err != nil || shl.URL == "" {
+		return nil, fmt.Errorf("the health link's payload %s: %v", payload, err)
+	}
 	q := url.Values{"token": {tok}, "service_id": {"acme.example"}, "verification_token": {vt}}
 	return []endpoint{
 		{name: "verify", path: "/api/v1/verify/" + vt, accept: "application/json"},
@@ -214,6 +227,8 @@ func prepare(base string) ([]endpoint, error) {
 		{name: "public page", path: pathOf(str(pub, "public_profile_link")), accept: "application/json"},
 		{name: "health link page", path: pathOf(str(link, "access_link")), accept: "text/html", gzip: true,
 			note: "the viewer a doctor's browser loads, as a browser asks for it"},
+		{name: "health link manifest", write: true, method: "POST", path: pathOf(shl.URL), json: `{"recipient":"Dr. Bench"}`,
+			note: "a doctor's request for the records: each one logged for the user"},
 		{name: "share-create", write: true, method: "POST", path: "/api/v1/profile/share-create", body: url.Values{"token": {tok}, "service_id": {"shop.example"}, "info_field": {"age_over_18"}}},
 		{name: "update-info", write: true, method: "POST", path: "/api/v1/profile/update-info", body: url.Values{"token": {tok}, "updated_fields": {`{"motto":"seize the day"}`}}},
 		{name: "grant", write: true, method: "POST", path: "/api/v1/profile/emergency-access/grant", body: url.Values{"responder_id": {"EMT-1"}, "reason": {"unconscious"}, "email": {"bench@example.org"}},
@@ -243,7 +258,11 @@ func run(base string, e endpoint) result {
 			fail(err)
 		}
 		defer os.Remove(script.Name())
-		fmt.Fprintf(script, "wrk.method = \"POST\"\nwrk.body = %q\nwrk.headers[\"Content-Type\"] = \"application/x-www-form-urlencoded\"\n", e.body.Encode())
+		body, ctype := e.body.Encode(), "application/x-www-form-urlencoded"
+		if e.json != "" {
+			body, ctype = e.json, "application/json"
+		}
+		fmt.Fprintf(script, "wrk.method = \"POST\"\nwrk.body = %q\nwrk.headers[\"Content-Type\"] = %q\n", body, ctype)
 		script.Close()
 		args = append(args, "-s", script.Name())
 	}
