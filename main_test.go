@@ -231,13 +231,17 @@ func TestRespondersSubcommand(t *testing.T) {
 	}
 
 	for _, bad := range [][]string{
-		{"remove", "--data", dir, "MEDIC-9"},       // not there
-		{"reset-secret", "--data", dir, "nobody"},  // not there
-		{"untrust", "--data", dir, goneID},         // not trusted
-		{"add", "--data", dir},                     // no id
-		{"add", "--data", dir, "a", "b"},           // two ids
-		{"add", "--data", dir, "--name", "x", " "}, // blank id
-		{"trust", "--data", dir, "--name", "X"},    // no key
+		{"remove", "--data", dir, "MEDIC-9"},                  // not there
+		{"reset-secret", "--data", dir, "nobody"},             // not there
+		{"untrust", "--data", dir, goneID},                    // not trusted
+		{"add", "--data", dir},                                // no id
+		{"add", "--data", dir, "a", "b"},                      // two ids
+		{"add", "--data", dir, "--name", "x", " "},            // blank id
+		{"add", "--data", dir, "--id=PM-1"},                   // issue's flag, not an id
+		{"add", "--data", dir, "--organisation=EMS", "EMT-9"}, // a mistyped flag
+		{"add", "--data", dir, "--days", "EMT-9"},             // issue's flag
+		{"add", "--data", dir, "--name"},                      // no value
+		{"trust", "--data", dir, "--name", "X"},               // no key
 		{"trust", "--data", dir, "--name", "X", "--public-key", "not-a-key"},
 		{"trust", "--data", dir, "--name", "X", "--public-key", keyFile}, // a private key is no public key
 		{"issue", "--org-key", keyFile},                                  // no id

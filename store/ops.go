@@ -215,7 +215,7 @@ func (db *DB) ApplyOps(ctx context.Context, userID string, dek []byte, ops []app
 				// A token hash another account (or thing) owns would shadow it.
 				if taken, err := t.tokenHashTaken(op.Entity, op.ID, op.Clear); err != nil {
 					return err
-				} else if taken && (op.Value == nil || op.Entity != app.EntityShare) {
+				} else if taken && op.Value == nil { // (beside a value: only a share's, checkOp)
 					res.Rejected = append(res.Rejected, app.Rejected{Device: op.Device, Counter: op.Counter, Entity: op.Entity, Reason: "token hash owned by another account"})
 					continue
 				} else if taken {

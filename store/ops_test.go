@@ -315,7 +315,7 @@ func TestApplyRejectsWhatDoesNotOpen(t *testing.T) {
 	bad[1].Value, _ = crypto.Seal(other, []byte(`"x"`), []byte("cell\x00"+user+"\x00field\x00email\x00value"))
 	bad[2].Field = "ring" // moved: the value was sealed for field/email/value
 	bad[3].Device = dst.DeviceID()
-	bad[4].Deleted = true // a tombstone carrying a value
+	bad[4].Deleted = true                  // a tombstone carrying a value
 	bad[5].Clear = []byte("a@example.org") // in clear beside its sealed value: only a share's token_hash may
 	before, _ := dst.Digest(ctx, user)
 	res, err := dst.ApplyOps(ctx, user, dek, bad)

@@ -210,12 +210,16 @@ func (s *Shell) run(what string, work func(ctx context.Context) error, done func
 	go func() {
 		err := work(context.Background())
 		fyne.Do(func() {
-			defer s.inFlight.Add(-1)
 			doneMu.Lock()
 			defer doneMu.Unlock()
+			// Counted down under doneMu (deferred after the unlock, so run
+			// before it): a run ending beside this one sees the count
+			// without it, not one that is about to drop.
+			defer s.inFlight.Add(-1)
 			if s.inFlight.Load() == 1 { // no other run goes on
 				s.Progress.Stop()
 				s.Progress.Hide()
+				s.fitBar()
 			}
 			asked := s.dialogShown()
 			outer := s.near

@@ -54,7 +54,7 @@ sealed). Entries added before secrets existed have none and cannot pass:
 give them one with reset-secret.
 
 Flags may come before or after the id. An id or key id may start with "-";
-one that is also a flag's name goes after "--".
+one that is also a flag's name, or holds "=", goes after "--".
 
 Flags:
 `
@@ -106,7 +106,7 @@ func Responders(ctx context.Context, env Env, args []string, stdout, stderr io.W
 		fmt.Fprint(stderr, respondersUsage)
 		fs.PrintDefaults()
 	}
-	flags, pos := splitArgs(fs, args)
+	flags, pos := splitArgs(fs, respondersFlags, args)
 	if err := fs.Parse(flags); err != nil {
 		return err
 	}
@@ -236,10 +236,13 @@ Flags:
 
 // splitArgs parts args into fs's flags (each with its value) and the
 // positional arguments, which may come before, between or after the
-// flags. An argument that starts with "-" but names no flag of fs is
-// positional: a key id is base64url and may start with "-" (one in 64
-// does), as may a responder id. Everything after "--" is positional.
-func splitArgs(fs *flag.FlagSet, args []string) (flags, pos []string) {
+// flags. An argument that starts with "-" is positional when it names no
+// flag, neither of fs nor among others (the flags of the command's other
+// forms), and has no "=": a key id is base64url and may start with "-"
+// (one in 64 does), as may a responder id, while a mistyped or misplaced
+// flag ("--id=PM-1" on add) stays a flag, for fs.Parse to refuse.
+// Everything after "--" is positional.
+func splitArgs(fs *flag.FlagSet, others map[string]bool, args []string) (flags, pos []string) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
@@ -250,18 +253,19 @@ func splitArgs(fs *flag.FlagSet, args []string) (flags, pos []string) {
 		switch {
 		case len(a) < 2 || a[0] != '-':
 			pos = append(pos, a)
-		case name == "h" || name == "help":
-			flags = append(flags, a)
-		case f == nil:
+		case f == nil && !hasValue && !others[name] && name != "h" && name != "help":
 			pos = append(pos, a)
-		case hasValue || isBoolFlag(f) || i+1 == len(args):
-			flags = append(flags, a) // a missing value is fs.Parse's error to give
+		case f == nil || hasValue || isBoolFlag(f) || i+1 == len(args):
+			flags = append(flags, a) // an unknown flag or a missing value is fs.Parse's error to give
 		default:
 			flags, i = append(flags, a, args[i+1]), i+1
 		}
 	}
 	return flags, pos
 }
+
+// respondersFlags are the flags of all the responders subcommands.
+var respondersFlags = map[string]bool{"data": true, "name": true, "organization": true, "public-key": true, "org-key": true, "id": true, "org": true, "days": true}
 
 func isBoolFlag(f *flag.Flag) bool {
 	b, ok := f.Value.(interface{ IsBoolFlag() bool })

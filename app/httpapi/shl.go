@@ -164,6 +164,7 @@ func (s *Server) shlPage(w http.ResponseWriter, r *http.Request) error {
 // shlPageHTML is the viewer page, as is and gzipped: the same bytes for
 // every link (the link is in the URL's fragment, which never reaches the
 // server), so it is rendered and compressed once, not at every request.
+// Its templates and inputs are fixed: an error here is one for good.
 var shlPageHTML = sync.OnceValues(func() (struct{ plain, gzip []byte }, error) {
 	var page struct{ plain, gzip []byte }
 	var inner, out, gz bytes.Buffer
@@ -185,27 +186,34 @@ var shlPageHTML = sync.OnceValues(func() (struct{ plain, gzip []byte }, error) {
 })
 
 // acceptsGzip reports whether Accept-Encoding values (RFC 9110 §12.5.3)
-// take gzip: named (or "*"), with a q above 0.
+// take gzip: named (or as x-gzip) with a q above 0, or not named and
+// covered by "*" with a q above 0. A q that does not parse counts as 0.
 func acceptsGzip(values []string) bool {
+	named, star := -1.0, -1.0 // -1: not listed
 	for _, v := range values {
 		for part := range strings.SplitSeq(v, ",") {
 			name, params, _ := strings.Cut(part, ";")
 			name = strings.TrimSpace(name)
-			if !strings.EqualFold(name, "gzip") && name != "*" {
-				continue
-			}
 			q := 1.0
 			for p := range strings.SplitSeq(params, ";") {
 				if k, val, ok := strings.Cut(strings.TrimSpace(p), "="); ok && strings.EqualFold(strings.TrimSpace(k), "q") {
 					if f, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil {
 						q = f
+					} else {
+						q = 0
 					}
 				}
 			}
-			if q > 0 {
-				return true
+			switch {
+			case strings.EqualFold(name, "gzip") || strings.EqualFold(name, "x-gzip"):
+				named = max(named, q)
+			case name == "*":
+				star = max(star, q)
 			}
 		}
 	}
-	return false
+	if named >= 0 {
+		return named > 0
+	}
+	return star > 0
 }

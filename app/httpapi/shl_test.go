@@ -199,6 +199,7 @@ func TestSHLManifestProtocol(t *testing.T) {
 	for ae, gz := range map[string]bool{
 		"gzip, deflate, br, zstd": true, "br;q=1.0, GZIP;q=0.5": true, "*": true,
 		"gzip;q=0": false, "br": false, "deflate, gzip ; q=0.000": false,
+		"gzip;q=0, *": false, "br, *;q=0": false, "x-gzip": true, "gzip;q=high": false,
 	} {
 		v := e.do(t, "GET", "/shl", "", nil, "Accept-Encoding", ae)
 		body := v.Raw

@@ -58,14 +58,15 @@ func Decode(img []byte) (string, error) {
 	if err != nil {
 		// gozxing's finder-pattern search, which scans rows, misses a few
 		// clean codes (about 1 in 300 of those PNG makes, on a card among
-		// text or alone); the same image turned a quarter gets those.
+		// text or alone). Reading the image as a bare code (what a
+		// screenshot of one is; cheap) gets those that stand alone, the
+		// same image turned a quarter (a second full search) the others.
+		res, err = zxqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true})
+	}
+	if err != nil {
 		if turned, terr := bmp.RotateCounterClockwise(); terr == nil {
 			res, err = zxqr.NewQRCodeReader().Decode(turned, hard)
 		}
-	}
-	if err != nil {
-		// Reading the image as a bare code (what a screenshot of one is).
-		res, err = zxqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true})
 	}
 	if err != nil {
 		return "", fmt.Errorf("qr: no readable code: %w", err)
