@@ -295,10 +295,11 @@ func userWithPhone(t *testing.T, env *storetest.Env) *app.Principal {
 }
 
 // inOneBatch runs the writes while a write of p's holds the store's writer
-// turn, each started 50 ms after the one before so that they queue in
-// order; then it lets them run (as one batch, behind the holder) and waits
-// for them all.
-func inOneBatch(env *storetest.Env, p *app.Principal, writes ...func()) {
+// turn, each started once the one before has queued, so that they queue
+// in order; then it lets them run (as one batch, behind the holder) and
+// waits for them all.
+func inOneBatch(t *testing.T, env *storetest.Env, p *app.Principal, writes ...func()) {
+	t.Helper()
 	hold, held := make(chan struct{}), make(chan struct{})
 	go env.DB.Update(context.Background(), p.UserID, p.DEK, func(app.Tx) error {
 		close(held)
@@ -307,13 +308,18 @@ func inOneBatch(env *storetest.Env, p *app.Principal, writes ...func()) {
 	})
 	<-held
 	var wg sync.WaitGroup
-	for _, w := range writes {
+	for i, w := range writes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			w()
 		}()
-		time.Sleep(50 * time.Millisecond)
+		for deadline := time.Now().Add(10 * time.Second); env.DB.Queued() < i+1; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				close(hold)
+				t.Fatalf("%d of %d writes queued", env.DB.Queued(), i+1)
+			}
+		}
 	}
 	close(hold)
 	wg.Wait()
@@ -340,7 +346,7 @@ func TestConcurrentSharesWhileSomeFail(t *testing.T) {
 			shares[i], errs[i] = env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "shop.example", InfoField: field})
 		})
 	}
-	inOneBatch(env, p, writes...)
+	inOneBatch(t, env, p, writes...)
 	made := map[string]bool{}
 	for i := range n {
 		if i%3 == 1 {
@@ -421,7 +427,7 @@ func TestRetriedWritesQueueTheirEventsOnce(t *testing.T) {
 			results[i], errs[i] = env.App.UpdateInfo(ctx, p, json.RawMessage(fmt.Sprintf(`{"phone":"+1555010%d"}`, i)))
 		})
 	}
-	inOneBatch(env, p, writes...)
+	inOneBatch(t, env, p, writes...)
 	if app.AsError(shareErr).Code != "no_date_of_birth" {
 		t.Fatalf("the failing share: %v", shareErr)
 	}
@@ -446,7 +452,7 @@ func TestRevokeCommittedWithTheShareItEnds(t *testing.T) {
 	var sh *app.Share
 	var shareErr, revokeErr error
 	var revoked int
-	inOneBatch(env, p, func() {
+	inOneBatch(t, env, p, func() {
 		sh, shareErr = env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "shop.example", InfoField: "phone"})
 	}, func() {
 		revoked, revokeErr = env.App.RevokeAccess(ctx, p, "shop.example")
@@ -611,7 +617,7 @@ func TestShareCredentialIsTheCommittedValue(t *testing.T) {
 	defer cancel()
 	var sh *app.Share
 	var shareErr, updateErr, failErr error
-	inOneBatch(env, p,
+	inOneBatch(t, env, p,
 		func() { _, updateErr = env.App.UpdateInfo(gone, p, json.RawMessage(`{"phone":"+15550199"}`)) },
 		func() {
 			sh, shareErr = env.App.CreateShare(ctx, p, app.ShareRequest{ServiceID: "shop.example", InfoField: "phone"})

@@ -159,6 +159,14 @@ func (db *DB) queueWrite(w *write) error {
 	return w.err
 }
 
+// Queued is how many writes wait for the writer's turn: those that will
+// run in the next group (tests queue writes in a known order with it).
+func (db *DB) Queued() int {
+	db.qmu.Lock()
+	defer db.qmu.Unlock()
+	return len(db.queue)
+}
+
 // View runs fn in a read transaction over the user's profile data. The
 // transaction lasts at most maxReadTx: its snapshot is given up then (fn's
 // further reads fail), so that no reader keeps the WAL from being reset.

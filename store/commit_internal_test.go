@@ -45,9 +45,7 @@ func queued(t *testing.T, db *DB, n int, write func(i int) error) []error {
 			errs[i] = write(i)
 		}()
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-			db.qmu.Lock()
-			q := len(db.queue)
-			db.qmu.Unlock()
+			q := db.Queued()
 			if q == i+1 {
 				break
 			}
