@@ -217,7 +217,7 @@ func (s *snapshot) check() error {
 // token its record names. No other cell has a clear part beside a sealed
 // value (one would keep bytes in clear that no export shows).
 func oneCellShare(c snapshotCell) bool {
-	if !c.Sealed || c.Entity != EntityShare || c.Field != "token_hash" {
+	if !c.Sealed || !ClearBesideSealed(c.Entity, c.Field) {
 		return false
 	}
 	var rec shareData

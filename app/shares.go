@@ -26,6 +26,14 @@ import (
 // re-derived whenever the value changes.
 const EntityShare = "share"
 
+// ClearBesideSealed reports whether a cell of entity and field may hold a
+// clear part beside its sealed value: only a one-cell share's token_hash
+// (its token's index beside its record). A container (container.go) and
+// sync (store's checkOp) refuse any other cell that does.
+func ClearBesideSealed(entity, field string) bool {
+	return entity == EntityShare && field == "token_hash"
+}
+
 // Share lifetimes.
 const (
 	DefaultShareTTL = 7 * 24 * time.Hour

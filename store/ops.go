@@ -134,11 +134,9 @@ func (db *DB) checkOp(userID string, dek []byte, op *app.Op) string {
 		return "value too large"
 	case op.Deleted && (op.Value != nil || op.Clear != nil):
 		return "tombstone with a value"
-	case op.Value != nil && op.Clear != nil && (op.Entity != app.EntityShare || op.Field != "token_hash"):
-		// Only a one-cell share's token_hash carries both (its token's
-		// index beside its sealed record, as the container allows): any
-		// other clear part beside a sealed value is bytes kept in clear
-		// that no export shows.
+	case op.Value != nil && op.Clear != nil && !app.ClearBesideSealed(op.Entity, op.Field):
+		// Any other clear part beside a sealed value would be bytes kept
+		// in clear that no export shows.
 		return "clear part beside a sealed value"
 	case op.Device == db.device:
 		// This device's own counter space: an operation it did not write
