@@ -266,7 +266,7 @@ func readLink(tx Tx, id string) (*linkState, bool, error) {
 	}
 	if v, ok := c["locked_at"]; ok {
 		l.locked = true
-		l.lockedAt, _ = time.Parse(time.RFC3339Nano, string(append(v.Value, v.Clear...)))
+		l.lockedAt, _ = time.Parse(time.RFC3339Nano, string(v.Value)+string(v.Clear))
 	}
 	if v, ok := c["passcode"]; ok {
 		l.passcode = &passcodeHash{}

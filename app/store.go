@@ -62,6 +62,8 @@ type Tx interface {
 	// Get returns a field's value (sealed values opened) and whether it exists.
 	Get(entity, id, field string) (Cell, bool, error)
 	// Entity returns every live field of an entity, keyed by field name.
+	// The map is the transaction's, shared with the next callers: read
+	// it, never change it (a write gives the next callers a new one).
 	Entity(entity, id string) (map[string]Cell, error)
 	// IDs lists the ids of an entity kind that have at least one live field.
 	IDs(entity string) ([]string, error)

@@ -91,11 +91,15 @@ func (t *tx) wroteCell(entity, id, field string, kept *app.Cell) {
 		return
 	}
 	was := len(cells)
+	// Copied, not changed in place: Entity hands out the map it keeps,
+	// which must stay what the caller read.
+	cells = maps.Clone(cells)
 	if kept != nil {
 		cells[field] = *kept
 	} else {
 		delete(cells, field)
 	}
+	t.reads.entities[entityKey{entity, id}] = cells
 	if was == 0 || len(cells) == 0 {
 		delete(t.reads.ids, entity) // the entity came or went
 	}
@@ -259,14 +263,14 @@ func (t *tx) Entity(entity, id string) (map[string]app.Cell, error) {
 	key := entityKey{entity, id}
 	r := t.cache()
 	if cells, ok := r.entities[key]; ok {
-		return maps.Clone(cells), nil
+		return cells, nil
 	}
 	cells, err := t.readEntity(entity, id)
 	if err != nil {
 		return nil, err
 	}
 	r.entities[key] = cells
-	return maps.Clone(cells), nil
+	return cells, nil
 }
 
 func (t *tx) readEntity(entity, id string) (map[string]app.Cell, error) {

@@ -138,3 +138,49 @@ func TestFreshEntityIsKnownAsWritten(t *testing.T) {
 		return nil
 	})
 }
+
+// TestEntityReadStaysWhatWasRead: the map Entity gives is not changed by
+// the transaction's later writes (they give the next read a new one), and
+// every read after a write shows it.
+func TestEntityReadStaysWhatWasRead(t *testing.T) {
+	db := openDB(t, t.TempDir())
+	acct, dek := newAccount(t, db, nil)
+	err := db.Update(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
+		put := func(field, v string) {
+			t.Helper()
+			if err := tx.Put(app.Cell{Entity: "field", ID: "f1", Field: field, Value: []byte(v)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		read := func() map[string]app.Cell {
+			t.Helper()
+			e, err := tx.Entity("field", "f1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return e
+		}
+		put("value", "1")
+		first := read()
+		put("value", "2")
+		put("ring", "public")
+		second := read()
+		if err := tx.Delete("field", "f1"); err != nil {
+			return err
+		}
+		third := read()
+		if len(first) != 1 || string(first["value"].Value) != "1" {
+			t.Errorf("the first read after the writes: %v", first)
+		}
+		if len(second) != 2 || string(second["value"].Value) != "2" || string(second["ring"].Value) != "public" {
+			t.Errorf("the second read after the delete: %v", second)
+		}
+		if len(third) != 0 {
+			t.Errorf("the read after the delete: %v", third)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
