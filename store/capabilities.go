@@ -232,7 +232,10 @@ func (db *DB) CapabilityByHash(ctx context.Context, tokenHash []byte) (*app.Capa
 	return c, nil
 }
 
-const qCapabilitiesByID = `SELECT ` + capCols + ` FROM capabilities WHERE kind = ? AND id = ?`
+// One probe of the primary key for each account: an installation holds
+// few, and no index by kind and id is kept for this alone.
+const qCapabilitiesByID = `SELECT ` + capCols + ` FROM capabilities
+		WHERE user_id IN (SELECT user_id FROM accounts) AND kind = ? AND id = ?`
 
 // CapabilitiesByID lists the records, of every account, that name the kind
 // and id: more than one only if an account has taken another's id (an
