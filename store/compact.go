@@ -100,7 +100,7 @@ var compactChunkDone func(dropped int)
 
 // qChunkEnd is the counter that ends a chunk of a user's operations of
 // one device after counter ?3 (none: fewer than compactChunk are left).
-const qChunkEnd = `SELECT counter FROM ops INDEXED BY ops_user WHERE user_id = ?1 AND device = ?2 AND counter > ?3
+const qChunkEnd = `SELECT counter FROM ops WHERE user_id = ?1 AND device = ?2 AND counter > ?3
 	ORDER BY counter LIMIT 1 OFFSET ?4`
 
 // Compact compacts the user's operation log here. listed are the device
@@ -142,7 +142,7 @@ func (db *DB) Compact(ctx context.Context, userID string, listed []string) (res 
 // one user's may be far apart. Operations written meanwhile are left to
 // the next compaction.
 func (db *DB) supersede(ctx context.Context, userID string) (int, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT DISTINCT device FROM ops INDEXED BY ops_user WHERE user_id = ?`, userID)
+	rows, err := db.r.QueryContext(ctx, `SELECT DISTINCT device FROM ops WHERE user_id = ?`, userID)
 	if err != nil {
 		return 0, fmt.Errorf("store: compacting: %w", err)
 	}
@@ -296,7 +296,7 @@ func (db *DB) dropTombstones(ctx context.Context, s *sql.Tx, userID string, list
 		if _, err := s.ExecContext(ctx, `DELETE FROM cells WHERE user_id = ? AND entity = ? AND id = ? AND field = ?`, userID, t.entity, t.id, t.field); err != nil {
 			return 0, err
 		}
-		if _, err := s.ExecContext(ctx, `UPDATE ops SET value = NULL, clear = NULL, deleted = 2 WHERE device = ? AND counter = ?`, t.device, t.counter); err != nil {
+		if _, err := s.ExecContext(ctx, `UPDATE ops SET value = NULL, clear = NULL, deleted = 2 WHERE user_id = ? AND device = ? AND counter = ?`, userID, t.device, t.counter); err != nil {
 			return 0, err
 		}
 	}

@@ -33,7 +33,7 @@ func (db *DB) OnCommit(fn func(userID string)) func() { return db.hooks.Add(fn) 
 // OpsVector returns, per device, the highest counter of the user's
 // operations held here.
 func (db *DB) OpsVector(ctx context.Context, userID string) (map[string]int64, error) {
-	// A skip scan of the (user, device, counter) index: one seek per
+	// A skip scan of the (user, device, counter) key: one seek per
 	// device instead of a pass over every operation.
 	s, err := db.stmt(db.r, `WITH RECURSIVE d(device) AS (
 			SELECT MIN(device) FROM ops WHERE user_id = ?1
@@ -182,7 +182,7 @@ func (db *DB) ApplyOps(ctx context.Context, userID string, dek []byte, ops []app
 			var own int
 			if op.Device == db.device {
 				// Our own operation echoed back: a duplicate if we hold it.
-				if err := t.sql.QueryRowContext(t.ctx, `SELECT COUNT(*) FROM ops WHERE device = ? AND counter = ?`, op.Device, op.Counter).Scan(&own); err != nil {
+				if err := t.sql.QueryRowContext(t.ctx, `SELECT COUNT(*) FROM ops WHERE user_id = ? AND device = ? AND counter = ?`, userID, op.Device, op.Counter).Scan(&own); err != nil {
 					return err
 				}
 				if own == 1 {

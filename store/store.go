@@ -562,17 +562,15 @@ func (db *DB) loadDevice() error {
 		return fmt.Errorf("store: reading device id: %w", err)
 	}
 	db.device = string(id)
-	// Never issue a time before one already written here.
-	var last sql.NullInt64
-	if err := db.w.QueryRow(`SELECT MAX(hlc) FROM ops`).Scan(&last); err != nil {
-		return fmt.Errorf("store: reading clock: %w", err)
+	// Never issue a time before one already written here, nor a counter
+	// of this device's (which numbers its operations of every user): one
+	// pass over the log, which is keyed by user first.
+	var last, counter sql.NullInt64
+	if err := db.w.QueryRow(`SELECT MAX(hlc), MAX(CASE WHEN device = ? THEN counter END) FROM ops`, db.device).Scan(&last, &counter); err != nil {
+		return fmt.Errorf("store: reading clock and operation counter: %w", err)
 	}
 	if last.Valid {
 		db.clock.Observe(uint64(last.Int64))
-	}
-	var counter sql.NullInt64
-	if err := db.w.QueryRow(`SELECT MAX(counter) FROM ops WHERE device = ?`, db.device).Scan(&counter); err != nil {
-		return fmt.Errorf("store: reading operation counter: %w", err)
 	}
 	db.counter.Store(counter.Int64)
 	return nil
