@@ -180,7 +180,12 @@ func Open(dir string, opt Options) (*DB, error) {
 	r := sql.OpenDB(newConnector(dsn("deferred"), func(c *sqlite3.SQLiteConn) error {
 		return connPragmas(c, fmt.Sprintf(`PRAGMA journal_size_limit = %d`, walKeep))
 	}))
-	r.SetMaxOpenConns(4)
+	// As many kept idle as may be open: a connection given back beyond
+	// database/sql's default of two idle was closed, and opened again (its
+	// file, its pragmas, every statement prepared anew) by the next read
+	// under load (a seventh of an emergency grant's CPU).
+	r.SetMaxOpenConns(readConns)
+	r.SetMaxIdleConns(readConns)
 	db.r = r
 	for _, q := range txQueries {
 		for _, pool := range []*sql.DB{db.w, db.r} {
@@ -360,6 +365,9 @@ func (db *DB) checkpointer() {
 		}
 	}
 }
+
+// readConns is how many reader connections the store keeps open.
+const readConns = 4
 
 // The WAL's bounds (docs/data-model.md "The WAL").
 const (
