@@ -139,20 +139,7 @@ func TestCapabilityQueriesUseTheirIndexes(t *testing.T) {
 		{qExpireCapabilities, []string{"USING INDEX capabilities_expiry (expires_at>? AND expires_at<?)"}, false},
 		{qForgetCapabilities, []string{"(user_id=?)"}, false},
 	} {
-		rows, err := db.w.Query(`EXPLAIN QUERY PLAN `+c.q, make([]any, strings.Count(c.q, "?"))...)
-		if err != nil {
-			t.Fatalf("%s: %v", c.q, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
+		plan := queryPlan(t, db, c.q)
 		ok := len(plan) == len(c.plan)
 		for i := range plan {
 			ok = ok && strings.Contains(plan[i], c.plan[i]) && !strings.HasPrefix(plan[i], "SCAN")
@@ -164,6 +151,27 @@ func TestCapabilityQueriesUseTheirIndexes(t *testing.T) {
 			t.Errorf("%s\nis not prepared on the writer", c.q)
 		}
 	}
+}
+
+// queryPlan is the steps of SQLite's plan for q (EXPLAIN QUERY PLAN, its
+// parameters all NULL), in order.
+func queryPlan(t *testing.T, db *DB, q string) []string {
+	t.Helper()
+	rows, err := db.w.Query(`EXPLAIN QUERY PLAN `+q, make([]any, strings.Count(q, "?"))...)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	return plan
 }
 
 // TestKindOfCellNamesEveryKind: the SQL that maps a token_hash cell's

@@ -63,20 +63,10 @@ func TestOpsKeptByUser(t *testing.T) {
 		`SELECT device, counter, hlc, entity, id, field, value, clear, deleted FROM ops
 		WHERE user_id = ? AND device = ? AND counter > ? ORDER BY counter LIMIT ?`,
 	} {
-		rows, err := db.w.Query(`EXPLAIN QUERY PLAN `+q, make([]any, strings.Count(q, "?"))...)
-		if err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			if strings.HasPrefix(detail, "SCAN ops") || strings.Contains(detail, "TEMP B-TREE") {
-				t.Errorf("%s\nwalks the log: %s", q, detail)
+		for _, step := range queryPlan(t, db, q) {
+			if strings.HasPrefix(step, "SCAN ops") || strings.Contains(step, "TEMP B-TREE") {
+				t.Errorf("%s\nwalks the log: %s", q, step)
 			}
 		}
-		rows.Close()
 	}
 }
