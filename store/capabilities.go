@@ -232,10 +232,16 @@ func (db *DB) CapabilityByHash(ctx context.Context, tokenHash []byte) (*app.Capa
 	return c, nil
 }
 
-// One probe of the primary key for each account: an installation holds
-// few, and no index by kind and id is kept for this alone.
-const qCapabilitiesByID = `SELECT ` + capCols + ` FROM capabilities
-		WHERE user_id IN (SELECT user_id FROM accounts) AND kind = ? AND id = ?`
+// One probe of the primary key for each user id among the records (a skip
+// scan of the key: every record counts, an account's or not, such as
+// those a join's first sync derives before its account is made), and no
+// index by kind and id kept for this alone.
+const qCapabilitiesByID = `WITH RECURSIVE u(user_id) AS (
+		SELECT MIN(user_id) FROM capabilities
+		UNION ALL
+		SELECT (SELECT MIN(user_id) FROM capabilities WHERE user_id > u.user_id) FROM u WHERE u.user_id IS NOT NULL
+	)
+	SELECT ` + capColsK + ` FROM u JOIN capabilities k ON k.user_id = u.user_id AND k.kind = ?1 AND k.id = ?2`
 
 // CapabilitiesByID lists the records, of every account, that name the kind
 // and id: more than one only if an account has taken another's id (an

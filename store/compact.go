@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/secure-personal-profile/spp/app"
@@ -142,23 +144,11 @@ func (db *DB) Compact(ctx context.Context, userID string, listed []string) (res 
 // one user's may be far apart. Operations written meanwhile are left to
 // the next compaction.
 func (db *DB) supersede(ctx context.Context, userID string) (int, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT DISTINCT device FROM ops WHERE user_id = ?`, userID)
+	vector, err := db.OpsVector(ctx, userID)
 	if err != nil {
 		return 0, fmt.Errorf("store: compacting: %w", err)
 	}
-	var devices []string
-	for rows.Next() {
-		var d string
-		if err := rows.Scan(&d); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("store: compacting: %w", err)
-		}
-		devices = append(devices, d)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("store: compacting: %w", err)
-	}
+	devices := slices.Sorted(maps.Keys(vector))
 	n := 0
 	for _, device := range devices {
 		for after := int64(0); ; {
@@ -305,7 +295,7 @@ func (db *DB) dropTombstones(ctx context.Context, s *sql.Tx, userID string, list
 
 // vectorIn is OpsVector inside a transaction.
 func vectorIn(ctx context.Context, s *sql.Tx, userID string) (map[string]int64, error) {
-	return scanVector(s.QueryContext(ctx, `SELECT device, MAX(counter) FROM ops WHERE user_id = ? GROUP BY device`, userID))
+	return scanVector(s.QueryContext(ctx, qOpsVector, userID))
 }
 
 // PutPeerVector records the vector another device of the user reported

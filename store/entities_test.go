@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"testing"
 
@@ -146,34 +147,35 @@ func TestEntityReadStaysWhatWasRead(t *testing.T) {
 	db := openDB(t, t.TempDir())
 	acct, dek := newAccount(t, db, nil)
 	err := db.Update(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
-		put := func(field, v string) {
-			t.Helper()
-			if err := tx.Put(app.Cell{Entity: "field", ID: "f1", Field: field, Value: []byte(v)}); err != nil {
-				t.Fatal(err)
-			}
+		put := func(field, v string) error {
+			return tx.Put(app.Cell{Entity: "field", ID: "f1", Field: field, Value: []byte(v)})
 		}
-		read := func() map[string]app.Cell {
-			t.Helper()
-			e, err := tx.Entity("field", "f1")
-			if err != nil {
-				t.Fatal(err)
-			}
-			return e
+		if err := put("value", "1"); err != nil {
+			return err
 		}
-		put("value", "1")
-		first := read()
-		put("value", "2")
-		put("ring", "public")
-		second := read()
+		first, err := tx.Entity("field", "f1")
+		if err != nil {
+			return err
+		}
+		if err := errors.Join(put("value", "2"), put("ring", "public")); err != nil {
+			return err
+		}
+		second, err := tx.Entity("field", "f1")
+		if err != nil {
+			return err
+		}
 		if err := tx.Delete("field", "f1"); err != nil {
 			return err
 		}
-		third := read()
+		third, err := tx.Entity("field", "f1")
+		if err != nil {
+			return err
+		}
 		if len(first) != 1 || string(first["value"].Value) != "1" {
 			t.Errorf("the first read after the writes: %v", first)
 		}
 		if len(second) != 2 || string(second["value"].Value) != "2" || string(second["ring"].Value) != "public" {
-			t.Errorf("the second read after the delete: %v", second)
+			t.Errorf("the second read after the second writes and the delete: %v", second)
 		}
 		if len(third) != 0 {
 			t.Errorf("the read after the delete: %v", third)

@@ -33,19 +33,22 @@ func (db *DB) OnCommit(fn func(userID string)) func() { return db.hooks.Add(fn) 
 // OpsVector returns, per device, the highest counter of the user's
 // operations held here.
 func (db *DB) OpsVector(ctx context.Context, userID string) (map[string]int64, error) {
-	// A skip scan of the (user, device, counter) key: one seek per
-	// device instead of a pass over every operation.
-	s, err := db.stmt(db.r, `WITH RECURSIVE d(device) AS (
-			SELECT MIN(device) FROM ops WHERE user_id = ?1
-			UNION ALL
-			SELECT (SELECT MIN(device) FROM ops WHERE user_id = ?1 AND device > d.device) FROM d WHERE d.device IS NOT NULL
-		)
-		SELECT device, (SELECT MAX(counter) FROM ops WHERE user_id = ?1 AND device = d.device) FROM d WHERE device IS NOT NULL`)
+	s, err := db.stmt(db.r, qOpsVector)
 	if err != nil {
 		return nil, err
 	}
 	return scanVector(s.QueryContext(ctx, userID))
 }
+
+// qOpsVector is a user's vector by a skip scan of the log's (user,
+// device, counter) key: one seek per device instead of a pass over every
+// operation (and its value).
+const qOpsVector = `WITH RECURSIVE d(device) AS (
+		SELECT MIN(device) FROM ops WHERE user_id = ?1
+		UNION ALL
+		SELECT (SELECT MIN(device) FROM ops WHERE user_id = ?1 AND device > d.device) FROM d WHERE d.device IS NOT NULL
+	)
+	SELECT device, (SELECT MAX(counter) FROM ops WHERE user_id = ?1 AND device = d.device) FROM d WHERE device IS NOT NULL`
 
 // scanVector reads (device, counter) rows into a vector.
 func scanVector(rows *sql.Rows, err error) (map[string]int64, error) {

@@ -55,18 +55,25 @@ func TestOpsKeptByUser(t *testing.T) {
 	if got := db.counter.Load(); got != 7 {
 		t.Errorf("this device's counter after migration: %d, want 7 (its last, of u2)", got)
 	}
+	var index int
+	if err := db.w.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ops' AND name NOT LIKE 'sqlite_autoindex%'`).Scan(&index); err != nil || index != 0 {
+		t.Errorf("indexes of the log beside its key: %d %v, want none", index, err)
+	}
 	for _, q := range []string{
-		qInsertOp, qSupersede, qChunkEnd,
-		`SELECT DISTINCT device FROM ops WHERE user_id = ?`,
+		qSupersede, qChunkEnd, qOpsVector,
 		`SELECT COUNT(*) FROM ops WHERE user_id = ? AND device = ? AND counter = ?`,
-		`SELECT device, MAX(counter) FROM ops WHERE user_id = ? GROUP BY device`,
 		`SELECT device, counter, hlc, entity, id, field, value, clear, deleted FROM ops
 		WHERE user_id = ? AND device = ? AND counter > ? ORDER BY counter LIMIT ?`,
 	} {
+		byKey := false
 		for _, step := range queryPlan(t, db, q) {
 			if strings.HasPrefix(step, "SCAN ops") || strings.Contains(step, "TEMP B-TREE") {
 				t.Errorf("%s\nwalks the log: %s", q, step)
 			}
+			byKey = byKey || strings.Contains(step, "ops USING PRIMARY KEY (user_id=?")
+		}
+		if !byKey {
+			t.Errorf("%s\ndoes not find its rows by the log's key", q)
 		}
 	}
 }

@@ -159,9 +159,14 @@ func (b *bareRuns) row() {
 	lo, hi := b.runs[0], b.runs[0]
 	p99lo, p99hi := b.runs[0].p99, b.runs[0].p99
 	non2xx := 0
-	cpulo, cpuhi := b.runs[0].cpu, b.runs[0].cpu
+	var cpulo, cpuhi time.Duration // over the runs measured (0: unknown)
 	for _, r := range b.runs {
-		cpulo, cpuhi = min(cpulo, r.cpu), max(cpuhi, r.cpu)
+		if r.cpu > 0 {
+			if cpulo == 0 || r.cpu < cpulo {
+				cpulo = r.cpu
+			}
+			cpuhi = max(cpuhi, r.cpu)
+		}
 		if r.rps < lo.rps {
 			lo = r
 		}
@@ -184,7 +189,8 @@ func us(d time.Duration) string {
 }
 
 // cpuTime is the CPU time (user and system) the process has used so far,
-// from /proc/PID/stat in clock ticks (USER_HZ, 100 on Linux); false where
+// from /proc/PID/stat in clock ticks (USER_HZ, which Linux fixes at 100
+// for what it shows user space); false where
 // there is no /proc.
 func cpuTime(pid int) (time.Duration, bool) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
@@ -194,8 +200,11 @@ func cpuTime(pid int) (time.Duration, bool) {
 	// The command name, field 2, is in parentheses and may hold spaces:
 	// count from after its closing one (utime and stime are fields 14, 15).
 	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false
+	}
 	f := strings.Fields(string(b[i+1:]))
-	if i < 0 || len(f) < 13 {
+	if len(f) < 13 {
 		return 0, false
 	}
 	ut, err1 := strconv.ParseInt(f[11], 10, 64)
