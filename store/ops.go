@@ -453,6 +453,16 @@ func (db *DB) ForgetUser(ctx context.Context, userID string) error {
 			return err
 		}
 	}
+	// The operations gone may have held this device's highest counter,
+	// which Open reads from the log: it is kept, so that the device never
+	// numbers an operation again with a counter its peers already hold
+	// (the forgotten user's, should they join again, would be skipped as
+	// held). This transaction has the writer: no counter is being taken.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES ('`+counterFloorKey+`', ?)
+		ON CONFLICT(key) DO UPDATE SET value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))`, db.counter.Load()); err != nil {
+		tx.Rollback()
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return err
 	}

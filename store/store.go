@@ -580,9 +580,20 @@ func (db *DB) loadDevice() error {
 	if last.Valid {
 		db.clock.Observe(uint64(last.Int64))
 	}
-	db.counter.Store(counter.Int64)
+	// Nor one below the counter a forgotten user's operations held
+	// (ForgetUser).
+	var floor sql.NullInt64
+	if err := db.w.QueryRow(`SELECT CAST(value AS INTEGER) FROM meta WHERE key = '` + counterFloorKey + `'`).Scan(&floor); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: reading operation counter: %w", err)
+	}
+	db.counter.Store(max(counter.Int64, floor.Int64))
 	return nil
 }
+
+// counterFloorKey names, in meta, the highest counter this device had
+// given when it last forgot a user (ForgetUser): its counter never goes
+// below it.
+const counterFloorKey = "ops_counter_floor"
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
