@@ -22,12 +22,19 @@ func openWithAccount(t testing.TB) (*DB, *app.Account, []byte) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	acct, dek := addAccount(t, db)
+	return db, acct, dek
+}
+
+// addAccount makes an account in db, with its data key.
+func addAccount(t testing.TB, db *DB) (*app.Account, []byte) {
+	t.Helper()
 	dek, _ := crypto.NewKey()
 	acct := &app.Account{UserID: app.NewID(), ProfileID: app.NewID(), EmailMAC: []byte(app.NewID()), KDF: "k", WrappedDEK: []byte("w"), CreatedAt: time.Now()}
 	if err := db.CreateAccount(context.Background(), acct, dek, nil); err != nil {
 		t.Fatal(err)
 	}
-	return db, acct, dek
+	return acct, dek
 }
 
 // queued holds the writer's turn while n writes queue, in the order of

@@ -3,10 +3,8 @@ package store
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/secure-personal-profile/spp/app"
-	"github.com/secure-personal-profile/spp/crypto"
 )
 
 // TestForgetUserKeepsTheCounter: forgetting the user whose operations held
@@ -20,14 +18,6 @@ func TestForgetUserKeepsTheCounter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	account := func(db *DB) (string, []byte) {
-		dek, _ := crypto.NewKey()
-		a := &app.Account{UserID: app.NewID(), ProfileID: app.NewID(), EmailMAC: []byte(app.NewID()), KDF: "k", WrappedDEK: []byte("w"), CreatedAt: time.Now()}
-		if err := db.CreateAccount(ctx, a, dek, nil); err != nil {
-			t.Fatal(err)
-		}
-		return a.UserID, dek
-	}
 	write := func(db *DB, user string, dek []byte) {
 		t.Helper()
 		if err := db.Update(ctx, user, dek, func(tx app.Tx) error {
@@ -36,14 +26,15 @@ func TestForgetUserKeepsTheCounter(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	kept, keptDEK := account(db)
-	gone, goneDEK := account(db)
+	keptAcct, keptDEK := addAccount(t, db)
+	goneAcct, goneDEK := addAccount(t, db)
+	kept := keptAcct.UserID
 	write(db, kept, keptDEK)
 	for i := 0; i < 3; i++ {
-		write(db, gone, goneDEK)
+		write(db, goneAcct.UserID, goneDEK)
 	}
 	given := db.counter.Load()
-	if err := db.ForgetUser(ctx, gone); err != nil {
+	if err := db.ForgetUser(ctx, goneAcct.UserID); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
