@@ -69,7 +69,8 @@ type Tx interface {
 	IDs(entity string) ([]string, error)
 	// Entities reads every live entity of a kind (its cells by field), by
 	// id, at once: for kinds whose entities are small (not credentials,
-	// which hold images).
+	// which hold images). Each entity's map is the transaction's, as
+	// Entity's: read it, never change it.
 	Entities(entity string) (map[string]map[string]Cell, error)
 	// Kinds lists the entity kinds that have at least one live field: how
 	// export walks every entity of the user, whatever features exist.

@@ -91,8 +91,8 @@ func (t *tx) wroteCell(entity, id, field string, kept *app.Cell) {
 		return
 	}
 	was := len(cells)
-	// Copied, not changed in place: Entity hands out the map it keeps,
-	// which must stay what the caller read.
+	// Copied, not changed in place: Entity and Entities hand out the maps
+	// they keep, which must stay what the caller read.
 	cells = maps.Clone(cells)
 	if kept != nil {
 		cells[field] = *kept
@@ -342,7 +342,7 @@ func (t *tx) Entities(entity string) (map[string]map[string]app.Cell, error) {
 	}
 	r := t.cache()
 	for id, cells := range out {
-		r.entities[entityKey{entity, id}] = maps.Clone(cells)
+		r.entities[entityKey{entity, id}] = cells // shared, as Entity's (wroteCell copies)
 	}
 	r.ids[entity] = ids
 	return out, nil

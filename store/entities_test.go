@@ -140,9 +140,9 @@ func TestFreshEntityIsKnownAsWritten(t *testing.T) {
 	})
 }
 
-// TestEntityReadStaysWhatWasRead: the map Entity gives is not changed by
-// the transaction's later writes (they give the next read a new one), and
-// every read after a write shows it.
+// TestEntityReadStaysWhatWasRead: the map Entity (or Entities) gives is
+// not changed by the transaction's later writes (they give the next read
+// a new one), and every read after a write shows it.
 func TestEntityReadStaysWhatWasRead(t *testing.T) {
 	db := openDB(t, t.TempDir())
 	acct, dek := newAccount(t, db, nil)
@@ -157,6 +157,11 @@ func TestEntityReadStaysWhatWasRead(t *testing.T) {
 		if err != nil {
 			return err
 		}
+		all, err := tx.Entities("field")
+		if err != nil {
+			return err
+		}
+		listed := all["f1"]
 		if err := errors.Join(put("value", "2"), put("ring", "public")); err != nil {
 			return err
 		}
@@ -173,6 +178,9 @@ func TestEntityReadStaysWhatWasRead(t *testing.T) {
 		}
 		if len(first) != 1 || string(first["value"].Value) != "1" {
 			t.Errorf("the first read after the writes: %v", first)
+		}
+		if len(listed) != 1 || string(listed["value"].Value) != "1" {
+			t.Errorf("the entity as Entities read it, after the writes: %v", listed)
 		}
 		if len(second) != 2 || string(second["value"].Value) != "2" || string(second["ring"].Value) != "public" {
 			t.Errorf("the second read after the second writes and the delete: %v", second)
