@@ -141,20 +141,39 @@ func credentialID(shareID, audience, claim string, value json.RawMessage, status
 // sign returns a compact JWS (EdDSA) of a credential for one claim of a
 // share, to audience, valid from now (to the second) until expires.
 func (is *issuer) sign(shareID, audience, claim string, value json.RawMessage, statusURL string, now, expires time.Time) (string, error) {
-	var p credentialPayload
-	p.Iat, p.Nbf, p.Exp = now.Unix(), now.Unix(), expires.Unix()
-	p.Iss, p.Aud, p.Jti = is.did, audience, credentialID(shareID, audience, claim, value, statusURL, p.Iat, p.Exp)
-	if statusURL != "" {
-		p.VC.Status = &credentialStatus{ID: statusURL, Type: CredentialStatusType}
-	}
-	p.VC.Context = []string{credentialContext}
-	p.VC.Type = []string{"VerifiableCredential", "ProfileClaimCredential"}
-	p.VC.Subject = map[string]json.RawMessage{claim: value}
-	b, err := json.Marshal(p)
+	iat, exp := now.Unix(), expires.Unix()
+	b, err := appendCredential(make([]byte, 0, 512), is.did, audience, credentialID(shareID, audience, claim, value, statusURL, iat, exp), claim, value, statusURL, iat, exp)
 	if err != nil {
 		return "", err
 	}
 	return compactJWS(is.priv, is.header, b), nil
+}
+
+// appendCredential appends a credential's payload (credentialPayload,
+// not before iat), as encoding/json writes it.
+func appendCredential(b []byte, iss, aud, jti, claim string, value json.RawMessage, statusURL string, iat, exp int64) ([]byte, error) {
+	b = append(b, '{')
+	b = appendJSONField(b, "iss", iss)
+	b = appendJSONField(b, "aud", aud)
+	b = appendJSONInt(b, "iat", iat)
+	b = appendJSONInt(b, "nbf", iat)
+	b = appendJSONInt(b, "exp", exp)
+	b = appendJSONField(b, "jti", jti)
+	b = append(b, `,"vc":{"@context":["`+credentialContext+`"],"type":["VerifiableCredential","ProfileClaimCredential"],"credentialSubject":{`...)
+	b = AppendJSONString(b, claim)
+	b = append(b, ':')
+	b, err := AppendJSONRaw(b, value)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, '}')
+	if statusURL != "" {
+		b = append(b, `,"credentialStatus":{`...)
+		b = appendJSONField(b, "id", statusURL)
+		b = appendJSONField(b, "type", CredentialStatusType)
+		b = append(b, '}')
+	}
+	return append(b, '}', '}'), nil
 }
 
 // issuers caches the parsed signing key of each user's profile, so a

@@ -147,6 +147,23 @@ type shareData struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
+// appendJSON appends the record as encoding/json writes it.
+func (d *shareData) appendJSON(b []byte) ([]byte, error) {
+	b = append(b, '{')
+	b = appendJSONField(b, "service_id", d.ServiceID)
+	b = appendJSONField(b, "service", d.Service)
+	b = appendJSONField(b, "info_field", d.Field)
+	b = appendJSONField(b, "token", d.Token)
+	b, err := appendJSONTime(b, "issued_at", d.IssuedAt)
+	if err != nil {
+		return nil, err
+	}
+	if b, err = appendJSONTime(b, "expires_at", d.ExpiresAt); err != nil {
+		return nil, err
+	}
+	return append(b, '}'), nil
+}
+
 type share struct {
 	ID string
 	shareData
@@ -169,7 +186,9 @@ func readShare(tx Tx, id string) (*share, bool, error) {
 		}
 	}
 	sh := &share{ID: id, TokenHash: c["token_hash"].Clear, RevokedAt: parseTimeText(c["revoked_at"].Clear)}
-	if err := json.Unmarshal(record.Value, &sh.shareData); err != nil {
+	if d, ok := record.Parsed.(shareData); ok {
+		sh.shareData = d // written by this transaction (putShare)
+	} else if err := json.Unmarshal(record.Value, &sh.shareData); err != nil {
 		return nil, false, err
 	}
 	return sh, true, nil
@@ -352,7 +371,7 @@ func (a *ShareService) CreateShare(ctx context.Context, p *Principal, r ShareReq
 }
 
 func putShare(tx Tx, sh *share) error {
-	data, err := json.Marshal(sh.shareData)
+	data, err := sh.shareData.appendJSON(make([]byte, 0, 256))
 	if err != nil {
 		return err
 	}
@@ -362,7 +381,7 @@ func putShare(tx Tx, sh *share) error {
 	tx.Fresh(EntityShare, sh.ID)
 	// One cell, one operation: the token's index in clear, the record
 	// sealed.
-	return tx.Put(Cell{Entity: EntityShare, ID: sh.ID, Field: "token_hash", Clear: crypto.TokenIndex(sh.Token), Value: data})
+	return tx.Put(Cell{Entity: EntityShare, ID: sh.ID, Field: "token_hash", Clear: crypto.TokenIndex(sh.Token), Value: data, Parsed: sh.shareData})
 }
 
 // Verification is what a third party holding a verification token gets:

@@ -43,6 +43,11 @@ type Cell struct {
 	Entity, ID, Field string
 	Value             []byte // plaintext of a sealed value (nil when only Clear is used)
 	Clear             []byte // a non-secret value, stored in clear and indexed (a cell may have both: a share's token_hash)
+	// Parsed is what the writer made Value of (a record's struct, as a
+	// value), kept with the cell by the transaction that wrote it, so
+	// that a reader there (the deriver) need not parse Value again; nil
+	// for a cell read from the database. It is never stored.
+	Parsed any
 }
 
 // Tx reads and writes one user's synced profile data inside a transaction.

@@ -382,7 +382,7 @@ func (t *tx) Put(c app.Cell) error {
 			return err
 		}
 	}
-	kept := app.Cell{Entity: c.Entity, ID: c.ID, Field: c.Field, Value: bytes.Clone(c.Value), Clear: bytes.Clone(c.Clear)}
+	kept := app.Cell{Entity: c.Entity, ID: c.ID, Field: c.Field, Value: bytes.Clone(c.Value), Clear: bytes.Clone(c.Clear), Parsed: c.Parsed}
 	return t.write1(c.Entity, c.ID, c.Field, sealed, c.Clear, false, &kept)
 }
 

@@ -194,3 +194,55 @@ func TestEntityReadStaysWhatWasRead(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestParsedStaysInTheTransaction: what a writer parsed a value into is
+// read back with the cell in the transaction that wrote it (and in its
+// group's derivation), never from the database, and a later write of
+// the cell without it leaves none behind.
+func TestParsedStaysInTheTransaction(t *testing.T) {
+	db := openDB(t, t.TempDir())
+	acct, dek := newAccount(t, db, nil)
+	type record struct{ N int }
+	err := db.Update(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
+		tx.Fresh("share", "s1")
+		if err := tx.Put(app.Cell{Entity: "share", ID: "s1", Field: "data", Value: []byte(`{"N":1}`), Parsed: record{1}}); err != nil {
+			return err
+		}
+		c, err := tx.Entity("share", "s1")
+		if err != nil {
+			return err
+		}
+		if p, ok := c["data"].Parsed.(record); !ok || p.N != 1 {
+			t.Errorf("in the writing transaction: parsed %#v", c["data"].Parsed)
+		}
+		if _, err := tx.Entity("share", "s2"); err != nil { // kept from now on
+			return err
+		}
+		if err := tx.Put(app.Cell{Entity: "share", ID: "s2", Field: "data", Value: []byte(`{"N":2}`), Parsed: record{2}}); err != nil {
+			return err
+		}
+		if err := tx.Put(app.Cell{Entity: "share", ID: "s2", Field: "data", Value: []byte(`{"N":3}`)}); err != nil {
+			return err
+		}
+		if c, _, err := tx.Get("share", "s2", "data"); err != nil || c.Parsed != nil || string(c.Value) != `{"N":3}` {
+			t.Errorf("written again without: %#v, %v", c, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(context.Background(), acct.UserID, dek, func(tx app.Tx) error {
+		c, err := tx.Entity("share", "s1")
+		if err != nil {
+			return err
+		}
+		if string(c["data"].Value) != `{"N":1}` || c["data"].Parsed != nil {
+			t.Errorf("read from the database: %#v", c["data"])
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -138,7 +138,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, page string,
 // writeJSON writes body as the JSON answer with status. A body that does
 // not marshal is a bug, answered as an internal error.
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, body any) {
-	b, err := json.Marshal(body)
+	b, appended := appendAnswer(make([]byte, 0, 1024), body)
+	var err error
+	if !appended {
+		b, err = json.Marshal(body)
+	}
 	if err != nil {
 		s.writeError(w, r, "", app.Internal(fmt.Errorf("encoding the answer: %w", err))) // an ErrorBody always marshals
 		return
