@@ -221,7 +221,7 @@ func (t *tx) PutSigningKey(wrapped []byte) error {
 // if the record is under that hash still.
 const qCapabilityByHash = `SELECT ` + capColsK + ` FROM cells c
 		JOIN capabilities k ON k.user_id = c.user_id AND k.kind = ` + kindOfCell + ` AND k.id = c.id AND k.token_hash = c.clear
-		WHERE c.field = 'token_hash' AND c.deleted = 0 AND c.clear = ?`
+		WHERE c.field = 'token_hash' AND c.deleted = 0 AND c.clear = +?`
 
 // CapabilityByHash finds a capability by its token's index (crypto.TokenIndex).
 func (db *DB) CapabilityByHash(ctx context.Context, tokenHash []byte) (*app.Capability, error) {
@@ -241,7 +241,7 @@ const qCapabilitiesByID = `WITH RECURSIVE u(user_id) AS (
 		UNION ALL
 		SELECT (SELECT MIN(user_id) FROM capabilities WHERE user_id > u.user_id) FROM u WHERE u.user_id IS NOT NULL
 	)
-	SELECT ` + capColsK + ` FROM u JOIN capabilities k ON k.user_id = u.user_id AND k.kind = ?1 AND k.id = ?2`
+	SELECT ` + capColsK + ` FROM u JOIN capabilities k ON k.user_id = u.user_id AND k.kind = +?1 AND k.id = +?2`
 
 // CapabilitiesByID lists the records, of every account, that name the kind
 // and id: more than one only if an account has taken another's id (an

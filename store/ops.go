@@ -44,11 +44,16 @@ func (db *DB) OpsVector(ctx context.Context, userID string) (map[string]int64, e
 // device, counter) key: one seek per device instead of a pass over every
 // operation (and its value).
 const qOpsVector = `WITH RECURSIVE d(device) AS (
-		SELECT MIN(device) FROM ops WHERE user_id = ?1
+		SELECT MIN(device) FROM ops WHERE user_id = +?1
 		UNION ALL
-		SELECT (SELECT MIN(device) FROM ops WHERE user_id = ?1 AND device > d.device) FROM d WHERE d.device IS NOT NULL
+		SELECT (SELECT MIN(device) FROM ops WHERE user_id = +?1 AND device > d.device) FROM d WHERE d.device IS NOT NULL
 	)
-	SELECT device, (SELECT MAX(counter) FROM ops WHERE user_id = ?1 AND device = d.device) FROM d WHERE device IS NOT NULL`
+	SELECT device, (SELECT MAX(counter) FROM ops WHERE user_id = +?1 AND device = d.device) FROM d WHERE device IS NOT NULL`
+
+// qOpsAfter lists a device's operations for a user after a counter, in
+// order, up to a limit (its +? as cells.go says).
+const qOpsAfter = `SELECT device, counter, hlc, entity, id, field, value, clear, deleted FROM ops
+		WHERE user_id = +? AND device = +? AND counter > ? ORDER BY counter LIMIT +?`
 
 // scanVector reads (device, counter) rows into a vector.
 func scanVector(rows *sql.Rows, err error) (map[string]int64, error) {
@@ -85,8 +90,7 @@ func (db *DB) OpsSince(ctx context.Context, userID string, have map[string]int64
 		}
 	}
 	sort.Strings(devices)
-	s, err := db.stmt(db.r, `SELECT device, counter, hlc, entity, id, field, value, clear, deleted FROM ops
-		WHERE user_id = ? AND device = ? AND counter > ? ORDER BY counter LIMIT ?`)
+	s, err := db.stmt(db.r, qOpsAfter)
 	if err != nil {
 		return nil, err
 	}
