@@ -44,9 +44,10 @@ type Cell struct {
 	Value             []byte // plaintext of a sealed value (nil when only Clear is used)
 	Clear             []byte // a non-secret value, stored in clear and indexed (a cell may have both: a share's token_hash)
 	// Parsed is what the writer made Value of (a record's struct, as a
-	// value), kept with the cell by the transaction that wrote it, so
-	// that a reader there (the deriver) need not parse Value again; nil
-	// for a cell read from the database. It is never stored.
+	// value: what json.Unmarshal of Value gives), kept with the cell by
+	// the transaction that wrote it, so that a reader there (the
+	// deriver) need not parse Value again; nil for a cell read from the
+	// database. It is never stored.
 	Parsed any
 }
 

@@ -247,7 +247,11 @@ const qCapabilitiesByID = `WITH RECURSIVE u(user_id) AS (
 // and id: more than one only if an account has taken another's id (an
 // import, a sync operation), which the caller must not trust.
 func (db *DB) CapabilitiesByID(ctx context.Context, kind, id string) ([]*app.Capability, error) {
-	return scanCapabilities(db.r.QueryContext(ctx, qCapabilitiesByID, kind, id))
+	st, err := db.stmt(db.r, qCapabilitiesByID)
+	if err != nil {
+		return nil, err
+	}
+	return scanCapabilities(st.QueryContext(ctx, kind, id))
 }
 
 const qCapabilityFailure = `UPDATE capabilities SET failures = failures + 1,
@@ -262,7 +266,7 @@ const qCapabilityFailure = `UPDATE capabilities SET failures = failures + 1,
 func (db *DB) CapabilityFailure(ctx context.Context, tokenHash []byte, limit int) (int, bool, error) {
 	var n int
 	var state string
-	err := db.w.QueryRowContext(ctx, qCapabilityFailure, limit, limit, tokenHash, tokenHash).Scan(&n, &state)
+	err := db.queryRow(ctx, db.w, qCapabilityFailure, limit, limit, tokenHash, tokenHash).Scan(&n, &state)
 	if err != nil {
 		return 0, false, notFound(err)
 	}

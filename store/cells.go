@@ -17,12 +17,15 @@ import (
 
 // The statements transactions run, prepared once at Open.
 //
-// A parameter written +? is one the query planner must not look at: where
-// it could (an equality beside a partial index's condition, or before an
-// ORDER BY), SQLite compiles the statement again on its next run whenever
-// the parameter takes a new value, and a statement prepared once was
+// A parameter written +? is one the query planner must not look at:
+// where its value could change the plan (an equality beside a partial
+// index's condition, the equalities before an ORDER BY, a DISTINCT, a MIN
+// or MAX, a LIMIT), SQLite compiles the statement again on its next run
+// whenever the parameter takes a new value
+// (sqlite3VdbeReprepareOnBind), and a statement prepared once was
 // compiled on every call (two thirds of listing a user's ids). The unary
-// plus changes nothing else: the plan is the same (TestStatementsStayPrepared).
+// plus changes nothing else: no affinity or collation of its own, the
+// same plan (TestStatementsStayPrepared, which finds each + needed).
 const (
 	qGet        = `SELECT value, clear FROM cells WHERE user_id = ? AND entity = ? AND id = ? AND field = +? AND deleted = 0`
 	qEntity     = `SELECT field, value, clear FROM cells WHERE user_id = ? AND entity = ? AND id = ? AND deleted = 0`

@@ -285,6 +285,10 @@ func retryable(ws []*write) bool {
 // write of a batch opens and releases one.
 var savepointQueries = []string{`SAVEPOINT u`, `RELEASE u`, `SAVEPOINT w`, `RELEASE w`}
 
+// writerQueries are the other statements only the writer runs outside a
+// group, prepared at Open with the savepoints'.
+var writerQueries = []string{qEmergencyLast, qCapabilityFailure}
+
 func (g *group) savepoint(name string) error { return g.exec(`SAVEPOINT ` + name) }
 
 func (g *group) release(name string) error { return g.exec(`RELEASE ` + name) }

@@ -50,19 +50,20 @@ func scanLog(row interface{ Scan(...any) error }) (*app.EmergencyLogRecord, erro
 	return &r, nil
 }
 
-// AppendEmergencyLog appends one entry to a user's log in a write
-// transaction: fn sees the last entry and returns the next (or nil).
 // qEmergencyLast reads a user's last emergency log entry (its +? as
 // cells.go says).
 const qEmergencyLast = `SELECT ` + logCols + ` FROM emergency_log WHERE user_id = +? ORDER BY seq DESC LIMIT 1`
 
+// AppendEmergencyLog appends one entry to a user's log in a write
+// transaction: fn sees the last entry and returns the next (or nil).
 func (db *DB) AppendEmergencyLog(ctx context.Context, userID string, fn func(last *app.EmergencyLogRecord) (*app.EmergencyLogRecord, error)) error {
+	st := db.cachedStmt(db.w, qEmergencyLast) // prepared at Open (writerQueries)
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	defer tx.Rollback()
-	last, err := scanLog(tx.QueryRowContext(ctx, qEmergencyLast, userID))
+	last, err := scanLog(tx.StmtContext(ctx, st).QueryRowContext(ctx, userID))
 	if errors.Is(err, sql.ErrNoRows) {
 		last, err = nil, nil
 	}

@@ -196,9 +196,9 @@ func TestEntityReadStaysWhatWasRead(t *testing.T) {
 }
 
 // TestParsedStaysInTheTransaction: what a writer parsed a value into is
-// read back with the cell in the transaction that wrote it (and in its
-// group's derivation), never from the database, and a later write of
-// the cell without it leaves none behind.
+// read back with the cell in the transaction that wrote it, never from
+// the database, and a later write of the cell without it leaves none
+// behind.
 func TestParsedStaysInTheTransaction(t *testing.T) {
 	db := openDB(t, t.TempDir())
 	acct, dek := newAccount(t, db, nil)

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -195,7 +196,10 @@ func Open(dir string, opt Options) (*DB, error) {
 			}
 		}
 	}
-	for _, q := range savepointQueries { // the writer's alone
+	// The writer's alone, prepared now: a statement prepared on the
+	// writer's one connection while a transaction holds it would wait for
+	// it for ever.
+	for _, q := range append(slices.Clone(savepointQueries), writerQueries...) {
 		if _, err := db.stmt(db.w, q); err != nil {
 			db.Close()
 			return nil, err

@@ -138,7 +138,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, page string,
 // writeJSON writes body as the JSON answer with status. A body that does
 // not marshal is a bug, answered as an internal error.
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, body any) {
-	b, appended := appendAnswer(make([]byte, 0, 1024), body)
+	b, appended := appendAnswer(nil, body)
 	var err error
 	if !appended {
 		b, err = json.Marshal(body)
