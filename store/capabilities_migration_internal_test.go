@@ -184,7 +184,17 @@ func TestShareStatusSeesEveryRecord(t *testing.T) {
 // parameters all NULL), in order.
 func queryPlan(t *testing.T, db *DB, q string) []string {
 	t.Helper()
-	rows, err := db.w.Query(`EXPLAIN QUERY PLAN `+q, make([]any, strings.Count(q, "?"))...)
+	return planWith(t, db, q, nil)
+}
+
+// planWith is queryPlan with every parameter bound to v (nil: NULL).
+func planWith(t *testing.T, db *DB, q string, v any) []string {
+	t.Helper()
+	args := make([]any, strings.Count(q, "?"))
+	for i := range args {
+		args[i] = v
+	}
+	rows, err := db.w.Query(`EXPLAIN QUERY PLAN `+q, args...)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}

@@ -101,27 +101,3 @@ func TestStatementsStayPrepared(t *testing.T) {
 		}
 	}
 }
-
-// planWith is queryPlan with every parameter bound to v.
-func planWith(t *testing.T, db *DB, q string, v any) []string {
-	t.Helper()
-	args := make([]any, strings.Count(q, "?"))
-	for i := range args {
-		args[i] = v
-	}
-	rows, err := db.w.Query(`EXPLAIN QUERY PLAN `+q, args...)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
-	return plan
-}
